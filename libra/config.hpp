@@ -1,0 +1,45 @@
+#pragma once
+// Per-server configuration, with Ra's names and defaults.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "cluster.hpp"
+#include "types.hpp"
+
+namespace ra {
+
+struct server_config {
+  server_id id;
+  std::string cluster_name;
+  /// Members at cluster creation. Ignored once the log or a snapshot holds a config.
+  std::vector<member> initial_members;
+
+  // Timers (ms). Election timeouts are randomised from these as in Ra:
+  //   really_short = rand(B), short = B + rand(5B), medium = B + rand(P), long = P + rand(10B)
+  // with B = broadcast_time_ms and P = detector_poll_ms.
+  uint64_t broadcast_time_ms = 100;
+  uint64_t detector_poll_ms = 1000;
+  uint64_t tick_timeout_ms = 1000;
+  uint64_t await_condition_timeout_ms = 30000;
+  uint64_t receive_snapshot_timeout_ms = 30000;
+
+  // Replication.
+  uint32_t max_pipeline_count = 4096;
+  uint32_t max_append_entries_rpc_batch_size = 128;
+  uint32_t low_priority_commands_flush_size = 16;
+
+  // Snapshots.
+  uint64_t snapshot_chunk_size = 1'000'000;
+  uint64_t min_snapshot_interval = 4096;
+
+  /// Seed of the server's private PRNG (election jitter, pre-vote tokens): the core
+  /// draws no other randomness, so a run is reproducible from its seeds.
+  uint64_t rng_seed = 1;
+};
+
+/// Returns an empty string if the config is usable, else what is wrong with it.
+std::string validate(const server_config& c);
+
+}  // namespace ra

@@ -1,0 +1,43 @@
+#pragma once
+// A log entry as stored, replicated and applied. User commands travel as opaque bytes
+// (encoded by the machine's codec); system entries carry their own small encodings.
+
+#include <cstdint>
+#include <optional>
+
+#include "bytes.hpp"
+#include "cluster.hpp"
+#include "types.hpp"
+
+namespace ra {
+
+enum class entry_kind : uint8_t {
+  noop = 0,            ///< appended by every new leader; payload: machine version
+  command = 1,         ///< a user command for the machine
+  cluster_change = 2,  ///< the full new member list
+};
+
+struct log_entry {
+  index_t index{0};
+  term_t term{0};
+  entry_kind kind = entry_kind::command;
+  /// Leader's wall-clock time (ms) when it appended the entry: given to the machine as
+  /// meta.system_time so every member sees the same value.
+  int64_t system_time = 0;
+  shared_bytes payload;
+
+  bool operator==(const log_entry&) const = default;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, log_entry& x) {
+  return f(x.index, x.term, x.kind, x.system_time, x.payload);
+}
+
+// Encodings of the system payloads (compact, versioned by the entry kind).
+shared_bytes encode_noop(uint32_t machine_version);
+std::optional<uint32_t> decode_noop(const shared_bytes& payload);
+shared_bytes encode_cluster(const cluster_config& c);
+std::optional<cluster_config> decode_cluster(const shared_bytes& payload);
+
+}  // namespace ra

@@ -1,0 +1,92 @@
+#pragma once
+// The state-machine contract (Ra's ra_machine), in its type-erased form as the core sees
+// it: commands, replies and state travel as bytes. Users do not implement this directly;
+// they write a typed machine and wrap it with `make_machine` (typed_machine.hpp), which
+// encodes and decodes with the types' `inspect` functions.
+//
+// Determinism: apply() must compute the same new state, reply and effects on every
+// member from the same (meta, command, state). It must not read clocks (use
+// meta.system_time), random numbers, the environment, or iterate unordered containers
+// in an order that leaks into state or effects. Effects are executed only on the leader
+// (except release_cursor / checkpoint, which every member handles), so apply itself must
+// not perform I/O.
+
+#include <any>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <typeinfo>
+#include <variant>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "bytes.hpp"
+#include "types.hpp"
+
+namespace ra {
+
+/// What apply() learns about the entry besides the command.
+struct command_meta {
+  index_t index;
+  term_t term;
+  int64_t system_time = 0;  ///< leader's clock (ms) when it appended the entry
+  uint32_t machine_version = 0;
+};
+
+// -- effects --------------------------------------------------------------------------
+
+/// "The state after applying `index` may be snapshotted; older entries are not needed."
+/// Must be emitted while applying `index` (the core snapshots the state at that point).
+struct release_cursor_effect { index_t index; };
+/// "Keep a snapshot of the state at `index` without truncating the log" (Ra checkpoint).
+struct checkpoint_effect { index_t index; };
+/// The machine submits a new command (encoded) through the leader.
+struct append_effect { shared_bytes command; };
+/// Anything the actor shell executes (send_msg, monitor, timer, mod_call, aux ...).
+/// The core only routes it: leader-only unless `all_members`.
+struct shell_effect {
+  std::any value;
+  bool all_members = false;
+};
+
+using effect = std::variant<release_cursor_effect, checkpoint_effect, append_effect, shell_effect>;
+using effects = std::vector<effect>;
+
+struct apply_output {
+  shared_bytes reply;
+  effects effs;
+};
+
+class machine {
+ public:
+  virtual ~machine() = default;
+
+  /// Resets to the initial state (called at start when there is no snapshot).
+  virtual void init() = 0;
+  /// Applies one committed command. May throw: the server then stops with an error.
+  virtual apply_output apply(const command_meta& meta, const shared_bytes& command) = 0;
+  /// Called on every local role change.
+  virtual effects state_enter(role) { return {}; }
+  /// Called periodically on the leader if wants_tick().
+  virtual effects tick(int64_t /*now_ms*/) { return {}; }
+  virtual bool wants_tick() const { return false; }
+  virtual nlohmann::json overview() const { return nlohmann::json::object(); }
+  /// The machine version this code implements.
+  virtual uint32_t version() const { return 0; }
+
+  /// Serialized current state (for snapshots) and its inverse. restore returns false
+  /// if the bytes do not decode (the state is then unchanged).
+  virtual shared_bytes snapshot() const = 0;
+  virtual bool restore(const shared_bytes& state) = 0;
+
+  /// Pointer to the typed state, for queries through typed_machine helpers.
+  virtual const void* state_ptr() const = 0;
+  virtual const std::type_info& state_typeid() const = 0;
+};
+
+/// A query over the machine state, evaluated inside the server. Results stay in process.
+using query_fn = std::function<std::any(const machine&)>;
+
+}  // namespace ra

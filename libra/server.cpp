@@ -1,0 +1,271 @@
+// ra::server: construction, event dispatch, role transitions and timers.
+// Protocol details live in election.cpp, replication.cpp, apply.cpp, membership.cpp,
+// queries.cpp and snapshots.cpp.
+
+#include <algorithm>
+#include <stdexcept>
+
+#include "server_internal.hpp"
+
+namespace ra {
+
+std::string validate(const server_config& c) {
+  if (c.id.empty()) return "server id has an empty name";
+  if (c.broadcast_time_ms == 0) return "broadcast_time_ms must be > 0";
+  if (c.tick_timeout_ms == 0) return "tick_timeout_ms must be > 0";
+  if (c.max_pipeline_count == 0) return "max_pipeline_count must be > 0";
+  if (c.max_append_entries_rpc_batch_size == 0) return "max_append_entries_rpc_batch_size must be > 0";
+  if (c.snapshot_chunk_size == 0) return "snapshot_chunk_size must be > 0";
+  if (c.low_priority_commands_flush_size == 0) return "low_priority_commands_flush_size must be > 0";
+  for (auto& m : c.initial_members)
+    if (m.id.empty()) return "an initial member has an empty name";
+  return {};
+}
+
+server::server(server_config cfg, log_store& log, std::unique_ptr<machine> m, durable_meta meta)
+  : cfg_(std::move(cfg)), log_(log), machine_(std::move(m)), rng_(cfg_.rng_seed) {
+  if (auto err = validate(cfg_); !err.empty()) throw std::invalid_argument("ra::server: " + err);
+  if (!machine_) throw std::invalid_argument("ra::server: no machine");
+  current_term_ = meta.current_term;
+  voted_for_ = std::move(meta.voted_for);
+  base_config_ = cluster_config{cfg_.initial_members};
+
+  if (auto snap = log_.snapshot()) {
+    if (!machine_->restore(snap->data)) {
+      stop("snapshot at index " + std::to_string(snap->meta.index.value) + " does not decode");
+      return;
+    }
+    commit_index_ = last_applied_ = snap->meta.index;
+    machine_version_ = snap->meta.machine_version;
+    base_config_ = snap->meta.cluster;
+  } else {
+    machine_->init();
+  }
+  // Membership changes take effect when appended, so the newest one in the log rules,
+  // committed or not.
+  std::vector<log_entry> batch;
+  for (auto i = log_.first_index(); i <= log_.last_index(); i = i + batch.size()) {
+    batch.clear();
+    log_.read(i, log_.last_index(), 1024, batch);
+    if (batch.empty()) break;
+    for (auto& e : batch)
+      if (e.kind == entry_kind::cluster_change)
+        if (auto c = decode_cluster(e.payload)) config_history_[e.index] = std::move(*c);
+  }
+  recompute_config();
+
+  // A server with state is "recovered" and looks for a leader on its own; a brand-new
+  // one waits for trigger_election() or for a leader to contact it (as in Ra).
+  bool is_new = log_.last_index() == index_t{0} && current_term_ == term_t{0};
+  if (!is_new) arm_election(short_timeout());
+}
+
+server::~server() = default;
+
+std::vector<action> server::take_actions() {
+  if (is_leaderish() && replication_due_) {
+    replication_due_ = false;
+    for (auto& p : peers_) replicate_to(*p, false);
+  }
+  flush_notifications();
+  if (is_leaderish()) maybe_arm_tick();
+  std::vector<action> out;
+  out.swap(actions_);
+  return out;
+}
+
+void server::handle(const server_id& from, const peer_message& msg) {
+  if (role_ == role::stopped) return;
+  std::visit(
+    [&](const auto& m) {
+      using T = std::decay_t<decltype(m)>;
+      if constexpr (std::is_same_v<T, append_entries_rpc>) on_append_entries(from, m);
+      else if constexpr (std::is_same_v<T, append_entries_reply>) on_append_entries_reply(from, m);
+      else if constexpr (std::is_same_v<T, pre_vote_rpc>) on_pre_vote(from, m);
+      else if constexpr (std::is_same_v<T, pre_vote_result>) on_pre_vote_result(from, m);
+      else if constexpr (std::is_same_v<T, request_vote_rpc>) on_request_vote(from, m);
+      else if constexpr (std::is_same_v<T, request_vote_result>) on_request_vote_result(from, m);
+      else if constexpr (std::is_same_v<T, install_snapshot_rpc>) on_install_snapshot(from, m);
+      else if constexpr (std::is_same_v<T, install_snapshot_result>) on_install_snapshot_result(from, m);
+      else if constexpr (std::is_same_v<T, heartbeat_rpc>) on_heartbeat(from, m);
+      else if constexpr (std::is_same_v<T, heartbeat_reply>) on_heartbeat_reply(from, m);
+      else if constexpr (std::is_same_v<T, timeout_now_rpc>) on_timeout_now(from, m);
+    },
+    msg);
+}
+
+void server::handle_timeout(timer_kind kind) {
+  if (role_ == role::stopped) return;
+  switch (kind) {
+    case timer_kind::election:
+      if (role_ == role::follower && leader_alive_) return;  // stale timer
+      if (role_ == role::follower || role_ == role::pre_vote || role_ == role::candidate)
+        become_pre_vote();
+      return;
+    case timer_kind::tick:
+      tick_armed_ = false;
+      if (is_leaderish()) on_tick();
+      return;
+    case timer_kind::await_condition:
+      if (role_ == role::await_condition) {
+        // The transfer target did not take over in time: carry on leading.
+        transfer_target_.reset();
+        set_role(role::leader);
+        replication_due_ = true;
+      }
+      return;
+    case timer_kind::receive_snapshot:
+      if (role_ == role::receive_snapshot) {
+        receipt_.reset();
+        set_role(role::follower);
+        leader_alive_ = false;
+        arm_election(long_timeout());
+      }
+      return;
+  }
+}
+
+void server::handle_trigger_election() {
+  if (role_ == role::stopped || is_leaderish() || !is_voter()) return;
+  become_pre_vote();
+}
+
+void server::handle_leader_down(bool node_down) {
+  if (role_ != role::follower || !leader_alive_) return;
+  leader_alive_ = false;
+  // A crashed leader process is certain: elect soon. A node-level alarm may be a false
+  // positive, so wait longer than the detector's poll to let hearing the leader cancel it.
+  arm_election(node_down ? long_timeout() : rand_ms(cfg_.broadcast_time_ms) + 1);
+}
+
+// -- roles --------------------------------------------------------------------------
+
+void server::set_role(role r) {
+  if (r == role_) return;
+  auto from = role_;
+  role_ = r;
+  emit(role_change_action{from, r, current_term_, leader_id_.value_or(server_id{})});
+  if (r == role::stopped) return;
+  run_effects(machine_->state_enter(r), false);
+}
+
+void server::update_term(term_t t) {
+  if (t <= current_term_) return;
+  current_term_ = t;
+  voted_for_.reset();
+  consistent_index_ = commit_index_;
+  acked_index_ = index_t{0};
+  emit(persist_meta_action{current_term_, std::nullopt});
+}
+
+void server::become_follower(term_t term, std::optional<server_id> leader) {
+  bool was_leader = is_leaderish();
+  update_term(term);
+  if (was_leader) {
+    fail_pending(error_code::leadership_lost);
+    fail_queries(error_code::not_leader);
+    peers_.clear();
+    transfer_target_.reset();
+    if (tick_armed_) emit(cancel_timer_action{timer_kind::tick});
+    tick_armed_ = false;
+    replication_due_ = false;
+  }
+  if (role_ == role::receive_snapshot) {
+    receipt_.reset();
+    emit(cancel_timer_action{timer_kind::receive_snapshot});
+  }
+  leader_id_.reset();
+  leader_alive_ = false;
+  set_role(role::follower);
+  if (leader) note_leader(*leader);
+  else arm_election(long_timeout());
+}
+
+void server::note_leader(const server_id& leader) {
+  if (leader_id_ == leader && leader_alive_) return;
+  leader_id_ = leader;
+  leader_alive_ = true;
+  emit(cancel_timer_action{timer_kind::election});
+  emit(monitor_leader_action{leader});
+}
+
+void server::stop(const std::string& reason) {
+  if (role_ == role::stopped) return;
+  stop_reason_ = reason;
+  fail_pending(error_code::stopped);
+  fail_queries(error_code::stopped);
+  for (auto k : {timer_kind::election, timer_kind::tick, timer_kind::await_condition, timer_kind::receive_snapshot})
+    emit(cancel_timer_action{k});
+  peers_.clear();
+  set_role(role::stopped);
+  emit(stopped_action{reason});
+}
+
+// -- timers -------------------------------------------------------------------------
+
+void server::arm_election(uint64_t ms) {
+  if (!is_voter()) return;
+  emit(set_timer_action{timer_kind::election, ms});
+}
+
+uint64_t server::rand_ms(uint64_t upto) {
+  return upto == 0 ? 0 : std::uniform_int_distribution<uint64_t>{0, upto - 1}(rng_);
+}
+uint64_t server::short_timeout() { return cfg_.broadcast_time_ms + rand_ms(5 * cfg_.broadcast_time_ms); }
+uint64_t server::medium_timeout() { return cfg_.broadcast_time_ms + rand_ms(cfg_.detector_poll_ms); }
+uint64_t server::long_timeout() { return cfg_.detector_poll_ms + rand_ms(10 * cfg_.broadcast_time_ms); }
+
+// -- helpers ------------------------------------------------------------------------
+
+void server::send(const server_id& to, peer_message m) {
+  ++metrics_.rpcs_sent;
+  emit(send_action{to, std::move(m)});
+}
+
+index_term server::last_entry() const {
+  auto i = log_.last_index();
+  return {i, log_.term_at(i).value_or(term_t{0})};
+}
+
+bool server::log_up_to_date(index_t last_idx, term_t last_term) const {
+  auto mine = last_entry();
+  return last_term > mine.term || (last_term == mine.term && last_idx >= mine.index);
+}
+
+server::peer* server::find_peer(const server_id& id) {
+  for (auto& p : peers_)
+    if (p->id == id) return p.get();
+  return nullptr;
+}
+
+nlohmann::json server::overview() const {
+  nlohmann::json members = nlohmann::json::array();
+  for (auto& m : cluster_.members()) members.push_back({{"id", m.id.to_string()}, {"membership", to_string(m.kind)}});
+  nlohmann::json j = {
+    {"id", cfg_.id.to_string()},
+    {"cluster_name", cfg_.cluster_name},
+    {"role", to_string(role_)},
+    {"term", current_term_.value},
+    {"voted_for", voted_for_ ? voted_for_->to_string() : ""},
+    {"leader", leader_id_ ? leader_id_->to_string() : ""},
+    {"commit_index", commit_index_.value},
+    {"last_applied", last_applied_.value},
+    {"last_index", log_.last_index().value},
+    {"last_written_index", log_.last_written().index.value},
+    {"snapshot_index", log_.first_index().value - 1},
+    {"effective_machine_version", machine_version_},
+    {"members", members},
+    {"machine", machine_->overview()},
+  };
+  if (!stop_reason_.empty()) j["stop_reason"] = stop_reason_;
+  if (is_leaderish()) {
+    nlohmann::json ps = nlohmann::json::object();
+    for (auto& p : peers_)
+      ps[p->id.to_string()] = {{"next_index", p->next_index.value}, {"match_index", p->match_index.value},
+                               {"sending_snapshot", p->sending_snapshot}};
+    j["peers"] = ps;
+  }
+  return j;
+}
+
+}  // namespace ra

@@ -1,0 +1,247 @@
+#pragma once
+// The pure Raft server (Ra's ra_server): a deterministic state machine with no threads,
+// clocks, sockets or files. Events go in through the handle_* functions; what the server
+// wants done comes out as `action`s (take_actions()), which the shell executes in order.
+// The log is reached through the log_store interface (synchronous reads, asynchronous
+// appends reported back with handle_log_written()).
+//
+// Time: the shell passes the current wall-clock time (ms) with set_time() before events;
+// it is used only to stamp entries (command_meta::system_time) and for machine ticks.
+// Randomness: only from the server's own PRNG seeded by server_config::rng_seed.
+
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "actions.hpp"
+#include "cluster.hpp"
+#include "config.hpp"
+#include "log_store.hpp"
+#include "machine.hpp"
+#include "messages.hpp"
+#include "types.hpp"
+
+namespace ra {
+
+/// Term and vote as last made durable (persist_meta_action), handed back on restart.
+struct durable_meta {
+  term_t current_term{0};
+  std::optional<server_id> voted_for;
+};
+
+/// Counters readable without messaging the server (Ra's key_metrics).
+struct server_metrics {
+  uint64_t commands = 0;
+  uint64_t elections = 0;
+  uint64_t pre_vote_elections = 0;
+  uint64_t rpcs_sent = 0;
+  uint64_t snapshots_sent = 0;
+  uint64_t snapshots_installed = 0;
+  uint64_t snapshots_written = 0;
+  uint64_t consistent_queries = 0;
+  uint64_t aer_received = 0;
+};
+
+class server {
+ public:
+  /// Builds a server from what storage holds: `log` (entries and snapshot) and `meta`.
+  /// The machine is restored from the log's snapshot, or initialised. A server whose log
+  /// is empty and has no snapshot is "new" and waits for trigger_election() or a leader.
+  server(server_config cfg, log_store& log, std::unique_ptr<machine> m, durable_meta meta);
+  ~server();
+  server(const server&) = delete;
+  server& operator=(const server&) = delete;
+
+  // -- events ----------------------------------------------------------------------
+
+  void set_time(int64_t now_ms) { now_ms_ = now_ms; }
+
+  void handle(const server_id& from, const peer_message& msg);
+  void handle_command(command_request req);
+  void handle_query(query_request req);
+  void handle_membership(membership_request req);
+  void handle_transfer_leadership(client_ref from, const server_id& target);
+  /// Start an election now (Ra's trigger_election): enter pre_vote if this is a voter.
+  void handle_trigger_election();
+  void handle_timeout(timer_kind kind);
+  /// The log's last_written() advanced (or may have): re-evaluate acks and commit.
+  void handle_log_written();
+  /// The shell's failure detector says the leader is down. `node_down` selects the longer
+  /// (node-level) delay, so a false alarm can still be cancelled by hearing the leader.
+  void handle_leader_down(bool node_down = false);
+  void handle_flush_commands();
+
+  /// Drains the actions produced so far, in order.
+  std::vector<action> take_actions();
+
+  // -- observers (for shells, tests and the simulator) --------------------------------
+
+  const server_id& id() const { return cfg_.id; }
+  role current_role() const { return role_; }
+  term_t current_term() const { return current_term_; }
+  const std::optional<server_id>& voted_for() const { return voted_for_; }
+  const std::optional<server_id>& leader() const { return leader_id_; }
+  index_t commit_index() const { return commit_index_; }
+  index_t last_applied() const { return last_applied_; }
+  const cluster_config& cluster() const { return cluster_; }
+  const machine& state_machine() const { return *machine_; }
+  const server_metrics& metrics() const { return metrics_; }
+  const server_config& config() const { return cfg_; }
+  uint32_t effective_machine_version() const { return machine_version_; }
+  const log_store& log() const { return log_; }
+  /// Why the server stopped, if it did.
+  const std::string& stop_reason() const { return stop_reason_; }
+  /// Member overview as JSON (Ra's member_overview).
+  nlohmann::json overview() const;
+
+ private:
+  struct peer;
+  struct pending_query;
+  struct snapshot_receipt;
+
+  // Implementation files: server.cpp (dispatch, roles, timers), election.cpp,
+  // replication.cpp, apply.cpp, membership.cpp, queries.cpp, snapshots.cpp.
+
+  // roles
+  void become_follower(term_t term, std::optional<server_id> leader);
+  void become_pre_vote();
+  void become_candidate(bool transfer);
+  void become_leader();
+  void set_role(role r);
+  void update_term(term_t t);
+  void stop(const std::string& reason);
+  void arm_election(uint64_t ms);
+  uint64_t rand_ms(uint64_t upto);
+  uint64_t short_timeout();
+  uint64_t medium_timeout();
+  uint64_t long_timeout();
+  bool is_voter() const { return cluster_.is_voter(cfg_.id); }
+  /// A server votes unless it knows it is a non-voter: a joiner that has not yet
+  /// received the config naming it a voter must be able to vote already.
+  bool may_vote() const {
+    auto m = cluster_.find(cfg_.id);
+    return !m || m->kind == membership::voter;
+  }
+  bool is_leaderish() const { return role_ == role::leader || role_ == role::await_condition; }
+  void emit(action a) { actions_.push_back(std::move(a)); }
+  void send(const server_id& to, peer_message m);
+  void note_leader(const server_id& leader);
+  bool log_up_to_date(index_t last_idx, term_t last_term) const;
+  index_term last_entry() const;
+
+  // election
+  void on_pre_vote(const server_id& from, const pre_vote_rpc& m);
+  void on_pre_vote_result(const server_id& from, const pre_vote_result& m);
+  void on_request_vote(const server_id& from, const request_vote_rpc& m);
+  void on_request_vote_result(const server_id& from, const request_vote_result& m);
+  void on_timeout_now(const server_id& from, const timeout_now_rpc& m);
+
+  // replication
+  void on_append_entries(const server_id& from, const append_entries_rpc& m);
+  void on_append_entries_reply(const server_id& from, const append_entries_reply& m);
+  void append_local(std::vector<log_entry> entries);
+  index_t append_new(entry_kind kind, shared_bytes payload);
+  void replicate_to(peer& p, bool force_heartbeat);
+  void replicate_all(bool force_heartbeat);
+  void follower_ack();
+  void advance_commit();
+  void maybe_arm_tick();
+  void on_tick();
+
+  // applying
+  void apply_committed();
+  void apply_entry(const log_entry& e);
+  void run_effects(effects effs, bool from_apply);
+  void flush_notifications();
+  void take_snapshot(index_t index);
+  void fail_pending(error_code code);
+  void append_command(command_request req);
+  void reply_error(const client_ref& to, error_code code, const server_id& hint = {});
+
+  // membership
+  void recompute_config();
+  cluster_config config_at(index_t i) const;
+  bool cluster_change_permitted() const;
+  void truncate_config_history(index_t from);
+  void config_appended(const log_entry& e);
+  void rebuild_peers();
+  void maybe_promote();
+  void on_cluster_change_committed();
+
+  // queries
+  void on_heartbeat(const server_id& from, const heartbeat_rpc& m);
+  void on_heartbeat_reply(const server_id& from, const heartbeat_reply& m);
+  void start_query_round();
+  void fail_queries(error_code code);
+  void send_query_heartbeats();
+  void serve_ready_queries();
+
+  // snapshots
+  void send_snapshot_chunk(peer& p);
+  void on_install_snapshot(const server_id& from, const install_snapshot_rpc& m);
+  void on_install_snapshot_result(const server_id& from, const install_snapshot_result& m);
+  void start_snapshot_send(peer& p);
+  void install_received_snapshot();
+  index_term ack_point() const;
+
+  peer* find_peer(const server_id& id);
+
+  server_config cfg_;
+  log_store& log_;
+  std::unique_ptr<machine> machine_;
+  std::mt19937_64 rng_;
+  std::vector<action> actions_;
+  int64_t now_ms_ = 0;
+
+  role role_ = role::follower;
+  term_t current_term_{0};
+  std::optional<server_id> voted_for_;
+  std::optional<server_id> leader_id_;
+  bool leader_alive_ = false;  ///< follower: heard the leader and no down signal since
+  index_t commit_index_{0};
+  index_t last_applied_{0};
+  uint32_t machine_version_ = 0;
+  std::string stop_reason_;
+
+  // membership: current (possibly uncommitted) config and the history of changes
+  cluster_config cluster_;
+  cluster_config base_config_;  ///< config at the snapshot (or the initial members)
+  std::map<index_t, cluster_config> config_history_;  ///< index -> config from that entry
+  std::vector<std::unique_ptr<peer>> peers_;
+
+  // elections
+  uint64_t vote_token_ = 0;
+  std::vector<server_id> votes_;
+
+  // follower
+  index_t consistent_index_{0};  ///< highest index known to match the current leader's log
+  index_t acked_index_{0};       ///< last index acknowledged to the leader
+  std::unique_ptr<snapshot_receipt> receipt_;
+
+  // leader
+  std::map<index_t, command_request> pending_;  ///< awaiting apply (or append) replies
+  std::map<index_t, membership_request> pending_membership_;
+  std::deque<command_request> low_priority_;
+  index_t term_start_index_{0};  ///< index of this leader's noop
+  bool tick_armed_ = false;
+  bool replication_due_ = false;  ///< new entries or commit: send AEs when actions are taken
+  bool flush_requested_ = false;
+  std::optional<server_id> transfer_target_;
+  std::optional<client_ref> transfer_client_;
+  std::map<uint64_t, notify_action> notify_batch_;  ///< per client id, flushed per event
+  std::vector<shell_effect> deferred_effects_;
+
+  // consistent queries
+  uint64_t query_seq_ = 0;
+  std::vector<std::unique_ptr<pending_query>> queries_;
+
+  server_metrics metrics_;
+};
+
+}  // namespace ra

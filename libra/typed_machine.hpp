@@ -1,0 +1,159 @@
+#pragma once
+// Typed machines: how users write state machines. A machine type M declares its command,
+// state and reply types (each with a CAF-style `inspect`, so they can be logged and sent)
+// and a pure apply function:
+//
+//   struct counter {
+//     using command_type = int64_t; using state_type = int64_t; using reply_type = int64_t;
+//     state_type init() const { return 0; }
+//     ra::apply_result<state_type, reply_type>
+//     apply(const ra::command_meta&, const command_type& c, state_type s) const {
+//       s += c; return {s, s};
+//     }
+//   };
+//   auto m = ra::make_machine<counter>();
+//
+// Optional members, used when present:
+//   ra::effects state_enter(ra::role, const state_type&) const;
+//   ra::effects tick(int64_t now_ms, const state_type&) const;
+//   nlohmann::json overview(const state_type&) const;
+//   uint32_t version() const;
+//
+// See machine.hpp for the determinism rules apply() must follow.
+
+#include <functional>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <type_traits>
+#include <utility>
+
+#include "codec.hpp"
+#include "machine.hpp"
+
+namespace ra {
+
+template <class State, class Reply>
+struct apply_result {
+  State state;
+  Reply reply;
+  effects effs = {};
+};
+
+/// Thrown inside apply when a command does not decode: the server stops with this error.
+struct bad_command : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+template <class M>
+class typed_machine final : public machine {
+ public:
+  using command_type = typename M::command_type;
+  using state_type = typename M::state_type;
+  using reply_type = typename M::reply_type;
+
+  template <class... Args>
+  explicit typed_machine(Args&&... args) : m_(std::forward<Args>(args)...), state_(m_.init()) {}
+
+  void init() override { state_ = m_.init(); }
+
+  apply_output apply(const command_meta& meta, const shared_bytes& command) override {
+    auto cmd = decode<command_type>(command);
+    if (!cmd)
+      throw bad_command("command of " + std::to_string(command.size()) + " bytes at index " +
+                        std::to_string(meta.index.value) + " does not decode");
+    auto res = m_.apply(meta, *cmd, std::move(state_));
+    state_ = std::move(res.state);
+    return {encode(res.reply), std::move(res.effs)};
+  }
+
+  effects state_enter(role r) override {
+    if constexpr (requires(const M& m, const state_type& s) { m.state_enter(r, s); })
+      return m_.state_enter(r, state_);
+    else
+      return {};
+  }
+  effects tick(int64_t now_ms) override {
+    if constexpr (requires(const M& m, const state_type& s) { m.tick(now_ms, s); })
+      return m_.tick(now_ms, state_);
+    else
+      return {};
+  }
+  bool wants_tick() const override {
+    return requires(const M& m, const state_type& s) { m.tick(int64_t{0}, s); };
+  }
+  nlohmann::json overview() const override {
+    if constexpr (requires(const M& m, const state_type& s) { m.overview(s); })
+      return m_.overview(state_);
+    else
+      return nlohmann::json::object();
+  }
+  uint32_t version() const override {
+    if constexpr (requires(const M& m) { m.version(); })
+      return m_.version();
+    else
+      return 0;
+  }
+
+  shared_bytes snapshot() const override { return encode(state_); }
+  bool restore(const shared_bytes& bytes) override {
+    auto s = decode<state_type>(bytes);
+    if (!s)
+      return false;
+    state_ = std::move(*s);
+    return true;
+  }
+
+  const void* state_ptr() const override { return &state_; }
+  const std::type_info& state_typeid() const override { return typeid(state_type); }
+
+  const state_type& state() const { return state_; }
+
+ private:
+  M m_;
+  state_type state_;
+};
+
+template <class M, class... Args>
+std::unique_ptr<machine> make_machine(Args&&... args) {
+  return std::make_unique<typed_machine<M>>(std::forward<Args>(args)...);
+}
+
+/// The state of a machine, checked against the expected type.
+template <class State>
+const State& machine_state(const machine& m) {
+  if (m.state_typeid() != typeid(State))
+    throw std::bad_cast();
+  return *static_cast<const State*>(m.state_ptr());
+}
+
+/// A query over a machine whose state type is State: f(const State&) -> any value.
+template <class State, class F>
+query_fn make_query(F f) {
+  return [f = std::move(f)](const machine& m) -> std::any { return std::any(f(machine_state<State>(m))); };
+}
+
+/// Ra's {simple, Fun, Init}: a machine from a function (command, state) -> new state and
+/// an initial state. The reply is the new state.
+template <class Command, class State>
+struct simple {
+  using command_type = Command;
+  using state_type = State;
+  using reply_type = State;
+  std::function<State(const Command&, State)> fn;
+  State initial;
+
+  State init() const { return initial; }
+  apply_result<State, State> apply(const command_meta&, const Command& c, State s) const {
+    State next = fn(c, std::move(s));
+    return {next, next};
+  }
+};
+
+template <class Command, class State>
+std::unique_ptr<machine> make_simple_machine(std::function<State(const Command&, State)> fn,
+                                             State initial) {
+  return make_machine<simple<Command, State>>(simple<Command, State>{std::move(fn), std::move(initial)});
+}
+
+}  // namespace ra

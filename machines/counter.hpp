@@ -1,0 +1,24 @@
+#pragma once
+// A counter: commands are increments, the reply is the new value. The smallest useful
+// typed machine (used by ra-demo and the examples).
+
+#include <cstdint>
+
+#include "libra/typed_machine.hpp"
+
+namespace ra::machines {
+
+struct counter {
+  using command_type = int64_t;  ///< the increment
+  using state_type = int64_t;
+  using reply_type = int64_t;    ///< the value after the increment
+
+  state_type init() const { return 0; }
+  ra::apply_result<state_type, reply_type> apply(const ra::command_meta&, const command_type& inc,
+                                                 state_type s) const {
+    s += inc;
+    return {s, s};
+  }
+};
+
+}  // namespace ra::machines

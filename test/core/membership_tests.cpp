@@ -1,0 +1,199 @@
+// Single-server membership changes, member kinds, promotion, removal of the leader.
+#include <catch2/catch.hpp>
+
+#include "cluster_harness.hpp"
+
+using namespace ra;
+using namespace ra::test;
+
+namespace {
+const reply_action* change(cluster& c, const std::string& at, membership_op op, const std::string& who,
+                           membership kind = membership::voter) {
+  auto client = c.next_client();
+  c[at].handle_membership(membership_request{client, op, member{sid(who), kind, {}}});
+  c.run();
+  return c.reply_for(client);
+}
+}  // namespace
+
+TEST_CASE("an added voter catches up and counts in the quorum", "[membership]") {
+  cluster c{{"a", "b", "c"}};
+  c.elect("a");
+  c.command("a", 1);
+  c.run();
+  c.add_server("d", {});
+  auto r = change(c, "a", membership_op::add, "d");
+  REQUIRE(r);
+  CHECK_FALSE(r->error);
+  CHECK(c["a"].cluster().voter_count() == 4);
+  CHECK(c["d"].cluster().is_voter(sid("d")));
+  CHECK(c.applied("d") == std::vector<int64_t>{1});
+  // Quorum of 4 is 3: with b and c cut off, nothing commits.
+  c.cut("a", "b");
+  c.cut("a", "c");
+  auto client = c.command("a", 2);
+  c.run();
+  CHECK_FALSE(c.reply_for(client));
+  c.heal();
+  c.fire("a", timer_kind::tick);
+  c.run();
+  CHECK(c.reply_for(client));
+}
+
+TEST_CASE("only one uncommitted membership change at a time", "[membership]") {
+  cluster c{{"a", "b", "c"}};
+  c.elect("a");
+  c.add_server("d", {});
+  c.add_server("e", {});
+  c.cut("a", "b");
+  c.cut("a", "c");  // the first change cannot commit
+  auto first = c.next_client(), second = c.next_client();
+  c["a"].handle_membership(membership_request{first, membership_op::add, member{sid("d"), membership::voter, {}}});
+  c["a"].handle_membership(membership_request{second, membership_op::add, member{sid("e"), membership::voter, {}}});
+  c.run();
+  CHECK_FALSE(c.reply_for(first));
+  auto r = c.reply_for(second);
+  REQUIRE(r);
+  REQUIRE(r->error);
+  CHECK(r->error->code == error_code::cluster_change_not_permitted);
+  // The change took effect on append: a already replicates to d.
+  CHECK(c["a"].cluster().contains(sid("d")));
+}
+
+TEST_CASE("membership changes wait for the new leader's noop to commit", "[membership]") {
+  cluster c{{"a", "b", "c"}};
+  c["a"].handle_trigger_election();
+  // Deliver until a is leader but nothing more.
+  c.collect();
+  while (c["a"].current_role() != role::leader) c.deliver_one();
+  auto r = change(c, "a", membership_op::remove, "c");  // run() afterwards commits the noop
+  REQUIRE(r);
+  REQUIRE(r->error);
+  CHECK(r->error->code == error_code::cluster_change_not_permitted);
+  r = change(c, "a", membership_op::remove, "c");
+  REQUIRE(r);
+  CHECK_FALSE(r->error);
+}
+
+TEST_CASE("a promotable member is promoted to voter once caught up", "[membership][promotion]") {
+  cluster c{{"a", "b", "c"}};
+  c.elect("a");
+  for (int i = 0; i < 5; ++i) c.command("a", i);
+  c.run();
+  c.add_server("d", {});
+  auto r = change(c, "a", membership_op::add, "d", membership::promotable);
+  REQUIRE(r);
+  CHECK_FALSE(r->error);
+  c.run();
+  auto m = c["a"].cluster().find(sid("d"));
+  REQUIRE(m);
+  CHECK(m->kind == membership::voter);
+  CHECK(c["a"].cluster().voter_count() == 4);
+  CHECK(c["d"].cluster().is_voter(sid("d")));
+}
+
+TEST_CASE("a non-voter is replicated to but never votes or elects", "[membership][non_voter]") {
+  cluster c{{"a", "b", "c"}};
+  c.elect("a");
+  c.add_server("d", {});
+  auto r = change(c, "a", membership_op::add, "d", membership::non_voter);
+  REQUIRE(r);
+  c.command("a", 4);
+  c.run();
+  CHECK(c.applied("d") == std::vector<int64_t>{4});
+  CHECK(c["a"].cluster().voter_count() == 3);
+  // A non-voter ignores election triggers and timeouts.
+  c["d"].handle_trigger_election();
+  c.fire("d", timer_kind::election);
+  CHECK(c["d"].current_role() == role::follower);
+  // And its acknowledgement does not make a quorum: with b and c cut, no commit.
+  c.cut("a", "b");
+  c.cut("a", "c");
+  auto client = c.command("a", 5);
+  c.run();
+  CHECK_FALSE(c.reply_for(client));
+}
+
+TEST_CASE("a removed follower stops receiving entries", "[membership]") {
+  cluster c{{"a", "b", "c"}};
+  c.elect("a");
+  auto r = change(c, "a", membership_op::remove, "c");
+  REQUIRE(r);
+  CHECK_FALSE(r->error);
+  c.command("a", 1);
+  c.run();
+  CHECK(c.applied("b") == std::vector<int64_t>{1});
+  CHECK(c.applied("c").empty());
+  CHECK(c["a"].cluster().voter_count() == 2);
+  auto again = change(c, "a", membership_op::remove, "c");
+  REQUIRE(again);
+  REQUIRE(again->error);
+  CHECK(again->error->code == error_code::unknown_member);
+}
+
+TEST_CASE("a removed leader steps down after the change commits and a voter takes over", "[membership]") {
+  cluster c{{"a", "b", "c"}};
+  c.elect("a");
+  auto r = change(c, "a", membership_op::remove, "a");
+  REQUIRE(r);
+  CHECK_FALSE(r->error);
+  CHECK(c["a"].current_role() == role::follower);
+  auto l = c.leader();
+  REQUIRE((l == "b" || l == "c"));
+  CHECK_FALSE(c[l].cluster().contains(sid("a")));
+  c.command(l, 1);
+  c.run();
+  CHECK(c.applied(l) == std::vector<int64_t>{1});
+}
+
+TEST_CASE("a membership change survives a leader change when it reached a majority", "[membership][leader_change]") {
+  cluster c{{"a", "b", "c"}};
+  c.elect("a");
+  c.add_server("d", {});
+  c.cut("a", "c");
+  c.cut("a", "d");
+  auto client = c.next_client();
+  c["a"].handle_membership(membership_request{client, membership_op::add, member{sid("d"), membership::voter, {}}});
+  c.run();  // reaches b only; with d a voter, quorum is 3 of 4: not committed
+  CHECK_FALSE(c.reply_for(client));
+  c.crash("a");
+  c.heal();
+  c["b"].handle_leader_down();
+  c["c"].handle_leader_down();
+  c.fire("b", timer_kind::election);
+  c.run();
+  REQUIRE(c.leader() == "b");
+  // b holds the change (effective on append), so d is a member under b as well.
+  CHECK(c["b"].cluster().contains(sid("d")));
+  CHECK(c["c"].cluster().contains(sid("d")));
+  c.command("b", 1);
+  c.run();
+  CHECK(c.applied("d") == std::vector<int64_t>{1});
+}
+
+TEST_CASE("an uncommitted membership change is rolled back when its entry is truncated", "[membership][leader_change]") {
+  cluster c{{"a", "b", "c"}};
+  c.elect("a");
+  c.add_server("d", {});
+  c.isolate("a");
+  auto client = c.next_client();
+  c["a"].handle_membership(membership_request{client, membership_op::add, member{sid("d"), membership::voter, {}}});
+  c.run();
+  CHECK(c["a"].cluster().contains(sid("d")));
+  c["b"].handle_leader_down();
+  c["c"].handle_leader_down();
+  c.fire("b", timer_kind::election);
+  c.run();
+  REQUIRE(c.leader() == "b");
+  c.command("b", 1);
+  c.run();
+  c.heal();
+  c.fire("b", timer_kind::tick);
+  c.run();
+  CHECK(c["a"].current_role() == role::follower);
+  CHECK_FALSE(c["a"].cluster().contains(sid("d")));
+  auto r = c.reply_for(client);
+  REQUIRE(r);
+  REQUIRE(r->error);
+  CHECK(r->error->code == error_code::leadership_lost);
+}

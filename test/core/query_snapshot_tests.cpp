@@ -1,0 +1,199 @@
+// Queries (local, leader, consistent/ReadIndex) and snapshots (release_cursor, chunked install).
+#include <catch2/catch.hpp>
+
+#include "cluster_harness.hpp"
+
+using namespace ra;
+using namespace ra::test;
+
+namespace {
+query_fn sum_query() {
+  return make_query<std::vector<int64_t>>([](const std::vector<int64_t>& s) {
+    int64_t sum = 0;
+    for (auto v : s) sum += v;
+    return sum;
+  });
+}
+client_ref query(cluster& c, const std::string& at, query_kind kind) {
+  auto client = c.next_client();
+  c[at].handle_query(query_request{client, kind, sum_query()});
+  c.collect();
+  return client;
+}
+}  // namespace
+
+TEST_CASE("a local query answers from any member's current state", "[query]") {
+  cluster c{{"a", "b", "c"}};
+  c.elect("a");
+  c.command("a", 5);
+  c.run();
+  auto q = query(c, "b", query_kind::local);
+  auto r = c.query_reply_for(q);
+  REQUIRE(r);
+  CHECK_FALSE(r->error);
+  CHECK(std::any_cast<int64_t>(r->result) == 5);
+}
+
+TEST_CASE("a leader query on a follower is redirected", "[query]") {
+  cluster c{{"a", "b", "c"}};
+  c.elect("a");
+  auto r = c.query_reply_for(query(c, "b", query_kind::leader));
+  REQUIRE(r);
+  REQUIRE(r->error);
+  CHECK(r->error->code == error_code::not_leader);
+  CHECK(r->error->leader == sid("a"));
+  auto ok = c.query_reply_for(query(c, "a", query_kind::leader));
+  REQUIRE(ok);
+  CHECK_FALSE(ok->error);
+}
+
+TEST_CASE("a consistent query waits for a quorum to confirm leadership", "[query][consistent]") {
+  cluster c{{"a", "b", "c"}};
+  c.elect("a");
+  c.command("a", 3);
+  c.run();
+  auto q = query(c, "a", query_kind::consistent);
+  CHECK_FALSE(c.query_reply_for(q));  // heartbeats not answered yet
+  c.run();
+  auto r = c.query_reply_for(q);
+  REQUIRE(r);
+  CHECK_FALSE(r->error);
+  CHECK(std::any_cast<int64_t>(r->result) == 3);
+}
+
+TEST_CASE("a consistent query on a partitioned old leader never answers with stale state", "[query][consistent]") {
+  cluster c{{"a", "b", "c"}};
+  c.elect("a");
+  c.command("a", 1);
+  c.run();
+  c.isolate("a");
+  c["b"].handle_leader_down();
+  c["c"].handle_leader_down();
+  c.fire("b", timer_kind::election);
+  c.run();
+  REQUIRE(c.leader() == "b");
+  c.command("b", 10);
+  c.run();
+  auto stale = query(c, "a", query_kind::consistent);
+  c.run();
+  CHECK_FALSE(c.query_reply_for(stale));  // no quorum: no answer
+  c.heal();
+  c.fire("a", timer_kind::tick);  // its heartbeats meet the new term
+  c.run();
+  auto r = c.query_reply_for(stale);
+  REQUIRE(r);
+  REQUIRE(r->error);
+  CHECK(r->error->code == error_code::not_leader);
+  auto fresh = query(c, "b", query_kind::consistent);
+  c.run();
+  REQUIRE(c.query_reply_for(fresh));
+  CHECK(std::any_cast<int64_t>(c.query_reply_for(fresh)->result) == 11);
+}
+
+TEST_CASE("a consistent query sees every write acknowledged before it", "[query][consistent]") {
+  cluster c{{"a", "b", "c"}};
+  c.elect("a");
+  auto w = c.command("a", 4);
+  c.run();
+  REQUIRE(c.reply_for(w));
+  // The query is taken before followers heard of the new commit index: it must still
+  // see the write (the leader applied it before replying).
+  auto q = query(c, "a", query_kind::consistent);
+  c.run();
+  REQUIRE(c.query_reply_for(q));
+  CHECK(std::any_cast<int64_t>(c.query_reply_for(q)->result) == 4);
+}
+
+TEST_CASE("release_cursor snapshots the state and releases the log", "[snapshot]") {
+  cluster c{{"a", "b", "c"}, [](server_config& cfg) { cfg.min_snapshot_interval = 4; }, /*release_every=*/2};
+  c.elect("a");
+  for (int i = 1; i <= 10; ++i) c.command("a", i);
+  c.run();
+  for (auto n : {"a", "b", "c"}) {
+    auto snap = c[n].log().snapshot();
+    REQUIRE(snap);
+    CHECK(snap->meta.index > index_t{4});
+    CHECK(c[n].log().first_index() == snap->meta.index + 1);
+    CHECK(c[n].metrics().snapshots_written > 0);
+  }
+  // Restart from the snapshot plus the remaining log: same state.
+  c.crash("b");
+  c.restart("b");
+  c["a"].handle_command(command_request{c.next_client(), encode<int64_t>(11)});
+  c.fire("a", timer_kind::tick);
+  c.run();
+  CHECK(c.applied("b") == c.applied("a"));
+  CHECK(c.applied("a").size() == 11);
+}
+
+TEST_CASE("a lagging follower receives the leader's snapshot in chunks", "[snapshot]") {
+  cluster c{{"a", "b", "c"},
+            [](server_config& cfg) {
+              cfg.min_snapshot_interval = 4;
+              cfg.snapshot_chunk_size = 8;
+            },
+            /*release_every=*/2};
+  c.elect("a");
+  c.cut("a", "c");
+  for (int i = 1; i <= 12; ++i) c.command("a", i);
+  c.run();
+  REQUIRE(c["a"].log().first_index() > index_t{2});  // c's next entry is gone from a's log
+  c.heal();
+  c.command("a", 13);
+  c.fire("a", timer_kind::tick);
+  c.run();
+  size_t chunks = 0;
+  for (auto& env : c.delivered())
+    if (std::holds_alternative<install_snapshot_rpc>(env.msg) && env.to == sid("c")) ++chunks;
+  CHECK(chunks > 1);
+  CHECK(c["c"].metrics().snapshots_installed >= 1);
+  CHECK(c.applied("c") == c.applied("a"));
+  CHECK(c["c"].current_role() == role::follower);
+}
+
+TEST_CASE("a snapshot transfer that stalls is restarted by the leader's tick", "[snapshot]") {
+  cluster c{{"a", "b", "c"},
+            [](server_config& cfg) {
+              cfg.min_snapshot_interval = 4;
+              cfg.snapshot_chunk_size = 8;
+            },
+            2};
+  c.elect("a");
+  c.cut("a", "c");
+  for (int i = 1; i <= 12; ++i) c.command("a", i);
+  c.run();
+  c.heal();
+  c.command("a", 13);
+  c.fire("a", timer_kind::tick);
+  // Lose the second chunk.
+  c.collect();
+  bool dropped = false;
+  for (int i = 0; i < 1000 && !c.network().empty(); ++i) {
+    c.sync_all();
+    auto& env = c.network().front();
+    if (auto s = std::get_if<install_snapshot_rpc>(&env.msg); s && s->chunk_no == 2 && !dropped) {
+      dropped = true;
+      c.network().pop_front();
+      continue;
+    }
+    c.deliver_one();
+  }
+  REQUIRE(dropped);
+  CHECK(c["c"].current_role() == role::receive_snapshot);
+  c.fire("a", timer_kind::tick);  // progress made since start: resend the current chunk
+  c.run();
+  CHECK(c.applied("c") == c.applied("a"));
+}
+
+TEST_CASE("a member restarted after a snapshot keeps its term and vote", "[snapshot][durability]") {
+  cluster c{{"a", "b", "c"}, [](server_config& cfg) { cfg.min_snapshot_interval = 2; }, 1};
+  c.elect("a");
+  for (int i = 1; i <= 5; ++i) c.command("a", i);
+  c.run();
+  c.crash("a");
+  c.restart("a");
+  CHECK(c["a"].current_term() == term_t{1});
+  CHECK(c["a"].voted_for() == sid("a"));
+  CHECK(c.applied("a").size() <= 5);
+  CHECK(c["a"].last_applied() == c["a"].log().snapshot()->meta.index);
+}

@@ -1,0 +1,42 @@
+#pragma once
+// The log_store each simulated server uses: a memory_log (the server's "disk", which
+// survives crashes) plus a note of the lowest index appended since the simulator last
+// looked, so log-matching checks only look at what changed.
+
+#include <algorithm>
+#include <optional>
+
+#include "libra/memory_log.hpp"
+
+namespace ra::sim {
+
+class observed_log final : public ra::log_store {
+ public:
+  ra::index_t last_index() const override { return disk_.last_index(); }
+  ra::index_term last_written() const override { return disk_.last_written(); }
+  std::optional<ra::term_t> term_at(ra::index_t i) const override { return disk_.term_at(i); }
+  void read(ra::index_t from, ra::index_t to, size_t max_count, std::vector<ra::log_entry>& out) const override {
+    disk_.read(from, to, max_count, out);
+  }
+  ra::index_t first_index() const override { return disk_.first_index(); }
+  void append(std::vector<ra::log_entry> entries) override {
+    if (!entries.empty())
+      changed_from_ = changed_from_ ? std::min(*changed_from_, entries.front().index) : entries.front().index;
+    disk_.append(std::move(entries));
+  }
+  std::optional<ra::stored_snapshot> snapshot() const override { return disk_.snapshot(); }
+  void write_snapshot(ra::stored_snapshot snap) override { disk_.write_snapshot(std::move(snap)); }
+  void install_snapshot(ra::stored_snapshot snap) override { disk_.install_snapshot(std::move(snap)); }
+
+  ra::memory_log& disk() { return disk_; }
+  const ra::memory_log& disk() const { return disk_; }
+
+  /// Lowest index appended since the last call (then forgotten).
+  std::optional<ra::index_t> take_changed_from() { return std::exchange(changed_from_, std::nullopt); }
+
+ private:
+  ra::memory_log disk_;
+  std::optional<ra::index_t> changed_from_;
+};
+
+}  // namespace ra::sim

@@ -1,0 +1,447 @@
+#include "simulator.hpp"
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "clients.hpp"
+#include "cluster.hpp"
+#include "faults.hpp"
+#include "invariants.hpp"
+#include "recording_machine.hpp"
+#include "register_machine.hpp"
+#include "test/lincheck/checker.hpp"
+
+namespace ra::sim {
+
+namespace {
+
+/// Everything a seed decides before the run starts.
+struct run_setup {
+  int servers = 3;
+  int spares = 2;
+  std::vector<ra::server_config> configs;
+  uint64_t release_every = 10;
+  network_profile net;
+  disk_profile disk;
+  detector_profile detector;
+  client_profile clients;
+  fault_profile faults;
+};
+
+run_setup draw_setup(const sim_options& opts, rng& r) {
+  run_setup s;
+  s.servers = opts.servers > 0 ? opts.servers : (r.chance(0.5) ? 3 : 5);
+  s.spares = std::max(0, std::min(2, 7 - s.servers));
+  // Ra's timer relationships at a smaller scale: detector poll ~ 10 x broadcast time.
+  const uint64_t broadcast = static_cast<uint64_t>(r.between(20, 100));
+  const uint64_t poll = broadcast * static_cast<uint64_t>(r.between(8, 12));
+  ra::server_config base;
+  base.cluster_name = "sim";
+  base.broadcast_time_ms = broadcast;
+  base.detector_poll_ms = poll;
+  base.tick_timeout_ms = broadcast * static_cast<uint64_t>(r.between(2, 10));
+  base.await_condition_timeout_ms = static_cast<uint64_t>(r.between(500, 3000));
+  base.receive_snapshot_timeout_ms = static_cast<uint64_t>(r.between(1000, 5000));
+  base.max_pipeline_count = r.chance(0.3) ? static_cast<uint32_t>(r.between(1, 8)) : 4096;
+  base.max_append_entries_rpc_batch_size = r.chance(0.3) ? static_cast<uint32_t>(r.between(1, 4)) : 128;
+  base.low_priority_commands_flush_size = static_cast<uint32_t>(r.between(1, 16));
+  base.snapshot_chunk_size = static_cast<uint64_t>(r.between(16, 64));
+  base.min_snapshot_interval = static_cast<uint64_t>(r.between(5, 50));
+  s.release_every = static_cast<uint64_t>(r.between(3, 20));
+
+  std::vector<ra::member> initial;
+  for (int i = 0; i < s.servers; ++i)
+    initial.push_back(ra::member{ra::server_id{"s" + std::to_string(i + 1), ""}, ra::membership::voter, ra::index_t{0}});
+  for (int i = 0; i < s.servers + s.spares; ++i) {
+    ra::server_config c = base;
+    c.id = ra::server_id{"s" + std::to_string(i + 1), ""};
+    if (i < s.servers)
+      c.initial_members = initial;  // spares start empty and wait to be added
+    s.configs.push_back(c);
+  }
+
+  if (opts.faults) {
+    s.net.min_delay_ms = 1;
+    s.net.max_delay_ms = r.between(5, 50);
+    if (r.chance(0.5)) {
+      s.net.long_delay_chance = 0.001 + 0.02 * r.unit();
+      s.net.long_delay_max_ms = r.between(200, 2000);
+    }
+    s.net.loss = r.chance(0.6) ? 0.1 * r.unit() : 0;
+    s.net.duplicate = r.chance(0.5) ? 0.05 * r.unit() : 0;
+    s.disk = disk_profile{0, r.between(0, 5), r.chance(0.5) ? 0.3 : 0};
+    s.detector = detector_profile{r.between(10, 50), r.between(100, 400)};
+    s.faults = fault_profile::random(r, s.servers);
+    if (opts.all_faults)
+      for (auto& w : s.faults.weights)
+        w = std::max<uint32_t>(w, 1);
+  } else {
+    s.net = network_profile{1, 5, 0, 0, 0, 0};
+    s.disk = disk_profile{0, 2, 0};
+  }
+  s.clients.clients = static_cast<int>(r.between(3, 5));
+  s.clients.op_timeout_ms = r.between(1500, 5000);
+  return s;
+}
+
+/// A default-constructed peer_message holding alternative `k` (to ask for its name).
+template <size_t... K>
+ra::peer_message variant_at_impl(size_t k, std::index_sequence<K...>) {
+  ra::peer_message out;
+  ((k == K ? (out = std::variant_alternative_t<K, ra::peer_message>{}, 0) : 0), ...);
+  return out;
+}
+ra::peer_message variant_at(size_t k) {
+  return variant_at_impl(k, std::make_index_sequence<std::variant_size_v<ra::peer_message>>{});
+}
+
+class fuzz_run final : public cluster_observer, public apply_listener {
+ public:
+  fuzz_run(const sim_options& opts)
+    : opts_(opts),
+      master_(hash_mix(hash_start, opts.seed)),
+      setup_rng_(master_.fork()),
+      setup_(draw_setup(opts, setup_rng_)),
+      cluster_(opts.seed, [this](int i) { return make_machine_for(i); }),
+      clients_(cluster_, master_.fork(), setup_.clients, checker_),
+      faults_(cluster_, master_.fork(), setup_.faults, setup_.disk) {
+    cluster_.set_observer(this);
+    if (opts.verbose)
+      cluster_.set_trace(opts.log ? opts.log : &std::cout);
+    cluster_.net().set_profile(setup_.net);
+    cluster_.set_detector(setup_.detector);
+    cluster_.set_amnesia(opts.sabotage_amnesia);
+    for (const ra::server_config& c : setup_.configs) {
+      const int i = cluster_.add_node(c);
+      cluster_.node(i).disk = setup_.disk;
+    }
+    watch_.resize(setup_.configs.size());
+  }
+
+  sim_result run();
+
+  // cluster_observer
+  void on_client_action(int node, const ra::action& a) override;
+  void after_event(const std::vector<int>& touched) override;
+
+  // apply_listener
+  void on_apply(int member, const ra::command_meta& meta, const ra::shared_bytes& command) override;
+  void on_reset(int member) override { checker_.on_machine_reset(cluster_.node(member).name()); }
+
+ private:
+  /// What the invariant checks remember per member between events.
+  struct watch {
+    uint64_t incarnation = UINT64_MAX;
+    uint64_t seen_commit = 0;
+    uint64_t leader_term = 0;
+    uint64_t leader_cursor = 1;
+  };
+
+  std::unique_ptr<ra::machine> make_machine_for(int i) {
+    auto inner = ra::make_machine<register_machine>(register_machine{setup_.release_every});
+    return std::make_unique<recording_machine>(std::move(inner), *this, i);
+  }
+  void check_member(int i);
+  void check_leaders(bool from_start);
+  void full_check();
+  bool failed() {
+    if (checker_.ok())
+      return false;
+    if (failed_step_ == 0)
+      failed_step_ = cluster_.steps();
+    return true;
+  }
+  std::string describe_cluster() const;
+  /// The most sent message types so far, for storm reports.
+  std::string busiest_messages() const;
+  /// As ra:start_cluster: brand-new servers wait to be told, so trigger an election on
+  /// one, and again while no member has left term 0 (the first may have crashed).
+  void start_cluster();
+
+  sim_options opts_;
+  rng master_;
+  rng setup_rng_;
+  run_setup setup_;
+  safety_checker checker_;
+  sim_cluster cluster_;
+  client_pool clients_;
+  fault_injector faults_;
+  std::vector<watch> watch_;
+  uint64_t failed_step_ = 0;
+};
+
+void fuzz_run::on_client_action(int node, const ra::action& a) {
+  uint64_t ref = 0;
+  if (const auto* r = std::get_if<ra::reply_action>(&a))
+    ref = r->to.id;
+  else if (const auto* n = std::get_if<ra::notify_action>(&a))
+    ref = n->to.id;
+  else if (const auto* j = std::get_if<ra::reject_action>(&a))
+    ref = j->to.id;
+  else if (const auto* q = std::get_if<ra::query_reply_action>(&a))
+    ref = q->to.id;
+  if (ref >= fault_injector::ref_base)
+    faults_.on_client_action(node, a);
+  else
+    clients_.on_client_action(node, a);
+}
+
+void fuzz_run::on_apply(int member, const ra::command_meta& meta, const ra::shared_bytes& command) {
+  const sim_node& n = cluster_.node(member);
+  checker_.on_apply(n.name(), meta.index.value, meta.term.value, fingerprint(command));
+  // Applied means committed, in a term no later than the member's current one.
+  const uint64_t bound = n.server ? n.server->current_term().value : UINT64_MAX;
+  checker_.on_committed("apply on " + n.name(), meta.index.value, meta.term.value, bound);
+}
+
+void fuzz_run::check_member(int i) {
+  sim_node& n = cluster_.node(i);
+  if (!n.server || n.crashed)
+    return;
+  watch& w = watch_[static_cast<size_t>(i)];
+  if (w.incarnation != n.incarnation) {  // a new server: its commit index starts over
+    w = watch{};
+    w.incarnation = n.incarnation;
+  }
+  if (auto from = n.log.take_changed_from())
+    checker_.check_log(n.name(), n.log, from->value);
+  const ra::server& s = *n.server;
+  const uint64_t commit = s.commit_index().value;
+  if (commit > s.log().last_index().value)
+    checker_.fail("commit index within the log", n.name() + " has commit index " + std::to_string(commit) +
+                                                   " beyond its last index " + std::to_string(s.log().last_index().value));
+  for (uint64_t idx = std::max(w.seen_commit + 1, s.log().first_index().value - 1); idx <= commit; ++idx)
+    if (auto t = s.log().term_at(ra::index_t{idx}); t && idx > 0)
+      checker_.on_committed(n.name(), idx, t->value, s.current_term().value);
+  w.seen_commit = std::max(w.seen_commit, commit);
+  if (is_leaderish(s.current_role()))
+    checker_.on_leader(n.name(), s.current_term().value);
+}
+
+void fuzz_run::check_leaders(bool from_start) {
+  for (size_t i = 0; i < cluster_.size(); ++i) {
+    sim_node& n = cluster_.node(static_cast<int>(i));
+    if (!n.running() || !is_leaderish(n.server->current_role()))
+      continue;
+    watch& w = watch_[i];
+    const uint64_t term = n.server->current_term().value;
+    if (w.leader_term != term || from_start) {
+      w.leader_term = term;
+      w.leader_cursor = 1;
+    }
+    w.leader_cursor = checker_.check_leader_log(n.name(), term, n.server->log(), w.leader_cursor);
+  }
+}
+
+void fuzz_run::full_check() {
+  for (size_t i = 0; i < cluster_.size(); ++i) {
+    const sim_node& n = cluster_.node(static_cast<int>(i));
+    if (n.started)
+      checker_.check_log(n.name(), n.log, 0);
+  }
+  check_leaders(true);
+}
+
+void fuzz_run::after_event(const std::vector<int>& touched) {
+  if (!checker_.ok())
+    return;
+  for (int i : touched)
+    check_member(i);
+  check_leaders(false);
+  if (opts_.full_check_every != 0 && cluster_.steps() % opts_.full_check_every == 0)
+    full_check();
+  failed();
+}
+
+std::string fuzz_run::describe_cluster() const {
+  std::ostringstream os;
+  for (size_t i = 0; i < cluster_.size(); ++i) {
+    const sim_node& n = cluster_.node(static_cast<int>(i));
+    if (i != 0)
+      os << "; ";
+    os << n.name() << ": ";
+    if (!n.started) {
+      os << "never started";
+      continue;
+    }
+    if (n.crashed) {
+      os << "crashed";
+      continue;
+    }
+    if (n.stopped)
+      os << "stopped (" << n.stop_reason << ") ";
+    const ra::server& s = *n.server;
+    os << ra::to_string(s.current_role()) << " term " << s.current_term() << " commit " << s.commit_index()
+       << " last " << s.log().last_index() << " written " << s.log().last_written().index << " members "
+       << s.cluster().members().size();
+  }
+  os << "; cuts: " << cluster_.net().describe_cuts();
+  return os.str();
+}
+
+void fuzz_run::start_cluster() {
+  bool started = false;
+  for (size_t i = 0; i < cluster_.size(); ++i) {
+    const sim_node& n = cluster_.node(static_cast<int>(i));
+    started = started || n.meta.current_term > ra::term_t{0} || (n.server && n.server->current_term() > ra::term_t{0});
+  }
+  if (started)
+    return;
+  std::vector<int> candidates;
+  for (int i = 0; i < setup_.servers; ++i)
+    if (cluster_.running(i))
+      candidates.push_back(i);
+  if (!candidates.empty())
+    cluster_.invoke(setup_rng_.pick(candidates), [](ra::server& s) { s.handle_trigger_election(); });
+  cluster_.schedule(2000, "start_cluster check", [this] { start_cluster(); });
+}
+
+std::string fuzz_run::busiest_messages() const {
+  const auto& sent = cluster_.stats().sent_by_type;
+  std::vector<std::pair<uint64_t, size_t>> by_count;
+  for (size_t k = 0; k < sent.size(); ++k)
+    by_count.emplace_back(sent[k], k);
+  std::sort(by_count.rbegin(), by_count.rend());
+  std::string out = "messages sent:";
+  for (size_t k = 0; k < 3 && k < by_count.size(); ++k) {
+    ra::peer_message probe = variant_at(by_count[k].second);
+    out += std::string(k == 0 ? " " : ", ") + ra::message_name(probe) + " " + std::to_string(by_count[k].first);
+  }
+  return out;
+}
+
+sim_result fuzz_run::run() {
+  sim_result result;
+  result.seed = opts_.seed;
+  if (std::ostream* out = cluster_.trace())
+    *out << "seed " << opts_.seed << ": " << setup_.servers << " servers + " << setup_.spares << " spares, faults: "
+         << setup_.faults.describe() << "\n";
+  for (int i = 0; i < setup_.servers; ++i)
+    cluster_.start(i);
+  start_cluster();
+  clients_.start();
+  if (opts_.faults)
+    faults_.start();
+
+  // Fault phase.
+  while (cluster_.steps() < opts_.steps && !failed() && cluster_.step()) {
+  }
+
+  // Liveness phase: heal everything; a leader must emerge and every client get a write in.
+  if (!failed()) {
+    faults_.heal();
+    cluster_.net().set_profile(network_profile{1, 5, 0, 0, 0, 0});
+    clients_.begin_liveness();
+    const sim_time healed_at = cluster_.now();
+    const sim_time deadline = healed_at + opts_.liveness_ms;
+    const uint64_t step_limit = cluster_.steps() + opts_.max_heal_steps;
+    const bool live = cluster_.run_until([&] { return clients_.live() && cluster_.leader().has_value(); }, deadline,
+                                         [&] { return !failed() && cluster_.steps() < step_limit; });
+    if (!failed() && !live && cluster_.steps() >= step_limit)
+      checker_.fail("liveness", "event storm: " + std::to_string(opts_.max_heal_steps) + " events in " +
+                                  std::to_string(cluster_.now() - healed_at) + " ms of simulated time after healing; " +
+                                  busiest_messages() + "; " + describe_cluster());
+    else if (!failed() && !live)
+      checker_.fail("liveness", "no progress within " + std::to_string(opts_.liveness_ms) +
+                                  " ms of simulated time after healing: " + clients_.waiting() + "; " +
+                                  (cluster_.leader() ? "" : "no leader; ") + describe_cluster());
+  }
+
+  // Let operations in flight finish, then close the history.
+  clients_.stop_issuing();
+  if (!failed()) {
+    const uint64_t step_limit = cluster_.steps() + opts_.max_heal_steps;
+    cluster_.run_until([&] { return false; }, cluster_.now() + setup_.clients.op_timeout_ms + 100,
+                       [&] { return !failed() && cluster_.steps() < step_limit; });
+  }
+  clients_.finish();
+  if (!failed()) {
+    full_check();
+    failed();
+  }
+  if (!failed()) {
+    lincheck::check_options lo;
+    lo.timeout_seconds = opts_.lincheck_timeout_s;
+    const lincheck::verdict v = lincheck::check_register(prune_unobserved_unknowns(clients_.history()), lo);
+    if (v == lincheck::verdict::not_linearizable)
+      checker_.fail("linearizability", "the client history (" + std::to_string(clients_.history().size()) +
+                                         " events) is not linearizable");
+    else if (v == lincheck::verdict::timeout)
+      checker_.fail("linearizability", "the checker timed out on " + std::to_string(clients_.history().size()) +
+                                         " events");
+    failed();
+  }
+
+  result.ok = checker_.ok();
+  result.failure = checker_.failure();
+  result.failed_step = failed_step_;
+  result.steps = cluster_.steps();
+  result.trace_hash = cluster_.trace_hash();
+  result.history = clients_.history();
+
+  sim_stats& st = result.stats;
+  const cluster_stats& cs = cluster_.stats();
+  st.servers = setup_.servers;
+  st.spares = setup_.spares;
+  st.sim_time_ms = static_cast<uint64_t>(cluster_.now());
+  st.commit_index = checker_.committed_index();
+  st.leader_terms = checker_.leaders_seen();
+  st.crashes = cs.crashes;
+  st.restarts = cs.restarts;
+  st.messages_sent = cs.messages_sent;
+  st.messages_dropped = cs.messages_dropped;
+  st.messages_duplicated = cs.messages_duplicated;
+  st.partial_syncs = cs.partial_syncs;
+  st.leader_down_signals = cs.leader_down_signals;
+  for (uint64_t n : faults_.stats().injected)
+    st.faults_injected += n;
+  st.membership_ok = faults_.stats().membership_ok;
+  for (size_t i = 0; i < cluster_.size(); ++i) {
+    const sim_node& n = cluster_.node(static_cast<int>(i));
+    if (n.server) {
+      st.snapshots_written += n.server->metrics().snapshots_written;
+      st.snapshots_installed += n.server->metrics().snapshots_installed;
+    }
+  }
+  const client_stats& cl = clients_.stats();
+  st.ops_invoked = cl.invoked;
+  st.ops_ok = cl.ok;
+  st.ops_fail = cl.fail;
+  st.ops_info = cl.info;
+  st.fault_profile = opts_.faults ? setup_.faults.describe() : "no faults";
+
+  if (!opts_.history_dir.empty()) {
+    std::filesystem::create_directories(opts_.history_dir);
+    std::ofstream out(std::filesystem::path(opts_.history_dir) / ("seed-" + std::to_string(opts_.seed) + ".log"));
+    lincheck::write_jepsen(out, result.history);
+  }
+  if (std::ostream* out = cluster_.trace())
+    *out << summarize(result) << "\n";
+  return result;
+}
+
+}  // namespace
+
+sim_result run_simulation(const sim_options& opts) {
+  auto run = std::make_unique<fuzz_run>(opts);
+  return run->run();
+}
+
+std::string summarize(const sim_result& r) {
+  std::ostringstream os;
+  const sim_stats& s = r.stats;
+  os << "seed " << r.seed << (r.ok ? " ok" : " FAILED") << ": " << r.steps << " steps, " << s.sim_time_ms
+     << " ms simulated, " << s.servers << "+" << s.spares << " servers, commit " << s.commit_index << ", "
+     << s.leader_terms << " leader terms, ops " << s.ops_ok << " ok/" << s.ops_fail << " fail/" << s.ops_info
+     << " info, " << s.faults_injected << " faults (" << s.crashes << " crashes), msgs " << s.messages_sent
+     << " sent/" << s.messages_dropped << " dropped, snapshots " << s.snapshots_written << " written/"
+     << s.snapshots_installed << " installed, hash " << std::hex << r.trace_hash << std::dec;
+  if (!r.ok)
+    os << "\n  at step " << r.failed_step << ": " << r.failure;
+  return os.str();
+}
+
+}  // namespace ra::sim

@@ -1,0 +1,77 @@
+#pragma once
+// ra-sim's engine: one seed -> one randomized but exactly reproducible run of a cluster of
+// ra::servers under faults, with register clients, Raft's safety invariants checked after
+// every event, linearizability of the client history checked at the end, and a liveness
+// phase (everything healed: a leader must emerge and every client must get a write
+// through within a bounded simulated time).
+
+#include <cstdint>
+#include <iosfwd>
+#include <string>
+
+#include "test/lincheck/history.hpp"
+
+namespace ra::sim {
+
+struct sim_options {
+  uint64_t seed = 1;
+  int servers = 0;          ///< initial voters; 0: 3 or 5, drawn from the seed
+  uint64_t steps = 20000;   ///< events in the fault phase
+  std::string history_dir;  ///< if set, the history is written to DIR/seed-S.log (Jepsen format)
+  bool verbose = false;     ///< human-readable event log
+  std::ostream* log = nullptr;  ///< where the event log goes (default: std::cout)
+  bool faults = true;       ///< false: no fault injection and a clean network
+  bool all_faults = false;  ///< every fault kind enabled (else each is drawn from the seed)
+  /// Test-only sabotage: a crash wipes the member's storage (log, term, vote), which breaks
+  /// Raft's assumptions; the invariant checks are expected to notice on some seeds.
+  bool sabotage_amnesia = false;
+  int64_t liveness_ms = 30000;  ///< simulated time allowed for recovery after healing
+  /// Events allowed after healing before the run is declared a storm (a livelock of
+  /// messages that would otherwise run for hours of wall time).
+  uint64_t max_heal_steps = 300000;
+  double lincheck_timeout_s = 60;
+  uint64_t full_check_every = 1000;  ///< steps between full log scans
+};
+
+struct sim_stats {
+  int servers = 0;
+  int spares = 0;
+  uint64_t sim_time_ms = 0;
+  uint64_t commit_index = 0;   ///< highest index known committed
+  uint64_t leader_terms = 0;   ///< terms that had a leader
+  uint64_t crashes = 0;
+  uint64_t restarts = 0;
+  uint64_t messages_sent = 0;
+  uint64_t messages_dropped = 0;
+  uint64_t messages_duplicated = 0;
+  uint64_t partial_syncs = 0;
+  uint64_t leader_down_signals = 0;
+  uint64_t faults_injected = 0;
+  uint64_t membership_ok = 0;
+  uint64_t snapshots_written = 0;    ///< by the servers running at the end
+  uint64_t snapshots_installed = 0;  ///< by the servers running at the end
+  uint64_t ops_invoked = 0;
+  uint64_t ops_ok = 0;
+  uint64_t ops_fail = 0;
+  uint64_t ops_info = 0;
+  std::string fault_profile;
+};
+
+struct sim_result {
+  bool ok = false;
+  uint64_t seed = 0;
+  /// "<invariant>: <details>" if !ok.
+  std::string failure;
+  uint64_t failed_step = 0;  ///< step at which the failure was detected
+  uint64_t steps = 0;        ///< events processed in all
+  uint64_t trace_hash = 0;   ///< equal for two runs of the same seed
+  sim_stats stats;
+  lincheck::history history;
+};
+
+sim_result run_simulation(const sim_options& opts);
+
+/// One line: seed, outcome, and the main counters.
+std::string summarize(const sim_result& r);
+
+}  // namespace ra::sim
