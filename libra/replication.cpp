@@ -286,10 +286,13 @@ void server::on_append_entries(const server_id& from, const append_entries_rpc& 
     apply_committed();
   }
   auto ack = ack_point();
-  // Reply now if there is progress to report, or if the leader's view of our match
-  // point (the empty AE's anchor) is behind what we hold durably. Entries not yet
-  // durable are acknowledged by follower_ack() once written.
-  if (ack.index > acked_index_ || (m.entries.empty() && m.prev_log_index < ack.index)) {
+  // Reply now if there is progress to report, if everything this AE carried is already
+  // durable (a resend: our earlier reply may have been lost), or if the leader's view of
+  // our match point (an empty AE's anchor) is behind. Entries not yet durable are
+  // acknowledged by follower_ack() once written.
+  bool resend_covered = !m.entries.empty() && ack.index >= covered;
+  bool anchor_behind = m.entries.empty() && m.prev_log_index < ack.index;
+  if (ack.index > acked_index_ || resend_covered || anchor_behind) {
     acked_index_ = std::max(acked_index_, ack.index);
     send(from, append_entries_reply{current_term_, true, log_.last_index() + 1, ack.index, ack.term});
   }

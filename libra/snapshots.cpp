@@ -41,13 +41,13 @@ void server::on_install_snapshot_result(const server_id& from, const install_sna
   if (!is_leaderish() || m.term != current_term_) return;
   auto p = find_peer(from);
   if (!p || !p->sending_snapshot || m.snapshot_index != p->snapshot.meta.index) return;
-  auto finish = [&](index_t match) {
+  auto finish = [&](index_t match, index_t resume) {
     p->sending_snapshot = false;
     p->snapshot = {};
     p->probing = false;
     p->probe_in_flight = false;
     p->match_index = std::max(p->match_index, match);
-    p->next_index = p->match_index + 1;
+    p->next_index = std::max(p->match_index + 1, resume);
     advance_commit();
     maybe_promote();
     replicate_to(*p, false);
@@ -59,8 +59,13 @@ void server::on_install_snapshot_result(const server_id& from, const install_sna
     // the follower's commit index match ours).
     bool matches = log_.term_at(m.last_index) == m.last_term;
     auto resume = matches ? m.last_index + 1 : p->snapshot.meta.index + 1;
-    finish(p->match_index);
-    p->next_index = std::max(p->next_index, resume);
+    // Probe (one AE, not a pipeline window measured from a stale match index) until
+    // the follower's acknowledgement tells us its real match point.
+    p->probing = true;
+    p->sending_snapshot = false;
+    p->snapshot = {};
+    p->probe_in_flight = false;
+    p->next_index = std::max(p->match_index + 1, resume);
     replicate_to(*p, false);
     return;
   }
@@ -69,7 +74,9 @@ void server::on_install_snapshot_result(const server_id& from, const install_sna
   p->snapshot_progressed = true;
   auto total = std::max<uint64_t>(1, (p->snapshot.data.size() + cfg_.snapshot_chunk_size - 1) / cfg_.snapshot_chunk_size);
   if (p->chunks_acked >= total) {
-    finish(log_.term_at(m.last_index) == m.last_term ? m.last_index : p->snapshot.meta.index);
+    auto snap_index = p->snapshot.meta.index;
+    auto match = log_.term_at(m.last_index) == m.last_term ? m.last_index : snap_index;
+    finish(match, match + 1);
     return;
   }
   send_snapshot_chunk(*p);
