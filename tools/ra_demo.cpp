@@ -2,6 +2,8 @@
 // told in plain words: election, commands, the leader killed, a new election, more
 // commands, the dead member restarted and caught up, and finally every member holding
 // the sum of all acknowledged increments. Exit status 0 only if nothing was lost.
+//
+//   ra-demo [--verbose]     (--verbose adds the simulator's full event log)
 
 #include <iostream>
 #include <map>
@@ -66,6 +68,8 @@ class demo {
     }
     cluster_.net().set_profile(ra::sim::network_profile{1, 5, 0, 0, 0, 0});
   }
+
+  void trace_events(std::ostream& out) { cluster_.set_trace(&out); }
 
   int run() {
     for (int i = 0; i < 3; ++i)
@@ -179,6 +183,10 @@ class demo {
 
 }  // namespace
 
-int main() {
-  return demo().run();
+int main(int argc, char** argv) {
+  demo d;
+  // --verbose: also print every simulated event (messages, timers, disk syncs).
+  if (argc > 1 && std::string(argv[1]) == "--verbose")
+    d.trace_events(std::cout);
+  return d.run();
 }

@@ -128,7 +128,9 @@ void client_pool::issue(client& c) {
       return;
     complete(c, c.op->accepted && is_write_like(*c.op) ? outcome::info : outcome::fail);
   });
-  send_attempt(c, c.leader_hint);
+  // Local reads go anywhere (that is what makes them stale); everything else to the leader.
+  const bool anywhere = op.f == lincheck::op_kind::read && profile_.read_kind == ra::query_kind::local;
+  send_attempt(c, anywhere ? std::nullopt : c.leader_hint);
 }
 
 void client_pool::send_attempt(client& c, std::optional<int> target) {
@@ -151,7 +153,7 @@ void client_pool::submit(int id, uint64_t seq, uint64_t attempt, int node) {
   sync_refusal_.reset();
   const bool reached = cluster_.invoke(node, [&](ra::server& s) {
     if (op.f == lincheck::op_kind::read) {
-      s.handle_query(ra::query_request{ra::client_ref{attempt}, ra::query_kind::consistent, register_read_query()});
+      s.handle_query(ra::query_request{ra::client_ref{attempt}, profile_.read_kind, register_read_query()});
       return;
     }
     register_command cmd;

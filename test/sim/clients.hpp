@@ -36,6 +36,8 @@ struct client_profile {
   double cas_ratio = 0.3;
   double notify_mode = 0.1;   ///< chance a write uses reply_mode::notify (pipelined)
   double low_priority = 0.1;  ///< chance a command is submitted with low priority
+  /// consistent (linearizable). Tests set `local` to prove stale reads get caught.
+  ra::query_kind read_kind = ra::query_kind::consistent;
 };
 
 struct client_stats {

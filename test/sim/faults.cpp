@@ -26,10 +26,23 @@ fault_profile fault_profile::random(rng& r, int servers) {
   fault_profile p;
   for (auto& w : p.weights)
     w = r.chance(0.7) ? static_cast<uint32_t>(r.between(1, 10)) : 0;
-  p.min_gap_ms = r.between(20, 300);
-  p.max_gap_ms = p.min_gap_ms + r.between(100, 2000);
+  // From a fault every few tens of ms (relentless) to one every couple of seconds.
+  p.min_gap_ms = r.between(10, 300);
+  p.max_gap_ms = p.min_gap_ms + r.between(50, 2000);
   p.min_duration_ms = r.between(50, 500);
   p.max_duration_ms = p.min_duration_ms + r.between(200, 5000);
+  if (r.chance(0.3)) {
+    // Leader churn: crashes every few tens of ms with short downtimes (and half of them
+    // aimed at the leader). Chains like Raft's figure 8 need several leaders to come and
+    // go within a few round trips; gentler schedules almost never produce them.
+    p.min_gap_ms = r.between(10, 50);
+    p.max_gap_ms = p.min_gap_ms + r.between(20, 200);
+    p.min_duration_ms = r.between(10, 100);
+    p.max_duration_ms = p.min_duration_ms + r.between(50, 500);
+    p.weights[static_cast<size_t>(fault_kind::crash)] = 20;
+  }
+  if (r.chance(0.3))
+    p.crash_after_event = 0.0005 + 0.005 * r.unit();
   // Usually a minority down at a time; sometimes a majority, which stalls the cluster.
   const int minority = std::max(1, (servers - 1) / 2);
   p.max_crashed = r.chance(0.2) ? servers : static_cast<int>(r.between(1, minority));
@@ -171,14 +184,34 @@ void fault_injector::one_way_cut() {
   heal_network_later(rng_.between(profile_.min_duration_ms, profile_.max_duration_ms));
 }
 
-void fault_injector::crash() {
+int fault_injector::crashed_count() const {
   int crashed = 0;
   for (size_t i = 0; i < cluster_.size(); ++i)
     crashed += cluster_.node(static_cast<int>(i)).crashed && !cluster_.node(static_cast<int>(i)).stopped;
+  return crashed;
+}
+
+void fault_injector::crash() {
   std::vector<int> running = members(true);
-  if (crashed >= profile_.max_crashed || running.empty())
+  if (crashed_count() >= profile_.max_crashed || running.empty())
     return;
-  const int victim = rng_.pick(running);
+  // Half the time the leader: losing it mid-replication is where Raft's corner cases live
+  // (entries on a minority, a new leader with another suffix, the old one back ...).
+  std::optional<int> leader = cluster_.leader();
+  crash_member(leader && rng_.chance(0.5) ? *leader : rng_.pick(running));
+}
+
+void fault_injector::after_event(const std::vector<int>& touched) {
+  if (!active_ || touched.empty() || profile_.crash_after_event <= 0 || !rng_.chance(profile_.crash_after_event))
+    return;
+  const int victim = rng_.pick(touched);
+  if (!cluster_.running(victim) || crashed_count() >= profile_.max_crashed)
+    return;
+  ++stats_.injected[static_cast<size_t>(fault_kind::crash)];
+  crash_member(victim);
+}
+
+void fault_injector::crash_member(int victim) {
   log("crash " + cluster_.node(victim).name());
   cluster_.crash(victim);
   cluster_.schedule(rng_.between(profile_.min_duration_ms, profile_.max_duration_ms),
@@ -264,6 +297,13 @@ void fault_injector::trigger_election() {
   const int who = rng_.pick(running);
   log("trigger election on " + cluster_.node(who).name());
   cluster_.invoke(who, [](ra::server& s) { s.handle_trigger_election(); });
+  // Sometimes a rival at the same moment: competing candidates in one term are what
+  // a lost vote (or a double vote) needs to turn into two leaders.
+  const int rival = rng_.pick(running);
+  if (rival != who && rng_.chance(0.5)) {
+    log("trigger election on " + cluster_.node(rival).name());
+    cluster_.invoke(rival, [](ra::server& s) { s.handle_trigger_election(); });
+  }
 }
 
 void fault_injector::false_alarm() {

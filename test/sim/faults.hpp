@@ -35,6 +35,10 @@ struct fault_profile {
   int64_t min_duration_ms = 100;  ///< how long partitions, crashes and slow disks last
   int64_t max_duration_ms = 3000;
   int max_crashed = 1;
+  /// Chance, after each event, to crash the member it touched right there: crash points
+  /// spread over steps rather than time, so they land inside elections and replication
+  /// rounds (between a vote and the next message, an append and its sync ...).
+  double crash_after_event = 0;
   disk_profile slow_disk{5, 200, 0};
 
   bool any() const;
@@ -62,6 +66,8 @@ class fault_injector {
   void heal();
   /// Replies to the injector's own requests.
   void on_client_action(int node, const ra::action& a);
+  /// Called after every event with the members it touched (may crash one of them).
+  void after_event(const std::vector<int>& touched);
 
   const fault_stats& stats() const { return stats_; }
 
@@ -71,6 +77,8 @@ class fault_injector {
   void partition();
   void one_way_cut();
   void crash();
+  void crash_member(int victim);
+  int crashed_count() const;
   void slow_disk();
   void change_membership();
   void transfer_leadership();

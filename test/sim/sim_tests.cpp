@@ -142,6 +142,20 @@ TEST_CASE("servers that forget their storage on a crash are caught", "[sim]") {
   CHECK(caught > 0);
 }
 
+TEST_CASE("stale local reads are caught by the linearizability check", "[sim]") {
+  std::string failure;
+  for (uint64_t seed = 1; seed <= 40 && failure.empty(); ++seed) {
+    sim_options o = quick(seed, 10000);
+    o.all_faults = true;
+    o.sabotage_local_reads = true;
+    const sim_result r = run_simulation(o);
+    if (!r.ok)
+      failure = r.failure;
+  }
+  INFO(failure);
+  CHECK_THAT(failure, Catch::StartsWith("linearizability"));
+}
+
 // -- the invariant checker on fabricated observations ------------------------------------
 
 TEST_CASE("election safety: two leaders in one term", "[invariants]") {

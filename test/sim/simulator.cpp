@@ -84,6 +84,10 @@ run_setup draw_setup(const sim_options& opts, rng& r) {
   }
   s.clients.clients = static_cast<int>(r.between(3, 5));
   s.clients.op_timeout_ms = r.between(1500, 5000);
+  if (opts.sabotage_local_reads) {
+    s.clients.read_kind = ra::query_kind::local;
+    s.clients.read_ratio = 0.6;
+  }
   return s;
 }
 
@@ -253,7 +257,8 @@ void fuzz_run::after_event(const std::vector<int>& touched) {
   check_leaders(false);
   if (opts_.full_check_every != 0 && cluster_.steps() % opts_.full_check_every == 0)
     full_check();
-  failed();
+  if (!failed())
+    faults_.after_event(touched);  // after the checks: they saw the state before a crash
 }
 
 std::string fuzz_run::describe_cluster() const {

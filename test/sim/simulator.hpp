@@ -25,6 +25,9 @@ struct sim_options {
   /// Test-only sabotage: a crash wipes the member's storage (log, term, vote), which breaks
   /// Raft's assumptions; the invariant checks are expected to notice on some seeds.
   bool sabotage_amnesia = false;
+  /// Test-only sabotage: clients read with query_kind::local from any member, so reads
+  /// can be stale; the linearizability check is expected to notice on some seeds.
+  bool sabotage_local_reads = false;
   int64_t liveness_ms = 30000;  ///< simulated time allowed for recovery after healing
   /// Events allowed after healing before the run is declared a storm (a livelock of
   /// messages that would otherwise run for hours of wall time).

@@ -1,0 +1,186 @@
+#include "segments/durable_log.hpp"
+
+#include <limits>
+
+namespace ra::storage {
+
+durable_log::durable_log(file_system& fs, durable_log_config cfg, wal_sink& wal, segment_set segs)
+  : fs_(fs), cfg_(std::move(cfg)), wal_(wal), segs_(std::move(segs)) {}
+
+io_result<std::unique_ptr<durable_log>> durable_log::open(file_system& fs, durable_log_config cfg, wal_sink& wal,
+                                                          std::vector<log_entry> wal_entries,
+                                                          std::vector<invalid_snapshot>* skipped) {
+  if (auto st = fs.create_directories(cfg.dir); !st) return st.error();
+  auto snap = load_latest_valid(fs, cfg.dir);
+  if (!snap) return snap.error();
+  if (skipped) *skipped = snap->skipped;
+  auto segs = segment_set::open(fs, cfg.dir, cfg.max_open_segments);
+  if (!segs) return segs.error();
+  std::unique_ptr<durable_log> log{new durable_log(fs, std::move(cfg), wal, std::move(*segs))};
+  log->snapshot_ = std::move(snap->snapshot);
+  auto snap_index = log->snapshot_index();
+
+  // Entries the snapshot covers are not needed; the rest of the WAL's entries are newer
+  // than (or overwrite) what the segments hold.
+  std::erase_if(wal_entries, [&](const log_entry& e) { return e.index <= snap_index; });
+  auto seg_range = log->segs_.range();
+  index_t log_start = wal_entries.empty() ? index_t{0} : wal_entries.front().index;
+  if (seg_range && seg_range->last > snap_index) log_start = std::max(snap_index + 1, seg_range->first);
+  auto corrupt = [&](const std::string& why) {
+    return io_error{EILSEQ, "recover", log->cfg_.dir + ": " + why};
+  };
+  // No hole between the snapshot and the first entry, nor between segments and WAL.
+  if (log_start != index_t{0} && log_start > snap_index + 1)
+    return corrupt("log starts at " + std::to_string(log_start.value) + " after snapshot " +
+                   std::to_string(snap_index.value));
+  index_t seg_last = seg_range && seg_range->last > snap_index ? seg_range->last : snap_index;
+  if (!wal_entries.empty() && wal_entries.front().index > seg_last + 1)
+    return corrupt("gap between segments (up to " + std::to_string(seg_last.value) + ") and WAL entries (from " +
+                   std::to_string(wal_entries.front().index.value) + ")");
+  log->last_index_ = wal_entries.empty() ? seg_last : wal_entries.back().index;
+  log->mem_.append(std::move(wal_entries));
+  // Everything found on disk is durable.
+  log->written_ = log->last_index_;
+  return log;
+}
+
+void durable_log::note_error(const io_error& e) const {
+  if (!error_) error_ = e;
+}
+
+index_term durable_log::last_written() const {
+  return {written_, term_at(written_).value_or(term_t{0})};
+}
+
+std::optional<term_t> durable_log::term_at(index_t i) const {
+  if (i == index_t{0}) return term_t{0};
+  if (i > last_index_) return std::nullopt;
+  auto snap_index = snapshot_index();
+  if (i == snap_index) return snapshot_->meta.term;
+  if (i < snap_index) return std::nullopt;
+  if (auto e = mem_.find(i)) return e->term;
+  if (!mem_.empty() && i >= mem_.first_index()) return std::nullopt;
+  auto t = segs_.term_at(i);
+  if (!t) {
+    note_error(t.error());
+    return std::nullopt;
+  }
+  return *t;
+}
+
+std::optional<log_entry> durable_log::entry_at(index_t i) const {
+  if (i > last_index_ || i <= snapshot_index()) return std::nullopt;
+  if (auto e = mem_.find(i)) return *e;
+  auto e = segs_.read(i);
+  if (!e) {
+    note_error(e.error());
+    return std::nullopt;
+  }
+  return *e;
+}
+
+void durable_log::read(index_t from, index_t to, size_t max_count, std::vector<log_entry>& out) const {
+  from = std::max(from, first_index());
+  to = std::min(to, last_index_);
+  size_t added = 0;
+  for (auto i = from; i <= to && added < max_count; ++i) {
+    if (auto e = mem_.find(i)) {
+      out.push_back(*e);
+      ++added;
+      continue;
+    }
+    // Below the mem table: a run straight from the segments.
+    auto run_end = mem_.empty() ? to : std::min(to, mem_.first_index() - 1);
+    auto before = out.size();
+    if (auto st = segs_.read_range(i, run_end, max_count - added, out); !st) {
+      note_error(st.error());
+      return;
+    }
+    auto got = out.size() - before;
+    if (got == 0) return;  // a hole: nothing further is readable in order
+    added += got;
+    i = i + (got - 1);
+  }
+}
+
+void durable_log::append(std::vector<log_entry> entries) {
+  if (entries.empty()) return;
+  auto first = entries.front().index;
+  // An overwrite (or a write after a snapshot install) makes older entries from `first`
+  // on unreachable, durable or not.
+  if (first <= written_) written_ = first - 1;
+  last_index_ = entries.back().index;
+  bool starts_new_log = next_write_starts_new_log_;
+  next_write_starts_new_log_ = false;
+  wal_.write(cfg_.uid, entries, starts_new_log);
+  mem_.append(std::move(entries));
+}
+
+bool durable_log::on_written(index_t index, term_t term) {
+  index = std::min(index, last_index_);
+  if (index <= written_ || term_at(index) != term) return false;  // stale (overwritten since)
+  written_ = index;
+  return true;
+}
+
+void durable_log::on_resend(index_t from) {
+  from = std::max(from, mem_.empty() ? last_index_ + 1 : mem_.first_index());
+  if (from > last_index_) return;
+  std::vector<log_entry> again;
+  for (auto i = from; i <= last_index_; ++i)
+    if (auto e = mem_.find(i)) again.push_back(*e);
+  if (!again.empty()) wal_.write(cfg_.uid, std::move(again), false);
+}
+
+void durable_log::on_segments(const std::vector<segment_ref>& refs) {
+  if (refs.empty()) return;
+  segs_.add(refs);
+  index_t through{0};
+  for (auto& r : refs) through = std::max(through, r.range.last);
+  // Keep in memory whatever was overwritten after the WAL file was closed.
+  mem_.release_through(through, [&](index_t i) -> std::optional<term_t> {
+    auto t = segs_.term_at(i);
+    return t ? *t : std::nullopt;
+  });
+  // Segments made obsolete by a snapshot taken meanwhile.
+  if (auto snap = snapshot_index(); snap > index_t{0})
+    if (auto st = segs_.delete_up_to(snap); !st) note_error(st.error());
+}
+
+void durable_log::write_snapshot(stored_snapshot snap) {
+  auto idx = snap.meta.index;
+  if (idx <= snapshot_index() || idx > last_index_) return;
+  if (auto st = storage::write_snapshot(fs_, cfg_.dir, snap); !st) {
+    // A snapshot is an optimisation: without it the log simply stays longer.
+    note_error(st.error());
+    return;
+  }
+  snapshot_ = std::move(snap);
+  // Only durable entries may be dropped from memory: the rest still await the WAL.
+  mem_.drop_through(std::min(idx, written_));
+  if (auto st = segs_.delete_up_to(idx); !st) note_error(st.error());
+}
+
+void durable_log::install_snapshot(stored_snapshot snap) {
+  auto idx = snap.meta.index;
+  bool keeps_suffix = term_at(idx) == snap.meta.term;
+  if (auto st = storage::write_snapshot(fs_, cfg_.dir, snap); !st) {
+    note_error(st.error());
+    return;
+  }
+  snapshot_ = std::move(snap);
+  if (keeps_suffix) {
+    mem_.drop_through(idx);
+    if (auto st = segs_.delete_up_to(idx); !st) note_error(st.error());
+    written_ = std::max(written_, idx);
+    return;
+  }
+  // Our log diverges from the snapshot's history: none of it may come back.
+  mem_.clear();
+  if (auto st = segs_.delete_up_to(index_t{std::numeric_limits<uint64_t>::max()}); !st) note_error(st.error());
+  last_index_ = idx;
+  written_ = idx;
+  next_write_starts_new_log_ = true;
+}
+
+}  // namespace ra::storage

@@ -1,0 +1,100 @@
+#pragma once
+// A server's durable log (Ra's ra_log): the ra::log_store the core runs on, made of
+//   - the newest valid snapshot file,
+//   - the server's segment files (entries moved out of rolled-over WAL files),
+//   - a mem table of everything appended since (readable at once),
+// with every write going through the node's shared WAL (a wal_sink). An entry is
+// "written" only when the WAL reports it durable (on_written), so the core never
+// acknowledges an entry that a crash could lose.
+//
+// Threading: a durable_log belongs to its server (one actor); the node's WAL and segment
+// writer reach it only through messages that the server's shell turns into on_written /
+// on_resend / on_segments calls.
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "libra/log_store.hpp"
+#include "segments/mem_table.hpp"
+#include "segments/segment_set.hpp"
+#include "snapshot/snapshot_file.hpp"
+#include "wal/file.hpp"
+
+namespace ra::storage {
+
+/// Where a durable_log sends its writes: the node's WAL (an actor message in the runtime,
+/// a direct call into a wal_writer in tests).
+class wal_sink {
+ public:
+  virtual ~wal_sink() = default;
+  /// Queue `entries` of server `uid` for the WAL. `starts_new_log`: the first entry
+  /// follows a snapshot install, not the writer's previous last index.
+  virtual void write(const std::string& uid, std::vector<log_entry> entries, bool starts_new_log) = 0;
+};
+
+struct durable_log_config {
+  std::string uid;  ///< the server's unique id, its writer name in the WAL
+  std::string dir;  ///< the server's own directory (segments, snapshots)
+  segment_config segments;
+  size_t max_open_segments = default_max_open_segments;
+};
+
+class durable_log final : public log_store {
+ public:
+  /// Rebuilds the log from snapshot + segments + the WAL's recovered entries for this
+  /// server (`wal_entries`, in order, overwrites already applied). Fails on corruption
+  /// (naming file and offset) or on a gap between the snapshot and the log. Invalid
+  /// snapshots that were skipped in favour of older ones are listed in `skipped`.
+  static io_result<std::unique_ptr<durable_log>> open(file_system& fs, durable_log_config cfg, wal_sink& wal,
+                                                      std::vector<log_entry> wal_entries,
+                                                      std::vector<invalid_snapshot>* skipped = nullptr);
+
+  // -- log_store ------------------------------------------------------------------------
+  index_t last_index() const override { return last_index_; }
+  index_term last_written() const override;
+  std::optional<term_t> term_at(index_t i) const override;
+  void read(index_t from, index_t to, size_t max_count, std::vector<log_entry>& out) const override;
+  index_t first_index() const override { return snapshot_index() + 1; }
+  void append(std::vector<log_entry> entries) override;
+  std::optional<stored_snapshot> snapshot() const override { return snapshot_; }
+  void write_snapshot(stored_snapshot snap) override;
+  void install_snapshot(stored_snapshot snap) override;
+
+  // -- events from the node -------------------------------------------------------------
+  /// The WAL made this server's entries durable up to (index, term). Returns true if
+  /// last_written() moved.
+  bool on_written(index_t index, term_t term);
+  /// The WAL saw a gap (or lost a batch) and asks for everything from `from` again.
+  void on_resend(index_t from);
+  /// The segment writer wrote these segment files into our directory.
+  void on_segments(const std::vector<segment_ref>& refs);
+
+  /// The first storage error met since open (a segment read failing, a snapshot that
+  /// could not be written...). Reads that fail return nothing; the shell should stop
+  /// the server with this error rather than let it run on a log it cannot read.
+  const std::optional<io_error>& error() const { return error_; }
+  const std::string& uid() const { return cfg_.uid; }
+  const mem_table& memory() const { return mem_; }
+  const segment_set& segments() const { return segs_; }
+
+ private:
+  durable_log(file_system& fs, durable_log_config cfg, wal_sink& wal, segment_set segs);
+  index_t snapshot_index() const { return snapshot_ ? snapshot_->meta.index : index_t{0}; }
+  std::optional<log_entry> entry_at(index_t i) const;
+  void note_error(const io_error& e) const;
+
+  file_system& fs_;
+  durable_log_config cfg_;
+  wal_sink& wal_;
+  mutable segment_set segs_;  // reads go through its (mutable) open-file cache
+  mem_table mem_;
+  std::optional<stored_snapshot> snapshot_;
+  index_t last_index_{0};
+  index_t written_{0};
+  bool next_write_starts_new_log_ = false;
+  mutable std::optional<io_error> error_;
+};
+
+}  // namespace ra::storage

@@ -1,0 +1,56 @@
+#include "segments/segment_flush.hpp"
+
+namespace ra::storage {
+
+segment_flush_result flush_wal_file(file_system& fs, const rollover_info& info,
+                                    const std::function<std::string(const std::string&)>& server_dir,
+                                    const segment_config& config) {
+  segment_flush_result result;
+  // Collect each writer's entries in file order; an overwrite (an index at or below one
+  // already seen) replaces the tail, as it did in the server's memory.
+  std::map<std::string, std::vector<log_entry>> per_writer;
+  wal_reader reader{fs, info.path};
+  for (bool more = true; more;) {
+    switch (reader.next()) {
+      case wal_reader::step::record: {
+        auto& rec = reader.record();
+        auto& entries = per_writer[std::string{rec.writer_uid}];
+        while (!entries.empty() && entries.back().index >= rec.entry.index) entries.pop_back();
+        entries.push_back(rec.entry);
+        break;
+      }
+      case wal_reader::step::end_of_file:
+      case wal_reader::step::torn_tail:  // a closed file's tail was never acknowledged
+        more = false;
+        break;
+      case wal_reader::step::error:
+        result.error = reader.error().message();
+        return result;
+    }
+  }
+  for (auto& [uid, entries] : per_writer) {
+    auto dir = server_dir(uid);
+    if (dir.empty() || !fs.exists(dir)) {
+      result.skipped_servers.push_back(uid);
+      continue;
+    }
+    auto refs = write_segments(fs, dir, entries, config);
+    if (!refs) {
+      result.error = refs.error().message();
+      return result;  // keep the WAL file: its entries are not safely elsewhere yet
+    }
+    result.segments[uid] = std::move(*refs);
+  }
+  // Every entry is now synced in a segment file: the WAL file can go.
+  if (auto st = fs.remove(info.path); !st) {
+    result.error = st.error().message();
+    return result;
+  }
+  auto slash = info.path.find_last_of('/');
+  if (slash != std::string::npos)
+    if (auto st = fs.sync_directory(info.path.substr(0, slash)); !st) result.error = st.error().message();
+  result.wal_deleted = true;
+  return result;
+}
+
+}  // namespace ra::storage

@@ -1,0 +1,154 @@
+#!/usr/bin/env bash
+# End-to-end tests of ra-inspect on a sample data directory written by the real storage
+# writers (make-sample-data): listing, --json, --verify, corruption in the middle of a
+# WAL file, torn tails, and --repair with its backup.
+#
+# Usage: inspect_tests.sh <ra-inspect> <make-sample-data> <workdir>
+# The workdir is emptied first and left behind for inspection when a check fails.
+
+set -u
+
+if [ $# -ne 3 ]; then
+  echo "usage: $0 <ra-inspect> <make-sample-data> <workdir>" >&2
+  exit 2
+fi
+INSPECT=$1
+MAKE_SAMPLE=$2
+WORK=$3
+DATA=$WORK/data
+OUT=$WORK/out.txt
+failures=0
+
+fail() {
+  echo "FAIL: $*" >&2
+  failures=$((failures + 1))
+}
+
+# run EXPECTED_STATUS ARGS...: runs ra-inspect with output in $OUT, checks the status.
+run() {
+  local expected=$1
+  shift
+  "$INSPECT" "$@" >"$OUT" 2>&1
+  local status=$?
+  if [ "$status" -ne "$expected" ]; then
+    fail "ra-inspect $* exited $status, expected $expected; output:"
+    sed 's/^/    /' "$OUT" >&2
+  fi
+}
+
+# expect_line TEXT: $OUT has a line containing TEXT (fixed string).
+expect_line() {
+  grep -qF -- "$1" "$OUT" || {
+    fail "expected a line containing '$1' in:"
+    sed 's/^/    /' "$OUT" >&2
+  }
+}
+
+# flip_byte FILE OFFSET: inverts every bit of one byte, so it always changes.
+flip_byte() {
+  local byte
+  byte=$(od -An -tu1 -j "$2" -N1 "$1" | tr -d ' ')
+  printf "$(printf '\\%03o' $((byte ^ 255)))" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none
+}
+
+rm -rf "$WORK"
+mkdir -p "$WORK"
+"$MAKE_SAMPLE" "$DATA" >/dev/null || { echo "FAIL: make-sample-data failed" >&2; exit 1; }
+
+WALS=("$DATA"/wal/*.wal)
+OLDEST_WAL=${WALS[0]}
+NEWEST_WAL=${WALS[${#WALS[@]} - 1]}
+[ "${#WALS[@]}" -ge 2 ] || fail "expected several WAL files, got ${#WALS[@]}"
+SEGMENT=$(ls "$DATA"/s1/segments/*.segment | head -n 1)
+SNAPSHOT=$(ls "$DATA"/s1/snapshots/*.snapshot | head -n 1)
+
+# -- listing every kind of file ---------------------------------------------------------
+run 0 "$OLDEST_WAL"
+expect_line "$OLDEST_WAL: kind=wal version=1 size="
+expect_line "  offset=43 index=1 term=1 length=242 checksum=ok writer=s1 truncate=no"
+expect_line "$OLDEST_WAL: OK"
+
+run 0 "$SEGMENT"
+expect_line "kind=segment version=1"
+expect_line "slots=64 data_checksums=yes"
+expect_line "  index=1 term=1 length=209 checksum=ok"
+
+run 0 "$SNAPSHOT"
+expect_line "kind=snapshot version=1"
+expect_line "index=150 term=2 members=s1@node1:voter,s2@node1:voter,s3@node1:voter machine_version=1"
+expect_line "index=150 term=2 length=1000 checksum=ok"
+
+run 0 "$DATA/meta.log"
+expect_line "kind=meta version=1"
+expect_line "uid=s3 term=3 voted_for=s1@node1 last_applied=103 removed=no"
+
+run 0 --json "$OLDEST_WAL"
+expect_line '{"event":"file","path":"'"$OLDEST_WAL"'","kind":"wal","version":1,'
+expect_line '{"event":"record","offset":43,"index":1,"term":1,"length":242,"checksum":"ok","writer":"s1","truncate":false}'
+expect_line '"event":"verdict"'
+if grep -qv '^{.*}$' "$OUT"; then fail "--json printed a line that is not a JSON object"; fi
+
+run 0 --verify "$DATA"
+file_count=$(find "$DATA" -type f | wc -l)
+expect_line "verified $file_count files: $file_count OK, 0 bad"
+
+# -- a corrupt byte in the middle of the newest WAL file --------------------------------
+size=$(stat -c %s "$NEWEST_WAL")
+middle=$((size / 2))
+# The record holding that byte, from the listing: its start is where the damage is reported.
+"$INSPECT" "$NEWEST_WAL" >"$OUT"
+bad_offset=$(awk -v pos="$middle" '$1 ~ /^offset=/ {
+    for (i = 1; i <= NF; i++) { split($i, kv, "="); f[kv[1]] = kv[2] }
+    if (f["offset"] <= pos && pos < f["offset"] + f["length"]) print f["offset"] }' "$OUT")
+[ -n "$bad_offset" ] || fail "no record of $NEWEST_WAL holds byte $middle"
+flip_byte "$NEWEST_WAL" "$middle"
+
+run 1 --verify "$DATA"
+expect_line "$NEWEST_WAL: bad record at offset $bad_offset: "
+expect_line "$OLDEST_WAL: OK"
+run 1 "$NEWEST_WAL"
+expect_line "offset=$bad_offset"
+expect_line "checksum=BAD"
+
+run 0 --repair "$NEWEST_WAL"
+expect_line "truncated at offset $bad_offset"
+[ -f "$NEWEST_WAL.bak" ] || fail "--repair left no $NEWEST_WAL.bak"
+cmp -s -n "$bad_offset" "$NEWEST_WAL" "$NEWEST_WAL.bak" || fail "the repaired file differs before the cut"
+[ "$(stat -c %s "$NEWEST_WAL")" -eq "$bad_offset" ] || fail "the repaired file is not $bad_offset bytes"
+[ "$(stat -c %s "$NEWEST_WAL.bak")" -eq "$size" ] || fail "the backup is not the whole original"
+run 0 --verify "$DATA"
+expect_line "$NEWEST_WAL: OK"
+expect_line "0 bad"
+
+# A second repair never overwrites the first backup unless forced.
+flip_byte "$NEWEST_WAL" $((bad_offset / 2))
+run 1 --repair "$NEWEST_WAL"
+expect_line "exists"
+run 0 --repair --force "$NEWEST_WAL"
+run 0 --verify "$DATA"
+
+# -- torn tails: harmless in the newest WAL file, damage in an older one ------------------
+printf 'torn' >>"$NEWEST_WAL"
+run 0 --verify "$DATA"
+expect_line "$NEWEST_WAL: OK (torn tail at offset"
+printf 'torn' >>"$OLDEST_WAL"
+run 1 --verify "$DATA"
+expect_line "$OLDEST_WAL: bad record at offset"
+
+# -- other kinds: damage is found; repair is refused where truncating cannot help -------
+flip_byte "$SNAPSHOT" $(($(stat -c %s "$SNAPSHOT") - 10))
+run 1 "$SNAPSHOT"
+expect_line "snapshot checksum mismatch"
+run 2 --repair "$SNAPSHOT"
+flip_byte "$DATA/meta.log" 20
+run 1 --verify "$DATA"
+expect_line "$DATA/meta.log: bad record at offset 8: checksum mismatch"
+
+run 2 --verify "$WORK/no-such-dir"
+
+if [ "$failures" -ne 0 ]; then
+  echo "inspect_tests: $failures check(s) failed (work dir: $WORK)" >&2
+  exit 1
+fi
+rm -rf "$WORK"
+echo "inspect_tests: all checks passed"

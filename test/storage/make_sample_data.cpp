@@ -1,0 +1,119 @@
+// make-sample-data DIR: writes a small, deterministic ra data directory with every kind
+// of storage file, through the real writers, for inspect_tests.sh:
+//
+//   DIR/wal/<n>.wal                         3 writers (s1, s2, s3), several WAL files
+//   DIR/s1/segments/<n>.segment             entries 1..200 of s1, 64 per segment
+//   DIR/s1/snapshots/<term>_<index>.snapshot  a snapshot at index 150, term 2
+//   DIR/meta.log                            term, vote and last_applied of s1..s3
+//
+// Exit status 0 on success; any failure prints the error and exits 1.
+
+#include <iostream>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "segments/segment_set.hpp"
+#include "snapshot/snapshot_file.hpp"
+#include "wal/meta_store.hpp"
+#include "wal/wal_writer.hpp"
+
+namespace {
+
+using namespace ra;
+using namespace ra::storage;
+
+constexpr uint64_t entries_per_writer = 300;
+constexpr uint64_t entries_per_batch = 10;
+constexpr size_t payload_size = 200;
+const std::vector<std::string> writers = {"s1", "s2", "s3"};
+
+/// Entry `index` of `writer`: fixed contents, so every run writes identical bytes.
+log_entry sample_entry(const std::string& writer, uint64_t index, uint64_t term) {
+  std::string payload = writer + ":" + std::to_string(index) + ":";
+  payload.resize(payload_size, static_cast<char>('a' + index % 26));
+  log_entry e;
+  e.index = index_t{index};
+  e.term = term_t{term};
+  e.kind = entry_kind::command;
+  e.system_time = static_cast<int64_t>(1'700'000'000'000 + index);
+  e.payload = shared_bytes::copy_of(payload);
+  return e;
+}
+
+void check(const io_status& st, const char* what) {
+  if (!st) throw std::runtime_error(std::string(what) + ": " + st.error().message());
+}
+
+/// Fills DIR/wal through wal_writer, rolling over at the minimum file size, and makes
+/// sure the newest file holds entries (the tests corrupt its middle).
+void write_wal(const std::string& dir) {
+  wal_config config;
+  config.wal_data_dir = dir + "/wal";
+  config.wal_max_size_bytes = wal_min_size_bytes;
+  uint64_t entries_in_current_file = 0;
+  wal_writer wal{config, [&](rollover_info) { entries_in_current_file = 0; }};
+  if (auto err = wal.start()) throw std::runtime_error("wal start: " + err->message());
+  uint64_t next = 1;
+  while (next <= entries_per_writer || entries_in_current_file < 3 * entries_per_batch) {
+    for (auto& w : writers) {
+      std::vector<log_entry> batch;
+      for (uint64_t i = next; i < next + entries_per_batch; ++i) batch.push_back(sample_entry(w, i, 1));
+      wal.queue(w, batch);
+    }
+    entries_in_current_file += writers.size() * entries_per_batch;
+    if (auto result = wal.flush(); !result.ok()) throw std::runtime_error("wal flush: " + result.error->message());
+    next += entries_per_batch;
+  }
+}
+
+void write_server_files(const std::string& dir) {
+  const std::string server_dir = dir + "/s1";
+  std::vector<log_entry> entries;
+  for (uint64_t i = 1; i <= 200; ++i) entries.push_back(sample_entry("s1", i, i <= 100 ? 1 : 2));
+  segment_config seg;
+  seg.segment_max_entries = 64;
+  auto written = write_segments(file_system::posix(), server_dir + "/segments", entries, seg);
+  if (!written) throw std::runtime_error("write_segments: " + written.error().message());
+
+  stored_snapshot snap;
+  snap.meta.index = index_t{150};
+  snap.meta.term = term_t{2};
+  snap.meta.machine_version = 1;
+  std::vector<member> members;
+  for (auto& w : writers) members.push_back(member{server_id{w, "node1"}, membership::voter, index_t{0}});
+  snap.meta.cluster = cluster_config{members};
+  snap.data = shared_bytes::copy_of(std::string(1000, 'S'));
+  check(write_snapshot(file_system::posix(), server_dir, snap), "write_snapshot");
+}
+
+void write_meta(const std::string& dir) {
+  auto store = meta_store::open(file_system::posix(), dir);
+  if (!store) throw std::runtime_error("meta_store::open: " + store.error().message());
+  uint64_t term = 1;
+  for (auto& w : writers) {
+    check((*store)->put_term_vote(w, term_t{term}, server_id{"s1", "node1"}), "put_term_vote");
+    check((*store)->put_last_applied(w, index_t{100 + term}), "put_last_applied");
+    ++term;
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 2) {
+    std::cerr << "usage: make-sample-data DIR\n";
+    return 2;
+  }
+  const std::string dir = argv[1];
+  try {
+    write_wal(dir);
+    write_server_files(dir);
+    write_meta(dir);
+  } catch (const std::exception& e) {
+    std::cerr << "make-sample-data: " << e.what() << '\n';
+    return 1;
+  }
+  std::cout << "sample data written to " << dir << '\n';
+  return 0;
+}

@@ -1,0 +1,136 @@
+// Durable term / vote / last_applied per server.
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+
+#include "wal/meta_store.hpp"
+
+using namespace ra;
+using namespace ra::storage;
+
+namespace {
+struct temp_dir {
+  std::string path;
+  temp_dir() {
+    static std::atomic<int> n{0};
+    path = (std::filesystem::temp_directory_path() / ("ra-meta-" + std::to_string(::getpid()) + "-" + std::to_string(n++))).string();
+    std::filesystem::remove_all(path);
+  }
+  ~temp_dir() { std::filesystem::remove_all(path); }
+};
+server_id sid(const std::string& n) { return server_id{n, "node"}; }
+}  // namespace
+
+TEST_CASE("meta store keeps term and vote across reopen", "[storage][meta]") {
+  temp_dir d;
+  {
+    auto s = meta_store::open(file_system::posix(), d.path);
+    REQUIRE(s);
+    REQUIRE((*s)->put_term_vote("u1", term_t{3}, sid("a")));
+    REQUIRE((*s)->put_term_vote("u2", term_t{7}, std::nullopt));
+    REQUIRE((*s)->put_last_applied("u1", index_t{42}));
+    REQUIRE((*s)->put_term_vote("u1", term_t{4}, sid("b")));
+  }
+  auto s = meta_store::open(file_system::posix(), d.path);
+  REQUIRE(s);
+  auto m1 = (*s)->get("u1");
+  CHECK(m1.current_term == term_t{4});
+  CHECK(m1.voted_for == sid("b"));
+  CHECK(m1.last_applied == index_t{42});
+  CHECK((*s)->get("u2").current_term == term_t{7});
+  CHECK_FALSE((*s)->get("u2").voted_for);
+  CHECK((*s)->get("unknown") == server_meta{});
+}
+
+TEST_CASE("meta store syncs a vote before returning and never the lazy last_applied", "[storage][meta]") {
+  temp_dir d;
+  faulty_file_system fs{file_system::posix()};
+  std::atomic<int> syncs{0};
+  fs.set_rule([&](std::string_view op, const std::string& path) {
+    if (op == "sync" && path.ends_with("meta.log")) ++syncs;
+    return 0;
+  });
+  auto s = meta_store::open(fs, d.path);
+  REQUIRE(s);
+  auto before = syncs.load();
+  REQUIRE((*s)->put_term_vote("u1", term_t{1}, sid("a")));
+  CHECK(syncs.load() == before + 1);
+  REQUIRE((*s)->put_last_applied("u1", index_t{5}));
+  CHECK(syncs.load() == before + 1);
+}
+
+TEST_CASE("a failing sync does not record the vote", "[storage][meta][faults]") {
+  temp_dir d;
+  faulty_file_system fs{file_system::posix()};
+  auto s = meta_store::open(fs, d.path);
+  REQUIRE(s);
+  REQUIRE((*s)->put_term_vote("u1", term_t{1}, sid("a")));
+  fs.set_rule([](std::string_view op, const std::string&) { return op == "sync" ? EIO : 0; });
+  auto st = (*s)->put_term_vote("u1", term_t{2}, sid("b"));
+  REQUIRE_FALSE(st);
+  CHECK(st.error().code == EIO);
+  CHECK((*s)->get("u1").current_term == term_t{1});  // the caller must not grant the vote
+  fs.clear();
+  REQUIRE((*s)->put_term_vote("u1", term_t{2}, sid("b")));
+  auto again = meta_store::open(file_system::posix(), d.path);
+  REQUIRE(again);
+  CHECK((*again)->get("u1").voted_for == sid("b"));
+}
+
+TEST_CASE("a torn last record is dropped and earlier ones survive", "[storage][meta][recovery]") {
+  temp_dir d;
+  std::string path;
+  {
+    auto s = meta_store::open(file_system::posix(), d.path, /*compact_after=*/1 << 30);
+    REQUIRE(s);
+    REQUIRE((*s)->put_term_vote("u1", term_t{1}, sid("a")));
+    REQUIRE((*s)->put_term_vote("u1", term_t{2}, sid("b")));
+    path = (*s)->path();
+  }
+  auto size = std::filesystem::file_size(path);
+  for (uintmax_t cut = 1; cut < 20; ++cut) {
+    std::filesystem::copy_file(path, path + ".orig", std::filesystem::copy_options::overwrite_existing);
+    std::filesystem::resize_file(path, size - cut);
+    auto s = meta_store::open(file_system::posix(), d.path);
+    REQUIRE(s);
+    CHECK((*s)->get("u1").current_term == term_t{1});
+    std::filesystem::copy_file(path + ".orig", path, std::filesystem::copy_options::overwrite_existing);
+  }
+}
+
+TEST_CASE("corruption before the last record is an error naming the file and offset", "[storage][meta][recovery]") {
+  temp_dir d;
+  std::string path;
+  {
+    auto s = meta_store::open(file_system::posix(), d.path, 1 << 30);
+    REQUIRE(s);
+    REQUIRE((*s)->put_term_vote("u1", term_t{1}, sid("a")));
+    REQUIRE((*s)->put_term_vote("u2", term_t{2}, sid("b")));
+    path = (*s)->path();
+  }
+  {
+    std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(8 + 10);  // inside the first record's body
+    f.put('\x7f');
+  }
+  auto s = meta_store::open(file_system::posix(), d.path);
+  REQUIRE_FALSE(s);
+  CHECK(s.error().path.find("meta.log at offset 8") != std::string::npos);
+}
+
+TEST_CASE("compaction keeps the latest state and removed servers stay removed", "[storage][meta]") {
+  temp_dir d;
+  auto s = meta_store::open(file_system::posix(), d.path, /*compact_after=*/512);
+  REQUIRE(s);
+  for (uint64_t t = 1; t <= 100; ++t) REQUIRE((*s)->put_term_vote("u" + std::to_string(t % 3), term_t{t}, sid("x")));
+  REQUIRE((*s)->remove("u0"));
+  CHECK(std::filesystem::file_size((*s)->path()) < 1024);
+  auto again = meta_store::open(file_system::posix(), d.path);
+  REQUIRE(again);
+  CHECK((*again)->server_count() == 2);
+  CHECK((*again)->get("u1").current_term == term_t{100});
+  CHECK((*again)->get("u2").current_term == term_t{98});
+  CHECK((*again)->get("u0") == server_meta{});
+}

@@ -1,0 +1,541 @@
+// `ra-bench storage` (see bench_storage.hpp for what is measured and why).
+
+#include "bench_storage.hpp"
+
+#include <fcntl.h>
+#include <sys/statfs.h>
+#include <sys/statvfs.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <chrono>
+#include <array>
+#include <condition_variable>
+#include <cstdio>
+#include <cstring>
+#include <deque>
+#include <exception>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <mutex>
+#include <optional>
+#include <stdexcept>
+#include <system_error>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include "wal/crc32c.hpp"
+#include "wal/wal_writer.hpp"
+
+namespace ra::bench {
+
+namespace {
+
+using json = nlohmann::ordered_json;
+using clock_type = std::chrono::steady_clock;
+namespace stdfs = std::filesystem;
+
+constexpr size_t dsync_block_size = 4096;
+constexpr size_t sequential_block_size = 1 << 20;
+/// Bounds the sequential file (it is written into the page cache faster than the disk
+/// takes it, and the final fdatasync pays for all of it): at most this, and at most a
+/// quarter of the free space.
+constexpr uint64_t sequential_max_bytes = uint64_t{2} << 30;
+constexpr std::array<size_t, 2> entry_sizes{16, 1024};
+constexpr std::array<size_t, 4> writer_counts{1, 10, 100, 1000};
+constexpr double single_writer_target = 0.90;
+constexpr double bandwidth_target = 0.80;
+constexpr size_t bandwidth_target_min_writers = 100;
+constexpr size_t bandwidth_target_entry_size = 1024;
+
+double seconds_between(clock_type::time_point a, clock_type::time_point b) {
+  return std::chrono::duration<double>(b - a).count();
+}
+
+[[noreturn]] void throw_errno(const std::string& what, const std::string& path) {
+  throw std::system_error(errno, std::system_category(), what + " " + path);
+}
+
+/// The benchmark's own directory: a new one inside `parent`, removed with its contents.
+class scratch_dir {
+ public:
+  explicit scratch_dir(const std::string& parent) {
+    stdfs::create_directories(parent);
+    std::string pattern = parent + "/ra-bench-XXXXXX";
+    if (::mkdtemp(pattern.data()) == nullptr) throw_errno("mkdtemp", pattern);
+    path_ = pattern;
+  }
+  scratch_dir(const scratch_dir&) = delete;
+  scratch_dir& operator=(const scratch_dir&) = delete;
+  ~scratch_dir() {
+    std::error_code ignored;  // a destructor cannot report; a leftover is harmless
+    stdfs::remove_all(path_, ignored);
+  }
+  const std::string& path() const { return path_; }
+  std::string operator/(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
+/// A file descriptor closed on scope exit; the file is removed too, since every file
+/// the raw measurements write is thrown away.
+class scratch_file {
+ public:
+  scratch_file(std::string path, int flags) : path_(std::move(path)) {
+    fd_ = ::open(path_.c_str(), flags | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd_ < 0) throw_errno("open", path_);
+  }
+  scratch_file(const scratch_file&) = delete;
+  scratch_file& operator=(const scratch_file&) = delete;
+  ~scratch_file() {
+    ::close(fd_);
+    ::unlink(path_.c_str());
+  }
+  void write_all(const char* data, size_t size) {
+    while (size > 0) {
+      ssize_t n = ::write(fd_, data, size);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) throw_errno("write", path_);
+      data += n;
+      size -= static_cast<size_t>(n);
+    }
+  }
+  void datasync() {
+    if (::fdatasync(fd_) != 0) throw_errno("fdatasync", path_);
+  }
+
+ private:
+  std::string path_;
+  int fd_ = -1;
+};
+
+// -- raw limits -----------------------------------------------------------------------
+
+struct dsync_figures {
+  uint64_t syncs = 0;
+  double seconds = 0;
+  double syncs_per_s() const { return syncs / seconds; }
+  double mean_latency_us() const { return seconds * 1e6 / syncs; }
+};
+
+/// One writer appending 4 KiB with O_DSYNC: every write() returns once durable, the
+/// fastest a writer that waits for each append can go.
+dsync_figures measure_dsync_loop(const std::string& path, double seconds) {
+  scratch_file f{path, O_WRONLY | O_APPEND | O_DSYNC};
+  std::vector<char> block(dsync_block_size, 'd');
+  dsync_figures r;
+  const auto start = clock_type::now();
+  const auto deadline = start + std::chrono::duration<double>(seconds);
+  auto now = start;
+  do {
+    f.write_all(block.data(), block.size());
+    ++r.syncs;
+    now = clock_type::now();
+  } while (now < deadline);
+  r.seconds = seconds_between(start, now);
+  return r;
+}
+
+struct sequential_figures {
+  uint64_t bytes = 0;
+  double seconds = 0;
+  double mb_per_s() const { return bytes / seconds / 1e6; }
+};
+
+/// Sequential 1 MiB writes for `seconds` (or up to the size bound), then one fdatasync;
+/// the time includes the sync, so this is the bandwidth of durable sequential writes.
+sequential_figures measure_sequential(const std::string& dir, const std::string& path, double seconds) {
+  struct statvfs vfs {};
+  uint64_t limit = sequential_max_bytes;
+  if (::statvfs(dir.c_str(), &vfs) == 0) limit = std::min<uint64_t>(limit, uint64_t{vfs.f_bavail} * vfs.f_frsize / 4);
+  limit = std::max<uint64_t>(limit, sequential_block_size);
+  scratch_file f{path, O_WRONLY};
+  std::vector<char> block(sequential_block_size, 's');
+  sequential_figures r;
+  const auto start = clock_type::now();
+  const auto deadline = start + std::chrono::duration<double>(seconds);
+  while (r.bytes + block.size() <= limit && (r.bytes == 0 || clock_type::now() < deadline)) {
+    f.write_all(block.data(), block.size());
+    r.bytes += block.size();
+  }
+  f.datasync();
+  r.seconds = seconds_between(start, clock_type::now());
+  return r;
+}
+
+// -- the WAL --------------------------------------------------------------------------
+
+struct pending_append {
+  uint32_t writer = 0;
+  log_entry entry;
+};
+
+/// The WAL thread: batches as the WAL actor does (everything queued goes into one
+/// write and one sync, flushing early when a batch is full) and hands each writer's
+/// durable index back to the driving thread.
+class wal_thread {
+ public:
+  wal_thread(storage::wal_config config, std::vector<std::string> uids)
+    : wal_(std::move(config)), uids_(std::move(uids)) {
+    for (uint32_t i = 0; i < uids_.size(); ++i) ids_.emplace(uids_[i], i);
+    if (auto err = wal_.start()) throw std::runtime_error("wal start: " + err->message());
+    thread_ = std::thread([this] { run(); });
+  }
+  wal_thread(const wal_thread&) = delete;
+  wal_thread& operator=(const wal_thread&) = delete;
+  ~wal_thread() { stop(); }
+
+  /// Moves `appends` to the back of the queue (one lock for the lot, as many writers'
+  /// messages land in one mailbox).
+  void submit(std::vector<pending_append>& appends) {
+    {
+      std::lock_guard lock{queue_mutex_};
+      for (auto& a : appends) queue_.push_back(std::move(a));
+    }
+    appends.clear();
+    queue_cv_.notify_one();
+  }
+
+  /// Waits for durable indexes, as (writer, index) pairs. Rethrows a WAL failure.
+  void wait_written(std::vector<std::pair<uint32_t, uint64_t>>& out) {
+    out.clear();
+    std::unique_lock lock{written_mutex_};
+    written_cv_.wait(lock, [&] { return !written_.empty() || failure_; });
+    if (failure_) std::rethrow_exception(failure_);
+    out.swap(written_);
+  }
+
+  /// Stops the thread (after what is queued) and returns the writer's counters.
+  storage::wal_writer_stats stop() {
+    if (thread_.joinable()) {
+      {
+        std::lock_guard lock{queue_mutex_};
+        stopping_ = true;
+      }
+      queue_cv_.notify_one();
+      thread_.join();
+    }
+    return wal_.stats();
+  }
+
+ private:
+  void run() {
+    try {
+      std::vector<pending_append> batch;
+      for (;;) {
+        {
+          std::unique_lock lock{queue_mutex_};
+          queue_cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+          if (queue_.empty()) return;  // stopping, nothing left
+          batch.swap(queue_);
+        }
+        for (auto& a : batch) {
+          auto queued = wal_.queue(uids_[a.writer], std::span<const log_entry>{&a.entry, 1});
+          if (queued.status != storage::queue_status::queued)
+            throw std::logic_error("wal refused an append of " + uids_[a.writer]);
+          if (wal_.batch_full()) flush();
+        }
+        batch.clear();
+        flush();
+      }
+    } catch (...) {
+      std::lock_guard lock{written_mutex_};
+      failure_ = std::current_exception();
+      written_cv_.notify_one();
+    }
+  }
+
+  void flush() {
+    auto result = wal_.flush();
+    if (!result.ok()) throw std::runtime_error("wal flush: " + result.error->message());
+    if (result.written.empty()) return;
+    {
+      std::lock_guard lock{written_mutex_};
+      for (auto& w : result.written) written_.emplace_back(ids_.at(w.writer), w.index.value);
+    }
+    written_cv_.notify_one();
+  }
+
+  storage::wal_writer wal_;  // used by the thread only, until it is joined
+  const std::vector<std::string> uids_;
+  std::unordered_map<std::string, uint32_t> ids_;
+
+  std::mutex queue_mutex_;
+  std::condition_variable queue_cv_;
+  std::vector<pending_append> queue_;  // guarded by queue_mutex_
+  bool stopping_ = false;              // guarded by queue_mutex_
+
+  std::mutex written_mutex_;
+  std::condition_variable written_cv_;
+  std::vector<std::pair<uint32_t, uint64_t>> written_;  // guarded by written_mutex_
+  std::exception_ptr failure_;                          // guarded by written_mutex_
+
+  std::thread thread_;  // last: starts after every member it uses exists
+};
+
+struct wal_run {
+  size_t entry_size = 0;
+  size_t writers = 0;
+  size_t window = 0;
+  uint64_t appends = 0;
+  double seconds = 0;
+  double latency_sum_s = 0;
+  storage::wal_writer_stats stats;
+
+  double appends_per_s() const { return appends / seconds; }
+  double mb_per_s() const { return stats.bytes / seconds / 1e6; }
+  double payload_mb_per_s() const { return appends * entry_size / seconds / 1e6; }
+  double syncs_per_s() const { return stats.syncs / seconds; }
+  double entries_per_batch() const { return stats.batches ? double(stats.entries) / stats.batches : 0; }
+  double mean_latency_us() const { return appends ? latency_sum_s * 1e6 / appends : 0; }
+};
+
+/// The driving side: `writers` logical writers (Raft servers, each with its own index
+/// sequence), each keeping `window` appends in flight; a writer issues its next append
+/// as soon as one of its appends is durable. Issuing stops at the deadline; the
+/// appends in flight then drain, and the rate is over the whole time.
+wal_run measure_wal(const std::string& dir, size_t entry_size, size_t writers, size_t window, double seconds) {
+  struct writer_state {
+    uint64_t next_index = 1;
+    uint64_t durable_index = 0;
+    std::deque<clock_type::time_point> issued;  ///< issue times of the appends in flight
+  };
+  std::vector<std::string> uids;
+  for (size_t w = 0; w < writers; ++w) uids.push_back("writer-" + std::to_string(w + 1));
+  std::vector<writer_state> state(writers);
+  // One payload for every entry: the benchmark measures the WAL, not the allocator.
+  std::vector<char> payload_bytes(entry_size);
+  for (size_t i = 0; i < entry_size; ++i) payload_bytes[i] = static_cast<char>('a' + i % 26);
+  const shared_bytes payload{std::move(payload_bytes)};
+
+  storage::wal_config config;  // Ra's defaults: fdatasync per batch, checksums on
+  config.wal_data_dir = dir;
+  wal_thread wal{config, uids};
+
+  wal_run r;
+  r.entry_size = entry_size;
+  r.writers = writers;
+  r.window = window;
+  std::vector<pending_append> to_submit;
+  auto issue = [&](uint32_t w, clock_type::time_point now) {
+    writer_state& s = state[w];
+    log_entry e{index_t{s.next_index++}, term_t{1}, entry_kind::command, 0, payload};
+    to_submit.push_back({w, std::move(e)});
+    s.issued.push_back(now);
+  };
+  const auto start = clock_type::now();
+  const auto deadline = start + std::chrono::duration<double>(seconds);
+  for (uint32_t w = 0; w < writers; ++w)
+    for (size_t k = 0; k < window; ++k) issue(w, start);
+  uint64_t in_flight = to_submit.size();
+  wal.submit(to_submit);
+
+  std::vector<std::pair<uint32_t, uint64_t>> written;
+  auto now = start;
+  while (in_flight > 0) {
+    wal.wait_written(written);
+    now = clock_type::now();
+    const bool issuing = now < deadline;
+    for (auto [w, index] : written) {
+      writer_state& s = state[w];
+      for (; s.durable_index < index; ++s.durable_index, --in_flight, ++r.appends) {
+        r.latency_sum_s += seconds_between(s.issued.front(), now);
+        s.issued.pop_front();
+      }
+      for (; issuing && s.issued.size() < window; ++in_flight) issue(w, now);
+    }
+    if (!to_submit.empty()) wal.submit(to_submit);
+  }
+  r.seconds = seconds_between(start, now);
+  r.stats = wal.stop();
+  return r;
+}
+
+// -- report ---------------------------------------------------------------------------
+
+std::string file_system_name(long type) {
+  switch (static_cast<unsigned long>(type)) {
+    case 0xEF53: return "ext4";
+    case 0x58465342: return "xfs";
+    case 0x9123683E: return "btrfs";
+    case 0x01021994: return "tmpfs";
+    case 0x794C7630: return "overlayfs";
+    case 0x2FC12FC1: return "zfs";
+    case 0xF2F52010: return "f2fs";
+    case 0x6969: return "nfs";
+    default: break;
+  }
+  char hex[32];
+  std::snprintf(hex, sizeof hex, "0x%lx", static_cast<unsigned long>(type));
+  return hex;
+}
+
+/// The 1-minute load average: other work on the machine skews every figure, and this
+/// says how much of it there was.
+double load_average() {
+  double load[1];
+  return ::getloadavg(load, 1) == 1 ? load[0] : -1;
+}
+
+json machine_info(const std::string& dir) {
+  json m{{"cores", std::thread::hardware_concurrency()}};
+  if (utsname u{}; ::uname(&u) == 0)
+    m["kernel"] = json{{"sysname", u.sysname}, {"release", u.release}, {"version", u.version}, {"machine", u.machine}};
+  if (struct statfs s {}; ::statfs(dir.c_str(), &s) == 0) m["file_system"] = file_system_name(s.f_type);
+  m["data_dir"] = dir;
+  m["crc32c_hardware"] = storage::crc32c_hardware();
+  return m;
+}
+
+struct verdict {
+  const char* limit = "";
+  double ratio = 0;
+  std::optional<double> target;  ///< where the brief of this benchmark sets one
+};
+
+/// The raw limit a WAL run is judged against: a single writer waits for every sync, so
+/// it is bounded by the O_DSYNC loop; concurrent writers are bounded by bandwidth.
+verdict judge(const wal_run& r, const dsync_figures& dsync, const sequential_figures& sequential) {
+  if (r.writers == 1) return {"dsync_loop_syncs_per_s", r.syncs_per_s() / dsync.syncs_per_s(), single_writer_target};
+  verdict v{"sequential_mb_per_s", r.mb_per_s() / sequential.mb_per_s(), std::nullopt};
+  if (r.writers >= bandwidth_target_min_writers && r.entry_size == bandwidth_target_entry_size)
+    v.target = bandwidth_target;
+  return v;
+}
+
+/// printf into a std::string (the table needs column widths; g++ 12 has no std::format).
+std::string printf_string(const char* fmt, auto... args) {
+  char buf[256];
+  std::snprintf(buf, sizeof buf, fmt, args...);
+  return buf;
+}
+
+std::string size_label(size_t bytes) {
+  return bytes >= 1024 ? std::to_string(bytes / 1024) + " KiB" : std::to_string(bytes) + " B";
+}
+
+}  // namespace
+
+void add_storage_options(CLI::App& sub, storage_bench_options& o) {
+  sub.add_option("--data-dir", o.data_dir, "directory to benchmark in (default: a fresh one under /tmp)");
+  sub.add_option("--seconds", o.seconds, "duration of each measurement (default 3)")->check(CLI::Range(0.1, 3600.0));
+  sub.add_option("--window", o.window, "appends in flight per writer with several writers (default 128)")
+    ->check(CLI::Range(size_t{1}, size_t{1} << 16));
+  sub.add_option("--json", o.json_path, "also write every figure, the machine and the config as JSON");
+}
+
+int run_storage_bench(const storage_bench_options& o) try {
+  scratch_dir dir{o.data_dir.empty() ? std::string{"/tmp"} : o.data_dir};
+  json machine = machine_info(dir.path());
+  machine["load_average_before"] = load_average();
+  const size_t steps = 2 + entry_sizes.size() * writer_counts.size();
+  size_t step = 0;
+  auto progress = [&](const std::string& what) {
+    std::cerr << "ra-bench storage: [" << ++step << "/" << steps << "] " << what << " (" << o.seconds << " s)"
+              << '\n';
+  };
+
+  progress("raw: O_DSYNC 4 KiB append loop");
+  const auto dsync = measure_dsync_loop(dir / "raw-dsync.dat", o.seconds);
+  progress("raw: sequential 1 MiB writes + fdatasync");
+  const auto sequential = measure_sequential(dir.path(), dir / "raw-sequential.dat", o.seconds);
+
+  std::vector<wal_run> runs;
+  for (size_t size : entry_sizes)
+    for (size_t writers : writer_counts) {
+      const size_t window = writers == 1 ? 1 : o.window;
+      progress("wal: " + size_label(size) + " entries, " + std::to_string(writers) + " writers, window " +
+               std::to_string(window));
+      const std::string wal_dir = dir / ("wal-" + std::to_string(size) + "-" + std::to_string(writers));
+      runs.push_back(measure_wal(wal_dir, size, writers, window, o.seconds));
+      stdfs::remove_all(wal_dir);  // keeps disk use to one run's files
+    }
+
+  machine["load_average_after"] = load_average();
+  std::cout << "ra-bench storage: " << machine["data_dir"].get<std::string>() << " ("
+            << machine.value("file_system", "?") << "), " << std::thread::hardware_concurrency() << " cores, "
+            << o.seconds << " s per measurement, load average "
+            << printf_string("%.1f before, %.1f after", machine["load_average_before"].get<double>(),
+                             machine["load_average_after"].get<double>())
+            << "\n\nraw limits\n"
+            << printf_string("  O_DSYNC 4 KiB append loop      %10.0f syncs/s   mean latency %.1f us\n", dsync.syncs_per_s(),
+                      dsync.mean_latency_us())
+            << printf_string("  sequential 1 MiB + fdatasync   %10.1f MB/s\n\n", sequential.mb_per_s())
+            << "WAL (wal_writer, default config: one write + one fdatasync per batch)\n"
+            << "  entry  writers window  appends/s      MB/s  syncs/s  entries/batch  latency ms  vs raw limit\n";
+  json wal_json = json::array();
+  for (auto& r : runs) {
+    auto v = judge(r, dsync, sequential);
+    std::string against = printf_string("%3.0f%% of %s", v.ratio * 100, r.writers == 1 ? "O_DSYNC syncs/s" : "seq MB/s");
+    if (v.target) against += printf_string(" (target >= %.0f%%: %s)", *v.target * 100, v.ratio >= *v.target ? "met" : "MISSED");
+    std::cout << printf_string("  %-6s %7zu %6zu %10.0f %9.1f %8.0f %14.1f %11.2f  ", size_label(r.entry_size).c_str(),
+                        r.writers, r.window, r.appends_per_s(), r.mb_per_s(), r.syncs_per_s(), r.entries_per_batch(),
+                        r.mean_latency_us() / 1000)
+              << against << '\n';
+    json j{{"entry_size", r.entry_size},
+           {"writers", r.writers},
+           {"window", r.window},
+           {"appends", r.appends},
+           {"seconds", r.seconds},
+           {"appends_per_s", r.appends_per_s()},
+           {"wal_bytes", r.stats.bytes},
+           {"mb_per_s", r.mb_per_s()},
+           {"payload_mb_per_s", r.payload_mb_per_s()},
+           {"syncs", r.stats.syncs},
+           {"syncs_per_s", r.syncs_per_s()},
+           {"batches", r.stats.batches},
+           {"entries_per_batch", r.entries_per_batch()},
+           {"mean_latency_us", r.mean_latency_us()},
+           {"rollovers", r.stats.rollovers},
+           {"limit", v.limit},
+           {"ratio", v.ratio}};
+    if (v.target) j.update({{"target", *v.target}, {"target_met", v.ratio >= *v.target}});
+    wal_json.push_back(std::move(j));
+  }
+  std::cout << "\nMB/s counts WAL file bytes (33-byte record header + 9-byte entry header + payload), 10^6 bytes.\n";
+
+  if (!o.json_path.empty()) {
+    const storage::wal_config wal_defaults;
+    json out{
+      {"benchmark", "storage"},
+      {"machine", machine},
+      {"config",
+       {{"seconds", o.seconds},
+        {"window_single_writer", 1},
+        {"window", o.window},
+        {"writer_counts", writer_counts},
+        {"entry_sizes", entry_sizes},
+        {"dsync_block_size", dsync_block_size},
+        {"sequential_block_size", sequential_block_size},
+        {"wal",
+         {{"wal_max_size_bytes", wal_defaults.wal_max_size_bytes},
+          {"wal_max_batch_size", wal_defaults.wal_max_batch_size},
+          {"wal_compute_checksums", wal_defaults.wal_compute_checksums},
+          {"wal_sync_method", "datasync"},
+          {"wal_write_strategy", "default"}}}}},
+      {"raw",
+       {{"dsync_loop",
+         {{"syncs", dsync.syncs}, {"seconds", dsync.seconds}, {"syncs_per_s", dsync.syncs_per_s()},
+          {"mean_latency_us", dsync.mean_latency_us()}}},
+        {"sequential",
+         {{"bytes", sequential.bytes}, {"seconds", sequential.seconds}, {"mb_per_s", sequential.mb_per_s()}}}}},
+      {"wal", wal_json}};
+    std::ofstream file{o.json_path};
+    file << out.dump(2) << '\n';
+    if (!file) throw std::runtime_error("cannot write " + o.json_path);
+  }
+  return 0;
+} catch (const std::exception& e) {
+  std::cerr << "ra-bench storage: " << e.what() << '\n';
+  return 1;
+}
+
+}  // namespace ra::bench

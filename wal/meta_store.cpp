@@ -1,0 +1,214 @@
+#include "wal/meta_store.hpp"
+
+#include <cstring>
+
+#include "wal/crc32c.hpp"
+
+namespace ra::storage {
+
+namespace {
+
+constexpr char magic[4] = {'R', 'A', 'M', 'T'};
+constexpr uint8_t format_version = 1;
+constexpr size_t header_size = 8;        // magic, version, 3 bytes padding
+constexpr size_t record_prefix = 8;      // crc32c u32, body length u32
+constexpr uint32_t max_record_body = 1 << 20;
+
+void put_u32(std::vector<char>& out, uint32_t v) {
+  for (int i = 0; i < 4; ++i) out.push_back(static_cast<char>(v >> (8 * i)));
+}
+void put_u64(std::vector<char>& out, uint64_t v) {
+  for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>(v >> (8 * i)));
+}
+void put_str(std::vector<char>& out, const std::string& s) {
+  put_u32(out, static_cast<uint32_t>(s.size()));
+  out.insert(out.end(), s.begin(), s.end());
+}
+uint64_t get_le(const char* p, int n) {
+  uint64_t v = 0;
+  for (int i = 0; i < n; ++i) v |= uint64_t{static_cast<uint8_t>(p[i])} << (8 * i);
+  return v;
+}
+
+struct body_reader {
+  const char* p;
+  size_t left;
+  bool ok = true;
+  uint64_t num(int n) {
+    if (left < static_cast<size_t>(n)) return ok = false, 0;
+    auto v = get_le(p, n);
+    p += n;
+    left -= n;
+    return v;
+  }
+  std::string str() {
+    auto n = num(4);
+    if (!ok || n > left) return ok = false, std::string{};
+    std::string s{p, n};
+    p += n;
+    left -= n;
+    return s;
+  }
+};
+
+std::vector<char> encode_record(const std::string& uid, const server_meta& m, bool removed) {
+  std::vector<char> body;
+  body.push_back(static_cast<char>(removed ? 1 : 0));
+  put_str(body, uid);
+  put_u64(body, m.current_term.value);
+  body.push_back(static_cast<char>(m.voted_for ? 1 : 0));
+  put_str(body, m.voted_for ? m.voted_for->name : std::string{});
+  put_str(body, m.voted_for ? m.voted_for->node : std::string{});
+  put_u64(body, m.last_applied.value);
+  std::vector<char> rec;
+  rec.reserve(record_prefix + body.size());
+  std::vector<char> len;
+  put_u32(len, static_cast<uint32_t>(body.size()));
+  put_u32(rec, crc32c(body.data(), body.size(), crc32c(len.data(), len.size())));
+  rec.insert(rec.end(), len.begin(), len.end());
+  rec.insert(rec.end(), body.begin(), body.end());
+  return rec;
+}
+
+std::vector<char> file_header() {
+  std::vector<char> h(magic, magic + 4);
+  h.push_back(static_cast<char>(format_version));
+  h.resize(header_size, 0);
+  return h;
+}
+
+bool all_zero(const char* p, size_t n) {
+  for (size_t i = 0; i < n; ++i)
+    if (p[i] != 0) return false;
+  return true;
+}
+
+}  // namespace
+
+meta_store::meta_store(file_system& fs, std::string dir, uint64_t compact_after)
+  : fs_(fs), dir_(std::move(dir)), path_(dir_ + "/meta.log"), compact_after_(compact_after) {}
+
+io_result<std::unique_ptr<meta_store>> meta_store::open(file_system& fs, std::string dir, uint64_t compact_after) {
+  std::unique_ptr<meta_store> s{new meta_store(fs, std::move(dir), compact_after)};
+  if (auto st = fs.create_directories(s->dir_); !st) return st.error();
+  if (fs.exists(s->path_))
+    if (auto st = s->load(); !st) return st.error();
+  // Compacting on open also drops a torn tail and leaves a clean file to append to.
+  if (auto st = s->compact(); !st) return st.error();
+  return s;
+}
+
+io_status meta_store::load() {
+  auto data = read_file(fs_, path_);
+  if (!data) return data.error();
+  auto& d = *data;
+  auto corrupt = [&](uint64_t offset, const std::string& why) {
+    return io_error{EILSEQ, "read", path_ + " at offset " + std::to_string(offset) + ": " + why};
+  };
+  if (d.size() < header_size || std::memcmp(d.data(), magic, 4) != 0) return corrupt(0, "not a meta store file");
+  if (static_cast<uint8_t>(d[4]) != format_version) return corrupt(4, "unsupported version");
+  size_t off = header_size;
+  while (off < d.size()) {
+    size_t left = d.size() - off;
+    // A record cut short, or zeros (pre-allocated / never written) can only be a torn
+    // final write: it was never acknowledged, so it is dropped.
+    if (left < record_prefix || all_zero(d.data() + off, left)) break;
+    auto crc = static_cast<uint32_t>(get_le(d.data() + off, 4));
+    auto len = static_cast<uint32_t>(get_le(d.data() + off + 4, 4));
+    if (len > max_record_body) {
+      if (off + record_prefix + len >= d.size()) break;
+      return corrupt(off, "record length " + std::to_string(len) + " is invalid");
+    }
+    if (left < record_prefix + len) break;  // torn final record
+    auto body = d.data() + off + record_prefix;
+    if (crc32c(body, len, crc32c(d.data() + off + 4, 4)) != crc) {
+      if (off + record_prefix + len == d.size()) break;  // torn final record
+      return corrupt(off, "checksum mismatch");
+    }
+    body_reader r{body, len};
+    bool removed = r.num(1) != 0;
+    auto uid = r.str();
+    server_meta m;
+    m.current_term = term_t{r.num(8)};
+    bool has_vote = r.num(1) != 0;
+    auto vname = r.str();
+    auto vnode = r.str();
+    if (has_vote) m.voted_for = server_id{vname, vnode};
+    m.last_applied = index_t{r.num(8)};
+    if (!r.ok) return corrupt(off, "record body does not decode");
+    if (removed) servers_.erase(uid);
+    else servers_[uid] = std::move(m);
+    off += record_prefix + len;
+  }
+  return io_ok();
+}
+
+server_meta meta_store::get(const std::string& uid) const {
+  auto it = servers_.find(uid);
+  return it == servers_.end() ? server_meta{} : it->second;
+}
+
+io_status meta_store::append(const std::string& uid, const server_meta& m, bool removed, bool sync) {
+  auto rec = encode_record(uid, m, removed);
+  if (auto st = file_->write(rec); !st) {
+    // The file may now end in a partial record: rewrite it cleanly before going on.
+    file_.reset();
+    return st.error();
+  }
+  size_ += rec.size();
+  if (sync)
+    if (auto st = file_->sync(sync_method::datasync); !st) {
+      file_.reset();
+      return st.error();
+    }
+  if (size_ > compact_after_) return compact();
+  return io_ok();
+}
+
+io_status meta_store::put_term_vote(const std::string& uid, term_t term, std::optional<server_id> voted_for) {
+  auto m = get(uid);
+  m.current_term = term;
+  m.voted_for = std::move(voted_for);
+  if (!file_)
+    if (auto st = compact(); !st) return st;
+  if (auto st = append(uid, m, false, true); !st) return st;
+  servers_[uid] = std::move(m);
+  return io_ok();
+}
+
+io_status meta_store::put_last_applied(const std::string& uid, index_t last_applied) {
+  auto m = get(uid);
+  if (m.last_applied == last_applied) return io_ok();
+  m.last_applied = last_applied;
+  if (!file_)
+    if (auto st = compact(); !st) return st;
+  if (auto st = append(uid, m, false, false); !st) return st;
+  servers_[uid] = std::move(m);
+  return io_ok();
+}
+
+io_status meta_store::remove(const std::string& uid) {
+  if (!servers_.count(uid)) return io_ok();
+  if (!file_)
+    if (auto st = compact(); !st) return st;
+  if (auto st = append(uid, server_meta{}, true, true); !st) return st;
+  servers_.erase(uid);
+  return io_ok();
+}
+
+io_status meta_store::compact() {
+  auto data = file_header();
+  for (auto& [uid, m] : servers_) {
+    auto rec = encode_record(uid, m, false);
+    data.insert(data.end(), rec.begin(), rec.end());
+  }
+  file_.reset();
+  if (auto st = write_file_atomically(fs_, path_, data); !st) return st;
+  auto f = fs_.open(path_, open_options{open_mode::append_create, false});
+  if (!f) return f.error();
+  file_ = std::move(*f);
+  size_ = data.size();
+  return io_ok();
+}
+
+}  // namespace ra::storage

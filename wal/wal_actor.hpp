@@ -1,0 +1,54 @@
+#pragma once
+// The WAL as a CAF 0.17 actor: a detached (own thread) event-based actor that owns a
+// wal_writer, because it blocks in write and fsync. Batching follows Ra's
+// gen_batch_server: each append is queued at once, and a flush marker the actor sends
+// itself goes to the back of the mailbox, so one write + one sync covers every append
+// that arrived before it; appends arriving during a sync form the next batch. A batch
+// is also flushed as soon as it holds wal_max_batch_size entries.
+//
+// Protocol (all one-way):
+//   -> (wal_append_atom, uid, notify, entries [, bool starts_new_log])
+//   <- to notify, after the batch is durable, one per writer per batch:
+//        (wal_written_atom, uid, index_t last_index, term_t its_term)
+//   <- on a gap: (wal_resend_atom, uid, index_t resend_from)
+//   <- on an I/O failure: (wal_error_atom, uid, std::string message); the batch is kept
+//        and retried (first after 10 ms, backing off to 1 s), then "written" follows.
+//   -> (wal_stats_atom) replies with wal_writer_stats.
+// Stop it with stop_wal() (an exit message): it flushes what is queued, then quits.
+
+#include <functional>
+#include <memory>
+
+#include <caf/actor.hpp>
+#include <caf/actor_system.hpp>
+#include <caf/atom.hpp>
+
+#include "entry_inspect.hpp"
+#include "wal_writer.hpp"
+
+namespace ra::storage {
+
+using wal_append_atom = caf::atom_constant<caf::atom("wal_append")>;
+using wal_written_atom = caf::atom_constant<caf::atom("wal_wrtn")>;
+using wal_resend_atom = caf::atom_constant<caf::atom("wal_resend")>;
+using wal_error_atom = caf::atom_constant<caf::atom("wal_error")>;
+using wal_flush_atom = caf::atom_constant<caf::atom("wal_flush")>;
+using wal_stats_atom = caf::atom_constant<caf::atom("wal_stats")>;
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, wal_writer_stats& x) {
+  return f(x.batches, x.syncs, x.entries, x.bytes, x.rollovers, x.failed_flushes);
+}
+
+/// Spawns the WAL actor with a new writer (no recovery; the first file is created by
+/// the first flush). on_rollover runs on the WAL's thread and must not block.
+caf::actor spawn_wal(caf::actor_system& sys, wal_config config,
+                     std::function<void(rollover_info)> on_rollover);
+
+/// Spawns the WAL actor around a writer the caller already recovered (and started).
+caf::actor spawn_wal(caf::actor_system& sys, std::unique_ptr<wal_writer> writer);
+
+/// Asks the WAL actor to flush what it holds and quit.
+void stop_wal(const caf::actor& wal);
+
+}  // namespace ra::storage

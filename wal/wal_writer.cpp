@@ -1,0 +1,369 @@
+// The WAL writer: batching, gap detection, failure handling, roll-over and recovery.
+// See wal_writer.hpp for the contract and docs/storage-format.md for the file layout.
+
+#include "wal_writer.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <cstdio>
+#include <stdexcept>
+
+#include "wal_format.hpp"
+
+namespace ra::storage {
+
+namespace fmt = wal_format;
+
+namespace {
+
+constexpr std::string_view wal_suffix = ".wal";
+constexpr std::string_view tmp_suffix = ".wal.tmp";
+constexpr size_t number_digits = 16;
+
+bool ends_with(std::string_view s, std::string_view suffix) {
+  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
+}
+
+/// The number of a "%016llu.wal" file name; empty for any other name.
+std::optional<uint64_t> wal_file_number(std::string_view name) {
+  if (name.size() != number_digits + wal_suffix.size() || !ends_with(name, wal_suffix))
+    return std::nullopt;
+  uint64_t number = 0;
+  auto [end, ec] = std::from_chars(name.data(), name.data() + number_digits, number);
+  if (ec != std::errc{} || end != name.data() + number_digits)
+    return std::nullopt;
+  return number;
+}
+
+wal_config normalized(wal_config c) {
+  c.wal_max_size_bytes = std::max(c.wal_max_size_bytes, wal_min_size_bytes);
+  c.wal_max_batch_size = std::max<size_t>(c.wal_max_batch_size, 1);
+  return c;
+}
+
+/// Applies one recovered entry to a writer's contiguous run of entries.
+/// Returns false for a gap that no truncate flag explains.
+bool apply_recovered(std::vector<log_entry>& run, log_entry entry, bool truncate) {
+  if (!run.empty()) {
+    const index_t front = run.front().index;
+    const index_t last = run.back().index;
+    if (entry.index <= last) {
+      // An overwrite. Unflagged ones come from a batch rewritten after a failed flush
+      // whose first attempt reached the disk anyway: the same data again.
+      if (entry.index <= front)
+        run.clear();
+      else
+        run.resize(entry.index - front);
+    } else if (entry.index.value > last.value + 1) {
+      if (!truncate)
+        return false;
+      run.clear();  // a fresh log after a snapshot: the older entries are below it
+    }
+  }
+  run.push_back(std::move(entry));
+  return true;
+}
+
+void widen_range(std::map<std::string, writer_range>& ranges, const std::string& writer,
+                 index_t first, index_t last) {
+  auto [it, inserted] = ranges.try_emplace(writer, writer_range{writer, first, last});
+  if (!inserted) {
+    it->second.first = std::min(it->second.first, first);
+    it->second.last = last;
+  }
+}
+
+std::vector<writer_range> ranges_of(const std::map<std::string, writer_range>& ranges) {
+  std::vector<writer_range> out;
+  out.reserve(ranges.size());
+  for (const auto& [writer, range] : ranges)
+    out.push_back(range);
+  return out;
+}
+
+}  // namespace
+
+wal_writer::wal_writer(wal_config config, rollover_callback on_rollover)
+  : config_(normalized(std::move(config))),
+    fs_(config_.fs ? *config_.fs : file_system::posix()),
+    on_rollover_(std::move(on_rollover)),
+    strategy_(config_.wal_write_strategy) {}
+
+void wal_writer::notice(const std::string& text) const {
+  if (config_.on_notice)
+    config_.on_notice(text);
+}
+
+std::string wal_writer::file_path(uint64_t number) const {
+  char name[number_digits + 8];
+  std::snprintf(name, sizeof name, "%016llu", static_cast<unsigned long long>(number));
+  return config_.wal_data_dir + "/" + name + std::string(wal_suffix);
+}
+
+io_result<uint64_t> wal_writer::highest_file_number() {
+  auto names = fs_.list(config_.wal_data_dir);
+  if (!names)
+    return names.error();
+  uint64_t highest = 0;
+  for (const auto& name : *names) {
+    if (auto n = wal_file_number(name))
+      highest = std::max(highest, *n);
+    else if (ends_with(name, tmp_suffix))
+      fs_.remove(config_.wal_data_dir + "/" + name);  // a creation a crash interrupted
+  }
+  return highest;
+}
+
+io_result<std::unique_ptr<file>> wal_writer::create_file(uint64_t number) {
+  const std::string path = file_path(number);
+  const std::string tmp = path + ".tmp";
+  const bool durable = config_.wal_sync_method != sync_method::none;
+  // Header first, under a temporary name, so an empty or headerless WAL never appears.
+  {
+    auto f = fs_.open(tmp, {open_mode::create});
+    if (!f)
+      return f.error();
+    std::vector<char> header;
+    fmt::append_file_header(header);
+    if (auto st = (*f)->write(header); !st)
+      return st.error();
+    if (durable) {
+      if (auto st = (*f)->sync(config_.wal_sync_method); !st)
+        return st.error();
+    }
+  }
+  if (auto st = fs_.rename(tmp, path); !st)
+    return st.error();
+  if (durable) {
+    if (auto st = fs_.sync_directory(config_.wal_data_dir); !st)
+      return st.error();
+  }
+  if (strategy_ == write_strategy::o_sync) {
+    auto f = fs_.open(path, {open_mode::read_write, true});
+    if (f || f.error().code != EINVAL)
+      return f;
+    strategy_ = write_strategy::default_strategy;
+    notice("wal: " + f.error().message() + " with O_DSYNC; falling back to write + " +
+           (config_.wal_sync_method == sync_method::sync ? "fsync" : "fdatasync"));
+  }
+  return fs_.open(path, {open_mode::read_write});
+}
+
+std::optional<io_error> wal_writer::start() {
+  if (file_)
+    return std::nullopt;
+  if (auto st = fs_.create_directories(config_.wal_data_dir); !st)
+    return st.error();
+  if (!next_file_number_) {
+    auto highest = highest_file_number();
+    if (!highest)
+      return highest.error();
+    next_file_number_ = *highest + 1;
+  }
+  auto f = create_file(*next_file_number_);
+  if (!f)
+    return f.error();
+  file_ = std::move(*f);
+  file_number_ = *next_file_number_;
+  next_file_number_ = file_number_ + 1;
+  path_ = file_path(file_number_);
+  durable_size_ = fmt::file_header_size;
+  file_entries_ = 0;
+  must_truncate_ = false;
+  return std::nullopt;
+}
+
+uint32_t wal_writer::writer_ref(const std::string& writer) {
+  auto [it, inserted] = file_refs_.try_emplace(writer, static_cast<uint32_t>(file_refs_.size()));
+  if (inserted)
+    fmt::append_writer_declaration(batch_, it->second, writer);
+  return it->second;
+}
+
+queue_result wal_writer::queue(const std::string& writer, std::span<const log_entry> entries,
+                               bool starts_new_log) {
+  if (entries.empty())
+    return {};
+  for (size_t i = 1; i < entries.size(); ++i) {
+    if (entries[i].index.value != entries[0].index.value + i)
+      throw std::invalid_argument("wal: entries of one append must have contiguous indexes");
+  }
+  if (writer.empty() || writer.size() > fmt::max_writer_uid_size)
+    throw std::invalid_argument("wal: writer uid must be 1 to 1024 bytes");
+  const index_t first = entries.front().index;
+  const index_t last = entries.back().index;
+
+  bool truncate = starts_new_log;
+  if (auto known = sequences_.find(writer); known != sequences_.end() && !starts_new_log) {
+    writer_sequence& seq = known->second;
+    if (first.value > seq.last.value + 1) {
+      const index_t from = seq.last + 1;
+      if (seq.out_of_seq)
+        return {queue_status::dropped, from};
+      seq.out_of_seq = true;
+      return {queue_status::resend, from};
+    }
+    truncate = first <= seq.last;
+  }
+  sequences_[writer] = writer_sequence{last, false};
+
+  const uint32_t ref = writer_ref(writer);
+  for (size_t i = 0; i < entries.size(); ++i)
+    fmt::append_entry(batch_, ref, entries[i], truncate && i == 0, config_.wal_compute_checksums);
+  batch_entries_ += entries.size();
+
+  auto [pending, inserted] =
+    batch_writers_.try_emplace(writer, pending_writer{first, last, entries.back().term});
+  if (!inserted) {
+    pending->second.first = std::min(pending->second.first, first);
+    pending->second.last = last;
+    pending->second.term = entries.back().term;
+  }
+  return {};
+}
+
+flush_result wal_writer::fail_batch(io_error error) {
+  ++stats_.failed_flushes;
+  flush_result result;
+  for (const auto& [writer, pending] : batch_writers_)
+    result.failed_writers.push_back(writer);
+  std::sort(result.failed_writers.begin(), result.failed_writers.end());
+  result.error = std::move(error);
+  return result;
+}
+
+flush_result wal_writer::flush() {
+  if (batch_.empty())
+    return {};
+  if (!file_) {
+    if (auto err = start())
+      return fail_batch(std::move(*err));
+  }
+  if (must_truncate_) {
+    if (auto st = file_->truncate(durable_size_); !st)
+      return fail_batch(st.error());
+    must_truncate_ = false;
+  }
+  // From here on the file may hold bytes past durable_size_ until the batch is durable.
+  must_truncate_ = true;
+  if (auto st = file_->write(batch_); !st) {
+    if (file_->truncate(durable_size_))  // best effort; retried before the next write
+      must_truncate_ = false;
+    return fail_batch(st.error());
+  }
+  if (strategy_ == write_strategy::default_strategy &&
+      config_.wal_sync_method != sync_method::none) {
+    ++stats_.syncs;
+    if (auto st = file_->sync(config_.wal_sync_method); !st) {
+      // After a failed fsync the kernel may have dropped the batch's pages: cut them off
+      // so the retry writes them again as new dirty pages.
+      if (file_->truncate(durable_size_))
+        must_truncate_ = false;
+      return fail_batch(st.error());
+    }
+  }
+  must_truncate_ = false;
+  durable_size_ += batch_.size();
+  file_entries_ += batch_entries_;
+  ++stats_.batches;
+  stats_.entries += batch_entries_;
+  stats_.bytes += batch_.size();
+
+  flush_result result;
+  result.written.reserve(batch_writers_.size());
+  for (const auto& [writer, pending] : batch_writers_) {
+    widen_range(file_ranges_, writer, pending.first, pending.last);
+    result.written.push_back(writer_written{writer, pending.last, pending.term});
+  }
+  batch_.clear();  // keeps its capacity for the next batch
+  batch_entries_ = 0;
+  batch_writers_.clear();
+
+  if (durable_size_ > config_.wal_max_size_bytes ||
+      (config_.wal_max_entries != 0 && file_entries_ > config_.wal_max_entries))
+    roll_over();
+  return result;
+}
+
+void wal_writer::roll_over() {
+  // The next file exists (durably) before the current one is given up, so a failure
+  // here leaves the writer on the current file; the next batch tries again.
+  auto next = create_file(file_number_ + 1);
+  if (!next) {
+    notice("wal: roll-over failed, staying on " + path_ + ": " + next.error().message());
+    return;
+  }
+  rollover_info closed{path_, ranges_of(file_ranges_)};
+  file_ = std::move(*next);  // the old file was synced with its last batch
+  ++file_number_;
+  next_file_number_ = file_number_ + 1;
+  path_ = file_path(file_number_);
+  durable_size_ = fmt::file_header_size;
+  file_entries_ = 0;
+  file_refs_.clear();
+  file_ranges_.clear();
+  ++stats_.rollovers;
+  if (on_rollover_)
+    on_rollover_(std::move(closed));
+}
+
+std::optional<wal_error> wal_writer::recover(wal_recovery& out) {
+  out = wal_recovery{};
+  if (file_)  // it would read the file it is writing, and renumber the next one
+    return wal_error{path_, 0, "wal recovery must run before the writer starts"};
+  if (!fs_.exists(config_.wal_data_dir)) {
+    next_file_number_ = 1;
+    return std::nullopt;
+  }
+  auto names = fs_.list(config_.wal_data_dir);
+  if (!names)
+    return wal_error{config_.wal_data_dir, 0, names.error().message()};
+  std::vector<std::pair<uint64_t, std::string>> files;
+  for (const auto& name : *names) {
+    if (auto n = wal_file_number(name))
+      files.emplace_back(*n, config_.wal_data_dir + "/" + name);
+    else if (ends_with(name, tmp_suffix))
+      fs_.remove(config_.wal_data_dir + "/" + name);
+  }
+  std::sort(files.begin(), files.end());
+
+  for (size_t i = 0; i < files.size(); ++i) {
+    const std::string& path = files[i].second;
+    std::map<std::string, writer_range> ranges;
+    wal_reader reader{fs_, path};
+    auto step = reader.next();
+    for (; step == wal_reader::step::record; step = reader.next()) {
+      const wal_record& rec = reader.record();
+      std::string writer{rec.writer_uid};
+      const index_t index = rec.entry.index;
+      auto& run = out.entries[writer];
+      const index_t before = run.empty() ? index_t{0} : run.back().index;
+      if (!apply_recovered(run, rec.entry, rec.truncate))
+        return wal_error{path, rec.offset,
+                         "gap in writer " + writer + ": index " + std::to_string(index.value) +
+                           " follows " + std::to_string(before.value)};
+      widen_range(ranges, writer, index, index);
+    }
+    if (step == wal_reader::step::error)
+      return reader.error();
+    if (step == wal_reader::step::torn_tail) {
+      out.torn_tails.emplace_back(path, reader.torn_tail_offset());
+      if (i + 1 == files.size()) {
+        auto f = fs_.open(path, {open_mode::read_write});
+        if (!f)
+          return wal_error{path, reader.torn_tail_offset(), f.error().message()};
+        if (auto st = (*f)->truncate(reader.torn_tail_offset()); !st)
+          return wal_error{path, reader.torn_tail_offset(), st.error().message()};
+        if (auto st = (*f)->sync(sync_method::datasync); !st)
+          return wal_error{path, reader.torn_tail_offset(), st.error().message()};
+      }
+    }
+    out.files.push_back(rollover_info{path, ranges_of(ranges)});
+  }
+  for (const auto& [writer, run] : out.entries)
+    sequences_[writer] = writer_sequence{run.back().index, false};
+  next_file_number_ = files.empty() ? 1 : files.back().first + 1;
+  return std::nullopt;
+}
+
+}  // namespace ra::storage

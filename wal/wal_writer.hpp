@@ -1,0 +1,206 @@
+#pragma once
+// The write-ahead log's logic as a plain synchronous class: one WAL per node, shared by
+// every Raft server (writer, identified by its uid) on it. The CAF shell (wal_actor)
+// owns one and calls queue() per append and flush() per batch.
+//
+// Per batch: every queued entry is encoded into one buffer, written with ONE write and
+// made durable with ONE sync (none with wal_write_strategy o_sync, where O_DSYNC makes
+// the write itself durable).
+//
+// Failure handling: if the write or the sync fails (ENOSPC, EIO), nothing of the batch
+// is reported written and every writer in it is named in the result. The encoded batch
+// is kept; the next flush() first truncates the file back to the end of the last durable
+// batch (so a partial write or pages a failed fsync dropped never stay in the file) and
+// writes the kept batch plus whatever was queued since. So a writer whose flush failed
+// gets "written" for those entries once the fault clears; it need not resend.
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "file.hpp"
+#include "libra/log_entry.hpp"
+#include "wal_reader.hpp"
+
+namespace ra::storage {
+
+enum class write_strategy : uint8_t {
+  default_strategy,  ///< write, then fdatasync/fsync per batch (wal_sync_method)
+  o_sync,            ///< open with O_DSYNC; no separate sync
+};
+
+inline constexpr uint64_t wal_min_size_bytes = 65536;
+
+/// Ra's WAL settings, with Ra's names and defaults.
+struct wal_config {
+  std::string wal_data_dir;
+  /// Roll over to a new file once a batch leaves the file larger than this. Values
+  /// below wal_min_size_bytes are raised to it. One oversized batch is still accepted.
+  uint64_t wal_max_size_bytes = 256'000'000;
+  /// Roll over once a file holds more entries than this; 0 = no limit.
+  uint64_t wal_max_entries = 0;
+  /// Entries per batch: the shell flushes once this many are queued.
+  size_t wal_max_batch_size = 8192;
+  /// When false, entry bodies carry CRC 0 and readers skip the check (headers are
+  /// always checksummed: that is what detects a torn tail).
+  bool wal_compute_checksums = true;
+  sync_method wal_sync_method = sync_method::datasync;
+  write_strategy wal_write_strategy = write_strategy::default_strategy;
+  /// The file layer; null means file_system::posix(). Must outlive the writer.
+  file_system* fs = nullptr;
+  /// Diagnostics that need no action from the caller (an O_DSYNC fallback, a failed
+  /// roll-over that will be retried).
+  std::function<void(std::string_view)> on_notice;
+};
+
+/// The range of one writer's entries in a WAL file. Entries in [first, last] are all
+/// there; where a writer overwrote, the later record wins.
+struct writer_range {
+  std::string writer;
+  index_t first{0};
+  index_t last{0};
+};
+
+/// A closed WAL file, for the segment writer.
+struct rollover_info {
+  std::string path;
+  std::vector<writer_range> writers;
+};
+using rollover_callback = std::function<void(rollover_info)>;
+
+enum class queue_status : uint8_t {
+  queued,   ///< will be written by the next flush()
+  resend,   ///< gap: dropped; the writer must resend from resend_from
+  dropped,  ///< dropped: the writer was already asked to resend from resend_from
+};
+
+struct queue_result {
+  queue_status status = queue_status::queued;
+  index_t resend_from{0};
+};
+
+/// The highest durable index of one writer after a flush, with its term.
+struct writer_written {
+  std::string writer;
+  index_t index{0};
+  term_t term{0};
+};
+
+struct flush_result {
+  std::vector<writer_written> written;
+  /// On failure: every writer with entries in the batch; none of them count as written.
+  std::vector<std::string> failed_writers;
+  std::optional<io_error> error;
+  bool ok() const { return !error.has_value(); }
+};
+
+struct wal_recovery {
+  /// Per writer uid: its entries found in the WAL, contiguous and ascending, with
+  /// overwrites applied.
+  std::map<std::string, std::vector<log_entry>> entries;
+  /// The files read, oldest first, with their writer ranges (for the segment writer).
+  std::vector<rollover_info> files;
+  /// Files that ended in a torn record, with the offset where valid data ends. The last
+  /// file's torn tail has been truncated away.
+  std::vector<std::pair<std::string, uint64_t>> torn_tails;
+};
+
+struct wal_writer_stats {
+  uint64_t batches = 0;         ///< successful flushes that wrote something
+  uint64_t syncs = 0;           ///< sync calls on WAL files
+  uint64_t entries = 0;         ///< entries made durable
+  uint64_t bytes = 0;           ///< bytes made durable
+  uint64_t rollovers = 0;
+  uint64_t failed_flushes = 0;
+};
+
+class wal_writer {
+ public:
+  explicit wal_writer(wal_config config, rollover_callback on_rollover = {});
+  wal_writer(const wal_writer&) = delete;
+  wal_writer& operator=(const wal_writer&) = delete;
+
+  /// Reads the existing WAL files (oldest first) before the writer starts: returns what
+  /// they hold, truncates a torn tail of the last file, and learns every writer's last
+  /// index (for gap detection). A corrupt record anywhere else is an error naming the
+  /// file and offset. The files stay; the caller hands them to the segment writer.
+  std::optional<wal_error> recover(wal_recovery& out);
+
+  /// Creates wal_data_dir if needed and opens a new WAL file numbered after every
+  /// existing one. flush() calls it if it was not called (or failed).
+  std::optional<io_error> start();
+
+  /// Queues `entries` (contiguous indexes) of `writer`. The first index may be at most
+  /// the writer's last index + 1; lower means an overwrite, written with the truncate
+  /// flag. Higher is a gap: dropped, with a resend request, and the writer's writes stay
+  /// dropped until one starts at or below last + 1. `starts_new_log` (after a snapshot
+  /// install) accepts any first index and flags it, so recovery forgets older entries.
+  queue_result queue(const std::string& writer, std::span<const log_entry> entries,
+                     bool starts_new_log = false);
+
+  size_t pending_entries() const { return batch_entries_; }
+  bool batch_full() const { return batch_entries_ >= config_.wal_max_batch_size; }
+
+  /// Writes and syncs everything queued (see the file comment), then rolls over if the
+  /// file grew past a limit. Returns the durable point of every writer in the batch.
+  flush_result flush();
+
+  const wal_writer_stats& stats() const { return stats_; }
+  /// o_sync unless the file system refused O_DSYNC (then default_strategy).
+  write_strategy effective_write_strategy() const { return strategy_; }
+  /// The file being written ("" before start()).
+  const std::string& current_path() const { return path_; }
+
+ private:
+  struct writer_sequence {
+    index_t last{0};
+    bool out_of_seq = false;
+  };
+  struct pending_writer {
+    index_t first{0};
+    index_t last{0};
+    term_t term{0};
+  };
+
+  std::string file_path(uint64_t number) const;
+  uint32_t writer_ref(const std::string& writer);
+  io_result<std::unique_ptr<file>> create_file(uint64_t number);
+  io_result<uint64_t> highest_file_number();
+  flush_result fail_batch(io_error error);
+  void roll_over();
+  void notice(const std::string& text) const;
+
+  wal_config config_;
+  file_system& fs_;
+  rollover_callback on_rollover_;
+  write_strategy strategy_;
+
+  // The current file.
+  std::unique_ptr<file> file_;
+  std::string path_;
+  uint64_t file_number_ = 0;
+  std::optional<uint64_t> next_file_number_;  ///< known after recover()
+  uint64_t durable_size_ = 0;  ///< end of the last synced batch
+  uint64_t file_entries_ = 0;
+  bool must_truncate_ = false;  ///< bytes past durable_size_ may be in the file
+  std::unordered_map<std::string, uint32_t> file_refs_;
+  std::map<std::string, writer_range> file_ranges_;
+
+  std::unordered_map<std::string, writer_sequence> sequences_;
+
+  // The batch being built (kept across a failed flush).
+  std::vector<char> batch_;
+  size_t batch_entries_ = 0;
+  std::unordered_map<std::string, pending_writer> batch_writers_;
+
+  wal_writer_stats stats_;
+};
+
+}  // namespace ra::storage
