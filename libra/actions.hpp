@@ -44,6 +44,7 @@ enum class error_code : uint8_t {
   not_up_to_date,
   invalid_argument,
   stopped,                      ///< the server halted (removed, or its machine failed)
+  storage_unavailable,          ///< the log cannot be written now (full disk, I/O error); retry later
 };
 
 const char* to_string(error_code e);

@@ -17,6 +17,13 @@ void server::handle_command(command_request req) {
       reply_error(req.from, error_code::not_leader, hint);
     return;
   }
+  if (!storage_error_.empty()) {
+    if (req.mode == reply_mode::notify)
+      emit(reject_action{req.from, req.correlation, command_error{error_code::storage_unavailable, cfg_.id}});
+    else if (req.mode != reply_mode::noreply)
+      reply_error(req.from, error_code::storage_unavailable, cfg_.id);
+    return;
+  }
   ++metrics_.commands;
   if (req.priority == command_priority::low) {
     low_priority_.push_back(std::move(req));
@@ -173,8 +180,15 @@ void server::advance_commit() {
   }
 }
 
+void server::handle_storage_error(std::string message) {
+  if (role_ == role::stopped) return;
+  if (storage_error_.empty()) written_at_error_ = log_.last_written().index;
+  storage_error_ = std::move(message);
+}
+
 void server::handle_log_written() {
   if (role_ == role::stopped) return;
+  if (!storage_error_.empty() && log_.last_written().index > written_at_error_) storage_error_.clear();
   if (is_leaderish()) {
     advance_commit();
   } else {

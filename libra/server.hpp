@@ -72,6 +72,12 @@ class server {
   void handle_timeout(timer_kind kind);
   /// The log's last_written() advanced (or may have): re-evaluate acks and commit.
   void handle_log_written();
+  /// Writing the log failed (full disk, failing sync): nothing is acknowledged until it
+  /// works again. Meanwhile a leader refuses new commands with storage_unavailable
+  /// instead of queueing them without bound. Cleared by the next handle_log_written()
+  /// that finds the written index moved.
+  void handle_storage_error(std::string message);
+  const std::string& storage_error() const { return storage_error_; }
   /// The shell's failure detector says the leader is down. `node_down` selects the longer
   /// (node-level) delay, so a false alarm can still be cancelled by hearing the leader.
   void handle_leader_down(bool node_down = false);
@@ -208,6 +214,8 @@ class server {
   index_t last_applied_{0};
   uint32_t machine_version_ = 0;
   std::string stop_reason_;
+  std::string storage_error_;  ///< non-empty while the log cannot be written
+  index_t written_at_error_{0};
 
   // membership: current (possibly uncommitted) config and the history of changes
   cluster_config cluster_;

@@ -38,6 +38,7 @@ const char* to_string(error_code e) {
     case error_code::not_up_to_date: return "not_up_to_date";
     case error_code::invalid_argument: return "invalid_argument";
     case error_code::stopped: return "stopped";
+    case error_code::storage_unavailable: return "storage_unavailable";
   }
   return "?";
 }

@@ -312,3 +312,25 @@ TEST_CASE("a follower redirects commands to the leader", "[replication]") {
   CHECK(r->error->code == error_code::not_leader);
   CHECK(r->error->leader == sid("a"));
 }
+
+TEST_CASE("while the log cannot be written the leader refuses commands and resumes after", "[replication][storage]") {
+  cluster c{{"a", "b", "c"}};
+  c.elect("a");
+  auto queued = c.command("a", 1);  // appended, not yet durable anywhere
+  c["a"].handle_storage_error("fdatasync /data/wal/0001.wal: Input/output error");
+  auto refused = c.command("a", 2);
+  auto r = c.reply_for(refused);
+  REQUIRE(r);
+  REQUIRE(r->error);
+  CHECK(r->error->code == error_code::storage_unavailable);
+  CHECK(c["a"].log().last_index() == index_t{2});  // the refused one was not appended
+  c.run();  // the disk works again: syncs succeed, written moves
+  CHECK(c["a"].storage_error().empty());
+  REQUIRE(c.reply_for(queued));
+  CHECK_FALSE(c.reply_for(queued)->error);
+  auto after = c.command("a", 3);
+  c.run();
+  REQUIRE(c.reply_for(after));
+  CHECK_FALSE(c.reply_for(after)->error);
+  CHECK(c.applied("b") == std::vector<int64_t>{1, 3});
+}

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <vector>
 
 #include "libra/typed_machine.hpp"
 
@@ -28,13 +29,18 @@ struct register_state {
   /// Commands applied so far: part of the replicated state so every member emits
   /// release_cursor at the same indexes, also after restoring a snapshot.
   uint64_t applied = 0;
+  /// The last values written (newest last, at most `recent_kept`). Besides helping when
+  /// reading a failing run, it makes snapshots span several chunks of the small
+  /// snapshot_chunk_size the simulator configures.
+  std::vector<int64_t> recent;
+  static constexpr size_t recent_kept = 8;
 
   std::optional<int64_t> get() const { return set ? std::optional<int64_t>(value) : std::nullopt; }
   bool operator==(const register_state&) const = default;
 };
 template <class F>
 typename F::result_type inspect(F& f, register_state& x) {
-  return f(x.set, x.value, x.applied);
+  return f(x.set, x.value, x.applied, x.recent);
 }
 
 struct register_reply {
@@ -68,6 +74,11 @@ struct register_machine {
       ok = false;
     }
     ++s.applied;
+    if (ok) {
+      s.recent.push_back(s.value);
+      if (s.recent.size() > register_state::recent_kept)
+        s.recent.erase(s.recent.begin());
+    }
     ra::effects effs;
     if (release_every != 0 && s.applied % release_every == 0)
       effs.emplace_back(ra::release_cursor_effect{meta.index});
