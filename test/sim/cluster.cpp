@@ -381,6 +381,8 @@ void sim_cluster::execute(int i, ra::action& a) {
         std::optional<int> l = find(m.leader);
         if (l == n.monitored_leader)
           return;  // keep a pending down signal: re-monitoring the same leader does not reset it
+        if (trace_)
+          *trace_ << stamp() << " " << n.name() << " monitors leader " << m.leader << "\n";
         n.monitored_leader = l;
         ++n.monitor_generation;
         n.leader_down_pending = false;
