@@ -134,3 +134,31 @@ TEST_CASE("compaction keeps the latest state and removed servers stay removed", 
   CHECK((*again)->get("u2").current_term == term_t{98});
   CHECK((*again)->get("u0") == server_meta{});
 }
+
+#include "wal/config_store.hpp"
+
+TEST_CASE("a server config round-trips and a damaged one is refused with its path", "[storage][config]") {
+  temp_dir d;
+  persisted_server_config c;
+  c.uid = "counter_AB12CD";
+  c.machine = "counter";
+  c.machine_args = "{}";
+  c.server.id = server_id{"c1", "node-a"};
+  c.server.cluster_name = "counter";
+  c.server.initial_members = {member{server_id{"c1", "node-a"}}, member{server_id{"c2", "node-b"}, membership::non_voter}};
+  c.server.tick_timeout_ms = 777;
+  REQUIRE(save_server_config(file_system::posix(), d.path + "/s", c));
+  auto back = load_server_config(file_system::posix(), d.path + "/s");
+  REQUIRE(back);
+  CHECK(*back == c);
+  CHECK(back->server.initial_members[1].kind == membership::non_voter);
+  {
+    std::fstream f(d.path + "/s/config", std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(12);
+    f.put('#');
+  }
+  auto bad = load_server_config(file_system::posix(), d.path + "/s");
+  REQUIRE_FALSE(bad);
+  CHECK(bad.error().path.find("/s/config") != std::string::npos);
+  CHECK_FALSE(load_server_config(file_system::posix(), d.path + "/missing"));
+}
