@@ -149,13 +149,46 @@ void durable_log::on_segments(const std::vector<segment_ref>& refs) {
 
 void durable_log::write_snapshot(stored_snapshot snap) {
   auto idx = snap.meta.index;
-  if (idx <= snapshot_index() || idx > last_index_) return;
-  if (auto st = storage::write_snapshot(fs_, cfg_.dir, snap); !st) {
-    // A snapshot is an optimisation: without it the log simply stays longer.
-    note_error(st.error());
+  // One snapshot write at a time (as in Ra): a hint arriving meanwhile is dropped; the
+  // machine will emit another.
+  if (idx <= snapshot_index() || idx > last_index_ || pending_snapshot_) return;
+  if (worker_) {
+    pending_snapshot_ = snap;
+    worker_->submit(cfg_.uid, [&fs = fs_, dir = cfg_.dir, snap = std::move(snap)]() {
+      return write_snapshot_file(fs, dir, snap);
+    });
     return;
   }
+  auto path = write_snapshot_file(fs_, cfg_.dir, snap);
+  if (!path) {
+    // A snapshot is an optimisation: without it the log simply stays longer.
+    snapshot_error_ = path.error();
+    return;
+  }
+  adopt_local_snapshot(std::move(snap), *path);
+}
+
+void durable_log::on_snapshot_written(const io_result<std::string>& result) {
+  if (!pending_snapshot_) return;
+  auto snap = std::move(*pending_snapshot_);
+  pending_snapshot_.reset();
+  if (!result) {
+    snapshot_error_ = result.error();
+    return;
+  }
+  if (snap.meta.index <= snapshot_index()) {
+    // A leader's snapshot was installed meanwhile and supersedes this one.
+    fs_.remove(*result);
+    return;
+  }
+  adopt_local_snapshot(std::move(snap), *result);
+}
+
+void durable_log::adopt_local_snapshot(stored_snapshot snap, const std::string& path) {
+  auto idx = snap.meta.index;
   snapshot_ = std::move(snap);
+  snapshot_error_.reset();
+  if (auto st = remove_superseded_snapshots(fs_, cfg_.dir, path, idx); !st) snapshot_error_ = st.error();
   // Only durable entries may be dropped from memory: the rest still await the WAL.
   mem_.drop_through(std::min(idx, written_));
   if (auto st = segs_.delete_up_to(idx); !st) note_error(st.error());

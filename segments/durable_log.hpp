@@ -11,6 +11,7 @@
 // writer reach it only through messages that the server's shell turns into on_written /
 // on_resend / on_segments calls.
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -32,6 +33,14 @@ class wal_sink {
   /// Queue `entries` of server `uid` for the WAL. `starts_new_log`: the first entry
   /// follows a snapshot install, not the writer's previous last index.
   virtual void write(const std::string& uid, std::vector<log_entry> entries, bool starts_new_log) = 0;
+};
+
+/// Runs snapshot writes off the server's thread (Ra's ra_worker). When a job is done the
+/// shell must call durable_log::on_snapshot_written(result) on the server's thread.
+class snapshot_worker {
+ public:
+  virtual ~snapshot_worker() = default;
+  virtual void submit(const std::string& uid, std::function<io_result<std::string>()> job) = 0;
 };
 
 struct durable_log_config {
@@ -70,11 +79,19 @@ class durable_log final : public log_store {
   void on_resend(index_t from);
   /// The segment writer wrote these segment files into our directory.
   void on_segments(const std::vector<segment_ref>& refs);
+  /// With a worker, local snapshots (write_snapshot) are written off this thread: the
+  /// log keeps its entries and reports the previous snapshot until the write is done.
+  void set_snapshot_worker(snapshot_worker* w) { worker_ = w; }
+  /// The worker finished the pending snapshot write (the file's path, or the error).
+  void on_snapshot_written(const io_result<std::string>& result);
+  bool snapshot_pending() const { return pending_snapshot_.has_value(); }
 
   /// The first storage error met since open (a segment read failing, a snapshot that
   /// could not be written...). Reads that fail return nothing; the shell should stop
   /// the server with this error rather than let it run on a log it cannot read.
   const std::optional<io_error>& error() const { return error_; }
+  /// The last snapshot write that failed (not fatal: the log just stays longer).
+  const std::optional<io_error>& snapshot_error() const { return snapshot_error_; }
   const std::string& uid() const { return cfg_.uid; }
   const mem_table& memory() const { return mem_; }
   const segment_set& segments() const { return segs_; }
@@ -94,7 +111,11 @@ class durable_log final : public log_store {
   index_t last_index_{0};
   index_t written_{0};
   bool next_write_starts_new_log_ = false;
+  snapshot_worker* worker_ = nullptr;
+  std::optional<stored_snapshot> pending_snapshot_;
+  void adopt_local_snapshot(stored_snapshot snap, const std::string& path);
   mutable std::optional<io_error> error_;
+  std::optional<io_error> snapshot_error_;
 };
 
 }  // namespace ra::storage

@@ -163,6 +163,10 @@ io_status remove_superseded_snapshots(file_system& fs, const std::string& server
   return io_ok();
 }
 
+io_result<std::string> write_snapshot_file(file_system& fs, const std::string& server_dir, const stored_snapshot& snap) {
+  return write_into(fs, join(server_dir, snapshots_dir_name), snap, true);
+}
+
 io_status write_snapshot(file_system& fs, const std::string& server_dir, const stored_snapshot& snap) {
   auto path = write_into(fs, join(server_dir, snapshots_dir_name), snap, true);
   if (!path) return path.error();

@@ -71,6 +71,10 @@ io_result<snapshot_meta> read_meta(file_system& fs, const std::string& path);
 /// and the checkpoints at or below its index. If the write fails, the previous snapshot
 /// is untouched. An error after the rename (from the clean-up) leaves the new snapshot
 /// in place.
+/// Writes a snapshot file atomically (temp file, sync, rename, sync directory) without
+/// touching other snapshots; returns its path. For writes done off the server's thread,
+/// whose clean-up of older snapshots happens on the server's thread afterwards.
+io_result<std::string> write_snapshot_file(file_system& fs, const std::string& server_dir, const stored_snapshot& snap);
 io_status write_snapshot(file_system& fs, const std::string& server_dir, const stored_snapshot& snap);
 
 /// Deletes every snapshot file but `kept_path` (and temporaries of interrupted writes;

@@ -197,3 +197,65 @@ TEST_CASE("a full disk never acknowledges and the log recovers when space return
   REQUIRE(again.open({"s1"}) == "");
   CHECK(read_all(again.log("s1")) == entries(1, 6, 1));
 }
+
+namespace {
+/// Holds submitted jobs until the test runs them (as a background worker would, later).
+struct manual_worker : snapshot_worker {
+  std::vector<std::function<io_result<std::string>()>> jobs;
+  void submit(const std::string&, std::function<io_result<std::string>()> job) override { jobs.push_back(std::move(job)); }
+};
+}  // namespace
+
+TEST_CASE("a snapshot written off the server's thread releases the log only once written", "[storage][durable_log][snapshot]") {
+  temp_dir d;
+  durable_node node{file_system::posix(), d.path, small_wal(), small_segments()};
+  REQUIRE(node.open({"s1"}) == "");
+  auto& log = node.log("s1");
+  manual_worker worker;
+  log.set_snapshot_worker(&worker);
+  log.append(entries(1, 40, 1));
+  node.flush();
+  snapshot_meta meta{index_t{30}, term_t{1}, cluster_config{}, 0};
+  log.write_snapshot(stored_snapshot{meta, shared_bytes::copy_of("state@30")});
+  REQUIRE(worker.jobs.size() == 1);
+  CHECK(log.snapshot_pending());
+  CHECK_FALSE(log.snapshot());               // not yet: the old state of affairs holds
+  CHECK(log.first_index() == index_t{1});
+  CHECK(read_all(log) == entries(1, 40, 1));
+  // A second hint while one is pending is dropped.
+  log.write_snapshot(stored_snapshot{snapshot_meta{index_t{35}, term_t{1}, cluster_config{}, 0}, shared_bytes::copy_of("x")});
+  CHECK(worker.jobs.size() == 1);
+  auto result = worker.jobs.front()();
+  log.on_snapshot_written(result);
+  CHECK_FALSE(log.snapshot_pending());
+  REQUIRE(log.snapshot());
+  CHECK(log.first_index() == index_t{31});
+  CHECK(read_all(log) == entries(31, 40, 1));
+  durable_node again{file_system::posix(), d.path, small_wal(), small_segments()};
+  REQUIRE(again.open({"s1"}) == "");
+  REQUIRE(again.log("s1").snapshot());
+  CHECK(again.log("s1").snapshot()->data.view() == "state@30");
+}
+
+TEST_CASE("a failed background snapshot write keeps the log whole and reports the error", "[storage][durable_log][snapshot][faults]") {
+  temp_dir d;
+  faulty_file_system fs{file_system::posix()};
+  durable_node node{fs, d.path};
+  REQUIRE(node.open({"s1"}) == "");
+  auto& log = node.log("s1");
+  manual_worker worker;
+  log.set_snapshot_worker(&worker);
+  log.append(entries(1, 10, 1));
+  node.flush();
+  log.write_snapshot(stored_snapshot{snapshot_meta{index_t{8}, term_t{1}, cluster_config{}, 0}, shared_bytes::copy_of("s")});
+  fs.set_rule([](std::string_view op, const std::string& path) {
+    return op.starts_with("write") && path.find("snapshot") != std::string::npos ? ENOSPC : 0;
+  });
+  log.on_snapshot_written(worker.jobs.front()());
+  fs.clear();
+  CHECK_FALSE(log.snapshot());
+  CHECK_FALSE(log.error());  // not fatal
+  REQUIRE(log.snapshot_error());
+  CHECK(log.snapshot_error()->code == ENOSPC);
+  CHECK(read_all(log) == entries(1, 10, 1));
+}
