@@ -33,6 +33,9 @@ enum class reply_mode : uint8_t {
 
 enum class command_priority : uint8_t { normal, low };
 
+/// Errors in replies. All of them except leadership_lost mean the request was NOT
+/// accepted (nothing was appended): it did not happen and may be retried. leadership_lost
+/// means the command was appended but its fate is unknown (it may still commit).
 enum class error_code : uint8_t {
   not_leader,                   ///< try `leader` (may be empty if unknown)
   cluster_change_not_permitted, ///< a change is in flight, or the leader's term is not yet committed
@@ -107,7 +110,9 @@ struct effect_action { shell_effect effect; };
 /// The role changed. `leader` is the leader this server now follows (or itself), if known.
 struct role_change_action { role from; role to; term_t term; server_id leader; };
 /// A follower learned its leader: the shell should monitor it (Ra's record_leader_msg).
-/// When the monitor fires, the shell calls server::handle_leader_down().
+/// When the monitor fires, the shell calls server::handle_leader_down(). A monitor fires
+/// at most once; the core asks again (a new monitor_leader_action) when it hears from a
+/// leader after a down signal or a leader change.
 struct monitor_leader_action { server_id leader; };
 /// Low-priority commands are still queued: the shell should call
 /// server::handle_flush_commands() soon (after the messages already in its mailbox).

@@ -98,8 +98,14 @@ void server::handle_timeout(timer_kind kind) {
   if (role_ == role::stopped) return;
   switch (kind) {
     case timer_kind::election:
-      if (role_ == role::follower && leader_alive_) return;  // stale timer
-      if (role_ == role::follower || role_ == role::pre_vote || role_ == role::candidate)
+      if ((role_ == role::follower || role_ == role::receive_snapshot) && leader_alive_) return;  // stale
+      if (role_ == role::receive_snapshot) {
+        // The leader sending us the snapshot is gone: the half-received one is useless.
+        receipt_.reset();
+        emit(cancel_timer_action{timer_kind::receive_snapshot});
+      }
+      if (role_ == role::follower || role_ == role::pre_vote || role_ == role::candidate ||
+          role_ == role::receive_snapshot)
         become_pre_vote();
       return;
     case timer_kind::tick:
@@ -131,7 +137,9 @@ void server::handle_trigger_election() {
 }
 
 void server::handle_leader_down(bool node_down) {
-  if (role_ != role::follower || !leader_alive_) return;
+  // A follower receiving a snapshot follows a leader too: it must not keep believing in
+  // it (and refusing pre-votes for it) once the leader is reported down.
+  if ((role_ != role::follower && role_ != role::receive_snapshot) || !leader_alive_) return;
   leader_alive_ = false;
   // A crashed leader process is certain: elect soon. A node-level alarm may be a false
   // positive, so wait longer than the detector's poll to let hearing the leader cancel it.

@@ -197,3 +197,38 @@ TEST_CASE("a member restarted after a snapshot keeps its term and vote", "[snaps
   CHECK(c.applied("a").size() <= 5);
   CHECK(c["a"].last_applied() == c["a"].log().snapshot()->meta.index);
 }
+
+TEST_CASE("a follower receiving a snapshot stops trusting a leader reported down", "[snapshot][election]") {
+  cluster c{{"a", "b", "c"},
+            [](server_config& cfg) {
+              cfg.min_snapshot_interval = 4;
+              cfg.snapshot_chunk_size = 8;
+            },
+            2};
+  c.elect("a");
+  c.cut("a", "c");
+  for (int i = 1; i <= 12; ++i) c.command("a", i);
+  c.run();
+  c.heal();
+  c.command("a", 13);
+  c.fire("a", timer_kind::tick);
+  // Deliver until c is in the middle of receiving the snapshot.
+  c.collect();
+  for (int i = 0; i < 1000 && c["c"].current_role() != role::receive_snapshot; ++i) {
+    c.sync_all();
+    REQUIRE_FALSE(c.network().empty());
+    c.deliver_one();
+  }
+  REQUIRE(c["c"].current_role() == role::receive_snapshot);
+  c.crash("a");
+  c["c"].handle_leader_down();
+  c["b"].handle_leader_down();
+  c.collect();
+  CHECK(c.at("c").timers.count(timer_kind::election) == 1);
+  c.fire("c", timer_kind::election);
+  CHECK(c["c"].current_role() == role::pre_vote);
+  // And it grants b's pre-vote instead of defending the dead leader.
+  c.fire("b", timer_kind::election);
+  c.run();
+  CHECK(c.leader() == "b");
+}
