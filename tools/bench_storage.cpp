@@ -395,17 +395,34 @@ json machine_info(const std::string& dir) {
   return m;
 }
 
+/// The raw figures the WAL runs are judged against: the mean of a measurement before
+/// and one after the WAL runs, because a shared or virtual disk can change speed within
+/// a minute, and a single measurement would make every ratio depend on that luck.
+struct raw_limits {
+  dsync_figures dsync_before, dsync_after;
+  sequential_figures sequential_before, sequential_after;
+
+  double syncs_per_s() const { return (dsync_before.syncs_per_s() + dsync_after.syncs_per_s()) / 2; }
+  double mb_per_s() const { return (sequential_before.mb_per_s() + sequential_after.mb_per_s()) / 2; }
+  /// How far apart before and after are (0.5 = the larger is 50 % above the smaller).
+  static double drift(double a, double b) { return std::max(a, b) / std::min(a, b) - 1; }
+  double dsync_drift() const { return drift(dsync_before.syncs_per_s(), dsync_after.syncs_per_s()); }
+  double sequential_drift() const { return drift(sequential_before.mb_per_s(), sequential_after.mb_per_s()); }
+};
+/// Past this drift the report warns that the ratios are not to be trusted.
+constexpr double tolerated_drift = 0.25;
+
 struct verdict {
   const char* limit = "";
   double ratio = 0;
-  std::optional<double> target;  ///< where the brief of this benchmark sets one
+  std::optional<double> target;  ///< where one is set for this case
 };
 
 /// The raw limit a WAL run is judged against: a single writer waits for every sync, so
 /// it is bounded by the O_DSYNC loop; concurrent writers are bounded by bandwidth.
-verdict judge(const wal_run& r, const dsync_figures& dsync, const sequential_figures& sequential) {
-  if (r.writers == 1) return {"dsync_loop_syncs_per_s", r.syncs_per_s() / dsync.syncs_per_s(), single_writer_target};
-  verdict v{"sequential_mb_per_s", r.mb_per_s() / sequential.mb_per_s(), std::nullopt};
+verdict judge(const wal_run& r, const raw_limits& raw) {
+  if (r.writers == 1) return {"dsync_loop_syncs_per_s", r.syncs_per_s() / raw.syncs_per_s(), single_writer_target};
+  verdict v{"sequential_mb_per_s", r.mb_per_s() / raw.mb_per_s(), std::nullopt};
   if (r.writers >= bandwidth_target_min_writers && r.entry_size == bandwidth_target_entry_size)
     v.target = bandwidth_target;
   return v;
@@ -422,6 +439,88 @@ std::string size_label(size_t bytes) {
   return bytes >= 1024 ? std::to_string(bytes / 1024) + " KiB" : std::to_string(bytes) + " B";
 }
 
+json to_json(const dsync_figures& d) {
+  return {{"syncs", d.syncs}, {"seconds", d.seconds}, {"syncs_per_s", d.syncs_per_s()},
+          {"mean_latency_us", d.mean_latency_us()}};
+}
+
+json to_json(const sequential_figures& s) {
+  return {{"bytes", s.bytes}, {"seconds", s.seconds}, {"mb_per_s", s.mb_per_s()}};
+}
+
+json to_json(const wal_run& r, const verdict& v) {
+  json j{{"entry_size", r.entry_size},
+         {"writers", r.writers},
+         {"window", r.window},
+         {"appends", r.appends},
+         {"seconds", r.seconds},
+         {"appends_per_s", r.appends_per_s()},
+         {"wal_bytes", r.stats.bytes},
+         {"mb_per_s", r.mb_per_s()},
+         {"payload_mb_per_s", r.payload_mb_per_s()},
+         {"syncs", r.stats.syncs},
+         {"syncs_per_s", r.syncs_per_s()},
+         {"batches", r.stats.batches},
+         {"entries_per_batch", r.entries_per_batch()},
+         {"mean_latency_us", r.mean_latency_us()},
+         {"rollovers", r.stats.rollovers},
+         {"limit", v.limit},
+         {"ratio", v.ratio}};
+  if (v.target) j.update({{"target", *v.target}, {"target_met", v.ratio >= *v.target}});
+  return j;
+}
+
+json config_json(const storage_bench_options& o) {
+  const storage::wal_config wal_defaults;  // what measure_wal runs with
+  return {{"seconds", o.seconds},
+          {"window_single_writer", 1},
+          {"window", o.window},
+          {"writer_counts", writer_counts},
+          {"entry_sizes", entry_sizes},
+          {"dsync_block_size", dsync_block_size},
+          {"sequential_block_size", sequential_block_size},
+          {"raw_limit", "mean of the measurements before and after the WAL runs"},
+          {"wal",
+           {{"wal_max_size_bytes", wal_defaults.wal_max_size_bytes},
+            {"wal_max_batch_size", wal_defaults.wal_max_batch_size},
+            {"wal_compute_checksums", wal_defaults.wal_compute_checksums},
+            {"wal_sync_method", wal_defaults.wal_sync_method == storage::sync_method::datasync ? "datasync" : "other"},
+            {"wal_write_strategy",
+             wal_defaults.wal_write_strategy == storage::write_strategy::default_strategy ? "default" : "o_sync"}}}};
+}
+
+void print_report(const json& machine, const storage_bench_options& o, const raw_limits& raw,
+                  const std::vector<wal_run>& runs) {
+  std::cout << "ra-bench storage: " << machine["data_dir"].get<std::string>() << " ("
+            << machine.value("file_system", "?") << "), " << machine["cores"] << " cores, " << o.seconds
+            << " s per measurement, load average "
+            << printf_string("%.1f before, %.1f after", machine["load_average_before"].get<double>(),
+                             machine["load_average_after"].get<double>())
+            << "\n\nraw limits                         before      after  limit used (mean)\n"
+            << printf_string("  O_DSYNC 4 KiB append loop  %10.0f %10.0f %10.0f syncs/s (mean latency %.2f ms)\n",
+                             raw.dsync_before.syncs_per_s(), raw.dsync_after.syncs_per_s(), raw.syncs_per_s(),
+                             1000 / raw.syncs_per_s())
+            << printf_string("  sequential 1 MiB + fdatasync %8.1f %10.1f %10.1f MB/s\n", raw.sequential_before.mb_per_s(),
+                             raw.sequential_after.mb_per_s(), raw.mb_per_s());
+  if (raw.dsync_drift() > tolerated_drift || raw.sequential_drift() > tolerated_drift)
+    std::cout << printf_string("  WARNING: the disk changed speed during the run (O_DSYNC %+.0f%%, sequential %+.0f%%);"
+                               " the ratios below are unreliable\n",
+                               raw.dsync_drift() * 100, raw.sequential_drift() * 100);
+  std::cout << "\nWAL (wal_writer, default config: one write + one fdatasync per batch)\n"
+            << "  entry  writers window  appends/s      MB/s  syncs/s  entries/batch  latency ms  vs raw limit\n";
+  for (auto& r : runs) {
+    auto v = judge(r, raw);
+    std::string against = printf_string("%3.0f%% of %s", v.ratio * 100, r.writers == 1 ? "O_DSYNC syncs/s" : "seq MB/s");
+    if (v.target)
+      against += printf_string(" (target >= %.0f%%: %s)", *v.target * 100, v.ratio >= *v.target ? "met" : "MISSED");
+    std::cout << printf_string("  %-6s %7zu %6zu %10.0f %9.1f %8.0f %14.1f %11.2f  ", size_label(r.entry_size).c_str(),
+                               r.writers, r.window, r.appends_per_s(), r.mb_per_s(), r.syncs_per_s(),
+                               r.entries_per_batch(), r.mean_latency_us() / 1000)
+              << against << '\n';
+  }
+  std::cout << "\nMB/s: WAL file bytes (33-byte record header + 9-byte entry header + payload) in 10^6 bytes/s.\n";
+}
+
 }  // namespace
 
 void add_storage_options(CLI::App& sub, storage_bench_options& o) {
@@ -436,18 +535,20 @@ int run_storage_bench(const storage_bench_options& o) try {
   scratch_dir dir{o.data_dir.empty() ? std::string{"/tmp"} : o.data_dir};
   json machine = machine_info(dir.path());
   machine["load_average_before"] = load_average();
-  const size_t steps = 2 + entry_sizes.size() * writer_counts.size();
+  const size_t steps = 4 + entry_sizes.size() * writer_counts.size();
   size_t step = 0;
   auto progress = [&](const std::string& what) {
-    std::cerr << "ra-bench storage: [" << ++step << "/" << steps << "] " << what << " (" << o.seconds << " s)"
-              << '\n';
+    std::cerr << "ra-bench storage: [" << ++step << "/" << steps << "] " << what << " (" << o.seconds << " s)\n";
+  };
+  raw_limits raw;
+  auto measure_raw = [&](const char* when, dsync_figures& dsync, sequential_figures& sequential) {
+    progress(std::string{"raw, "} + when + ": O_DSYNC 4 KiB append loop");
+    dsync = measure_dsync_loop(dir / "raw-dsync.dat", o.seconds);
+    progress(std::string{"raw, "} + when + ": sequential 1 MiB writes + fdatasync");
+    sequential = measure_sequential(dir.path(), dir / "raw-sequential.dat", o.seconds);
   };
 
-  progress("raw: O_DSYNC 4 KiB append loop");
-  const auto dsync = measure_dsync_loop(dir / "raw-dsync.dat", o.seconds);
-  progress("raw: sequential 1 MiB writes + fdatasync");
-  const auto sequential = measure_sequential(dir.path(), dir / "raw-sequential.dat", o.seconds);
-
+  measure_raw("before", raw.dsync_before, raw.sequential_before);
   std::vector<wal_run> runs;
   for (size_t size : entry_sizes)
     for (size_t writers : writer_counts) {
@@ -458,76 +559,22 @@ int run_storage_bench(const storage_bench_options& o) try {
       runs.push_back(measure_wal(wal_dir, size, writers, window, o.seconds));
       stdfs::remove_all(wal_dir);  // keeps disk use to one run's files
     }
-
+  measure_raw("after", raw.dsync_after, raw.sequential_after);
   machine["load_average_after"] = load_average();
-  std::cout << "ra-bench storage: " << machine["data_dir"].get<std::string>() << " ("
-            << machine.value("file_system", "?") << "), " << std::thread::hardware_concurrency() << " cores, "
-            << o.seconds << " s per measurement, load average "
-            << printf_string("%.1f before, %.1f after", machine["load_average_before"].get<double>(),
-                             machine["load_average_after"].get<double>())
-            << "\n\nraw limits\n"
-            << printf_string("  O_DSYNC 4 KiB append loop      %10.0f syncs/s   mean latency %.1f us\n", dsync.syncs_per_s(),
-                      dsync.mean_latency_us())
-            << printf_string("  sequential 1 MiB + fdatasync   %10.1f MB/s\n\n", sequential.mb_per_s())
-            << "WAL (wal_writer, default config: one write + one fdatasync per batch)\n"
-            << "  entry  writers window  appends/s      MB/s  syncs/s  entries/batch  latency ms  vs raw limit\n";
-  json wal_json = json::array();
-  for (auto& r : runs) {
-    auto v = judge(r, dsync, sequential);
-    std::string against = printf_string("%3.0f%% of %s", v.ratio * 100, r.writers == 1 ? "O_DSYNC syncs/s" : "seq MB/s");
-    if (v.target) against += printf_string(" (target >= %.0f%%: %s)", *v.target * 100, v.ratio >= *v.target ? "met" : "MISSED");
-    std::cout << printf_string("  %-6s %7zu %6zu %10.0f %9.1f %8.0f %14.1f %11.2f  ", size_label(r.entry_size).c_str(),
-                        r.writers, r.window, r.appends_per_s(), r.mb_per_s(), r.syncs_per_s(), r.entries_per_batch(),
-                        r.mean_latency_us() / 1000)
-              << against << '\n';
-    json j{{"entry_size", r.entry_size},
-           {"writers", r.writers},
-           {"window", r.window},
-           {"appends", r.appends},
-           {"seconds", r.seconds},
-           {"appends_per_s", r.appends_per_s()},
-           {"wal_bytes", r.stats.bytes},
-           {"mb_per_s", r.mb_per_s()},
-           {"payload_mb_per_s", r.payload_mb_per_s()},
-           {"syncs", r.stats.syncs},
-           {"syncs_per_s", r.syncs_per_s()},
-           {"batches", r.stats.batches},
-           {"entries_per_batch", r.entries_per_batch()},
-           {"mean_latency_us", r.mean_latency_us()},
-           {"rollovers", r.stats.rollovers},
-           {"limit", v.limit},
-           {"ratio", v.ratio}};
-    if (v.target) j.update({{"target", *v.target}, {"target_met", v.ratio >= *v.target}});
-    wal_json.push_back(std::move(j));
-  }
-  std::cout << "\nMB/s counts WAL file bytes (33-byte record header + 9-byte entry header + payload), 10^6 bytes.\n";
 
+  print_report(machine, o, raw, runs);
   if (!o.json_path.empty()) {
-    const storage::wal_config wal_defaults;
-    json out{
-      {"benchmark", "storage"},
-      {"machine", machine},
-      {"config",
-       {{"seconds", o.seconds},
-        {"window_single_writer", 1},
-        {"window", o.window},
-        {"writer_counts", writer_counts},
-        {"entry_sizes", entry_sizes},
-        {"dsync_block_size", dsync_block_size},
-        {"sequential_block_size", sequential_block_size},
-        {"wal",
-         {{"wal_max_size_bytes", wal_defaults.wal_max_size_bytes},
-          {"wal_max_batch_size", wal_defaults.wal_max_batch_size},
-          {"wal_compute_checksums", wal_defaults.wal_compute_checksums},
-          {"wal_sync_method", "datasync"},
-          {"wal_write_strategy", "default"}}}}},
-      {"raw",
-       {{"dsync_loop",
-         {{"syncs", dsync.syncs}, {"seconds", dsync.seconds}, {"syncs_per_s", dsync.syncs_per_s()},
-          {"mean_latency_us", dsync.mean_latency_us()}}},
-        {"sequential",
-         {{"bytes", sequential.bytes}, {"seconds", sequential.seconds}, {"mb_per_s", sequential.mb_per_s()}}}}},
-      {"wal", wal_json}};
+    json wal = json::array();
+    for (auto& r : runs) wal.push_back(to_json(r, judge(r, raw)));
+    json out{{"benchmark", "storage"},
+             {"machine", machine},
+             {"config", config_json(o)},
+             {"raw",
+              {{"before", {{"dsync_loop", to_json(raw.dsync_before)}, {"sequential", to_json(raw.sequential_before)}}},
+               {"after", {{"dsync_loop", to_json(raw.dsync_after)}, {"sequential", to_json(raw.sequential_after)}}},
+               {"limit_used", {{"dsync_loop_syncs_per_s", raw.syncs_per_s()}, {"sequential_mb_per_s", raw.mb_per_s()}}},
+               {"drift", {{"dsync_loop", raw.dsync_drift()}, {"sequential", raw.sequential_drift()}}}}},
+             {"wal", wal}};
     std::ofstream file{o.json_path};
     file << out.dump(2) << '\n';
     if (!file) throw std::runtime_error("cannot write " + o.json_path);

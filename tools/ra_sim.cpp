@@ -6,7 +6,7 @@
 // Prints `seed S FAILED at step K: <reason>` for every failing seed, then
 // `seeds: N passed, M failed` (and the failing seeds) and the elapsed wall time.
 // Exit status 0 if every seed passed, 1 if some failed, 2 on a usage error.
-// RA_SIM_SEEDS in the environment overrides --seeds (so CI slices can be widened).
+// The test suite's slice of seeds can be widened with RA_SIM_SEEDS (see test/sim/CMakeLists.txt).
 
 #include <atomic>
 #include <chrono>
@@ -61,7 +61,7 @@ int main(int argc, char** argv) {
   ra::sim::sim_options base;
   bool no_faults = false;
   unsigned jobs = 1;
-  app.add_option("--seeds", seeds_text, "seed or range FIRST..LAST (RA_SIM_SEEDS overrides)");
+  app.add_option("--seeds", seeds_text, "seed or range FIRST..LAST");
   app.add_option("--servers", base.servers, "initial voters (default: 3 or 5, from the seed)")->check(CLI::Range(0, 7));
   app.add_option("--steps", base.steps, "events in the fault phase (default 20000)");
   app.add_option("--history-dir", base.history_dir, "write each history as DIR/seed-S.log (Jepsen format)");
@@ -72,8 +72,6 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   base.faults = !no_faults;
 
-  if (const char* env = std::getenv("RA_SIM_SEEDS"); env && *env)
-    seeds_text = env;
   const std::optional<seed_range> range = parse_seeds(seeds_text);
   if (!range) {
     std::cerr << "ra-sim: bad --seeds '" << seeds_text << "' (expected N or FIRST..LAST)\n";
