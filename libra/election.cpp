@@ -48,7 +48,9 @@ void server::become_candidate(bool transfer) {
 }
 
 void server::on_pre_vote(const server_id& from, const pre_vote_rpc& m) {
-  if (!may_vote()) return;  // non-voters ignore pre-votes (as in Ra)
+  // Any server answers, whatever its own config says: a member promoted (or added) by
+  // an entry it has not received yet must still be able to vote, or an election can
+  // deadlock. The candidate counts only the replies of those its config names voters.
   auto reject = [&] { send(from, pre_vote_result{current_term_, m.token, false}); };
   if (m.term <= current_term_) return reject();  // the candidate is behind our term
   if (is_leaderish()) {
@@ -81,7 +83,7 @@ void server::on_request_vote(const server_id& from, const request_vote_rpc& m) {
     return;
   }
   if (m.term > current_term_) become_follower(m.term, std::nullopt);
-  bool grant = may_vote() && (!voted_for_ || *voted_for_ == m.candidate_id) &&
+  bool grant = (!voted_for_ || *voted_for_ == m.candidate_id) &&
                log_up_to_date(m.last_log_index, m.last_log_term);
   if (grant) {
     voted_for_ = m.candidate_id;

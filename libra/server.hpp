@@ -128,12 +128,6 @@ class server {
   uint64_t medium_timeout();
   uint64_t long_timeout();
   bool is_voter() const { return cluster_.is_voter(cfg_.id); }
-  /// A server votes unless it knows it is a non-voter: a joiner that has not yet
-  /// received the config naming it a voter must be able to vote already.
-  bool may_vote() const {
-    auto m = cluster_.find(cfg_.id);
-    return !m || m->kind == membership::voter;
-  }
   bool is_leaderish() const { return role_ == role::leader || role_ == role::await_condition; }
   void emit(action a) { actions_.push_back(std::move(a)); }
   void send(const server_id& to, peer_message m);

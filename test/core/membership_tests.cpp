@@ -92,7 +92,7 @@ TEST_CASE("a promotable member is promoted to voter once caught up", "[membershi
   CHECK(c["d"].cluster().is_voter(sid("d")));
 }
 
-TEST_CASE("a non-voter is replicated to but never votes or elects", "[membership][non_voter]") {
+TEST_CASE("a non-voter is replicated to but never stands for election or counts in a quorum", "[membership][non_voter]") {
   cluster c{{"a", "b", "c"}};
   c.elect("a");
   c.add_server("d", {});
@@ -196,4 +196,43 @@ TEST_CASE("an uncommitted membership change is rolled back when its entry is tru
   REQUIRE(r);
   REQUIRE(r->error);
   CHECK(r->error->code == error_code::leadership_lost);
+}
+
+TEST_CASE("a member promoted by an entry it has not received yet still votes", "[membership][promotion][election]") {
+  cluster c{{"a", "b", "c"}};
+  c.elect("a");
+  c.add_server("d", {});
+  REQUIRE(change(c, "a", membership_op::add, "d", membership::non_voter));
+  // d stops hearing from a; a makes d a voter (committed by a, b, c: 3 of 4 voters).
+  c.cut("a", "d");
+  auto r = change(c, "a", membership_op::add, "d", membership::voter);
+  REQUIRE(r);
+  REQUIRE_FALSE(r->error);
+  REQUIRE(c["c"].cluster().is_voter(sid("d")));
+  REQUIRE_FALSE(c["d"].cluster().is_voter(sid("d")));  // d does not know
+  c.crash("a");
+  c.heal();
+  for (auto n : {"b", "c", "d"}) c[n].handle_leader_down();
+  c.fire("c", timer_kind::election);
+  c.run();
+  // Voters a, b, c, d: quorum 3. With a down, c needs both b and d — and d, which still
+  // believes it is a non-voter, must answer.
+  CHECK(c.leader() == "c");
+}
+
+TEST_CASE("a server answers vote requests even while it believes it is not a voter", "[membership][election]") {
+  cluster c{{"a", "b", "c"}};
+  c.elect("a");
+  c.add_server("d", {});
+  REQUIRE(change(c, "a", membership_op::add, "d", membership::non_voter));
+  // d believes it is a non-voter; it still answers a pre-vote (the candidate decides
+  // whether to count it).
+  c["d"].handle(sid("b"),
+                pre_vote_rpc{c["d"].current_term() + 1, sid("b"), c["d"].log().last_index(),
+                             *c["d"].log().term_at(c["d"].log().last_index()), 42, 0});
+  c.collect();
+  bool answered = false;
+  for (auto& env : c.network())
+    if (auto r = std::get_if<pre_vote_result>(&env.msg); r && env.from == sid("d") && r->token == 42) answered = true;
+  CHECK(answered);
 }

@@ -1,0 +1,419 @@
+// The server actor: the CAF shell around ra::server (see server_actor.hpp and
+// docs/runtime.md). Everything here runs on the actor's thread; the only shared state
+// touched is the system core (meta store and directory, both behind mutexes).
+
+#include "actors/server_actor.hpp"
+
+#include <array>
+#include <chrono>
+#include <map>
+#include <optional>
+#include <variant>
+
+#include <caf/all.hpp>
+#include <spdlog/spdlog.h>
+
+#include "actors/messages.hpp"
+#include "segments/durable_log.hpp"
+#include "wal/wal_actor.hpp"
+
+namespace ra::detail {
+namespace {
+
+using namespace ra::actors;
+using namespace ra::storage;
+
+struct server_state;
+using server_actor = caf::stateful_actor<server_state>;
+
+/// The durable_log's writes go to the node's WAL actor, which notifies this server.
+class actor_wal_sink final : public wal_sink {
+ public:
+  actor_wal_sink(server_actor* self, caf::actor wal) : self_(self), wal_(std::move(wal)) {}
+  void write(const std::string& uid, std::vector<log_entry> entries, bool starts_new_log) override;
+
+ private:
+  server_actor* self_;
+  caf::actor wal_;
+};
+
+/// Snapshot writes run on a short-lived detached helper actor, which messages the
+/// result back (snapshot_done_atom) so the log is updated on the server's thread.
+class actor_snapshot_worker final : public snapshot_worker {
+ public:
+  explicit actor_snapshot_worker(server_actor* self) : self_(self) {}
+  void submit(const std::string& uid, std::function<io_result<std::string>()> job) override;
+
+ private:
+  server_actor* self_;
+};
+
+struct server_state {
+  std::shared_ptr<system_core> core;
+  persisted_server_config cfg;
+  std::string tag;  ///< "cluster/name@node" for log lines
+  // Destroyed in reverse order: the server before its log, the log before its sink.
+  std::unique_ptr<actor_wal_sink> sink;
+  std::unique_ptr<actor_snapshot_worker> worker;
+  std::unique_ptr<durable_log> log;
+  std::unique_ptr<server> srv;
+  std::string init_error;
+  bool initializing = true;
+  bool stopping = false;
+  std::string role_name = "follower";
+  std::array<uint64_t, 4> timer_gen{};  ///< per timer_kind: ticks with an older number are stale
+  uint64_t next_client = 0;
+  std::map<uint64_t, caf::response_promise> promises;  ///< client_ref id -> waiting request
+  std::map<uint64_t, caf::actor> notify_targets;       ///< client_ref id -> pipelining actor
+  std::map<caf::actor_addr, uint64_t> notify_ids;
+  std::optional<server_id> watched;  ///< the leader being monitored
+  caf::actor_addr watched_addr;
+};
+
+void actor_wal_sink::write(const std::string& uid, std::vector<log_entry> entries, bool starts_new_log) {
+  self_->send(wal_, wal_append_atom::value, uid, caf::actor_cast<caf::actor>(self_), std::move(entries),
+              starts_new_log);
+}
+
+void actor_snapshot_worker::submit(const std::string&, std::function<io_result<std::string>()> job) {
+  auto me = caf::actor_cast<caf::actor>(self_);
+  self_->system().spawn<caf::detached>([me, job = std::move(job)](caf::event_based_actor* helper) {
+    snapshot_done_msg done{job()};
+    helper->send(me, snapshot_done_atom::value, std::move(done));
+  });
+}
+
+int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+    .count();
+}
+
+caf::behavior role_behavior(server_actor* self, role r);
+
+void stop_server(server_actor* self, const std::string& reason, bool error) {
+  auto& st = self->state;
+  if (st.stopping) return;
+  st.stopping = true;
+  if (error)
+    spdlog::error("[{}] server stopped: {}", st.tag, reason);
+  else
+    spdlog::info("[{}] server stopped: {}", st.tag, reason);
+  for (auto& [id, rp] : st.promises) rp.deliver(caf::make_error(caf::sec::request_receiver_down));
+  st.promises.clear();
+  self->quit(error ? caf::exit_reason::unhandled_exception : caf::exit_reason::normal);
+}
+
+void send_peer(server_actor* self, const caf::actor& dst, const server_id& from, peer_message& msg) {
+  std::visit([&](auto& m) { self->send(dst, peer_atom::value, from, std::move(m)); }, msg);
+}
+
+void deliver(server_actor* self, uint64_t id, caf::message msg) {
+  auto& st = self->state;
+  auto it = st.promises.find(id);
+  if (it == st.promises.end()) return;
+  it->second.deliver(std::move(msg));
+  st.promises.erase(it);
+}
+
+void execute(server_actor* self, action& a) {
+  auto& st = self->state;
+  auto& srv = *st.srv;
+  if (auto* s = std::get_if<send_action>(&a)) {
+    if (auto dst = st.core->resolve(s->to))
+      send_peer(self, dst, srv.id(), s->msg);
+  } else if (auto* p = std::get_if<persist_meta_action>(&a)) {
+    io_status res = io_ok();
+    {
+      std::lock_guard lk{st.core->meta_mx};
+      res = st.core->meta->put_term_vote(st.cfg.uid, p->term, p->voted_for);
+    }
+    if (!res)  // never act on a vote that is not durable
+      stop_server(self, "meta store: " + res.error().message(), true);
+  } else if (auto* t = std::get_if<set_timer_action>(&a)) {
+    auto k = static_cast<uint8_t>(t->kind);
+    self->delayed_send(self, std::chrono::milliseconds(t->ms), timer_atom::value, k, ++st.timer_gen.at(k));
+  } else if (auto* c = std::get_if<cancel_timer_action>(&a)) {
+    ++st.timer_gen.at(static_cast<uint8_t>(c->kind));
+  } else if (auto* r = std::get_if<reply_action>(&a)) {
+    command_result res{r->index, r->term, r->leader, r->reply, r->error.has_value(),
+                       r->error.value_or(command_error{error_code::not_leader, {}})};
+    deliver(self, r->to.id, caf::make_message(std::move(res)));
+  } else if (auto* n = std::get_if<notify_action>(&a)) {
+    if (auto it = st.notify_targets.find(n->to.id); it != st.notify_targets.end())
+      self->send(it->second, applied_atom::value, applied_batch{n->leader, std::move(n->applied)});
+  } else if (auto* rj = std::get_if<reject_action>(&a)) {
+    if (auto it = st.notify_targets.find(rj->to.id); it != st.notify_targets.end())
+      self->send(it->second, rejected_atom::value, rj->correlation, rj->error);
+  } else if (auto* q = std::get_if<query_reply_action>(&a)) {
+    query_result res{q->leader, std::move(q->result), q->error.has_value(),
+                     q->error.value_or(command_error{error_code::not_leader, {}})};
+    deliver(self, q->to.id, caf::make_message(std::move(res)));
+  } else if (std::get_if<effect_action>(&a)) {
+    // Shell effects (send_msg, monitors, machine timers ...) are not executed yet.
+  } else if (auto* rc = std::get_if<role_change_action>(&a)) {
+    st.role_name = to_string(rc->to);
+    spdlog::info("[{}] {} -> {} in term {} (leader: {})", st.tag, to_string(rc->from), to_string(rc->to),
+                 rc->term.value, rc->leader.to_string());
+    if (!st.initializing && rc->to != role::stopped)
+      self->become(role_behavior(self, rc->to));
+  } else if (auto* m = std::get_if<monitor_leader_action>(&a)) {
+    auto dst = st.core->resolve(m->leader);
+    if (!dst) {
+      self->send(self, leader_down_atom::value, m->leader);
+    } else if (!st.watched || *st.watched != m->leader || st.watched_addr != dst.address()) {
+      if (st.watched_addr) self->demonitor(st.watched_addr);
+      self->monitor(dst);
+      st.watched = m->leader;
+      st.watched_addr = dst.address();
+    }
+  } else if (std::get_if<flush_commands_action>(&a)) {
+    self->send(self, flush_atom::value);
+  } else if (auto* so = std::get_if<stopped_action>(&a)) {
+    stop_server(self, so->reason, so->reason.find("removed") == std::string::npos);
+  }
+}
+
+/// Executes every pending action of the core, in order; stops the server if its log
+/// met a storage error it cannot run on.
+void run_actions(server_actor* self) {
+  auto& st = self->state;
+  for (auto& a : st.srv->take_actions()) {
+    if (st.stopping) return;
+    execute(self, a);
+  }
+  if (!st.stopping && st.log->error())
+    stop_server(self, "log: " + st.log->error()->message(), true);
+}
+
+template <class F>
+void with_server(server_actor* self, F&& f) {
+  auto& st = self->state;
+  if (!st.srv || st.stopping) return;
+  st.srv->set_time(now_ms());
+  f(*st.srv);
+  run_actions(self);
+}
+
+template <class Rpc>
+auto peer_handler(server_actor* self) {
+  return [self](peer_atom, const server_id& from, const Rpc& m) {
+    with_server(self, [&](server& s) { s.handle(from, peer_message{m}); });
+  };
+}
+
+/// A new client request waiting for one reply: its client_ref.
+client_ref await_reply(server_actor* self) {
+  auto id = ++self->state.next_client;
+  self->state.promises.emplace(id, self->make_response_promise());
+  return client_ref{id};
+}
+
+caf::behavior common(server_actor* self) {
+  auto& st = self->state;
+  return {
+    peer_handler<append_entries_rpc>(self),
+    peer_handler<append_entries_reply>(self),
+    peer_handler<pre_vote_rpc>(self),
+    peer_handler<pre_vote_result>(self),
+    peer_handler<request_vote_rpc>(self),
+    peer_handler<request_vote_result>(self),
+    peer_handler<install_snapshot_rpc>(self),
+    peer_handler<install_snapshot_result>(self),
+    peer_handler<heartbeat_rpc>(self),
+    peer_handler<heartbeat_reply>(self),
+    peer_handler<timeout_now_rpc>(self),
+    [self](ready_atom) -> std::string { return self->state.init_error; },
+    [self](timer_atom, uint8_t kind, uint64_t gen) {
+      if (kind < self->state.timer_gen.size() && gen == self->state.timer_gen[kind])
+        with_server(self, [&](server& s) { s.handle_timeout(static_cast<timer_kind>(kind)); });
+    },
+    [self](wal_written_atom, const std::string&, index_t index, term_t term) {
+      with_server(self, [&](server& s) {
+        self->state.log->on_written(index, term);
+        s.handle_log_written();
+      });
+    },
+    [self](wal_resend_atom, const std::string&, index_t from) {
+      with_server(self, [&](server&) { self->state.log->on_resend(from); });
+    },
+    [self](wal_error_atom, const std::string&, const std::string& message) {
+      spdlog::warn("[{}] WAL error: {}", self->state.tag, message);
+      with_server(self, [&](server& s) { s.handle_storage_error(message); });
+    },
+    [self](segments_atom, const segments_msg& m) {
+      with_server(self, [&](server&) { self->state.log->on_segments(m.refs); });
+    },
+    [self](snapshot_done_atom, const snapshot_done_msg& m) {
+      with_server(self, [&](server&) { self->state.log->on_snapshot_written(m.result); });
+    },
+    [self](command_atom, const shared_bytes& payload, uint8_t mode) {
+      if (!self->state.srv) return;
+      auto from = await_reply(self);
+      with_server(self, [&](server& s) {
+        s.handle_command(command_request{from, payload, static_cast<reply_mode>(mode)});
+      });
+    },
+    [self](pipeline_atom, const shared_bytes& payload, uint64_t correlation, uint8_t priority,
+           const caf::actor& notify) {
+      auto& st = self->state;
+      if (!st.srv) return;
+      auto [it, fresh] = st.notify_ids.emplace(notify.address(), 0);
+      if (fresh) {
+        it->second = ++st.next_client;
+        st.notify_targets[it->second] = notify;
+      }
+      client_ref from{it->second};
+      with_server(self, [&](server& s) {
+        s.handle_command(command_request{from, payload, reply_mode::notify, correlation,
+                                         static_cast<command_priority>(priority)});
+      });
+    },
+    [self](query_atom, const query_msg& q) {
+      if (!self->state.srv) return;
+      auto from = await_reply(self);
+      with_server(self, [&](server& s) { s.handle_query(query_request{from, q.kind, q.fn}); });
+    },
+    [self](membership_atom, uint8_t op, const member& target) {
+      if (!self->state.srv) return;
+      auto from = await_reply(self);
+      with_server(self, [&](server& s) {
+        s.handle_membership(membership_request{from, static_cast<membership_op>(op), target});
+      });
+    },
+    [self](transfer_atom, const server_id& target) {
+      if (!self->state.srv) return;
+      auto from = await_reply(self);
+      with_server(self, [&](server& s) { s.handle_transfer_leadership(from, target); });
+    },
+    [self](election_atom) {
+      with_server(self, [&](server& s) { s.handle_trigger_election(); });
+      return caf::ok_atom::value;
+    },
+    [self](members_atom) {
+      members_result res;
+      if (auto& s = self->state.srv) {
+        res.members = s->cluster().members();
+        res.leader = s->leader().value_or(server_id{});
+        res.server_role = s->current_role();
+      }
+      return res;
+    },
+    [self](overview_atom) {
+      auto& st = self->state;
+      nlohmann::json j = st.srv ? st.srv->overview() : nlohmann::json::object();
+      j["uid"] = st.cfg.uid;
+      j["behaviour"] = st.role_name;
+      j["cluster_name"] = st.cfg.server.cluster_name;
+      j["machine"] = st.cfg.machine;
+      return j.dump();
+    },
+    [self](flush_atom) { with_server(self, [&](server& s) { s.handle_flush_commands(); }); },
+    [self](leader_down_atom, const server_id& who) {
+      auto& st = self->state;
+      with_server(self, [&](server& s) {
+        if (s.leader() == who) s.handle_leader_down(who.node != st.core->name);
+      });
+    },
+  };
+  (void)st;
+}
+
+// One behaviour per role, all with the same handlers: the current behaviour names the role.
+caf::behavior follower(server_actor* self) { return common(self); }
+caf::behavior pre_vote(server_actor* self) { return common(self); }
+caf::behavior candidate(server_actor* self) { return common(self); }
+caf::behavior leader(server_actor* self) { return common(self); }
+caf::behavior await_condition(server_actor* self) { return common(self); }
+caf::behavior receive_snapshot(server_actor* self) { return common(self); }
+
+caf::behavior role_behavior(server_actor* self, role r) {
+  switch (r) {
+    case role::pre_vote: return pre_vote(self);
+    case role::candidate: return candidate(self);
+    case role::leader: return leader(self);
+    case role::await_condition: return await_condition(self);
+    case role::receive_snapshot: return receive_snapshot(self);
+    default: return follower(self);
+  }
+}
+
+/// Opens the log, builds the machine and the core; returns why not on failure.
+std::string init_server(server_actor* self) {
+  auto& st = self->state;
+  auto& core = *st.core;
+  machine_factory factory;
+  {
+    std::lock_guard lk{core.mx};
+    if (auto it = core.machines.find(st.cfg.machine); it != core.machines.end()) factory = it->second;
+  }
+  if (!factory) return "unknown machine '" + st.cfg.machine + "'";
+  std::unique_ptr<machine> m;
+  try {
+    m = factory(st.cfg.machine_args);
+  } catch (const std::exception& e) {
+    return std::string("machine factory failed: ") + e.what();
+  }
+  if (!m) return "machine factory returned nothing";
+  st.sink = std::make_unique<actor_wal_sink>(self, core.wal);
+  st.worker = std::make_unique<actor_snapshot_worker>(self);
+  durable_log_config lc{st.cfg.uid, core.server_dir(st.cfg.uid), core.segments, core.max_open_segments};
+  std::vector<invalid_snapshot> skipped;
+  auto log = durable_log::open(*core.fs, lc, *st.sink, {}, &skipped);
+  if (!log) return "opening the log: " + log.error().message();
+  st.log = std::move(*log);
+  st.log->set_snapshot_worker(st.worker.get());
+  for (auto& s : skipped) spdlog::warn("[{}] skipped invalid snapshot {}: {}", st.tag, s.path, s.reason);
+  server_meta meta;
+  {
+    std::lock_guard lk{core.meta_mx};
+    meta = core.meta->get(st.cfg.uid);
+  }
+  try {
+    st.srv = std::make_unique<server>(st.cfg.server, *st.log, std::move(m),
+                                      durable_meta{meta.current_term, meta.voted_for});
+  } catch (const std::exception& e) {
+    return std::string("recovery failed: ") + e.what();
+  }
+  return {};
+}
+
+caf::behavior server_main(server_actor* self, std::shared_ptr<system_core> core, persisted_server_config cfg) {
+  auto& st = self->state;
+  st.core = std::move(core);
+  st.cfg = std::move(cfg);
+  st.tag = st.cfg.server.cluster_name + "/" + st.cfg.server.id.to_string();
+  st.init_error = init_server(self);
+  self->set_down_handler([self](caf::down_msg& m) {
+    auto& st = self->state;
+    if (!st.watched_addr || m.source != st.watched_addr) return;
+    st.watched_addr = caf::actor_addr{};
+    auto who = *st.watched;
+    st.watched.reset();
+    with_server(self, [&](server& s) {
+      if (s.leader() == who) s.handle_leader_down(false);
+    });
+  });
+  self->attach_functor([core = st.core, name = st.cfg.server.id.name, addr = self->address()] {
+    core->forget_actor(name, addr);
+  });
+  if (!st.init_error.empty()) {
+    spdlog::error("[{}] cannot start: {}", st.tag, st.init_error);
+    // Answer the starter's ready request, then go.
+    return {[self](ready_atom) -> std::string {
+      auto e = self->state.init_error;
+      self->quit(caf::exit_reason::normal);
+      return e;
+    }};
+  }
+  with_server(self, [](server&) {});  // actions from recovery (timers, role)
+  st.initializing = false;
+  return role_behavior(self, st.srv->current_role());
+}
+
+}  // namespace
+
+caf::actor spawn_server_actor(std::shared_ptr<system_core> core, storage::persisted_server_config cfg) {
+  return core->sys->spawn(server_main, std::move(core), std::move(cfg));
+}
+
+}  // namespace ra::detail

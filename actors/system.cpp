@@ -1,0 +1,411 @@
+#include "actors/system.hpp"
+
+#include <filesystem>
+#include <random>
+
+#include <caf/all.hpp>
+#include <spdlog/spdlog.h>
+
+#include "actors/messages.hpp"
+#include "actors/server_actor.hpp"
+#include "segments/segment_flush.hpp"
+#include "segments/segment_writer_actor.hpp"
+#include "wal/config_store.hpp"
+#include "wal/wal_actor.hpp"
+
+namespace ra {
+
+// -- result.hpp ---------------------------------------------------------------------------
+
+const char* to_string(api_errc e) {
+  switch (e) {
+    case api_errc::timeout: return "timeout";
+    case api_errc::noproc: return "noproc";
+    case api_errc::command: return "command";
+    case api_errc::cluster_not_formed: return "cluster_not_formed";
+    case api_errc::storage: return "storage";
+    case api_errc::invalid_argument: return "invalid_argument";
+    case api_errc::bad_reply: return "bad_reply";
+  }
+  return "?";
+}
+
+std::string api_error::to_string() const {
+  std::string s = ra::to_string(code);
+  if (command) {
+    s += std::string(": ") + ra::to_string(command->code);
+    if (!command->leader.empty()) s += " (leader " + command->leader.to_string() + ")";
+  }
+  if (!message.empty()) s += ": " + message;
+  return s;
+}
+
+// -- system_core --------------------------------------------------------------------------
+
+namespace detail {
+
+caf::actor system_core::find(const std::string& name) const {
+  std::lock_guard lk{mx};
+  auto it = directory.find(name);
+  return it == directory.end() ? caf::actor{} : it->second.actor;
+}
+
+caf::actor system_core::find_by_uid(const std::string& uid) const {
+  std::lock_guard lk{mx};
+  for (auto& [name, e] : directory)
+    if (e.uid == uid) return e.actor;
+  return {};
+}
+
+void system_core::forget_actor(const std::string& name, const caf::actor_addr& who) {
+  std::lock_guard lk{mx};
+  if (auto it = directory.find(name); it != directory.end() && it->second.actor && it->second.actor.address() == who)
+    it->second.actor = caf::actor{};
+}
+
+namespace {
+std::mutex registry_mx;
+std::map<std::string, std::weak_ptr<system_core>> registry;
+}  // namespace
+
+caf::actor system_core::resolve(const server_id& id) const {
+  if (id.node == name) return find(id.name);
+  if (auto other = find_system(id.node)) return other->find(id.name);
+  return {};
+}
+
+void register_system(const std::shared_ptr<system_core>& core) {
+  std::lock_guard lk{registry_mx};
+  registry[core->name] = core;
+}
+void unregister_system(const std::string& name) {
+  std::lock_guard lk{registry_mx};
+  registry.erase(name);
+}
+std::shared_ptr<system_core> find_system(const std::string& name) {
+  std::lock_guard lk{registry_mx};
+  auto it = registry.find(name);
+  return it == registry.end() ? nullptr : it->second.lock();
+}
+
+}  // namespace detail
+
+// -- system -------------------------------------------------------------------------------
+
+namespace {
+
+/// Monitors `actors` and waits (bounded) until each has gone.
+bool wait_down(caf::scoped_actor& self, std::vector<caf::actor> actors, std::chrono::milliseconds timeout) {
+  std::vector<caf::actor_addr> waiting;
+  for (auto& a : actors)
+    if (a) {
+      self->monitor(a);
+      waiting.push_back(a.address());
+    }
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!waiting.empty()) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return false;
+    bool timed_out = false;
+    self->receive([&](const caf::down_msg& m) { std::erase(waiting, m.source); },
+                  caf::after(left) >> [&] { timed_out = true; });
+    if (timed_out) return false;
+  }
+  return true;
+}
+
+std::string new_uid(const std::string& name) {
+  std::string prefix;
+  for (char c : name)
+    if (std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-') prefix += c;
+  if (prefix.size() > 32) prefix.resize(32);
+  static const char* hex = "0123456789ABCDEF";
+  std::random_device rd;
+  std::string suffix;
+  for (int i = 0; i < 8; ++i) suffix += hex[rd() % 16];
+  return (prefix.empty() ? std::string("server") : prefix) + "_" + suffix;
+}
+
+uint64_t random_seed() {
+  std::random_device rd;
+  return (uint64_t{rd()} << 32) ^ rd();
+}
+
+}  // namespace
+
+result<std::unique_ptr<system>> system::start(system_config cfg) {
+  if (cfg.name.empty() || cfg.data_dir.empty())
+    return make_api_error(api_errc::invalid_argument, "system needs a name and a data_dir");
+  if (detail::find_system(cfg.name))
+    return make_api_error(api_errc::invalid_argument, "a system named '" + cfg.name + "' is running");
+  auto& fs = cfg.fs ? *cfg.fs : storage::file_system::posix();
+  if (auto st = fs.create_directories(cfg.data_dir); !st)
+    return make_api_error(api_errc::storage, st.error().message());
+
+  std::unique_ptr<system> s{new system()};
+  s->caf_cfg_ = std::make_unique<caf::actor_system_config>();
+  actors::announce_ra_types(*s->caf_cfg_);
+  s->caf_cfg_->set("scheduler.max-threads", cfg.scheduler_threads);
+  s->sys_ = std::make_unique<caf::actor_system>(*s->caf_cfg_);
+
+  auto core = std::make_shared<detail::system_core>();
+  core->name = cfg.name;
+  core->data_dir = cfg.data_dir;
+  core->fs = &fs;
+  core->segments = cfg.segments;
+  core->max_open_segments = cfg.max_open_segments;
+  core->defaults = cfg.server_defaults;
+  core->sys = s->sys_.get();
+  core->machines = std::move(cfg.machines);
+  s->core_ = core;
+
+  auto meta = storage::meta_store::open(fs, cfg.data_dir + "/meta");
+  if (!meta) return make_api_error(api_errc::storage, "meta store: " + meta.error().message());
+  core->meta = std::move(*meta);
+
+  // The directory: every server directory with a readable config.
+  std::error_code ec;
+  for (auto& entry : std::filesystem::directory_iterator(cfg.data_dir, ec)) {
+    if (!entry.is_directory() || !fs.exists(entry.path().string() + "/config")) continue;
+    auto pc = storage::load_server_config(fs, entry.path().string());
+    if (!pc) {
+      spdlog::warn("[{}] ignoring server directory {}: {}", cfg.name, entry.path().string(), pc.error().message());
+      continue;
+    }
+    core->directory[pc->server.id.name] = detail::server_entry{pc->uid, pc->server.cluster_name, {}};
+  }
+
+  std::weak_ptr<detail::system_core> weak = core;
+  auto server_dir = [weak](const std::string& uid) -> std::string {
+    auto c = weak.lock();
+    if (!c) return {};
+    auto dir = c->server_dir(uid);
+    return c->fs->exists(dir) ? dir : std::string{};
+  };
+  storage::segment_writer_config swc;
+  swc.fs = &fs;
+  swc.segments = cfg.segments;
+  swc.server_dir = server_dir;
+  swc.notify = [weak](const std::string& uid, std::vector<storage::segment_ref> refs) {
+    if (auto c = weak.lock())
+      if (auto a = c->find_by_uid(uid)) caf::anon_send(a, actors::segments_atom::value, actors::segments_msg{std::move(refs)});
+  };
+  swc.on_error = [name = cfg.name](const std::string& message) {
+    spdlog::error("[{}] segment writer: {}", name, message);
+  };
+  core->segment_writer = storage::spawn_segment_writer(*s->sys_, swc);
+
+  // WAL: recover, move the recovered files into segments, then start a new file.
+  storage::wal_config wc = cfg.wal;
+  wc.wal_data_dir = cfg.wal_data_dir.empty() ? cfg.data_dir + "/wal" : cfg.wal_data_dir;
+  wc.fs = &fs;
+  auto writer = std::make_unique<storage::wal_writer>(
+    wc, [seg = core->segment_writer](storage::rollover_info r) { storage::submit_rollover(seg, std::move(r)); });
+  storage::wal_recovery rec;
+  if (auto err = writer->recover(rec)) {
+    s->stop();
+    return make_api_error(api_errc::storage, "WAL recovery: " + err->message());
+  }
+  for (auto& f : rec.files) {
+    auto res = storage::flush_wal_file(fs, f, server_dir, cfg.segments);
+    if (res.error) {
+      s->stop();
+      return make_api_error(api_errc::storage, "moving recovered WAL file " + f.path + ": " + *res.error);
+    }
+  }
+  if (auto err = writer->start()) {
+    s->stop();
+    return make_api_error(api_errc::storage, "WAL start: " + err->message());
+  }
+  core->wal = storage::spawn_wal(*s->sys_, std::move(writer));
+  detail::register_system(core);
+  spdlog::info("[{}] system started in {} ({} known servers)", cfg.name, cfg.data_dir, core->directory.size());
+  return s;
+}
+
+system::~system() { stop(); }
+
+void system::stop() {
+  if (stopped_ || !sys_) return;
+  stopped_ = true;
+  if (core_) {
+    detail::unregister_system(core_->name);
+    std::vector<caf::actor> servers;
+    {
+      std::lock_guard lk{core_->mx};
+      for (auto& [name, e] : core_->directory)
+        if (e.actor) servers.push_back(e.actor);
+    }
+    {
+      caf::scoped_actor self{*sys_};
+      for (auto& a : servers) caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+      if (!wait_down(self, servers, std::chrono::seconds(10)))
+        spdlog::error("[{}] some servers did not stop in time", core_->name);
+      if (core_->wal) {
+        storage::stop_wal(core_->wal);
+        wait_down(self, {core_->wal}, std::chrono::seconds(10));
+      }
+      if (core_->segment_writer) {
+        caf::anon_send_exit(core_->segment_writer, caf::exit_reason::user_shutdown);
+        wait_down(self, {core_->segment_writer}, std::chrono::seconds(10));
+      }
+    }
+    core_->wal = caf::actor{};
+    core_->segment_writer = caf::actor{};
+    {
+      std::lock_guard lk{core_->mx};
+      for (auto& [name, e] : core_->directory) e.actor = caf::actor{};
+    }
+  }
+  sys_.reset();  // waits for every remaining actor
+  if (core_) {
+    std::lock_guard lk{core_->meta_mx};
+    core_->meta.reset();
+  }
+}
+
+void system::register_machine(const std::string& name, machine_factory f) {
+  std::lock_guard lk{core_->mx};
+  core_->machines[name] = std::move(f);
+}
+
+std::vector<std::string> system::known_servers() const {
+  std::lock_guard lk{core_->mx};
+  std::vector<std::string> out;
+  for (auto& [name, e] : core_->directory) out.push_back(name);
+  return out;
+}
+
+std::string system::uid_of(const std::string& name) const {
+  std::lock_guard lk{core_->mx};
+  auto it = core_->directory.find(name);
+  return it == core_->directory.end() ? std::string{} : it->second.uid;
+}
+
+status system::spawn_server(storage::persisted_server_config pc) {
+  auto name = pc.server.id.name;
+  pc.server.rng_seed = random_seed();
+  auto a = detail::spawn_server_actor(core_, pc);
+  {
+    std::lock_guard lk{core_->mx};
+    core_->directory[name].actor = a;
+  }
+  std::string error;
+  bool answered = false;
+  caf::scoped_actor self{*sys_};
+  self->request(a, std::chrono::seconds(30), actors::ready_atom::value)
+    .receive([&](const std::string& e) { error = e; answered = true; },
+             [&](caf::error& e) { error = sys_->render(e); });
+  if (answered && error.empty()) return done{};
+  if (!answered) caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+  core_->forget_actor(name, a.address());
+  auto code = error.find("unknown machine") != std::string::npos ? api_errc::invalid_argument : api_errc::storage;
+  return make_api_error(code, "server " + name + ": " + error);
+}
+
+status system::start_server(const std::string& cluster_name, const server_id& id, const std::string& machine,
+                            std::vector<member> initial_members, std::string machine_args) {
+  if (stopped_) return make_api_error(api_errc::noproc, "system stopped");
+  if (id.node != core_->name)
+    return make_api_error(api_errc::invalid_argument, id.to_string() + " is not on node " + core_->name);
+  storage::persisted_server_config pc;
+  pc.uid = new_uid(id.name);
+  pc.server = core_->defaults;
+  pc.server.id = id;
+  pc.server.cluster_name = cluster_name;
+  pc.server.initial_members = std::move(initial_members);
+  pc.machine = machine;
+  pc.machine_args = std::move(machine_args);
+  if (auto why = validate(pc.server); !why.empty()) return make_api_error(api_errc::invalid_argument, why);
+  {
+    std::lock_guard lk{core_->mx};
+    if (core_->directory.count(id.name))
+      return make_api_error(api_errc::invalid_argument, "server " + id.name + " already exists");
+    if (!core_->machines.count(machine))
+      return make_api_error(api_errc::invalid_argument, "unknown machine '" + machine + "'");
+    core_->directory[id.name] = detail::server_entry{pc.uid, cluster_name, {}};
+  }
+  auto dir = core_->server_dir(pc.uid);
+  auto saved = core_->fs->create_directories(dir);
+  if (saved) saved = storage::save_server_config(*core_->fs, dir, pc);
+  if (!saved) {
+    std::lock_guard lk{core_->mx};
+    core_->directory.erase(id.name);
+    return make_api_error(api_errc::storage, saved.error().message());
+  }
+  return spawn_server(std::move(pc));
+}
+
+status system::restart_server(const server_id& id) {
+  if (stopped_) return make_api_error(api_errc::noproc, "system stopped");
+  std::string uid;
+  {
+    std::lock_guard lk{core_->mx};
+    auto it = core_->directory.find(id.name);
+    if (it == core_->directory.end() || id.node != core_->name)
+      return make_api_error(api_errc::noproc, "unknown server " + id.to_string());
+    if (it->second.actor) return make_api_error(api_errc::invalid_argument, id.to_string() + " is running");
+    uid = it->second.uid;
+  }
+  auto pc = storage::load_server_config(*core_->fs, core_->server_dir(uid));
+  if (!pc) return make_api_error(api_errc::storage, pc.error().message());
+  return spawn_server(std::move(*pc));
+}
+
+status system::stop_server(const server_id& id, std::chrono::milliseconds timeout) {
+  if (stopped_) return make_api_error(api_errc::noproc, "system stopped");
+  auto a = id.node == core_->name ? core_->find(id.name) : caf::actor{};
+  if (!a) return make_api_error(api_errc::noproc, id.to_string() + " is not running");
+  caf::scoped_actor self{*sys_};
+  caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+  bool down = wait_down(self, {a}, timeout);
+  core_->forget_actor(id.name, a.address());
+  if (!down) return make_api_error(api_errc::timeout, id.to_string() + " did not stop");
+  return done{};
+}
+
+status system::delete_server(const server_id& id, std::chrono::milliseconds timeout) {
+  if (is_running(id.name))
+    if (auto st = stop_server(id, timeout); !st) return st;
+  std::string uid = uid_of(id.name);
+  if (uid.empty()) return make_api_error(api_errc::noproc, "unknown server " + id.to_string());
+  {
+    std::lock_guard lk{core_->meta_mx};
+    if (auto st = core_->meta->remove(uid); !st) return make_api_error(api_errc::storage, st.error().message());
+  }
+  std::error_code ec;
+  std::filesystem::remove_all(core_->server_dir(uid), ec);
+  std::lock_guard lk{core_->mx};
+  core_->directory.erase(id.name);
+  return done{};
+}
+
+nlohmann::json system::overview(std::chrono::milliseconds timeout) {
+  nlohmann::json j;
+  j["name"] = core_->name;
+  j["data_dir"] = core_->data_dir;
+  nlohmann::json servers = nlohmann::json::object();
+  std::vector<std::pair<std::string, detail::server_entry>> entries;
+  {
+    std::lock_guard lk{core_->mx};
+    for (auto& [name, e] : core_->directory) entries.emplace_back(name, e);
+  }
+  if (stopped_) return j;
+  caf::scoped_actor self{*sys_};
+  for (auto& [name, e] : entries) {
+    nlohmann::json s;
+    s["uid"] = e.uid;
+    s["cluster_name"] = e.cluster;
+    s["running"] = static_cast<bool>(e.actor);
+    if (e.actor) {
+      self->request(e.actor, timeout, actors::overview_atom::value)
+        .receive([&](const std::string& dump) { s["member"] = nlohmann::json::parse(dump, nullptr, false); },
+                 [&](caf::error&) {});
+    }
+    servers[name] = std::move(s);
+  }
+  j["servers"] = std::move(servers);
+  return j;
+}
+
+}  // namespace ra

@@ -1,0 +1,108 @@
+#pragma once
+// ra::system (Ra's ra_system): one node's runtime. It owns a CAF actor_system and, in it,
+// the node's WAL actor (started after recovery), the segment writer actor, the meta store,
+// the directory of servers (name <-> uid <-> actor) and the machine registry. Several
+// systems may run in one process (separate data dirs, distinct names); servers of one can
+// reach servers of another by their server_id's node (= the system's name).
+//
+// The directory is persisted as the servers' own config files (<data_dir>/<uid>/config,
+// wal/config_store.hpp): a system started on an existing data dir knows every server it
+// ever started and restart_server() rebuilds one from its stored config and log.
+//
+// Servers are not restarted automatically when the system starts: call restart_server
+// (or api.hpp's restart_server) for each. stop() (also run by the destructor) ends every
+// actor: servers first, then the WAL (which flushes what it holds), then the segment writer.
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <caf/actor.hpp>
+#include <caf/actor_system.hpp>
+#include <nlohmann/json.hpp>
+
+#include "actors/result.hpp"
+#include "actors/system_core.hpp"
+#include "libra/cluster.hpp"
+#include "libra/config.hpp"
+#include "wal/wal_writer.hpp"
+
+namespace ra {
+
+struct system_config {
+  /// The node name: the `node` of this system's server ids. Unique per process.
+  std::string name = "default";
+  /// Holds the meta store (meta/) and one directory per server (named by its uid).
+  std::string data_dir;
+  /// Where the WAL files go; empty means <data_dir>/wal.
+  std::string wal_data_dir;
+  /// WAL knobs (wal_data_dir and fs are set by the system).
+  storage::wal_config wal;
+  /// Segment knobs.
+  storage::segment_config segments;
+  size_t max_open_segments = 2;
+  /// Defaults for new servers: timers, batch sizes, snapshot interval (id, cluster name
+  /// and members are filled in per server; rng_seed is drawn per start).
+  server_config server_defaults;
+  /// Machines by name: restart_server rebuilds a server's machine from the name and
+  /// arguments stored in its config.
+  std::map<std::string, machine_factory> machines;
+  /// CAF scheduler threads.
+  size_t scheduler_threads = 2;
+  /// Test hook: the file layer (null = POSIX).
+  storage::file_system* fs = nullptr;
+};
+
+class system {
+ public:
+  /// Opens the data dir: meta store, WAL recovery (recovered WAL files are moved into
+  /// segments before any server starts), the directory from the servers' configs, then
+  /// starts the WAL and segment writer actors. Fails with api_errc::storage.
+  static result<std::unique_ptr<system>> start(system_config cfg);
+
+  ~system();
+  system(const system&) = delete;
+  system& operator=(const system&) = delete;
+
+  /// Ends every actor and the actor system. Idempotent.
+  void stop();
+
+  const std::string& name() const { return core_->name; }
+  const std::string& data_dir() const { return core_->data_dir; }
+  caf::actor_system& actor_system() { return *sys_; }
+  void register_machine(const std::string& name, machine_factory f);
+
+  /// Starts a new server (fails with invalid_argument if one with this name exists).
+  status start_server(const std::string& cluster_name, const server_id& id, const std::string& machine,
+                      std::vector<member> initial_members, std::string machine_args = {});
+  /// Restarts a stopped server from its stored config and log.
+  status restart_server(const server_id& id);
+  /// Stops a running server (its data is kept).
+  status stop_server(const server_id& id, std::chrono::milliseconds timeout = std::chrono::seconds(5));
+  /// Stops a server and deletes its data and metadata (Ra's force_delete_server).
+  status delete_server(const server_id& id, std::chrono::milliseconds timeout = std::chrono::seconds(5));
+
+  /// The running actor of a server of this process (any system), or null.
+  caf::actor lookup(const server_id& id) const { return core_->resolve(id); }
+  /// Names of every server this system knows (running or not).
+  std::vector<std::string> known_servers() const;
+  bool is_running(const std::string& name) const { return static_cast<bool>(core_->find(name)); }
+  /// The uid of a known server ("" if unknown).
+  std::string uid_of(const std::string& name) const;
+
+  /// Ra's overview: the system and each running server's member overview.
+  nlohmann::json overview(std::chrono::milliseconds timeout = std::chrono::seconds(5));
+
+ private:
+  system() = default;
+  status spawn_server(storage::persisted_server_config cfg);
+
+  std::unique_ptr<caf::actor_system_config> caf_cfg_;
+  std::unique_ptr<caf::actor_system> sys_;
+  std::shared_ptr<detail::system_core> core_;
+  bool stopped_ = false;
+};
+
+}  // namespace ra
