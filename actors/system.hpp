@@ -27,6 +27,7 @@
 #include "actors/system_core.hpp"
 #include "libra/cluster.hpp"
 #include "libra/config.hpp"
+#include "wal/config_store.hpp"
 #include "wal/wal_writer.hpp"
 
 namespace ra {
