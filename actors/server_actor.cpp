@@ -338,7 +338,7 @@ caf::behavior role_behavior(server_actor* self, role r) {
 }
 
 /// Opens the log, builds the machine and the core; returns why not on failure.
-std::string init_server(server_actor* self) {
+std::string init_server(server_actor* self, std::vector<log_entry> wal_entries) {
   auto& st = self->state;
   auto& core = *st.core;
   machine_factory factory;
@@ -356,9 +356,13 @@ std::string init_server(server_actor* self) {
   if (!m) return "machine factory returned nothing";
   st.sink = std::make_unique<actor_wal_sink>(self, core.wal);
   st.worker = std::make_unique<actor_snapshot_worker>(self);
-  durable_log_config lc{st.cfg.uid, core.server_dir(st.cfg.uid), core.segments, core.max_open_segments};
+  durable_log_config lc;
+  lc.uid = st.cfg.uid;
+  lc.dir = core.server_dir(st.cfg.uid);
+  lc.segments = core.segments;
+  lc.max_open_segments = core.max_open_segments;
   std::vector<invalid_snapshot> skipped;
-  auto log = durable_log::open(*core.fs, lc, *st.sink, {}, &skipped);
+  auto log = durable_log::open(*core.fs, lc, *st.sink, std::move(wal_entries), &skipped);
   if (!log) return "opening the log: " + log.error().message();
   st.log = std::move(*log);
   st.log->set_snapshot_worker(st.worker.get());
@@ -377,12 +381,13 @@ std::string init_server(server_actor* self) {
   return {};
 }
 
-caf::behavior server_main(server_actor* self, std::shared_ptr<system_core> core, persisted_server_config cfg) {
+caf::behavior server_main(server_actor* self, std::shared_ptr<system_core> core, persisted_server_config cfg,
+                          std::vector<log_entry> wal_entries) {
   auto& st = self->state;
   st.core = std::move(core);
   st.cfg = std::move(cfg);
   st.tag = st.cfg.server.cluster_name + "/" + st.cfg.server.id.to_string();
-  st.init_error = init_server(self);
+  st.init_error = init_server(self, std::move(wal_entries));
   self->set_down_handler([self](caf::down_msg& m) {
     auto& st = self->state;
     if (!st.watched_addr || m.source != st.watched_addr) return;
@@ -412,8 +417,9 @@ caf::behavior server_main(server_actor* self, std::shared_ptr<system_core> core,
 
 }  // namespace
 
-caf::actor spawn_server_actor(std::shared_ptr<system_core> core, storage::persisted_server_config cfg) {
-  return core->sys->spawn(server_main, std::move(core), std::move(cfg));
+caf::actor spawn_server_actor(std::shared_ptr<system_core> core, storage::persisted_server_config cfg,
+                              std::vector<log_entry> wal_entries) {
+  return core->sys->spawn(server_main, std::move(core), std::move(cfg), std::move(wal_entries));
 }
 
 }  // namespace ra::detail

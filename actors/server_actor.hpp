@@ -30,6 +30,8 @@ namespace ra::detail {
 /// Spawns the server actor. The log is opened (and the machine built) in the actor; ask
 /// (ready_atom) to learn whether that worked. The actor registers itself in the
 /// directory and removes itself on exit.
-caf::actor spawn_server_actor(std::shared_ptr<system_core> core, storage::persisted_server_config cfg);
+/// `wal_entries`: the server's entries still only in WAL files (restart while running).
+caf::actor spawn_server_actor(std::shared_ptr<system_core> core, storage::persisted_server_config cfg,
+                              std::vector<log_entry> wal_entries);
 
 }  // namespace ra::detail

@@ -9,6 +9,7 @@
 #include "actors/messages.hpp"
 #include "actors/server_actor.hpp"
 #include "segments/segment_flush.hpp"
+#include "wal/wal_reader.hpp"
 #include "segments/segment_writer_actor.hpp"
 #include "wal/config_store.hpp"
 #include "wal/wal_actor.hpp"
@@ -112,6 +113,52 @@ bool wait_down(caf::scoped_actor& self, std::vector<caf::actor> actors, std::chr
     if (timed_out) return false;
   }
   return true;
+}
+
+/// A server restarted while the system runs finds its newest entries only in the live WAL
+/// files (they reach segments at roll-over). Reads `uid`'s entries from every WAL file in
+/// `wal_dir`, oldest first, applying overwrites as WAL recovery does. A file deleted
+/// meanwhile by the segment writer is skipped: its entries are in segments by then.
+storage::io_result<std::vector<log_entry>> live_wal_entries(storage::file_system& fs, const std::string& wal_dir,
+                                                           const std::string& uid) {
+  std::vector<std::pair<uint64_t, std::string>> files;
+  std::error_code ec;
+  for (auto& e : std::filesystem::directory_iterator(wal_dir, ec)) {
+    auto name = e.path().filename().string();
+    if (name.size() != 20 || !name.ends_with(".wal")) continue;
+    auto digits = name.substr(0, 16);
+    if (digits.find_first_not_of("0123456789") != std::string::npos) continue;
+    files.emplace_back(std::stoull(digits), e.path().string());
+  }
+  std::sort(files.begin(), files.end());
+  std::vector<log_entry> run;
+  for (auto& [n, path] : files) {
+    storage::wal_reader reader{fs, path};
+    auto step = reader.next();
+    for (; step == storage::wal_reader::step::record; step = reader.next()) {
+      const auto& rec = reader.record();
+      if (rec.writer_uid != uid) continue;
+      log_entry entry = rec.entry;
+      if (!run.empty()) {
+        const index_t front = run.front().index;
+        const index_t last = run.back().index;
+        if (entry.index <= last) {
+          if (entry.index <= front)
+            run.clear();
+          else
+            run.resize(entry.index - front);
+        } else if (entry.index.value > last.value + 1) {
+          if (!rec.truncate)
+            return storage::io_error{EILSEQ, "read", path + ": gap in the entries of " + uid};
+          run.clear();
+        }
+      }
+      run.push_back(std::move(entry));
+    }
+    if (step == storage::wal_reader::step::error && fs.exists(path))
+      return storage::io_error{EILSEQ, "read", reader.error().message()};
+  }
+  return run;
 }
 
 std::string new_uid(const std::string& name) {
@@ -218,6 +265,7 @@ result<std::unique_ptr<system>> system::start(system_config cfg) {
     return make_api_error(api_errc::storage, "WAL start: " + err->message());
   }
   core->wal = storage::spawn_wal(*s->sys_, std::move(writer));
+  s->wal_dir_ = wc.wal_data_dir;
   detail::register_system(core);
   spdlog::info("[{}] system started in {} ({} known servers)", cfg.name, cfg.data_dir, core->directory.size());
   return s;
@@ -282,10 +330,10 @@ std::string system::uid_of(const std::string& name) const {
   return it == core_->directory.end() ? std::string{} : it->second.uid;
 }
 
-status system::spawn_server(storage::persisted_server_config pc) {
+status system::spawn_server(storage::persisted_server_config pc, std::vector<log_entry> wal_entries) {
   auto name = pc.server.id.name;
   pc.server.rng_seed = random_seed();
-  auto a = detail::spawn_server_actor(core_, pc);
+  auto a = detail::spawn_server_actor(core_, pc, std::move(wal_entries));
   {
     std::lock_guard lk{core_->mx};
     core_->directory[name].actor = a;
@@ -349,7 +397,17 @@ status system::restart_server(const server_id& id) {
   }
   auto pc = storage::load_server_config(*core_->fs, core_->server_dir(uid));
   if (!pc) return make_api_error(api_errc::storage, pc.error().message());
-  return spawn_server(std::move(*pc));
+  // Let the WAL write what the server queued before it stopped: a request is answered
+  // after the appends ahead of it, and a second one after the flush they scheduled.
+  {
+    caf::scoped_actor self{*sys_};
+    for (int i = 0; i < 2; ++i)
+      self->request(core_->wal, std::chrono::seconds(10), storage::wal_stats_atom::value)
+        .receive([](const storage::wal_writer_stats&) {}, [](caf::error&) {});
+  }
+  auto entries = live_wal_entries(*core_->fs, wal_dir_, uid);
+  if (!entries) return make_api_error(api_errc::storage, entries.error().message());
+  return spawn_server(std::move(*pc), std::move(*entries));
 }
 
 status system::stop_server(const server_id& id, std::chrono::milliseconds timeout) {

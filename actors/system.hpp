@@ -98,11 +98,12 @@ class system {
 
  private:
   system() = default;
-  status spawn_server(storage::persisted_server_config cfg);
+  status spawn_server(storage::persisted_server_config cfg, std::vector<log_entry> wal_entries = {});
 
   std::unique_ptr<caf::actor_system_config> caf_cfg_;
   std::unique_ptr<caf::actor_system> sys_;
   std::shared_ptr<detail::system_core> core_;
+  std::string wal_dir_;
   bool stopped_ = false;
 };
 

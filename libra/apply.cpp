@@ -85,15 +85,26 @@ void server::run_effects(effects effs, bool from_apply) {
       [&](auto& x) {
         using T = std::decay_t<decltype(x)>;
         if constexpr (std::is_same_v<T, release_cursor_effect>) {
-          // Every member snapshots for itself; the hint is taken only every
-          // min_snapshot_interval entries so snapshots stay cheap.
+          // Every member snapshots for itself. A checkpoint at or below the cursor is
+          // promoted (no need to serialise the state again); otherwise the state is
+          // snapshotted, but only every min_snapshot_interval entries so snapshots stay cheap.
           auto snap_index = log_.first_index() - 1;
-          if (from_apply && x.index <= last_applied_ &&
-              last_applied_ - snap_index >= cfg_.min_snapshot_interval)
+          if (!from_apply || x.index > last_applied_) return;
+          if (last_checkpoint_ > snap_index && last_checkpoint_ <= x.index && log_.promote_checkpoint(x.index)) {
+            ++metrics_.checkpoints_promoted;
+            auto promoted = log_.first_index() - 1;
+            base_config_ = config_at(promoted);
+            config_history_.erase(config_history_.begin(), config_history_.upper_bound(promoted));
+          } else if (last_applied_ - snap_index >= cfg_.min_snapshot_interval) {
             take_snapshot(last_applied_);
+          }
         } else if constexpr (std::is_same_v<T, checkpoint_effect>) {
-          // Checkpoints are a storage-layer optimisation (durable storage); the core
-          // needs nothing from them.
+          // A checkpoint keeps the state without releasing the log (Ra's checkpoint).
+          if (from_apply && last_applied_ - last_checkpoint_ >= cfg_.min_checkpoint_interval) {
+            log_.write_checkpoint(snapshot_of_state());
+            last_checkpoint_ = last_applied_;
+            ++metrics_.checkpoints_written;
+          }
         } else if constexpr (std::is_same_v<T, append_effect>) {
           if (role_ == role::leader)
             append_command(command_request{client_ref{}, std::move(x.command), reply_mode::noreply, 0,
@@ -111,11 +122,16 @@ void server::flush_notifications() {
   notify_batch_.clear();
 }
 
+stored_snapshot server::snapshot_of_state() const {
+  auto term = log_.term_at(last_applied_).value_or(term_t{0});
+  return {snapshot_meta{last_applied_, term, config_at(last_applied_), machine_version_}, machine_->snapshot()};
+}
+
 void server::take_snapshot(index_t index) {
-  auto term = log_.term_at(index);
-  if (!term) return;
-  snapshot_meta meta{index, *term, config_at(index), machine_version_};
-  log_.write_snapshot(stored_snapshot{meta, machine_->snapshot()});
+  if (index != last_applied_ || !log_.term_at(index)) return;
+  auto snap = snapshot_of_state();
+  auto meta = snap.meta;
+  log_.write_snapshot(std::move(snap));
   ++metrics_.snapshots_written;
   base_config_ = meta.cluster;
   config_history_.erase(config_history_.begin(), config_history_.upper_bound(index));

@@ -33,6 +33,8 @@ struct server_config {
   // Snapshots.
   uint64_t snapshot_chunk_size = 1'000'000;
   uint64_t min_snapshot_interval = 4096;
+  /// Applied entries between two checkpoints (Ra's min_checkpoint_interval).
+  uint64_t min_checkpoint_interval = 16384;
 
   /// Seed of the server's private PRNG (election jitter, pre-vote tokens): the core
   /// draws no other randomness, so a run is reproducible from its seeds.

@@ -69,6 +69,16 @@ class log_store {
   /// Installs a snapshot received from the leader. If the log holds an entry at
   /// meta.index with meta.term, later entries are kept; otherwise the log is replaced.
   virtual void install_snapshot(stored_snapshot snap) = 0;
+
+  // -- checkpoints (optional) -----------------------------------------------------------
+
+  /// Keeps a snapshot of the local machine at meta.index WITHOUT releasing any entry
+  /// (Ra's checkpoint: cheap, not synced until promoted). Stores without checkpoint
+  /// support ignore it.
+  virtual void write_checkpoint(stored_snapshot /*snap*/) {}
+  /// Turns the newest checkpoint at or below `index` (and above the current snapshot)
+  /// into the snapshot, releasing the log below it. Returns false if there was none.
+  virtual bool promote_checkpoint(index_t /*index*/) { return false; }
 };
 
 }  // namespace ra

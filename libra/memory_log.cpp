@@ -78,6 +78,7 @@ bool memory_log::sync(index_t up_to) {
 }
 
 void memory_log::crash() {
+  checkpoints_.clear();
   entries_ = durable_;
   written_ = snap_index() + durable_.size();
 }
@@ -120,6 +121,22 @@ void memory_log::install_snapshot(stored_snapshot snap) {
   }
   snapshot_ = std::move(snap);
   written_ = std::max(written_, i);
+}
+
+void memory_log::write_checkpoint(stored_snapshot snap) {
+  if (snap.meta.index <= snap_index() || snap.meta.index > last_index()) return;
+  checkpoints_.push_back(std::move(snap));
+}
+
+bool memory_log::promote_checkpoint(index_t index) {
+  std::optional<size_t> pick;
+  for (size_t i = 0; i < checkpoints_.size(); ++i)
+    if (checkpoints_[i].meta.index <= index && checkpoints_[i].meta.index > snap_index()) pick = i;
+  if (!pick) return false;
+  auto snap = std::move(checkpoints_[*pick]);
+  checkpoints_.erase(checkpoints_.begin(), checkpoints_.begin() + static_cast<std::ptrdiff_t>(*pick) + 1);
+  write_snapshot(std::move(snap));
+  return true;
 }
 
 }  // namespace ra

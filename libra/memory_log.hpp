@@ -25,6 +25,10 @@ class memory_log final : public log_store {
   void append(std::vector<log_entry> entries) override;
   std::optional<stored_snapshot> snapshot() const override { return snapshot_; }
   void write_snapshot(stored_snapshot snap) override;
+  /// Checkpoints are kept in memory only (not durable: a crash() forgets them).
+  void write_checkpoint(stored_snapshot snap) override;
+  bool promote_checkpoint(index_t index) override;
+  size_t checkpoint_count() const { return checkpoints_.size(); }
   void install_snapshot(stored_snapshot snap) override;
 
   // -- durability control -------------------------------------------------------------
@@ -47,6 +51,7 @@ class memory_log final : public log_store {
   void drop_through(index_t i);  // releases entries <= i from both images
 
   std::optional<stored_snapshot> snapshot_;
+  std::vector<stored_snapshot> checkpoints_;  // ascending index
   std::vector<log_entry> entries_;  // current view: indexes snap_index()+1 ...
   index_t written_{0};              // entries <= written_ in the view are durable
   std::vector<log_entry> durable_;  // durable image of the entries

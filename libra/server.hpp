@@ -44,6 +44,8 @@ struct server_metrics {
   uint64_t snapshots_sent = 0;
   uint64_t snapshots_installed = 0;
   uint64_t snapshots_written = 0;
+  uint64_t checkpoints_written = 0;
+  uint64_t checkpoints_promoted = 0;
   uint64_t consistent_queries = 0;
   uint64_t aer_received = 0;
 };
@@ -160,6 +162,7 @@ class server {
   void run_effects(effects effs, bool from_apply);
   void flush_notifications();
   void take_snapshot(index_t index);
+  stored_snapshot snapshot_of_state() const;
   void fail_pending(error_code code);
   void append_command(command_request req);
   void reply_error(const client_ref& to, error_code code, const server_id& hint = {});
@@ -206,6 +209,7 @@ class server {
   bool leader_alive_ = false;  ///< follower: heard the leader and no down signal since
   index_t commit_index_{0};
   index_t last_applied_{0};
+  index_t last_checkpoint_{0};
   uint32_t machine_version_ = 0;
   std::string stop_reason_;
   std::string storage_error_;  ///< non-empty while the log cannot be written

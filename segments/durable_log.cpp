@@ -217,3 +217,33 @@ void durable_log::install_snapshot(stored_snapshot snap) {
 }
 
 }  // namespace ra::storage
+
+namespace ra::storage {
+
+void durable_log::write_checkpoint(stored_snapshot snap) {
+  if (snap.meta.index <= snapshot_index() || snap.meta.index > last_index_) return;
+  // Not synced (a crash may lose it: it is only an optimisation until promoted).
+  if (auto st = storage::write_checkpoint(fs_, cfg_.dir, snap, cfg_.snapshots); !st) snapshot_error_ = st.error();
+}
+
+bool durable_log::promote_checkpoint(index_t index) {
+  if (pending_snapshot_) return false;
+  auto promoted = storage::promote_checkpoint(fs_, cfg_.dir, std::min(index, written_));
+  if (!promoted) {
+    snapshot_error_ = promoted.error();
+    return false;
+  }
+  if (!promoted->promoted || promoted->promoted->index <= snapshot_index()) return false;
+  auto loaded = load_latest_valid(fs_, cfg_.dir);
+  if (!loaded || !loaded->snapshot || loaded->snapshot->meta.index != promoted->promoted->index) {
+    if (!loaded) snapshot_error_ = loaded.error();
+    return false;
+  }
+  auto idx = loaded->snapshot->meta.index;
+  snapshot_ = std::move(loaded->snapshot);
+  mem_.drop_through(std::min(idx, written_));
+  if (auto st = segs_.delete_up_to(idx); !st) note_error(st.error());
+  return true;
+}
+
+}  // namespace ra::storage

@@ -48,6 +48,7 @@ struct durable_log_config {
   std::string dir;  ///< the server's own directory (segments, snapshots)
   segment_config segments;
   size_t max_open_segments = default_max_open_segments;
+  snapshot_config snapshots;
 };
 
 class durable_log final : public log_store {
@@ -70,6 +71,8 @@ class durable_log final : public log_store {
   std::optional<stored_snapshot> snapshot() const override { return snapshot_; }
   void write_snapshot(stored_snapshot snap) override;
   void install_snapshot(stored_snapshot snap) override;
+  void write_checkpoint(stored_snapshot snap) override;
+  bool promote_checkpoint(index_t index) override;
 
   // -- events from the node -------------------------------------------------------------
   /// The WAL made this server's entries durable up to (index, term). Returns true if

@@ -1,1 +1,307 @@
+// The actor runtime and the public API under a real actor system (real threads): clusters
+// of counter machines in one ra::system on a temp data dir. Every wait is bounded.
+
 #include <catch2/catch.hpp>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <thread>
+
+#include <caf/all.hpp>
+#include <spdlog/spdlog.h>
+
+#include "actors/api.hpp"
+#include "actors/messages.hpp"
+#include "machines/counter.hpp"
+
+using namespace ra;
+using namespace std::chrono_literals;
+
+namespace {
+
+class temp_dir {
+ public:
+  temp_dir() {
+    const char* base = std::getenv("TMPDIR");
+    std::string pattern = std::string(base && *base ? base : "/tmp") + "/ra-actors-XXXXXX";
+    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+    path_ = pattern;
+  }
+  ~temp_dir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+system_config make_config(const std::string& name, const std::string& dir) {
+  system_config c;
+  c.name = name;
+  c.data_dir = dir;
+  c.server_defaults.broadcast_time_ms = 20;
+  c.server_defaults.detector_poll_ms = 200;
+  c.server_defaults.tick_timeout_ms = 100;
+  c.machines["counter"] = [](const std::string&) { return make_machine<machines::counter>(); };
+  return c;
+}
+
+std::unique_ptr<ra::system> start_system(const std::string& name, const std::string& dir) {
+  spdlog::set_level(spdlog::level::warn);
+  auto s = ra::system::start(make_config(name, dir));
+  if (!s) FAIL("system start failed: " << s.error->to_string());
+  return std::move(*s);
+}
+
+std::vector<server_id> ids_of(const ra::system& sys, std::initializer_list<const char*> names) {
+  std::vector<server_id> out;
+  for (auto n : names) out.push_back(server_id{n, sys.name()});
+  return out;
+}
+
+int64_t add(ra::system& sys, const server_id& to, int64_t n) {
+  auto r = process_command<int64_t>(sys, to, n, 10s);
+  if (!r) FAIL("command " << n << " failed: " << r.error->to_string());
+  return r->reply;
+}
+
+/// Waits until `id`'s local state equals `expected`; returns the last value seen.
+int64_t await_local(ra::system& sys, const server_id& id, int64_t expected, std::chrono::milliseconds limit = 10s) {
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  int64_t seen = -1;
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto q = local_query<int64_t>(sys, id, [](const int64_t& s) { return s; }, 1s);
+    if (q) seen = q->value;
+    if (seen == expected) break;
+    std::this_thread::sleep_for(10ms);
+  }
+  return seen;
+}
+
+}  // namespace
+
+TEST_CASE("actors: a 3-member cluster processes commands", "[actors]") {
+  temp_dir dir;
+  auto sys = start_system("n1", dir.path());
+  auto ids = ids_of(*sys, {"s1", "s2", "s3"});
+  auto c = start_cluster(*sys, "c1", "counter", ids, 10s);
+  REQUIRE(c);
+  CHECK(c->started.size() == 3);
+  CHECK(c->not_started.empty());
+  CHECK(!c->leader.empty());
+
+  // Sent to a follower on purpose: redirected to the leader.
+  server_id follower = c->leader == ids[0] ? ids[1] : ids[0];
+  auto r1 = process_command<int64_t>(*sys, follower, int64_t{5});
+  REQUIRE(r1);
+  CHECK(r1->reply == 5);
+  CHECK(r1->leader == c->leader);
+  auto r2 = process_command<int64_t>(*sys, c->leader, int64_t{7});
+  REQUIRE(r2);
+  CHECK(r2->reply == 12);
+  for (auto& id : ids) CHECK(await_local(*sys, id, 12) == 12);
+
+  auto m = members(*sys, follower);
+  REQUIRE(m);
+  CHECK(m->members.size() == 3);
+  CHECK(m->leader == c->leader);
+
+  auto ov = overview(*sys);
+  CHECK(ov["servers"].size() == 3);
+  CHECK(ov["servers"]["s1"]["running"] == true);
+  sys->stop();
+}
+
+TEST_CASE("actors: start_cluster without a majority fails with cluster_not_formed", "[actors]") {
+  temp_dir dir;
+  auto sys = start_system("n1", dir.path());
+  auto ids = ids_of(*sys, {"s1", "s2", "s3"});
+  auto c = start_cluster(*sys, "c1", "no_such_machine", ids, 5s);
+  REQUIRE(!c);
+  CHECK(c.error->code == api_errc::cluster_not_formed);
+  CHECK(sys->known_servers().empty());
+}
+
+TEST_CASE("actors: errors are results, not exceptions", "[actors]") {
+  temp_dir dir;
+  auto sys = start_system("n1", dir.path());
+  auto r = process_command<int64_t>(*sys, server_id{"nobody", "n1"}, int64_t{1}, 1s);
+  REQUIRE(!r);
+  CHECK(r.error->code == api_errc::noproc);
+  auto st = restart_server(*sys, server_id{"nobody", "n1"});
+  REQUIRE(!st);
+  CHECK(st.error->code == api_errc::noproc);
+}
+
+TEST_CASE("actors: stopping the leader elects a new one and commands continue", "[actors]") {
+  temp_dir dir;
+  auto sys = start_system("n1", dir.path());
+  auto ids = ids_of(*sys, {"s1", "s2", "s3"});
+  auto c = start_cluster(*sys, "c1", "counter", ids, 10s);
+  REQUIRE(c);
+  CHECK(add(*sys, c->leader, 5) == 5);
+  auto old_leader = c->leader;
+  REQUIRE(stop_server(*sys, old_leader));
+  CHECK(!sys->is_running(old_leader.name));
+
+  server_id survivor = old_leader == ids[0] ? ids[1] : ids[0];
+  auto r = process_command<int64_t>(*sys, survivor, int64_t{7}, 10s);
+  REQUIRE(r);
+  CHECK(r->reply == 12);
+  CHECK(r->leader != old_leader);
+  CHECK(add(*sys, survivor, 1) == 13);
+
+  // The old leader comes back from disk and catches up.
+  REQUIRE(restart_server(*sys, old_leader));
+  CHECK(await_local(*sys, old_leader, 13) == 13);
+  CHECK(add(*sys, old_leader, 2) == 15);
+}
+
+TEST_CASE("actors: restart_server recovers a stopped follower from disk", "[actors]") {
+  temp_dir dir;
+  auto sys = start_system("n1", dir.path());
+  auto ids = ids_of(*sys, {"s1", "s2", "s3"});
+  auto c = start_cluster(*sys, "c1", "counter", ids, 10s);
+  REQUIRE(c);
+  server_id follower = c->leader == ids[2] ? ids[1] : ids[2];
+  for (int i = 1; i <= 10; ++i) add(*sys, c->leader, i);  // 55
+  REQUIRE(await_local(*sys, follower, 55) == 55);
+  REQUIRE(stop_server(*sys, follower));
+  for (int i = 0; i < 5; ++i) add(*sys, c->leader, 100);  // 555 while it is down
+  REQUIRE(restart_server(*sys, follower));
+  CHECK(await_local(*sys, follower, 555) == 555);
+  INFO(overview(*sys).dump(1));
+  CHECK(false);
+  auto st = restart_server(*sys, follower);
+  REQUIRE(!st);
+  CHECK(st.error->code == api_errc::invalid_argument);  // already running
+}
+
+TEST_CASE("actors: consistent_query sees every acknowledged write", "[actors]") {
+  temp_dir dir;
+  auto sys = start_system("n1", dir.path());
+  auto ids = ids_of(*sys, {"s1", "s2", "s3"});
+  auto c = start_cluster(*sys, "c1", "counter", ids, 10s);
+  REQUIRE(c);
+  int64_t expected = 0;
+  for (int i = 1; i <= 20; ++i) {
+    expected = add(*sys, ids[i % 3], i);
+    // Asked of any member (redirected to the leader).
+    auto q = consistent_query<int64_t>(*sys, ids[(i + 1) % 3], [](const int64_t& s) { return s; });
+    REQUIRE(q);
+    CHECK(q->value >= expected);
+    CHECK(q->leader == c->leader);
+  }
+  CHECK(expected == 210);
+  auto lq = leader_query<int64_t>(*sys, ids[0], [](const int64_t& s) { return s * 2; });
+  REQUIRE(lq);
+  CHECK(lq->value == 420);
+}
+
+TEST_CASE("actors: add and remove a member", "[actors]") {
+  temp_dir dir;
+  auto sys = start_system("n1", dir.path());
+  auto ids = ids_of(*sys, {"s1", "s2", "s3"});
+  auto c = start_cluster(*sys, "c1", "counter", ids, 10s);
+  REQUIRE(c);
+  CHECK(add(*sys, c->leader, 40) == 40);
+
+  server_id s4{"s4", sys->name()};
+  std::vector<member> with_s4;
+  for (auto& id : ids) with_s4.push_back(member{id});
+  with_s4.push_back(member{s4});
+  REQUIRE(start_server(*sys, "c1", s4, "counter", with_s4));
+  auto added = add_member(*sys, ids[0], member{s4}, 10s);
+  REQUIRE(added);
+  CHECK(*added == c->leader);
+  CHECK(add(*sys, ids[1], 2) == 42);
+  CHECK(await_local(*sys, s4, 42) == 42);
+  auto m = members(*sys, ids[0]);
+  REQUIRE(m);
+  CHECK(m->members.size() == 4);
+
+  // Remove a follower (not the leader), then the cluster of 3 goes on.
+  server_id gone = c->leader == ids[1] ? ids[2] : ids[1];
+  auto removed = remove_member(*sys, ids[0], gone, 10s);
+  REQUIRE(removed);
+  m = members(*sys, c->leader);
+  REQUIRE(m);
+  CHECK(m->members.size() == 3);
+  for (auto& mm : m->members) CHECK(mm.id != gone);
+  CHECK(add(*sys, s4, 1) == 43);
+}
+
+TEST_CASE("actors: transfer_leadership hands leadership to a caught-up voter", "[actors]") {
+  temp_dir dir;
+  auto sys = start_system("n1", dir.path());
+  auto ids = ids_of(*sys, {"s1", "s2", "s3"});
+  auto c = start_cluster(*sys, "c1", "counter", ids, 10s);
+  REQUIRE(c);
+  CHECK(add(*sys, c->leader, 1) == 1);
+  server_id target = c->leader == ids[0] ? ids[1] : ids[0];
+  // Wait until the target acknowledged everything (the leader refuses otherwise).
+  REQUIRE(await_local(*sys, target, 1) == 1);
+  status st = make_api_error(api_errc::timeout);
+  for (int i = 0; i < 50 && !st; ++i) {
+    st = transfer_leadership(*sys, c->leader, target);
+    if (!st) std::this_thread::sleep_for(20ms);
+  }
+  REQUIRE(st);
+  auto deadline = std::chrono::steady_clock::now() + 10s;
+  server_id now_leader;
+  while (std::chrono::steady_clock::now() < deadline && now_leader != target) {
+    if (auto m = members(*sys, target); m) now_leader = m->leader;
+    std::this_thread::sleep_for(10ms);
+  }
+  CHECK(now_leader == target);
+  CHECK(add(*sys, ids[2], 1) == 2);
+}
+
+TEST_CASE("actors: a system restarted on the same data dir recovers every acknowledged command", "[actors]") {
+  temp_dir dir;
+  int64_t acked = 0;
+  std::vector<server_id> ids;
+  {
+    auto sys = start_system("n1", dir.path());
+    ids = ids_of(*sys, {"s1", "s2", "s3"});
+    auto c = start_cluster(*sys, "c1", "counter", ids, 10s);
+    REQUIRE(c);
+    for (int i = 1; i <= 50; ++i) acked = add(*sys, ids[i % 3], i);
+    CHECK(acked == 1275);
+    sys->stop();
+  }
+  auto sys = start_system("n1", dir.path());
+  CHECK(sys->known_servers().size() == 3);
+  for (auto& id : ids) REQUIRE(restart_server(*sys, id));
+  // A recovered cluster elects a leader by itself.
+  auto q = consistent_query<int64_t>(*sys, ids[0], [](const int64_t& s) { return s; }, 15s);
+  REQUIRE(q);
+  CHECK(q->value == acked);
+  CHECK(add(*sys, ids[1], 1) == acked + 1);
+}
+
+TEST_CASE("actors: pipelined commands are notified in batches", "[actors]") {
+  temp_dir dir;
+  auto sys = start_system("n1", dir.path());
+  auto ids = ids_of(*sys, {"s1", "s2", "s3"});
+  auto c = start_cluster(*sys, "c1", "counter", ids, 10s);
+  REQUIRE(c);
+  caf::scoped_actor self{sys->actor_system()};
+  auto me = caf::actor_cast<caf::actor>(self);
+  for (uint64_t i = 1; i <= 20; ++i) REQUIRE(pipeline_command(*sys, c->leader, int64_t{1}, i, me));
+  std::vector<uint64_t> applied;
+  bool timed_out = false;
+  while (applied.size() < 20 && !timed_out) {
+    self->receive([&](actors::applied_atom, const actors::applied_batch& b) {
+                    for (auto& [corr, reply] : b.applied) applied.push_back(corr);
+                  },
+                  [&](actors::rejected_atom, uint64_t, const command_error&) { FAIL("rejected"); },
+                  caf::after(10s) >> [&] { timed_out = true; });
+  }
+  REQUIRE(applied.size() == 20);
+  for (uint64_t i = 0; i < 20; ++i) CHECK(applied[i] == i + 1);
+  CHECK(add(*sys, c->leader, 0) == 20);
+}

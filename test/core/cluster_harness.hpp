@@ -24,6 +24,7 @@ struct list_machine {
   using state_type = std::vector<int64_t>;
   using reply_type = int64_t;  ///< sum after applying
   uint64_t release_every = 0;
+  uint64_t checkpoint_every = 0;
 
   state_type init() const { return {}; }
   apply_result<state_type, reply_type> apply(const command_meta& meta, const command_type& c, state_type s) const {
@@ -32,6 +33,7 @@ struct list_machine {
     int64_t sum = 0;
     for (auto v : s) sum += v;
     effects effs;
+    if (checkpoint_every && s.size() % checkpoint_every == 0) effs.push_back(checkpoint_effect{meta.index});
     if (release_every && s.size() % release_every == 0) effs.push_back(release_cursor_effect{meta.index});
     return {std::move(s), sum, std::move(effs)};
   }
@@ -56,8 +58,8 @@ class cluster {
  public:
   /// Creates servers `names` (all voters) with `tune` applied to each config.
   explicit cluster(std::vector<std::string> names, std::function<void(server_config&)> tune = {},
-                   uint64_t release_every = 0)
-    : tune_(std::move(tune)), release_every_(release_every) {
+                   uint64_t release_every = 0, uint64_t checkpoint_every = 0)
+    : tune_(std::move(tune)), release_every_(release_every), checkpoint_every_(checkpoint_every) {
     std::vector<member> ms;
     for (auto& n : names) ms.push_back(member{sid(n), membership::voter, index_t{0}});
     for (auto& n : names) add_server(n, ms);
@@ -218,7 +220,7 @@ class cluster {
     cfg.initial_members = initial_.at(name);
     cfg.rng_seed = std::hash<std::string>{}(name);
     if (tune_) tune_(cfg);
-    nd.srv = std::make_unique<server>(cfg, nd.log, make_machine<list_machine>(list_machine{release_every_}), nd.meta);
+    nd.srv = std::make_unique<server>(cfg, nd.log, make_machine<list_machine>(list_machine{release_every_, checkpoint_every_}), nd.meta);
   }
 
   void record(const std::string& name, node& nd, action a) {
@@ -241,6 +243,7 @@ class cluster {
 
   std::function<void(server_config&)> tune_;
   uint64_t release_every_;
+  uint64_t checkpoint_every_;
   std::map<std::string, node> nodes_;
   std::map<std::string, std::vector<member>> initial_;
   std::deque<envelope> net_;

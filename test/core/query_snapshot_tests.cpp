@@ -232,3 +232,35 @@ TEST_CASE("a follower receiving a snapshot stops trusting a leader reported down
   c.run();
   CHECK(c.leader() == "b");
 }
+
+TEST_CASE("checkpoints keep the log until a release cursor promotes one", "[snapshot][checkpoint]") {
+  // Checkpoint every 3 applied commands, release every 10; snapshots themselves would
+  // need 1000 entries, so only a promoted checkpoint can release the log.
+  cluster c{{"a", "b", "c"},
+            [](server_config& cfg) {
+              cfg.min_snapshot_interval = 1000;
+              cfg.min_checkpoint_interval = 3;
+            },
+            /*release_every=*/10, /*checkpoint_every=*/3};
+  c.elect("a");
+  for (int i = 1; i <= 8; ++i) c.command("a", i);
+  c.run();
+  CHECK(c["a"].metrics().checkpoints_written >= 2);
+  CHECK_FALSE(c["a"].log().snapshot());  // checkpoints release nothing
+  for (int i = 9; i <= 10; ++i) c.command("a", i);
+  c.run();
+  for (auto n : {"a", "b", "c"}) {
+    CHECK(c[n].metrics().checkpoints_promoted == 1);
+    auto snap = c[n].log().snapshot();
+    REQUIRE(snap);
+    // The newest checkpoint at or below the cursor (command 9, at index 10).
+    CHECK(snap->meta.index == index_t{10});
+    CHECK(c[n].log().first_index() == index_t{11});
+  }
+  c.crash("b");
+  c.restart("b");
+  c.command("a", 11);
+  c.fire("a", timer_kind::tick);
+  c.run();
+  CHECK(c.applied("b") == c.applied("a"));
+}

@@ -259,3 +259,29 @@ TEST_CASE("a failed background snapshot write keeps the log whole and reports th
   CHECK(log.snapshot_error()->code == ENOSPC);
   CHECK(read_all(log) == entries(1, 10, 1));
 }
+
+TEST_CASE("a checkpoint keeps the log until a release cursor promotes it to the snapshot", "[storage][durable_log][checkpoint]") {
+  temp_dir d;
+  durable_node node{file_system::posix(), d.path, small_wal(), small_segments()};
+  REQUIRE(node.open({"s1"}) == "");
+  auto& log = node.log("s1");
+  log.append(entries(1, 50, 1));
+  node.flush();
+  log.write_checkpoint(stored_snapshot{snapshot_meta{index_t{20}, term_t{1}, cluster_config{}, 0}, shared_bytes::copy_of("cp@20")});
+  log.write_checkpoint(stored_snapshot{snapshot_meta{index_t{40}, term_t{1}, cluster_config{}, 0}, shared_bytes::copy_of("cp@40")});
+  CHECK_FALSE(log.snapshot());
+  CHECK(log.first_index() == index_t{1});  // nothing released by a checkpoint
+  REQUIRE(log.promote_checkpoint(index_t{30}));  // newest checkpoint <= 30 is the one at 20
+  REQUIRE(log.snapshot());
+  CHECK(log.snapshot()->meta.index == index_t{20});
+  CHECK(log.snapshot()->data.view() == "cp@20");
+  CHECK(log.first_index() == index_t{21});
+  CHECK(read_all(log) == entries(21, 50, 1));
+  REQUIRE(log.promote_checkpoint(index_t{45}));
+  CHECK(log.snapshot()->meta.index == index_t{40});
+  CHECK_FALSE(log.promote_checkpoint(index_t{45}));  // nothing newer left
+  durable_node again{file_system::posix(), d.path, small_wal(), small_segments()};
+  REQUIRE(again.open({"s1"}) == "");
+  CHECK(again.log("s1").snapshot()->data.view() == "cp@40");
+  CHECK(read_all(again.log("s1")) == entries(41, 50, 1));
+}

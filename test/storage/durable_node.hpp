@@ -36,7 +36,7 @@ class durable_node final : public wal_sink {
         return *res.error;
     logs_.clear();
     for (auto& u : uids) {
-      durable_log_config c{u, server_dir(u), scfg_, 2};
+      durable_log_config c{u, server_dir(u), scfg_, 2, snapshot_config{}};
       auto log = durable_log::open(fs_, c, *this, {});
       if (!log) return log.error().message();
       logs_[u] = std::move(*log);
