@@ -211,11 +211,19 @@ void server::on_tick() {
   auto last = log_.last_index();
   for (auto& p : peers_) {
     if (p->sending_snapshot) {
-      // No chunk acknowledged for a whole tick: the transfer stalled (lost message or
-      // the follower restarted); start it over.
-      if (!p->snapshot_progressed) p->chunks_acked = 0;
-      p->snapshot_progressed = false;
-      send_snapshot_chunk(*p);
+      // No chunk acknowledged for a whole tick: the transfer stalled (a lost message, or
+      // the follower restarted). Start it over, backing off exponentially (1, 2, 4 ...
+      // up to 64 ticks) so a follower that keeps failing is not flooded.
+      if (p->snapshot_progressed) {
+        p->snapshot_progressed = false;
+        p->snapshot_stalled_ticks = 0;
+        p->snapshot_retries = 0;
+      } else if (++p->snapshot_stalled_ticks >= (uint32_t{1} << std::min<uint32_t>(p->snapshot_retries, 6))) {
+        p->snapshot_stalled_ticks = 0;
+        ++p->snapshot_retries;
+        p->chunks_acked = 0;
+        send_snapshot_chunk(*p);
+      }
       continue;
     }
     bool stalled = p->match_index == p->match_at_tick;

@@ -30,6 +30,8 @@ struct server::peer {
   stored_snapshot snapshot;
   uint32_t chunks_acked = 0;
   bool snapshot_progressed = false;  ///< a chunk was acknowledged since the last tick
+  uint32_t snapshot_stalled_ticks = 0;
+  uint32_t snapshot_retries = 0;     ///< restarts since the last progress (back-off exponent)
 
   bool is_voter() const { return kind == membership::voter; }
   uint64_t in_flight() const { return next_index - match_index - 1; }

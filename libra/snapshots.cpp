@@ -17,6 +17,8 @@ void server::start_snapshot_send(peer& p) {
   p.snapshot = std::move(*snap);
   p.chunks_acked = 0;
   p.snapshot_progressed = true;
+  p.snapshot_stalled_ticks = 0;
+  p.snapshot_retries = 0;
   ++metrics_.snapshots_sent;
   send_snapshot_chunk(p);
 }

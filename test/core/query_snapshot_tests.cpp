@@ -180,9 +180,43 @@ TEST_CASE("a snapshot transfer that stalls is restarted by the leader's tick", "
   }
   REQUIRE(dropped);
   CHECK(c["c"].current_role() == role::receive_snapshot);
-  c.fire("a", timer_kind::tick);  // progress made since start: resend the current chunk
+  c.fire("a", timer_kind::tick);  // chunk 1 was acknowledged during this period: wait
+  c.fire("a", timer_kind::tick);  // a whole tick without progress: start over
   c.run();
   CHECK(c.applied("c") == c.applied("a"));
+}
+
+TEST_CASE("snapshot transfers to an unresponsive follower back off exponentially", "[snapshot]") {
+  cluster c{{"a", "b", "c"},
+            [](server_config& cfg) {
+              cfg.min_snapshot_interval = 4;
+              cfg.snapshot_chunk_size = 8;
+            },
+            2};
+  c.elect("a");
+  c.cut("a", "c");
+  for (int i = 1; i <= 12; ++i) c.command("a", i);
+  c.run();
+  c.cut_one_way("c", "a");  // c receives but its answers are lost
+  c.heal();
+  c.cut_one_way("c", "a");
+  c.command("a", 13);
+  c.fire("a", timer_kind::tick);
+  c.run();
+  auto first_chunks = [&] {
+    size_t n = 0;
+    for (auto& env : c.delivered())
+      if (auto s = std::get_if<install_snapshot_rpc>(&env.msg); s && env.to == sid("c") && s->chunk_no == 1) ++n;
+    return n;
+  };
+  auto before = first_chunks();
+  for (int t = 0; t < 20; ++t) {
+    c.fire("a", timer_kind::tick);
+    c.run();
+  }
+  auto restarts = first_chunks() - before;
+  CHECK(restarts >= 3);  // it does keep trying...
+  CHECK(restarts <= 5);  // ...at ticks 1, 3, 7, 15: not 20 times
 }
 
 TEST_CASE("a member restarted after a snapshot keeps its term and vote", "[snapshot][durability]") {
