@@ -1,3 +1,4 @@
+#include "wal/endian.hpp"
 #include "segments/segment_file.hpp"
 
 #include <algorithm>
@@ -28,23 +29,12 @@ constexpr size_t flush_after_bytes = 1 << 20;
 /// Read-ahead when reading consecutive entries (as Ra's 64 KB).
 constexpr size_t read_ahead_bytes = 64 * 1024;
 
-void put_u16(char* p, uint16_t v) {
-  for (int i = 0; i < 2; ++i) p[i] = static_cast<char>(v >> (8 * i));
-}
-void put_u32(char* p, uint32_t v) {
-  for (int i = 0; i < 4; ++i) p[i] = static_cast<char>(v >> (8 * i));
-}
-void put_u64(char* p, uint64_t v) {
-  for (int i = 0; i < 8; ++i) p[i] = static_cast<char>(v >> (8 * i));
-}
-uint64_t get_le(const char* p, int bytes) {
-  uint64_t v = 0;
-  for (int i = 0; i < bytes; ++i) v |= uint64_t{static_cast<uint8_t>(p[i])} << (8 * i);
-  return v;
-}
-uint16_t get_u16(const char* p) { return static_cast<uint16_t>(get_le(p, 2)); }
-uint32_t get_u32(const char* p) { return static_cast<uint32_t>(get_le(p, 4)); }
-uint64_t get_u64(const char* p) { return get_le(p, 8); }
+void put_u16(char* p, uint16_t v) { store_le(p, v); }
+void put_u32(char* p, uint32_t v) { store_le(p, v); }
+void put_u64(char* p, uint64_t v) { store_le(p, v); }
+uint16_t get_u16(const char* p) { return load_le<uint16_t>(p); }
+uint32_t get_u32(const char* p) { return load_le<uint32_t>(p); }
+uint64_t get_u64(const char* p) { return load_le<uint64_t>(p); }
 
 uint64_t data_area_start(uint32_t max_count) { return header_size + uint64_t{max_count} * slot_size; }
 

@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "wal/crc32c.hpp"
+#include "wal/endian.hpp"
 
 namespace ra::storage::snapshot_format {
 
@@ -16,20 +17,10 @@ constexpr size_t member_fixed_size = 4 + 4 + 1 + 8;
 /// Streaming CRC buffer for verify_crc.
 constexpr size_t verify_buffer_size = 1 << 20;
 
-void put_u32(std::vector<char>& out, uint32_t v) {
-  for (int i = 0; i < 4; ++i) out.push_back(static_cast<char>(v >> (8 * i)));
-}
-void put_u64(std::vector<char>& out, uint64_t v) {
-  for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>(v >> (8 * i)));
-}
-void put_u32_at(char* p, uint32_t v) {
-  for (int i = 0; i < 4; ++i) p[i] = static_cast<char>(v >> (8 * i));
-}
-uint64_t get_le(const char* p, int bytes) {
-  uint64_t v = 0;
-  for (int i = 0; i < bytes; ++i) v |= uint64_t{static_cast<uint8_t>(p[i])} << (8 * i);
-  return v;
-}
+void put_u32(std::vector<char>& out, uint32_t v) { append_le(out, v); }
+void put_u64(std::vector<char>& out, uint64_t v) { append_le(out, v); }
+void put_u32_at(char* p, uint32_t v) { store_le(p, v); }
+uint64_t get_le(const char* p, int bytes) { return load_le_bytes(p, bytes); }
 
 /// Bounds-checked little-endian reader over the meta bytes.
 struct meta_reader {

@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "wal/crc32c.hpp"
+#include "wal/endian.hpp"
 
 namespace ra::storage {
 
@@ -14,21 +15,13 @@ constexpr size_t header_size = 8;        // magic, version, 3 bytes padding
 constexpr size_t record_prefix = 8;      // crc32c u32, body length u32
 constexpr uint32_t max_record_body = 1 << 20;
 
-void put_u32(std::vector<char>& out, uint32_t v) {
-  for (int i = 0; i < 4; ++i) out.push_back(static_cast<char>(v >> (8 * i)));
-}
-void put_u64(std::vector<char>& out, uint64_t v) {
-  for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>(v >> (8 * i)));
-}
+void put_u32(std::vector<char>& out, uint32_t v) { append_le(out, v); }
+void put_u64(std::vector<char>& out, uint64_t v) { append_le(out, v); }
 void put_str(std::vector<char>& out, const std::string& s) {
   put_u32(out, static_cast<uint32_t>(s.size()));
   out.insert(out.end(), s.begin(), s.end());
 }
-uint64_t get_le(const char* p, int n) {
-  uint64_t v = 0;
-  for (int i = 0; i < n; ++i) v |= uint64_t{static_cast<uint8_t>(p[i])} << (8 * i);
-  return v;
-}
+uint64_t get_le(const char* p, int n) { return load_le_bytes(p, n); }
 
 struct body_reader {
   const char* p;

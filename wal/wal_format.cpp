@@ -9,6 +9,7 @@
 #include <type_traits>
 
 #include "crc32c.hpp"
+#include "endian.hpp"
 
 namespace ra::storage::wal_format {
 namespace {
@@ -22,23 +23,6 @@ constexpr size_t term_at = 17;
 constexpr size_t length_at = 25;
 constexpr size_t body_crc_at = 29;
 static_assert(body_crc_at + 4 == record_header_size);
-
-// Byte by byte, so the layout is little-endian on any host; compilers turn these loops
-// into single loads and stores on little-endian machines.
-template <class T>
-void store_le(char* p, T v) {
-  auto u = static_cast<std::make_unsigned_t<T>>(v);
-  for (size_t i = 0; i < sizeof(T); ++i)
-    p[i] = static_cast<char>(static_cast<uint8_t>(u >> (8 * i)));
-}
-
-template <class T>
-T load_le(const char* p) {
-  std::make_unsigned_t<T> u = 0;
-  for (size_t i = 0; i < sizeof(T); ++i)
-    u |= static_cast<std::make_unsigned_t<T>>(static_cast<uint8_t>(p[i])) << (8 * i);
-  return static_cast<T>(u);
-}
 
 /// Grows `out` by `n` bytes and returns a pointer to them.
 char* grow(std::vector<char>& out, size_t n) {

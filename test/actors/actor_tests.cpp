@@ -303,3 +303,105 @@ TEST_CASE("actors: pipelined commands are notified in batches", "[actors]") {
   for (uint64_t i = 0; i < 20; ++i) CHECK(applied[i] == i + 1);
   CHECK(add(*sys, c->leader, 0) == 20);
 }
+
+namespace {
+
+/// A counter that throws on the command 13 (a buggy machine).
+struct fragile_counter {
+  using command_type = int64_t;
+  using state_type = int64_t;
+  using reply_type = int64_t;
+  state_type init() const { return 0; }
+  apply_result<state_type, reply_type> apply(const command_meta&, const command_type& c, state_type s) const {
+    if (c == 13) throw std::runtime_error("unlucky");
+    s += c;
+    return {s, s};
+  }
+};
+
+}  // namespace
+
+TEST_CASE("actors: a machine that throws stops its servers only", "[actors]") {
+  temp_dir dir;
+  auto cfg = make_config("n1", dir.path());
+  cfg.machines["fragile"] = [](const std::string&) { return make_machine<fragile_counter>(); };
+  spdlog::set_level(spdlog::level::off);  // the stop is logged as an error
+  auto started = ra::system::start(cfg);
+  REQUIRE(started);
+  auto& sys = **started;
+  auto a = ids_of(sys, {"a1", "a2", "a3"});
+  auto b = ids_of(sys, {"b1", "b2", "b3"});
+  auto ca = start_cluster(sys, "a", "fragile", a, 10s);
+  auto cb = start_cluster(sys, "b", "counter", b, 10s);
+  REQUIRE(ca);
+  REQUIRE(cb);
+  CHECK(add(sys, ca->leader, 1) == 1);
+  auto r = process_command<int64_t>(sys, ca->leader, int64_t{13}, 3s);
+  REQUIRE(!r);
+  // The leader applied it and stopped (the followers stop too once they learn that the
+  // entry committed; the last one may never learn it).
+  auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (sys.is_running(ca->leader.name) && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(10ms);
+  CHECK(!sys.is_running(ca->leader.name));
+  CHECK(add(sys, b[0], 2) == 2);
+  spdlog::set_level(spdlog::level::warn);
+}
+
+TEST_CASE("actors: two systems in one process form one cluster", "[actors]") {
+  temp_dir d1, d2;
+  auto n1 = start_system("n1", d1.path());
+  auto n2 = start_system("n2", d2.path());
+  server_id s1{"s1", "n1"}, s2{"s2", "n2"}, s3{"s3", "n2"};
+  std::vector<member> all{member{s1}, member{s2}, member{s3}};
+  REQUIRE(start_server(*n1, "x", s1, "counter", all));
+  REQUIRE(start_server(*n2, "x", s2, "counter", all));
+  REQUIRE(start_server(*n2, "x", s3, "counter", all));
+  REQUIRE(trigger_election(*n1, s1));
+  auto r = process_command<int64_t>(*n1, s1, int64_t{5}, 10s);
+  REQUIRE(r);
+  CHECK(r->reply == 5);
+  // Through the other system: redirected across systems to the leader.
+  auto r2 = process_command<int64_t>(*n2, s3, int64_t{7}, 10s);
+  REQUIRE(r2);
+  CHECK(r2->reply == 12);
+  CHECK(await_local(*n2, s2, 12) == 12);
+  n2->stop();
+  n1->stop();
+}
+
+TEST_CASE("actors: WAL roll-overs move entries to segments, and restarts read both", "[actors]") {
+  temp_dir dir;
+  auto cfg = make_config("n1", dir.path());
+  cfg.wal.wal_max_entries = 16;  // roll over every few commands: the segment writer works
+  cfg.segments.segment_max_entries = 32;
+  spdlog::set_level(spdlog::level::warn);
+  int64_t acked = 0;
+  std::vector<server_id> ids;
+  {
+    auto started = ra::system::start(cfg);
+    REQUIRE(started);
+    auto& sys = **started;
+    ids = ids_of(sys, {"s1", "s2", "s3"});
+    auto c = start_cluster(sys, "c1", "counter", ids, 10s);
+    REQUIRE(c);
+    server_id follower = c->leader == ids[0] ? ids[1] : ids[0];
+    for (int i = 1; i <= 40; ++i) acked = add(sys, c->leader, i);
+    REQUIRE(await_local(sys, follower, acked) == acked);
+    REQUIRE(stop_server(sys, follower));
+    for (int i = 1; i <= 40; ++i) acked = add(sys, c->leader, i);
+    REQUIRE(restart_server(sys, follower));
+    CHECK(await_local(sys, follower, acked) == acked);
+    bool segments = false;
+    for (auto& e : std::filesystem::recursive_directory_iterator(dir.path()))
+      if (e.path().extension() == ".segment") segments = true;
+    CHECK(segments);
+  }
+  auto started = ra::system::start(cfg);
+  REQUIRE(started);
+  auto& sys = **started;
+  for (auto& id : ids) REQUIRE(restart_server(sys, id));
+  auto q = consistent_query<int64_t>(sys, ids[2], [](const int64_t& s) { return s; }, 15s);
+  REQUIRE(q);
+  CHECK(q->value == acked);
+}

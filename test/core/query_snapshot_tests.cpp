@@ -20,6 +20,22 @@ client_ref query(cluster& c, const std::string& at, query_kind kind) {
   c.collect();
   return client;
 }
+
+/// a leads; c missed 12 commands that a has already released into a snapshot (taken
+/// every 4 entries, sent in 8-byte chunks). The caller heals the link when ready.
+std::unique_ptr<cluster> lagging_follower_cluster() {
+  auto c = std::make_unique<cluster>(std::vector<std::string>{"a", "b", "c"},
+                                     [](server_config& cfg) {
+                                       cfg.min_snapshot_interval = 4;
+                                       cfg.snapshot_chunk_size = 8;
+                                     },
+                                     /*release_every=*/2);
+  c->elect("a");
+  c->cut("a", "c");
+  for (int i = 1; i <= 12; ++i) c->command("a", i);
+  c->run();
+  return c;
+}
 }  // namespace
 
 TEST_CASE("a local query answers from any member's current state", "[query]") {
@@ -127,16 +143,8 @@ TEST_CASE("release_cursor snapshots the state and releases the log", "[snapshot]
 }
 
 TEST_CASE("a lagging follower receives the leader's snapshot in chunks", "[snapshot]") {
-  cluster c{{"a", "b", "c"},
-            [](server_config& cfg) {
-              cfg.min_snapshot_interval = 4;
-              cfg.snapshot_chunk_size = 8;
-            },
-            /*release_every=*/2};
-  c.elect("a");
-  c.cut("a", "c");
-  for (int i = 1; i <= 12; ++i) c.command("a", i);
-  c.run();
+  auto owner = lagging_follower_cluster();
+  auto& c = *owner;
   REQUIRE(c["a"].log().first_index() > index_t{2});  // c's next entry is gone from a's log
   c.heal();
   c.command("a", 13);
@@ -152,16 +160,8 @@ TEST_CASE("a lagging follower receives the leader's snapshot in chunks", "[snaps
 }
 
 TEST_CASE("a snapshot transfer that stalls is restarted by the leader's tick", "[snapshot]") {
-  cluster c{{"a", "b", "c"},
-            [](server_config& cfg) {
-              cfg.min_snapshot_interval = 4;
-              cfg.snapshot_chunk_size = 8;
-            },
-            2};
-  c.elect("a");
-  c.cut("a", "c");
-  for (int i = 1; i <= 12; ++i) c.command("a", i);
-  c.run();
+  auto owner = lagging_follower_cluster();
+  auto& c = *owner;
   c.heal();
   c.command("a", 13);
   c.fire("a", timer_kind::tick);
@@ -187,16 +187,8 @@ TEST_CASE("a snapshot transfer that stalls is restarted by the leader's tick", "
 }
 
 TEST_CASE("snapshot transfers to an unresponsive follower back off exponentially", "[snapshot]") {
-  cluster c{{"a", "b", "c"},
-            [](server_config& cfg) {
-              cfg.min_snapshot_interval = 4;
-              cfg.snapshot_chunk_size = 8;
-            },
-            2};
-  c.elect("a");
-  c.cut("a", "c");
-  for (int i = 1; i <= 12; ++i) c.command("a", i);
-  c.run();
+  auto owner = lagging_follower_cluster();
+  auto& c = *owner;
   c.cut_one_way("c", "a");  // c receives but its answers are lost
   c.heal();
   c.cut_one_way("c", "a");
@@ -233,16 +225,8 @@ TEST_CASE("a member restarted after a snapshot keeps its term and vote", "[snaps
 }
 
 TEST_CASE("a follower receiving a snapshot stops trusting a leader reported down", "[snapshot][election]") {
-  cluster c{{"a", "b", "c"},
-            [](server_config& cfg) {
-              cfg.min_snapshot_interval = 4;
-              cfg.snapshot_chunk_size = 8;
-            },
-            2};
-  c.elect("a");
-  c.cut("a", "c");
-  for (int i = 1; i <= 12; ++i) c.command("a", i);
-  c.run();
+  auto owner = lagging_follower_cluster();
+  auto& c = *owner;
   c.heal();
   c.command("a", 13);
   c.fire("a", timer_kind::tick);
