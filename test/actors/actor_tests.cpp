@@ -3,6 +3,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -404,4 +405,80 @@ TEST_CASE("actors: WAL roll-overs move entries to segments, and restarts read bo
   auto q = consistent_query<int64_t>(sys, ids[2], [](const int64_t& s) { return s; }, 15s);
   REQUIRE(q);
   CHECK(q->value == acked);
+}
+
+TEST_CASE("actors: concurrent clients across a leader stop lose no acknowledged command", "[actors]") {
+  temp_dir dir;
+  auto sys = start_system("n1", dir.path());
+  auto ids = ids_of(*sys, {"s1", "s2", "s3"});
+  auto c = start_cluster(*sys, "c1", "counter", ids, 10s);
+  REQUIRE(c);
+  std::atomic<int64_t> acked{0}, attempted{0};
+  std::atomic<bool> go{true};
+  std::vector<std::thread> clients;
+  for (int t = 0; t < 3; ++t) {
+    clients.emplace_back([&, t] {
+      while (go) {
+        ++attempted;
+        // Never the old leader: it is stopped mid-way.
+        auto to = ids[t % 3] == c->leader ? ids[(t + 1) % 3] : ids[t % 3];
+        if (auto r = process_command<int64_t>(*sys, to, int64_t{1}, 3s)) ++acked;
+      }
+    });
+  }
+  std::this_thread::sleep_for(300ms);
+  REQUIRE(stop_server(*sys, c->leader));
+  std::this_thread::sleep_for(700ms);
+  go = false;
+  for (auto& th : clients) th.join();
+  server_id survivor = c->leader == ids[0] ? ids[1] : ids[0];
+  auto q = consistent_query<int64_t>(*sys, survivor, [](const int64_t& s) { return s; }, 10s);
+  REQUIRE(q);
+  CHECK(q->value >= acked.load());
+  CHECK(q->value <= attempted.load());
+  CHECK(acked.load() > 0);
+}
+
+TEST_CASE("actors: announced peer messages survive CAF serialization", "[actors]") {
+  caf::actor_system_config cfg;
+  actors::announce_ra_types(cfg);
+  cfg.set("scheduler.max-threads", 1);
+  caf::actor_system sys{cfg};
+  server_id a{"a", "n1"}, b{"b", "n2"};
+  install_snapshot_rpc snap{term_t{3}, a,
+                            snapshot_meta{index_t{9}, term_t{2},
+                                          cluster_config{{member{a}, member{b, membership::non_voter}}}, 1},
+                            2, true, shared_bytes::copy_of("state bytes")};
+  log_entry e1{index_t{10}, term_t{3}, entry_kind::command, 1234, shared_bytes::copy_of("cmd")};
+  append_entries_rpc ae{term_t{3}, a, index_t{9}, index_t{9}, term_t{2}, {e1}};
+  auto roundtrip = [&](caf::message msg) {
+    std::vector<char> buf;
+    caf::binary_serializer sink{sys, buf};
+    if (auto err = sink(msg)) FAIL("serialize: " << sys.render(err));
+    caf::message out;
+    caf::binary_deserializer src{sys, buf};
+    if (auto err = src(out)) FAIL("deserialize: " << sys.render(err));
+    return out;
+  };
+  auto m1 = roundtrip(caf::make_message(actors::peer_atom::value, a, snap));
+  REQUIRE(m1.match_elements<actors::peer_atom, server_id, install_snapshot_rpc>());
+  auto& snap2 = m1.get_as<install_snapshot_rpc>(2);
+  CHECK(m1.get_as<server_id>(1) == a);
+  CHECK(snap2.term == snap.term);
+  CHECK(snap2.meta == snap.meta);
+  CHECK(snap2.chunk_no == 2);
+  CHECK(snap2.last);
+  CHECK(snap2.data == snap.data);
+  auto m2 = roundtrip(caf::make_message(actors::peer_atom::value, b, ae));
+  REQUIRE(m2.match_elements<actors::peer_atom, server_id, append_entries_rpc>());
+  auto& ae2 = m2.get_as<append_entries_rpc>(2);
+  CHECK(ae2.prev_log_index == ae.prev_log_index);
+  REQUIRE(ae2.entries.size() == 1);
+  CHECK(ae2.entries[0] == e1);
+  actors::command_result cr{index_t{5}, term_t{1}, a, shared_bytes::copy_of("r"), true,
+                            command_error{error_code::not_leader, b}};
+  auto m3 = roundtrip(caf::make_message(cr));
+  REQUIRE(m3.match_elements<actors::command_result>());
+  CHECK(m3.get_as<actors::command_result>(0).error.leader == b);
+  CHECK(m3.get_as<actors::command_result>(0).reply == cr.reply);
 }

@@ -27,6 +27,8 @@ class observed_log final : public ra::log_store {
   std::optional<ra::stored_snapshot> snapshot() const override { return disk_.snapshot(); }
   void write_snapshot(ra::stored_snapshot snap) override { disk_.write_snapshot(std::move(snap)); }
   void install_snapshot(ra::stored_snapshot snap) override { disk_.install_snapshot(std::move(snap)); }
+  void write_checkpoint(ra::stored_snapshot snap) override { disk_.write_checkpoint(std::move(snap)); }
+  bool promote_checkpoint(ra::index_t index) override { return disk_.promote_checkpoint(index); }
 
   ra::memory_log& disk() { return disk_; }
   const ra::memory_log& disk() const { return disk_; }

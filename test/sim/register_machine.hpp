@@ -59,6 +59,7 @@ struct register_machine {
   using reply_type = register_reply;
 
   uint64_t release_every = 0;  ///< 0: never release the cursor
+  uint64_t checkpoint_every = 0;  ///< 0: never checkpoint
 
   state_type init() const { return {}; }
 
@@ -80,6 +81,8 @@ struct register_machine {
         s.recent.erase(s.recent.begin());
     }
     ra::effects effs;
+    if (checkpoint_every != 0 && s.applied % checkpoint_every == 0)
+      effs.emplace_back(ra::checkpoint_effect{meta.index});
     if (release_every != 0 && s.applied % release_every == 0)
       effs.emplace_back(ra::release_cursor_effect{meta.index});
     register_reply reply{ok, s.set, s.value};

@@ -24,6 +24,7 @@ struct run_setup {
   int spares = 2;
   std::vector<ra::server_config> configs;
   uint64_t release_every = 10;
+  uint64_t checkpoint_every = 0;
   network_profile net;
   disk_profile disk;
   detector_profile detector;
@@ -51,6 +52,10 @@ run_setup draw_setup(const sim_options& opts, rng& r) {
   base.snapshot_chunk_size = static_cast<uint64_t>(r.between(16, 64));
   base.min_snapshot_interval = static_cast<uint64_t>(r.between(5, 50));
   s.release_every = static_cast<uint64_t>(r.between(3, 20));
+  // Half the seeds also checkpoint (cheap, non-durable snapshots that a later release
+  // cursor promotes).
+  s.checkpoint_every = r.chance(0.5) ? static_cast<uint64_t>(r.between(2, 10)) : 0;
+  base.min_checkpoint_interval = static_cast<uint64_t>(r.between(2, 20));
 
   std::vector<ra::member> initial;
   for (int i = 0; i < s.servers; ++i)
@@ -145,7 +150,7 @@ class fuzz_run final : public cluster_observer, public apply_listener {
   };
 
   std::unique_ptr<ra::machine> make_machine_for(int i) {
-    auto inner = ra::make_machine<register_machine>(register_machine{setup_.release_every});
+    auto inner = ra::make_machine<register_machine>(register_machine{setup_.release_every, setup_.checkpoint_every});
     return std::make_unique<recording_machine>(std::move(inner), *this, i);
   }
   void check_member(int i);
@@ -409,6 +414,7 @@ sim_result fuzz_run::run() {
     if (n.server) {
       st.snapshots_written += n.server->metrics().snapshots_written;
       st.snapshots_installed += n.server->metrics().snapshots_installed;
+      st.checkpoints_promoted += n.server->metrics().checkpoints_promoted;
     }
   }
   const client_stats& cl = clients_.stats();
@@ -443,7 +449,7 @@ std::string summarize(const sim_result& r) {
      << s.leader_terms << " leader terms, ops " << s.ops_ok << " ok/" << s.ops_fail << " fail/" << s.ops_info
      << " info, " << s.faults_injected << " faults (" << s.crashes << " crashes), msgs " << s.messages_sent
      << " sent/" << s.messages_dropped << " dropped, snapshots " << s.snapshots_written << " written/"
-     << s.snapshots_installed << " installed, hash " << std::hex << r.trace_hash << std::dec;
+     << s.snapshots_installed << " installed, checkpoints " << s.checkpoints_promoted << " promoted, hash " << std::hex << r.trace_hash << std::dec;
   if (!r.ok)
     os << "\n  at step " << r.failed_step << ": " << r.failure;
   return os.str();

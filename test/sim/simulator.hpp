@@ -53,6 +53,7 @@ struct sim_stats {
   uint64_t membership_ok = 0;
   uint64_t snapshots_written = 0;    ///< by the servers running at the end
   uint64_t snapshots_installed = 0;  ///< by the servers running at the end
+  uint64_t checkpoints_promoted = 0; ///< by the servers running at the end
   uint64_t ops_invoked = 0;
   uint64_t ops_ok = 0;
   uint64_t ops_fail = 0;
