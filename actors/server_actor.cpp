@@ -169,7 +169,7 @@ void execute(server_actor* self, action& a) {
   } else if (std::get_if<flush_commands_action>(&a)) {
     self->send(self, flush_atom::value);
   } else if (auto* so = std::get_if<stopped_action>(&a)) {
-    stop_server(self, so->reason, so->reason.find("removed") == std::string::npos);
+    stop_server(self, so->reason, true);
   }
 }
 
@@ -209,7 +209,6 @@ client_ref await_reply(server_actor* self) {
 }
 
 caf::behavior common(server_actor* self) {
-  auto& st = self->state;
   return {
     peer_handler<append_entries_rpc>(self),
     peer_handler<append_entries_reply>(self),
@@ -261,6 +260,7 @@ caf::behavior common(server_actor* self) {
       if (fresh) {
         it->second = ++st.next_client;
         st.notify_targets[it->second] = notify;
+        self->monitor(notify);  // forgotten when it goes (down handler)
       }
       client_ref from{it->second};
       with_server(self, [&](server& s) {
@@ -315,7 +315,6 @@ caf::behavior common(server_actor* self) {
       });
     },
   };
-  (void)st;
 }
 
 // One behaviour per role, all with the same handlers: the current behaviour names the role.
@@ -390,6 +389,11 @@ caf::behavior server_main(server_actor* self, std::shared_ptr<system_core> core,
   st.init_error = init_server(self, std::move(wal_entries));
   self->set_down_handler([self](caf::down_msg& m) {
     auto& st = self->state;
+    if (auto it = st.notify_ids.find(m.source); it != st.notify_ids.end()) {
+      st.notify_targets.erase(it->second);
+      st.notify_ids.erase(it);
+      if (m.source != st.watched_addr) return;
+    }
     if (!st.watched_addr || m.source != st.watched_addr) return;
     st.watched_addr = caf::actor_addr{};
     auto who = *st.watched;
