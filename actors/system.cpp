@@ -121,44 +121,7 @@ bool wait_down(caf::scoped_actor& self, std::vector<caf::actor> actors, std::chr
 /// meanwhile by the segment writer is skipped: its entries are in segments by then.
 storage::io_result<std::vector<log_entry>> live_wal_entries(storage::file_system& fs, const std::string& wal_dir,
                                                            const std::string& uid) {
-  std::vector<std::pair<uint64_t, std::string>> files;
-  std::error_code ec;
-  for (auto& e : std::filesystem::directory_iterator(wal_dir, ec)) {
-    auto name = e.path().filename().string();
-    if (name.size() != 20 || !name.ends_with(".wal")) continue;
-    auto digits = name.substr(0, 16);
-    if (digits.find_first_not_of("0123456789") != std::string::npos) continue;
-    files.emplace_back(std::stoull(digits), e.path().string());
-  }
-  std::sort(files.begin(), files.end());
-  std::vector<log_entry> run;
-  for (auto& [n, path] : files) {
-    storage::wal_reader reader{fs, path};
-    auto step = reader.next();
-    for (; step == storage::wal_reader::step::record; step = reader.next()) {
-      const auto& rec = reader.record();
-      if (rec.writer_uid != uid) continue;
-      log_entry entry = rec.entry;
-      if (!run.empty()) {
-        const index_t front = run.front().index;
-        const index_t last = run.back().index;
-        if (entry.index <= last) {
-          if (entry.index <= front)
-            run.clear();
-          else
-            run.resize(entry.index - front);
-        } else if (entry.index.value > last.value + 1) {
-          if (!rec.truncate)
-            return storage::io_error{EILSEQ, "read", path + ": gap in the entries of " + uid};
-          run.clear();
-        }
-      }
-      run.push_back(std::move(entry));
-    }
-    if (step == storage::wal_reader::step::error && fs.exists(path))
-      return storage::io_error{EILSEQ, "read", reader.error().message()};
-  }
-  return run;
+  return storage::read_writer_entries(fs, wal_dir, uid);
 }
 
 std::string new_uid(const std::string& name) {

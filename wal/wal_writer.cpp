@@ -83,6 +83,29 @@ std::vector<writer_range> ranges_of(const std::map<std::string, writer_range>& r
 
 }  // namespace
 
+io_result<std::vector<log_entry>> read_writer_entries(file_system& fs, const std::string& wal_dir,
+                                                      const std::string& uid) {
+  auto names = fs.list(wal_dir);
+  if (!names) return names.error();
+  std::vector<std::pair<uint64_t, std::string>> files;
+  for (auto& name : *names)
+    if (auto n = wal_file_number(name)) files.emplace_back(*n, wal_dir + "/" + name);
+  std::sort(files.begin(), files.end());
+  std::vector<log_entry> run;
+  for (auto& [number, path] : files) {
+    wal_reader reader{fs, path};
+    auto step = reader.next();
+    for (; step == wal_reader::step::record; step = reader.next()) {
+      const auto& rec = reader.record();
+      if (rec.writer_uid != uid) continue;
+      if (!apply_recovered(run, rec.entry, rec.truncate))
+        return io_error{EILSEQ, "read", path + ": gap in the entries of " + uid};
+    }
+    if (step == wal_reader::step::error && fs.exists(path)) return io_error{EILSEQ, "read", reader.error().message()};
+  }
+  return run;
+}
+
 wal_writer::wal_writer(wal_config config, rollover_callback on_rollover)
   : config_(normalized(std::move(config))),
     fs_(config_.fs ? *config_.fs : file_system::posix()),

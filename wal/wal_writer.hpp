@@ -121,6 +121,12 @@ struct wal_writer_stats {
   uint64_t failed_flushes = 0;
 };
 
+/// The entries of writer `uid` in the WAL files of `wal_dir`, oldest file first, with
+/// overwrites applied as recovery applies them — for a server restarted while its node
+/// (and the WAL) keeps running. A file removed meanwhile (moved to segments) is skipped.
+io_result<std::vector<log_entry>> read_writer_entries(file_system& fs, const std::string& wal_dir,
+                                                      const std::string& uid);
+
 class wal_writer {
  public:
   explicit wal_writer(wal_config config, rollover_callback on_rollover = {});
