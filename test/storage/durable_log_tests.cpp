@@ -2,6 +2,8 @@
 // recovery of all of it from disk.
 #include <catch2/catch.hpp>
 
+#include "storage_test_util.hpp"
+
 #include <atomic>
 #include <filesystem>
 
@@ -9,19 +11,10 @@
 
 using namespace ra;
 using namespace ra::storage;
+using ra::storage::test::temp_dir;
 using ra::storage::test::durable_node;
 
 namespace {
-struct temp_dir {
-  std::string path;
-  temp_dir() {
-    static std::atomic<int> n{0};
-    path = (std::filesystem::temp_directory_path() /
-            ("ra-dlog-" + std::to_string(::getpid()) + "-" + std::to_string(n++))).string();
-    std::filesystem::remove_all(path);
-  }
-  ~temp_dir() { std::filesystem::remove_all(path); }
-};
 
 std::vector<log_entry> entries(uint64_t first, uint64_t last, uint64_t term) {
   std::vector<log_entry> out;
@@ -51,7 +44,7 @@ segment_config small_segments() {
 
 TEST_CASE("appended entries are readable at once and written only after the WAL syncs", "[storage][durable_log]") {
   temp_dir d;
-  durable_node node{file_system::posix(), d.path};
+  durable_node node{file_system::posix(), d.path()};
   REQUIRE(node.open({"s1"}) == "");
   auto& log = node.log("s1");
   log.append(entries(1, 5, 1));
@@ -65,14 +58,14 @@ TEST_CASE("appended entries are readable at once and written only after the WAL 
 TEST_CASE("a restart recovers exactly the durable entries", "[storage][durable_log][recovery]") {
   temp_dir d;
   {
-    durable_node node{file_system::posix(), d.path};
+    durable_node node{file_system::posix(), d.path()};
     REQUIRE(node.open({"s1", "s2"}) == "");
     node.log("s1").append(entries(1, 10, 1));
     node.log("s2").append(entries(1, 3, 2));
     node.flush();
     node.log("s1").append(entries(11, 12, 1));  // never flushed: lost in the "crash"
   }
-  durable_node node{file_system::posix(), d.path};
+  durable_node node{file_system::posix(), d.path()};
   REQUIRE(node.open({"s1", "s2"}) == "");
   CHECK(read_all(node.log("s1")) == entries(1, 10, 1));
   CHECK(node.log("s1").last_written().index == index_t{10});
@@ -81,7 +74,7 @@ TEST_CASE("a restart recovers exactly the durable entries", "[storage][durable_l
 
 TEST_CASE("roll-over moves entries to segments, deletes the WAL file, and reads still work", "[storage][durable_log][segments]") {
   temp_dir d;
-  durable_node node{file_system::posix(), d.path, small_wal(), small_segments()};
+  durable_node node{file_system::posix(), d.path(), small_wal(), small_segments()};
   REQUIRE(node.open({"s1"}) == "");
   auto& log = node.log("s1");
   // ~100 entries of 2 KiB overflow a 64 KiB WAL file a few times.
@@ -98,17 +91,17 @@ TEST_CASE("roll-over moves entries to segments, deletes the WAL file, and reads 
   CHECK(read_all(log) == big);
   CHECK(log.term_at(index_t{1}) == term_t{1});
   CHECK_FALSE(log.error());
-  auto wal_files = std::distance(std::filesystem::directory_iterator(d.path + "/wal"), std::filesystem::directory_iterator{});
+  auto wal_files = std::distance(std::filesystem::directory_iterator(d.path() + "/wal"), std::filesystem::directory_iterator{});
   CHECK(wal_files <= 2);
   // And after a restart, from segments + WAL.
-  durable_node again{file_system::posix(), d.path, small_wal(), small_segments()};
+  durable_node again{file_system::posix(), d.path(), small_wal(), small_segments()};
   REQUIRE(again.open({"s1"}) == "");
   CHECK(read_all(again.log("s1")) == big);
 }
 
 TEST_CASE("an overwrite of a divergent suffix survives segment flushes and restarts", "[storage][durable_log][overwrite]") {
   temp_dir d;
-  durable_node node{file_system::posix(), d.path, small_wal(), small_segments()};
+  durable_node node{file_system::posix(), d.path(), small_wal(), small_segments()};
   REQUIRE(node.open({"s1"}) == "");
   auto& log = node.log("s1");
   log.append(entries(1, 40, 1));
@@ -122,7 +115,7 @@ TEST_CASE("an overwrite of a divergent suffix survives segment flushes and resta
   for (auto& e : entries(30, 35, 2)) expect.push_back(e);
   CHECK(read_all(log) == expect);
   // Force the WAL files through the segment writer by a restart, then read again.
-  durable_node again{file_system::posix(), d.path, small_wal(), small_segments()};
+  durable_node again{file_system::posix(), d.path(), small_wal(), small_segments()};
   REQUIRE(again.open({"s1"}) == "");
   CHECK(read_all(again.log("s1")) == expect);
   CHECK(again.log("s1").last_index() == index_t{35});
@@ -131,7 +124,7 @@ TEST_CASE("an overwrite of a divergent suffix survives segment flushes and resta
 TEST_CASE("a local snapshot releases entries and segments and is used on restart", "[storage][durable_log][snapshot]") {
   temp_dir d;
   {
-    durable_node node{file_system::posix(), d.path, small_wal(), small_segments()};
+    durable_node node{file_system::posix(), d.path(), small_wal(), small_segments()};
     REQUIRE(node.open({"s1"}) == "");
     auto& log = node.log("s1");
     log.append(entries(1, 60, 1));
@@ -143,7 +136,7 @@ TEST_CASE("a local snapshot releases entries and segments and is used on restart
     CHECK(log.term_at(index_t{50}) == term_t{1});
     CHECK_FALSE(log.error());
   }
-  durable_node node{file_system::posix(), d.path, small_wal(), small_segments()};
+  durable_node node{file_system::posix(), d.path(), small_wal(), small_segments()};
   REQUIRE(node.open({"s1"}) == "");
   auto& log = node.log("s1");
   REQUIRE(log.snapshot());
@@ -155,7 +148,7 @@ TEST_CASE("a local snapshot releases entries and segments and is used on restart
 TEST_CASE("installing a leader's snapshot that does not match the log discards the log for good", "[storage][durable_log][snapshot]") {
   temp_dir d;
   {
-    durable_node node{file_system::posix(), d.path, small_wal(), small_segments()};
+    durable_node node{file_system::posix(), d.path(), small_wal(), small_segments()};
     REQUIRE(node.open({"s1"}) == "");
     auto& log = node.log("s1");
     log.append(entries(1, 20, 1));
@@ -168,7 +161,7 @@ TEST_CASE("installing a leader's snapshot that does not match the log discards t
     node.flush();
     CHECK(log.last_written() == index_term{index_t{32}, term_t{3}});
   }
-  durable_node node{file_system::posix(), d.path, small_wal(), small_segments()};
+  durable_node node{file_system::posix(), d.path(), small_wal(), small_segments()};
   REQUIRE(node.open({"s1"}) == "");
   auto& log = node.log("s1");
   CHECK(log.first_index() == index_t{31});
@@ -178,7 +171,7 @@ TEST_CASE("installing a leader's snapshot that does not match the log discards t
 TEST_CASE("a full disk never acknowledges and the log recovers when space returns", "[storage][durable_log][faults]") {
   temp_dir d;
   faulty_file_system fs{file_system::posix()};
-  durable_node node{fs, d.path};
+  durable_node node{fs, d.path()};
   REQUIRE(node.open({"s1"}) == "");
   auto& log = node.log("s1");
   log.append(entries(1, 3, 1));
@@ -193,7 +186,7 @@ TEST_CASE("a full disk never acknowledges and the log recovers when space return
   fs.clear();
   for (int i = 0; i < 3 && log.last_written().index < index_t{6}; ++i) node.flush();
   CHECK(log.last_written().index == index_t{6});
-  durable_node again{file_system::posix(), d.path};
+  durable_node again{file_system::posix(), d.path()};
   REQUIRE(again.open({"s1"}) == "");
   CHECK(read_all(again.log("s1")) == entries(1, 6, 1));
 }
@@ -208,7 +201,7 @@ struct manual_worker : snapshot_worker {
 
 TEST_CASE("a snapshot written off the server's thread releases the log only once written", "[storage][durable_log][snapshot]") {
   temp_dir d;
-  durable_node node{file_system::posix(), d.path, small_wal(), small_segments()};
+  durable_node node{file_system::posix(), d.path(), small_wal(), small_segments()};
   REQUIRE(node.open({"s1"}) == "");
   auto& log = node.log("s1");
   manual_worker worker;
@@ -231,7 +224,7 @@ TEST_CASE("a snapshot written off the server's thread releases the log only once
   REQUIRE(log.snapshot());
   CHECK(log.first_index() == index_t{31});
   CHECK(read_all(log) == entries(31, 40, 1));
-  durable_node again{file_system::posix(), d.path, small_wal(), small_segments()};
+  durable_node again{file_system::posix(), d.path(), small_wal(), small_segments()};
   REQUIRE(again.open({"s1"}) == "");
   REQUIRE(again.log("s1").snapshot());
   CHECK(again.log("s1").snapshot()->data.view() == "state@30");
@@ -240,7 +233,7 @@ TEST_CASE("a snapshot written off the server's thread releases the log only once
 TEST_CASE("a failed background snapshot write keeps the log whole and reports the error", "[storage][durable_log][snapshot][faults]") {
   temp_dir d;
   faulty_file_system fs{file_system::posix()};
-  durable_node node{fs, d.path};
+  durable_node node{fs, d.path()};
   REQUIRE(node.open({"s1"}) == "");
   auto& log = node.log("s1");
   manual_worker worker;
@@ -262,7 +255,7 @@ TEST_CASE("a failed background snapshot write keeps the log whole and reports th
 
 TEST_CASE("a checkpoint keeps the log until a release cursor promotes it to the snapshot", "[storage][durable_log][checkpoint]") {
   temp_dir d;
-  durable_node node{file_system::posix(), d.path, small_wal(), small_segments()};
+  durable_node node{file_system::posix(), d.path(), small_wal(), small_segments()};
   REQUIRE(node.open({"s1"}) == "");
   auto& log = node.log("s1");
   log.append(entries(1, 50, 1));
@@ -280,7 +273,7 @@ TEST_CASE("a checkpoint keeps the log until a release cursor promotes it to the 
   REQUIRE(log.promote_checkpoint(index_t{45}));
   CHECK(log.snapshot()->meta.index == index_t{40});
   CHECK_FALSE(log.promote_checkpoint(index_t{45}));  // nothing newer left
-  durable_node again{file_system::posix(), d.path, small_wal(), small_segments()};
+  durable_node again{file_system::posix(), d.path(), small_wal(), small_segments()};
   REQUIRE(again.open({"s1"}) == "");
   CHECK(again.log("s1").snapshot()->data.view() == "cp@40");
   CHECK(read_all(again.log("s1")) == entries(41, 50, 1));

@@ -1,6 +1,8 @@
 // Durable term / vote / last_applied per server.
 #include <catch2/catch.hpp>
 
+#include "storage_test_util.hpp"
+
 #include <atomic>
 #include <filesystem>
 #include <fstream>
@@ -9,31 +11,23 @@
 
 using namespace ra;
 using namespace ra::storage;
+using ra::storage::test::temp_dir;
 
 namespace {
-struct temp_dir {
-  std::string path;
-  temp_dir() {
-    static std::atomic<int> n{0};
-    path = (std::filesystem::temp_directory_path() / ("ra-meta-" + std::to_string(::getpid()) + "-" + std::to_string(n++))).string();
-    std::filesystem::remove_all(path);
-  }
-  ~temp_dir() { std::filesystem::remove_all(path); }
-};
 server_id sid(const std::string& n) { return server_id{n, "node"}; }
 }  // namespace
 
 TEST_CASE("meta store keeps term and vote across reopen", "[storage][meta]") {
   temp_dir d;
   {
-    auto s = meta_store::open(file_system::posix(), d.path);
+    auto s = meta_store::open(file_system::posix(), d.path());
     REQUIRE(s);
     REQUIRE((*s)->put_term_vote("u1", term_t{3}, sid("a")));
     REQUIRE((*s)->put_term_vote("u2", term_t{7}, std::nullopt));
     REQUIRE((*s)->put_last_applied("u1", index_t{42}));
     REQUIRE((*s)->put_term_vote("u1", term_t{4}, sid("b")));
   }
-  auto s = meta_store::open(file_system::posix(), d.path);
+  auto s = meta_store::open(file_system::posix(), d.path());
   REQUIRE(s);
   auto m1 = (*s)->get("u1");
   CHECK(m1.current_term == term_t{4});
@@ -52,7 +46,7 @@ TEST_CASE("meta store syncs a vote before returning and never the lazy last_appl
     if (op == "sync" && path.ends_with("meta.log")) ++syncs;
     return 0;
   });
-  auto s = meta_store::open(fs, d.path);
+  auto s = meta_store::open(fs, d.path());
   REQUIRE(s);
   auto before = syncs.load();
   REQUIRE((*s)->put_term_vote("u1", term_t{1}, sid("a")));
@@ -64,7 +58,7 @@ TEST_CASE("meta store syncs a vote before returning and never the lazy last_appl
 TEST_CASE("a failing sync does not record the vote", "[storage][meta][faults]") {
   temp_dir d;
   faulty_file_system fs{file_system::posix()};
-  auto s = meta_store::open(fs, d.path);
+  auto s = meta_store::open(fs, d.path());
   REQUIRE(s);
   REQUIRE((*s)->put_term_vote("u1", term_t{1}, sid("a")));
   fs.set_rule([](std::string_view op, const std::string&) { return op == "sync" ? EIO : 0; });
@@ -74,7 +68,7 @@ TEST_CASE("a failing sync does not record the vote", "[storage][meta][faults]") 
   CHECK((*s)->get("u1").current_term == term_t{1});  // the caller must not grant the vote
   fs.clear();
   REQUIRE((*s)->put_term_vote("u1", term_t{2}, sid("b")));
-  auto again = meta_store::open(file_system::posix(), d.path);
+  auto again = meta_store::open(file_system::posix(), d.path());
   REQUIRE(again);
   CHECK((*again)->get("u1").voted_for == sid("b"));
 }
@@ -83,7 +77,7 @@ TEST_CASE("a torn last record is dropped and earlier ones survive", "[storage][m
   temp_dir d;
   std::string path;
   {
-    auto s = meta_store::open(file_system::posix(), d.path, /*compact_after=*/1 << 30);
+    auto s = meta_store::open(file_system::posix(), d.path(), /*compact_after=*/1 << 30);
     REQUIRE(s);
     REQUIRE((*s)->put_term_vote("u1", term_t{1}, sid("a")));
     REQUIRE((*s)->put_term_vote("u1", term_t{2}, sid("b")));
@@ -93,7 +87,7 @@ TEST_CASE("a torn last record is dropped and earlier ones survive", "[storage][m
   for (uintmax_t cut = 1; cut < 20; ++cut) {
     std::filesystem::copy_file(path, path + ".orig", std::filesystem::copy_options::overwrite_existing);
     std::filesystem::resize_file(path, size - cut);
-    auto s = meta_store::open(file_system::posix(), d.path);
+    auto s = meta_store::open(file_system::posix(), d.path());
     REQUIRE(s);
     CHECK((*s)->get("u1").current_term == term_t{1});
     std::filesystem::copy_file(path + ".orig", path, std::filesystem::copy_options::overwrite_existing);
@@ -104,7 +98,7 @@ TEST_CASE("corruption before the last record is an error naming the file and off
   temp_dir d;
   std::string path;
   {
-    auto s = meta_store::open(file_system::posix(), d.path, 1 << 30);
+    auto s = meta_store::open(file_system::posix(), d.path(), 1 << 30);
     REQUIRE(s);
     REQUIRE((*s)->put_term_vote("u1", term_t{1}, sid("a")));
     REQUIRE((*s)->put_term_vote("u2", term_t{2}, sid("b")));
@@ -115,19 +109,19 @@ TEST_CASE("corruption before the last record is an error naming the file and off
     f.seekp(8 + 10);  // inside the first record's body
     f.put('\x7f');
   }
-  auto s = meta_store::open(file_system::posix(), d.path);
+  auto s = meta_store::open(file_system::posix(), d.path());
   REQUIRE_FALSE(s);
   CHECK(s.error().path.find("meta.log at offset 8") != std::string::npos);
 }
 
 TEST_CASE("compaction keeps the latest state and removed servers stay removed", "[storage][meta]") {
   temp_dir d;
-  auto s = meta_store::open(file_system::posix(), d.path, /*compact_after=*/512);
+  auto s = meta_store::open(file_system::posix(), d.path(), /*compact_after=*/512);
   REQUIRE(s);
   for (uint64_t t = 1; t <= 100; ++t) REQUIRE((*s)->put_term_vote("u" + std::to_string(t % 3), term_t{t}, sid("x")));
   REQUIRE((*s)->remove("u0"));
   CHECK(std::filesystem::file_size((*s)->path()) < 1024);
-  auto again = meta_store::open(file_system::posix(), d.path);
+  auto again = meta_store::open(file_system::posix(), d.path());
   REQUIRE(again);
   CHECK((*again)->server_count() == 2);
   CHECK((*again)->get("u1").current_term == term_t{100});
@@ -147,18 +141,18 @@ TEST_CASE("a server config round-trips and a damaged one is refused with its pat
   c.server.cluster_name = "counter";
   c.server.initial_members = {member{server_id{"c1", "node-a"}}, member{server_id{"c2", "node-b"}, membership::non_voter}};
   c.server.tick_timeout_ms = 777;
-  REQUIRE(save_server_config(file_system::posix(), d.path + "/s", c));
-  auto back = load_server_config(file_system::posix(), d.path + "/s");
+  REQUIRE(save_server_config(file_system::posix(), d.path() + "/s", c));
+  auto back = load_server_config(file_system::posix(), d.path() + "/s");
   REQUIRE(back);
   CHECK(*back == c);
   CHECK(back->server.initial_members[1].kind == membership::non_voter);
   {
-    std::fstream f(d.path + "/s/config", std::ios::in | std::ios::out | std::ios::binary);
+    std::fstream f(d.path() + "/s/config", std::ios::in | std::ios::out | std::ios::binary);
     f.seekp(12);
     f.put('#');
   }
-  auto bad = load_server_config(file_system::posix(), d.path + "/s");
+  auto bad = load_server_config(file_system::posix(), d.path() + "/s");
   REQUIRE_FALSE(bad);
   CHECK(bad.error().path.find("/s/config") != std::string::npos);
-  CHECK_FALSE(load_server_config(file_system::posix(), d.path + "/missing"));
+  CHECK_FALSE(load_server_config(file_system::posix(), d.path() + "/missing"));
 }

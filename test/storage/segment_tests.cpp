@@ -3,6 +3,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "storage_test_util.hpp"
+
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -13,6 +15,7 @@
 
 using namespace ra;
 using namespace ra::storage;
+using ra::storage::test::temp_dir;
 namespace fs = std::filesystem;
 
 namespace {
@@ -22,16 +25,6 @@ constexpr uint64_t header_bytes = 16;
 constexpr uint64_t slot_bytes = 36;
 constexpr uint64_t entry_prefix_bytes = 9;
 
-struct temp_dir {
-  std::string path;
-  temp_dir() {
-    std::string pattern = (fs::temp_directory_path() / "ra-segments-XXXXXX").string();
-    REQUIRE(::mkdtemp(pattern.data()) != nullptr);
-    path = pattern;
-  }
-  ~temp_dir() { fs::remove_all(path); }
-  std::string operator/(const std::string& name) const { return path + "/" + name; }
-};
 
 log_entry make_entry(uint64_t index, uint64_t term, size_t payload_size = 0, entry_kind kind = entry_kind::command) {
   std::vector<char> payload(payload_size);
@@ -189,7 +182,7 @@ TEST_CASE("segment: full by entry count and by data size", "[segment]") {
   SECTION("an entry larger than the limit still gets a file of its own") {
     segment_config config;
     config.segment_max_size_bytes = 100;
-    auto made = write_segments(file_system::posix(), dir.path, make_entries(1, 3, 1, 500), config);
+    auto made = write_segments(file_system::posix(), dir.path(), make_entries(1, 3, 1, 500), config);
     REQUIRE(made);
     REQUIRE(made->size() == 3);
     CHECK((*made)[2].range == index_range{index_t{3}, index_t{3}});
@@ -197,13 +190,13 @@ TEST_CASE("segment: full by entry count and by data size", "[segment]") {
   SECTION("write_segments fills each file to its limit") {
     segment_config config;
     config.segment_max_entries = 10;
-    auto made = write_segments(file_system::posix(), dir.path, make_entries(1, 25), config);
+    auto made = write_segments(file_system::posix(), dir.path(), make_entries(1, 25), config);
     REQUIRE(made);
     REQUIRE(*made == std::vector<segment_ref>{{segment_file_name(1), {index_t{1}, index_t{10}}},
                                                {segment_file_name(2), {index_t{11}, index_t{20}}},
                                                {segment_file_name(3), {index_t{21}, index_t{25}}}});
     CHECK(segment_file_name(1) == "0000000000000001.segment");
-    auto names = file_system::posix().list(dir.path);
+    auto names = file_system::posix().list(dir.path());
     REQUIRE(names);
     for (auto& name : *names) CHECK_FALSE(name.ends_with(".tmp"));
   }
@@ -297,7 +290,7 @@ TEST_CASE("segment_cache: never more readers open than its capacity", "[segment]
   temp_dir dir;
   segment_config config;
   config.segment_max_entries = 10;
-  REQUIRE(write_segments(file_system::posix(), dir.path, make_entries(1, 100), config));
+  REQUIRE(write_segments(file_system::posix(), dir.path(), make_entries(1, 100), config));
   counting_file_system counting;
   segment_cache cache{counting, 4};
   for (int round = 0; round < 3; ++round) {
@@ -326,7 +319,7 @@ TEST_CASE("segment_set: finds indexes across files and reads ranges through them
   segment_config config;
   config.segment_max_entries = 10;
   counting_file_system counting;
-  auto set = segment_set::open(counting, dir.path, 2);
+  auto set = segment_set::open(counting, dir.path(), 2);
   REQUIRE(set);
   CHECK_FALSE(set->range());
   REQUIRE(set->write(make_entries(1, 25), config));
@@ -349,7 +342,7 @@ TEST_CASE("segment_set: finds indexes across files and reads ranges through them
   CHECK(counting.open_peak <= 2);
 
   // A fresh set sees the same files from the directory listing.
-  auto reopened = segment_set::open(file_system::posix(), dir.path);
+  auto reopened = segment_set::open(file_system::posix(), dir.path());
   REQUIRE(reopened);
   CHECK(reopened->refs() == set->refs());
 }
@@ -358,7 +351,7 @@ TEST_CASE("segment_set: deletes only files entirely at or below the snapshot ind
   temp_dir dir;
   segment_config config;
   config.segment_max_entries = 10;
-  auto set = segment_set::open(file_system::posix(), dir.path);
+  auto set = segment_set::open(file_system::posix(), dir.path());
   REQUIRE(set);
   REQUIRE(set->write(make_entries(1, 30), config));  // [1,10] [11,20] [21,30]
 
@@ -374,7 +367,7 @@ TEST_CASE("segment_set: deletes only files entirely at or below the snapshot ind
   CHECK(*deleted == std::vector<std::string>{segment_file_name(2)});
   CHECK(*set->delete_up_to(index_t{29}) == std::vector<std::string>{});
   CHECK(set->range() == index_range{index_t{21}, index_t{30}});
-  auto reopened = segment_set::open(file_system::posix(), dir.path);
+  auto reopened = segment_set::open(file_system::posix(), dir.path());
   REQUIRE(reopened);
   CHECK(reopened->refs() == std::vector<segment_ref>{{segment_file_name(3), {index_t{21}, index_t{30}}}});
 }
@@ -383,7 +376,7 @@ TEST_CASE("segment_set: a newer file overwriting older indexes supersedes them",
   temp_dir dir;
   segment_config config;
   config.segment_max_entries = 10;
-  auto set = segment_set::open(file_system::posix(), dir.path);
+  auto set = segment_set::open(file_system::posix(), dir.path());
   REQUIRE(set);
   REQUIRE(set->write(make_entries(1, 20), config));          // files 1, 2
   REQUIRE(set->write(make_entries(15, 17, 2, 8), config));   // file 3: a new leader's entries
@@ -400,7 +393,7 @@ TEST_CASE("segment_set: a newer file overwriting older indexes supersedes them",
   REQUIRE(out.size() == 5);
   CHECK(out[2] == make_entry(15, 2, 8));
 
-  auto reopened = segment_set::open(file_system::posix(), dir.path);
+  auto reopened = segment_set::open(file_system::posix(), dir.path());
   REQUIRE(reopened);
   CHECK(reopened->refs() == expected);
 
@@ -414,13 +407,13 @@ TEST_CASE("segment_set: a newer file overwriting older indexes supersedes them",
 
 TEST_CASE("segment_set: open removes interrupted writes and numbers after them", "[segment]") {
   temp_dir dir;
-  REQUIRE(write_segments(file_system::posix(), dir.path, make_entries(1, 5), {}));
+  REQUIRE(write_segments(file_system::posix(), dir.path(), make_entries(1, 5), {}));
   { std::ofstream leftover(dir / (segment_file_name(7) + ".tmp")); leftover << "partial"; }
-  auto made = write_segments(file_system::posix(), dir.path, make_entries(6, 8), {});
+  auto made = write_segments(file_system::posix(), dir.path(), make_entries(6, 8), {});
   REQUIRE(made);
   CHECK(made->front().file_name == segment_file_name(8));  // never reuses a leftover's number
   { std::ofstream leftover(dir / (segment_file_name(9) + ".tmp")); leftover << "partial"; }
-  auto set = segment_set::open(file_system::posix(), dir.path);
+  auto set = segment_set::open(file_system::posix(), dir.path());
   REQUIRE(set);
   CHECK_FALSE(fs::exists(dir / (segment_file_name(7) + ".tmp")));
   CHECK_FALSE(fs::exists(dir / (segment_file_name(9) + ".tmp")));
@@ -431,9 +424,9 @@ TEST_CASE("segment_set: a corrupt segment fails open instead of hiding entries",
   temp_dir dir;
   segment_config config;
   config.segment_max_entries = 10;
-  REQUIRE(write_segments(file_system::posix(), dir.path, make_entries(1, 20), config));
+  REQUIRE(write_segments(file_system::posix(), dir.path(), make_entries(1, 20), config));
   flip_byte(dir / segment_file_name(1), 2);  // magic
-  auto set = segment_set::open(file_system::posix(), dir.path);
+  auto set = segment_set::open(file_system::posix(), dir.path());
   REQUIRE_FALSE(set);
   CHECK_THAT(set.error().message(), Catch::Contains(segment_file_name(1)));
 }
@@ -442,13 +435,13 @@ TEST_CASE("segment: write errors surface with the file's path", "[segment]") {
   temp_dir dir;
   faulty_file_system faulty{file_system::posix()};
   faulty.set_rule([](std::string_view op, const std::string&) { return op == "sync" ? EIO : 0; });
-  auto made = write_segments(faulty, dir.path, make_entries(1, 5), {});
+  auto made = write_segments(faulty, dir.path(), make_entries(1, 5), {});
   REQUIRE_FALSE(made);
   CHECK(made.error().code == EIO);
   CHECK_THAT(made.error().path, Catch::Contains(".segment"));
   faulty.clear();
   // The failed file never got a segment name: the directory holds no segment.
-  auto set = segment_set::open(faulty, dir.path);
+  auto set = segment_set::open(faulty, dir.path());
   REQUIRE(set);
   CHECK_FALSE(set->range());
 }

@@ -3,6 +3,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "storage_test_util.hpp"
+
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -14,20 +16,11 @@
 
 using namespace ra;
 using namespace ra::storage;
+using ra::storage::test::temp_dir;
 namespace fs = std::filesystem;
 
 namespace {
 
-struct temp_dir {
-  std::string path;
-  temp_dir() {
-    std::string pattern = (fs::temp_directory_path() / "ra-snapshots-XXXXXX").string();
-    REQUIRE(::mkdtemp(pattern.data()) != nullptr);
-    path = pattern;
-  }
-  ~temp_dir() { fs::remove_all(path); }
-  std::string operator/(const std::string& name) const { return path + "/" + name; }
-};
 
 stored_snapshot make_snapshot(uint64_t index, uint64_t term, size_t state_size = 1000) {
   std::mt19937 rng(static_cast<unsigned>(index * 7919 + term));
@@ -88,10 +81,10 @@ TEST_CASE("snapshot: meta encoding round-trips and rejects damage", "[snapshot]"
 TEST_CASE("snapshot: written atomically, read back whole, named by term and index", "[snapshot]") {
   temp_dir dir;
   auto snap = make_snapshot(4096, 5, 100'000);
-  REQUIRE(write_snapshot(file_system::posix(), dir.path, snap));
+  REQUIRE(write_snapshot(file_system::posix(), dir.path(), snap));
   CHECK(names_in(dir / "snapshots") == std::vector<std::string>{"0000000000000005_0000000000001000.snapshot"});
 
-  auto loaded = load_latest_valid(file_system::posix(), dir.path);
+  auto loaded = load_latest_valid(file_system::posix(), dir.path());
   REQUIRE(loaded);
   REQUIRE(loaded->snapshot);
   CHECK(same(*loaded->snapshot, snap));
@@ -101,16 +94,16 @@ TEST_CASE("snapshot: written atomically, read back whole, named by term and inde
 
   // A newer snapshot replaces it; no temporary is left behind.
   auto newer = make_snapshot(8192, 6, 0);
-  REQUIRE(write_snapshot(file_system::posix(), dir.path, newer));
+  REQUIRE(write_snapshot(file_system::posix(), dir.path(), newer));
   CHECK(names_in(dir / "snapshots") == std::vector<std::string>{"0000000000000006_0000000000002000.snapshot"});
-  loaded = load_latest_valid(file_system::posix(), dir.path);
+  loaded = load_latest_valid(file_system::posix(), dir.path());
   REQUIRE(loaded);
   CHECK(same(*loaded->snapshot, newer));
 }
 
 TEST_CASE("snapshot: no snapshot directory means no snapshot", "[snapshot]") {
   temp_dir dir;
-  auto loaded = load_latest_valid(file_system::posix(), dir.path);
+  auto loaded = load_latest_valid(file_system::posix(), dir.path());
   REQUIRE(loaded);
   CHECK_FALSE(loaded->snapshot);
   CHECK(loaded->skipped.empty());
@@ -119,10 +112,10 @@ TEST_CASE("snapshot: no snapshot directory means no snapshot", "[snapshot]") {
 TEST_CASE("snapshot: a corrupt newest snapshot is reported and the older one used", "[snapshot]") {
   temp_dir dir;
   auto older = make_snapshot(100, 2);
-  REQUIRE(write_snapshot(file_system::posix(), dir.path, older));
+  REQUIRE(write_snapshot(file_system::posix(), dir.path(), older));
   auto saved = dir / "older.copy";
   fs::copy_file(snapshot_path(dir, 100, 2), saved);
-  REQUIRE(write_snapshot(file_system::posix(), dir.path, make_snapshot(200, 3)));
+  REQUIRE(write_snapshot(file_system::posix(), dir.path(), make_snapshot(200, 3)));
   fs::copy_file(saved, snapshot_path(dir, 100, 2));  // as if its deletion had not happened yet
 
   std::string damage;
@@ -138,7 +131,7 @@ TEST_CASE("snapshot: a corrupt newest snapshot is reported and the older one use
     fs::copy_file(saved, snapshot_path(dir, 200, 3), fs::copy_options::overwrite_existing);
     damage = "name says index 200";
   }
-  auto loaded = load_latest_valid(file_system::posix(), dir.path);
+  auto loaded = load_latest_valid(file_system::posix(), dir.path());
   REQUIRE(loaded);
   REQUIRE(loaded->snapshot);
   CHECK(same(*loaded->snapshot, older));
@@ -148,15 +141,15 @@ TEST_CASE("snapshot: a corrupt newest snapshot is reported and the older one use
   CHECK(fs::exists(snapshot_path(dir, 200, 3)));  // kept for inspection
 
   // The next snapshot written clears it out.
-  REQUIRE(write_snapshot(file_system::posix(), dir.path, make_snapshot(150, 3)));
+  REQUIRE(write_snapshot(file_system::posix(), dir.path(), make_snapshot(150, 3)));
   CHECK(names_in(dir / "snapshots") == std::vector<std::string>{snapshot_file_name(index_t{150}, term_t{3})});
 }
 
 TEST_CASE("snapshot: every snapshot corrupt leaves none, each reported", "[snapshot]") {
   temp_dir dir;
-  REQUIRE(write_snapshot(file_system::posix(), dir.path, make_snapshot(10, 1)));
+  REQUIRE(write_snapshot(file_system::posix(), dir.path(), make_snapshot(10, 1)));
   flip_byte(snapshot_path(dir, 10, 1), 0);
-  auto loaded = load_latest_valid(file_system::posix(), dir.path);
+  auto loaded = load_latest_valid(file_system::posix(), dir.path());
   REQUIRE(loaded);
   CHECK_FALSE(loaded->snapshot);
   REQUIRE(loaded->skipped.size() == 1);
@@ -170,17 +163,17 @@ TEST_CASE("snapshot: ENOSPC while writing leaves the previous snapshot intact", 
   temp_dir dir;
   faulty_file_system faulty{file_system::posix()};
   auto previous = make_snapshot(100, 2, 50'000);
-  REQUIRE(write_snapshot(faulty, dir.path, previous));
+  REQUIRE(write_snapshot(faulty, dir.path(), previous));
 
   std::string failing_op = GENERATE(std::string{"writev"}, std::string{"sync"}, std::string{"rename"});
   faulty.set_rule([&](std::string_view op, const std::string&) { return op == failing_op ? ENOSPC : 0; });
-  auto r = write_snapshot(faulty, dir.path, make_snapshot(200, 3, 50'000));
+  auto r = write_snapshot(faulty, dir.path(), make_snapshot(200, 3, 50'000));
   REQUIRE_FALSE(r);
   CHECK(r.error().code == ENOSPC);
   faulty.clear();
 
   CHECK(names_in(dir / "snapshots") == std::vector<std::string>{snapshot_file_name(index_t{100}, term_t{2})});
-  auto loaded = load_latest_valid(faulty, dir.path);
+  auto loaded = load_latest_valid(faulty, dir.path());
   REQUIRE(loaded);
   REQUIRE(loaded->snapshot);
   CHECK(same(*loaded->snapshot, previous));
@@ -189,10 +182,10 @@ TEST_CASE("snapshot: ENOSPC while writing leaves the previous snapshot intact", 
 
 TEST_CASE("snapshot: an I/O error while loading fails instead of falling back", "[snapshot]") {
   temp_dir dir;
-  REQUIRE(write_snapshot(file_system::posix(), dir.path, make_snapshot(10, 1)));
+  REQUIRE(write_snapshot(file_system::posix(), dir.path(), make_snapshot(10, 1)));
   faulty_file_system faulty{file_system::posix()};
   faulty.set_rule([](std::string_view op, const std::string&) { return op == "pread" ? EIO : 0; });
-  auto loaded = load_latest_valid(faulty, dir.path);
+  auto loaded = load_latest_valid(faulty, dir.path());
   REQUIRE_FALSE(loaded);
   CHECK(loaded.error().code == EIO);
 }
@@ -200,30 +193,30 @@ TEST_CASE("snapshot: an I/O error while loading fails instead of falling back", 
 TEST_CASE("checkpoint: promotion makes the newest checkpoint at or below an index the snapshot", "[snapshot]") {
   temp_dir dir;
   snapshot_config config;
-  REQUIRE(write_snapshot(file_system::posix(), dir.path, make_snapshot(5, 1)));
+  REQUIRE(write_snapshot(file_system::posix(), dir.path(), make_snapshot(5, 1)));
   for (uint64_t i : {10, 20, 30})
-    REQUIRE(write_checkpoint(file_system::posix(), dir.path, make_snapshot(i, 2), config));
+    REQUIRE(write_checkpoint(file_system::posix(), dir.path(), make_snapshot(i, 2), config));
   CHECK(names_in(dir / "checkpoints").size() == 3);
 
-  auto p = promote_checkpoint(file_system::posix(), dir.path, index_t{25});
+  auto p = promote_checkpoint(file_system::posix(), dir.path(), index_t{25});
   REQUIRE(p);
   REQUIRE(p->promoted);
   CHECK(*p->promoted == make_snapshot(20, 2).meta);
   CHECK(p->skipped.empty());
   CHECK(names_in(dir / "snapshots") == std::vector<std::string>{snapshot_file_name(index_t{20}, term_t{2})});
   CHECK(names_in(dir / "checkpoints") == std::vector<std::string>{snapshot_file_name(index_t{30}, term_t{2})});
-  auto loaded = load_latest_valid(file_system::posix(), dir.path);
+  auto loaded = load_latest_valid(file_system::posix(), dir.path());
   REQUIRE(loaded);
   CHECK(same(*loaded->snapshot, make_snapshot(20, 2)));
 
   // Nothing qualifies below the current snapshot.
-  p = promote_checkpoint(file_system::posix(), dir.path, index_t{29});
+  p = promote_checkpoint(file_system::posix(), dir.path(), index_t{29});
   REQUIRE(p);
   CHECK_FALSE(p->promoted);
 
   // A checkpoint older than the snapshot is never promoted over it.
-  REQUIRE(write_checkpoint(file_system::posix(), dir.path, make_snapshot(15, 2), config));
-  p = promote_checkpoint(file_system::posix(), dir.path, index_t{29});
+  REQUIRE(write_checkpoint(file_system::posix(), dir.path(), make_snapshot(15, 2), config));
+  p = promote_checkpoint(file_system::posix(), dir.path(), index_t{29});
   REQUIRE(p);
   CHECK_FALSE(p->promoted);
   CHECK(names_in(dir / "snapshots") == std::vector<std::string>{snapshot_file_name(index_t{20}, term_t{2})});
@@ -233,9 +226,9 @@ TEST_CASE("checkpoint: a torn checkpoint is skipped, reported and deleted on pro
   temp_dir dir;
   snapshot_config config;
   for (uint64_t i : {10, 20})
-    REQUIRE(write_checkpoint(file_system::posix(), dir.path, make_snapshot(i, 2), config));
+    REQUIRE(write_checkpoint(file_system::posix(), dir.path(), make_snapshot(i, 2), config));
   fs::resize_file(checkpoint_path(dir, 20, 2), 700);  // a crash before writeback
-  auto p = promote_checkpoint(file_system::posix(), dir.path, index_t{100});
+  auto p = promote_checkpoint(file_system::posix(), dir.path(), index_t{100});
   REQUIRE(p);
   REQUIRE(p->promoted);
   CHECK(p->promoted->index == index_t{10});
@@ -249,13 +242,13 @@ TEST_CASE("checkpoint: at most max_checkpoints are kept, the newest ones", "[sna
   snapshot_config config;
   config.max_checkpoints = 3;
   for (uint64_t i = 1; i <= 6; ++i)
-    REQUIRE(write_checkpoint(file_system::posix(), dir.path, make_snapshot(i * 100, 1, 10), config));
+    REQUIRE(write_checkpoint(file_system::posix(), dir.path(), make_snapshot(i * 100, 1, 10), config));
   CHECK(names_in(dir / "checkpoints") ==
         std::vector<std::string>{snapshot_file_name(index_t{400}, term_t{1}),
                                  snapshot_file_name(index_t{500}, term_t{1}),
                                  snapshot_file_name(index_t{600}, term_t{1})});
   // A snapshot supersedes the checkpoints at or below it.
-  REQUIRE(write_snapshot(file_system::posix(), dir.path, make_snapshot(500, 1, 10)));
+  REQUIRE(write_snapshot(file_system::posix(), dir.path(), make_snapshot(500, 1, 10)));
   CHECK(names_in(dir / "checkpoints") == std::vector<std::string>{snapshot_file_name(index_t{600}, term_t{1})});
 }
 
@@ -267,9 +260,9 @@ TEST_CASE("checkpoint: written without fsync, synced on promotion", "[snapshot]"
     if (op == "sync" || op == "sync_directory") synced.push_back(path);
     return 0;
   });
-  REQUIRE(write_checkpoint(faulty, dir.path, make_snapshot(10, 1), {}));
+  REQUIRE(write_checkpoint(faulty, dir.path(), make_snapshot(10, 1), {}));
   CHECK(synced.empty());
-  REQUIRE(promote_checkpoint(faulty, dir.path, index_t{10})->promoted);
+  REQUIRE(promote_checkpoint(faulty, dir.path(), index_t{10})->promoted);
   CHECK(std::count(synced.begin(), synced.end(), checkpoint_path(dir, 10, 1)) == 1);
   CHECK(std::count(synced.begin(), synced.end(), dir / "snapshots") >= 1);
 }
@@ -279,8 +272,8 @@ TEST_CASE("transfer: chunks received assemble exactly the snapshot sent", "[snap
   temp_dir follower;
   size_t state_size = GENERATE(size_t{0}, size_t{999}, size_t{2'500'000}, size_t{3'000'000});
   auto snap = make_snapshot(777, 4, state_size);
-  REQUIRE(write_snapshot(file_system::posix(), leader.path, snap));
-  REQUIRE(write_snapshot(file_system::posix(), follower.path, make_snapshot(100, 1)));
+  REQUIRE(write_snapshot(file_system::posix(), leader.path(), snap));
+  REQUIRE(write_snapshot(file_system::posix(), follower.path(), make_snapshot(100, 1)));
 
   auto sender = snapshot_chunk_reader::open(file_system::posix(), snapshot_path(leader, 777, 4));
   REQUIRE(sender);
@@ -288,7 +281,7 @@ TEST_CASE("transfer: chunks received assemble exactly the snapshot sent", "[snap
   uint32_t expected_chunks = state_size == 0 ? 1 : static_cast<uint32_t>((state_size + 999'999) / 1'000'000);
   REQUIRE(sender->chunk_count() == expected_chunks);
 
-  auto receiver = snapshot_receiver::begin(file_system::posix(), follower.path, sender->meta());
+  auto receiver = snapshot_receiver::begin(file_system::posix(), follower.path(), sender->meta());
   REQUIRE(receiver);
   for (uint32_t n = 1; n <= sender->chunk_count(); ++n) {
     auto chunk = sender->read_chunk(n);
@@ -302,7 +295,7 @@ TEST_CASE("transfer: chunks received assemble exactly the snapshot sent", "[snap
   REQUIRE(installed);
   CHECK(*installed == snapshot_path(follower, 777, 4));
   CHECK(names_in(follower / "snapshots") == std::vector<std::string>{snapshot_file_name(index_t{777}, term_t{4})});
-  auto loaded = load_latest_valid(file_system::posix(), follower.path);
+  auto loaded = load_latest_valid(file_system::posix(), follower.path());
   REQUIRE(loaded);
   REQUIRE(loaded->snapshot);
   CHECK(same(*loaded->snapshot, snap));
@@ -312,23 +305,23 @@ TEST_CASE("transfer: chunks received assemble exactly the snapshot sent", "[snap
 TEST_CASE("transfer: an abandoned or failed transfer leaves the old snapshot and no temporary", "[snapshot]") {
   temp_dir dir;
   auto previous = make_snapshot(100, 1);
-  REQUIRE(write_snapshot(file_system::posix(), dir.path, previous));
+  REQUIRE(write_snapshot(file_system::posix(), dir.path(), previous));
   auto incoming = make_snapshot(500, 2, 10'000);
   faulty_file_system faulty{file_system::posix()};
   SECTION("abandoned") {
-    auto receiver = snapshot_receiver::begin(faulty, dir.path, incoming.meta);
+    auto receiver = snapshot_receiver::begin(faulty, dir.path(), incoming.meta);
     REQUIRE(receiver);
     REQUIRE(receiver->accept_chunk(incoming.data.span().first(5000)));
     CHECK(names_in(dir / "snapshots").size() == 2);
   }
   SECTION("the disk fills up") {
-    auto receiver = snapshot_receiver::begin(faulty, dir.path, incoming.meta);
+    auto receiver = snapshot_receiver::begin(faulty, dir.path(), incoming.meta);
     REQUIRE(receiver);
     faulty.set_rule([](std::string_view op, const std::string&) { return op == "write" ? ENOSPC : 0; });
     CHECK(receiver->accept_chunk(incoming.data.span()).error().code == ENOSPC);
   }
   SECTION("the sync fails at the end") {
-    auto receiver = snapshot_receiver::begin(faulty, dir.path, incoming.meta);
+    auto receiver = snapshot_receiver::begin(faulty, dir.path(), incoming.meta);
     REQUIRE(receiver);
     REQUIRE(receiver->accept_chunk(incoming.data.span()));
     faulty.set_rule([](std::string_view op, const std::string&) { return op == "sync" ? EIO : 0; });
@@ -336,14 +329,14 @@ TEST_CASE("transfer: an abandoned or failed transfer leaves the old snapshot and
   }
   CHECK(names_in(dir / "snapshots") == std::vector<std::string>{snapshot_file_name(index_t{100}, term_t{1})});
   faulty.clear();
-  auto loaded = load_latest_valid(faulty, dir.path);
+  auto loaded = load_latest_valid(faulty, dir.path());
   REQUIRE(loaded);
   CHECK(same(*loaded->snapshot, previous));
 }
 
 TEST_CASE("transfer: a corrupt snapshot is never sent", "[snapshot]") {
   temp_dir dir;
-  REQUIRE(write_snapshot(file_system::posix(), dir.path, make_snapshot(100, 1, 5000)));
+  REQUIRE(write_snapshot(file_system::posix(), dir.path(), make_snapshot(100, 1, 5000)));
   flip_byte(snapshot_path(dir, 100, 1), 3000);
   auto sender = snapshot_chunk_reader::open(file_system::posix(), snapshot_path(dir, 100, 1));
   REQUIRE_FALSE(sender);
