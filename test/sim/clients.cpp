@@ -333,12 +333,27 @@ void client_pool::finish() {
 }
 
 lincheck::history prune_unobserved_unknowns(const lincheck::history& h) {
+  // Values some operation may depend on: read by an ok read, or expected by a cas that
+  // did not fail (a failed cas saw some other value, so it depends on nothing).
   std::set<int64_t> observed;  // (nil needs no entry: no operation writes nil)
-  for (const auto& e : h) {
-    const bool read_ok = e.f == lincheck::op_kind::read && e.type == lincheck::event_type::ok;
-    const bool cas_call = e.f == lincheck::op_kind::cas && e.type == lincheck::event_type::invoke;
-    if ((read_ok || cas_call) && e.value)
-      observed.insert(*e.value);
+  {
+    std::map<int, size_t> calls;
+    auto note_cas = [&](size_t call) {
+      if (h[call].f == lincheck::op_kind::cas && h[call].value) observed.insert(*h[call].value);
+    };
+    for (size_t i = 0; i < h.size(); ++i) {
+      const auto& e = h[i];
+      if (e.type == lincheck::event_type::invoke) {
+        calls[e.process] = i;
+        continue;
+      }
+      if (e.f == lincheck::op_kind::read && e.type == lincheck::event_type::ok && e.value) observed.insert(*e.value);
+      auto it = calls.find(e.process);
+      if (it == calls.end()) continue;
+      if (e.type != lincheck::event_type::fail) note_cas(it->second);
+      calls.erase(it);
+    }
+    for (auto& [process, call] : calls) note_cas(call);  // never completed
   }
 
   // Pair each invoke with its completion (a process has one operation at a time).
@@ -370,10 +385,55 @@ lincheck::history prune_unobserved_unknowns(const lincheck::history& h) {
     if (unobserved_effect(h[i]))
       keep[i] = false;
 
+  // An unknown write (or cas) whose value was observed did take effect, and before the
+  // first operation that observed it completed: the simulator's written values are unique,
+  // so nobody else could have produced that value. Turning it into an :ok completed just
+  // before that observer's completion keeps the verdict and spares the checker from
+  // trying every subset of the unknown operations (which can take minutes).
+  std::map<int64_t, int> writers_of;  // value -> how many operations write it
+  for (const auto& e : h) {
+    if (e.type != lincheck::event_type::invoke) continue;
+    if (e.f == lincheck::op_kind::write && e.value) ++writers_of[*e.value];
+    if (e.f == lincheck::op_kind::cas) ++writers_of[e.cas_to];
+  }
+  std::multimap<size_t, lincheck::event> ok_before;  // history index -> :ok to insert before it
+  std::map<int, size_t> pending;
+  for (size_t i = 0; i < h.size(); ++i) {
+    const auto& e = h[i];
+    if (!keep[i]) continue;
+    if (e.type == lincheck::event_type::invoke) {
+      pending[e.process] = i;
+      continue;
+    }
+    auto it = pending.find(e.process);
+    if (it == pending.end()) continue;
+    const size_t call = it->second;
+    pending.erase(it);
+    const auto& inv = h[call];
+    if (e.type != lincheck::event_type::info || inv.f == lincheck::op_kind::read) continue;
+    const int64_t v = inv.f == lincheck::op_kind::write ? inv.value.value_or(0) : inv.cas_to;
+    if (inv.f == lincheck::op_kind::write && !inv.value) continue;
+    if (writers_of[v] != 1) continue;
+    for (size_t k = call + 1; k < h.size(); ++k) {
+      const auto& o = h[k];
+      bool observes = o.type == lincheck::event_type::ok && o.value && *o.value == v &&
+                      (o.f == lincheck::op_kind::read || o.f == lincheck::op_kind::cas);
+      if (!observes) continue;
+      lincheck::event done = inv;
+      done.type = lincheck::event_type::ok;
+      ok_before.emplace(k, done);
+      keep[i] = false;  // the :info is replaced
+      break;
+    }
+  }
+
   lincheck::history out;
-  for (size_t i = 0; i < h.size(); ++i)
+  for (size_t i = 0; i < h.size(); ++i) {
+    for (auto [it, end] = ok_before.equal_range(i); it != end; ++it)
+      out.push_back(it->second);
     if (keep[i])
       out.push_back(h[i]);
+  }
   return out;
 }
 

@@ -9,6 +9,7 @@
 #include "test/lincheck/checker.hpp"
 #include "test/lincheck/history.hpp"
 #include "test/sim/invariants.hpp"
+#include "test/sim/clients.hpp"
 #include "test/sim/simulator.hpp"
 
 using namespace ra::sim;
@@ -263,4 +264,35 @@ TEST_CASE("state-machine safety: applies go forward unless the machine was reset
   CHECK(c.on_apply("s1", 3, 1, 99));  // replay after a restart
   CHECK_FALSE(c.on_apply("s1", 2, 1, 98));
   CHECK_FALSE(c.ok());
+}
+
+TEST_CASE("history pruning: an unknown write that was read becomes an ok write before the read", "[sim][lincheck]") {
+  using namespace ra::lincheck;
+  auto ev = [](int p, event_type t, op_kind f, std::optional<int64_t> v) { return event{p, t, f, v, 0}; };
+  history h{
+    ev(0, event_type::invoke, op_kind::write, 7),
+    ev(1, event_type::invoke, op_kind::write, 8),
+    ev(2, event_type::invoke, op_kind::read, std::nullopt),
+    ev(2, event_type::ok, op_kind::read, 7),
+    ev(0, event_type::info, op_kind::write, 7),   // outcome unknown, but 7 was read
+    ev(1, event_type::info, op_kind::write, 8),   // unknown and never observed: dropped
+  };
+  auto p = ra::sim::prune_unobserved_unknowns(h);
+  REQUIRE(p.size() == 4);
+  CHECK(p[0].process == 0);
+  CHECK(p[1].type == event_type::invoke);
+  CHECK(p[1].process == 2);
+  CHECK(p[2].type == event_type::ok);  // the write, completed before the read that saw it
+  CHECK(p[2].process == 0);
+  CHECK(p[3].type == event_type::ok);
+  CHECK(p[3].process == 2);
+  CHECK(check_register(p) == verdict::linearizable);
+  // A read of 7 completing before the write was even invoked stays impossible.
+  history bad{
+    ev(2, event_type::invoke, op_kind::read, std::nullopt),
+    ev(2, event_type::ok, op_kind::read, 7),
+    ev(0, event_type::invoke, op_kind::write, 7),
+    ev(0, event_type::info, op_kind::write, 7),
+  };
+  CHECK(check_register(ra::sim::prune_unobserved_unknowns(bad)) == verdict::not_linearizable);
 }
