@@ -16,6 +16,7 @@
 using namespace ra;
 using namespace ra::storage;
 using ra::storage::test::temp_dir;
+using ra::storage::test::flip_byte;
 namespace fs = std::filesystem;
 
 namespace {
@@ -46,16 +47,6 @@ void write_file(const std::string& path, const std::vector<log_entry>& entries, 
   REQUIRE(w->close());
 }
 
-void flip_byte(const std::string& path, uint64_t offset) {
-  std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
-  REQUIRE(f);
-  f.seekg(static_cast<std::streamoff>(offset));
-  char c = 0;
-  f.read(&c, 1);
-  c = static_cast<char>(c ^ 0x40);
-  f.seekp(static_cast<std::streamoff>(offset));
-  f.write(&c, 1);
-}
 
 /// Forwards to the real file system, counting the files open (now and at peak) and
 /// the preads, so tests can see what the cache and the reader really do.

@@ -17,6 +17,7 @@
 using namespace ra;
 using namespace ra::storage;
 using ra::storage::test::temp_dir;
+using ra::storage::test::flip_byte;
 namespace fs = std::filesystem;
 
 namespace {
@@ -43,16 +44,6 @@ std::string checkpoint_path(const temp_dir& dir, uint64_t index, uint64_t term) 
   return dir / (std::string{"checkpoints/"} + snapshot_file_name(index_t{index}, term_t{term}));
 }
 
-void flip_byte(const std::string& path, uint64_t offset) {
-  std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
-  REQUIRE(f);
-  f.seekg(static_cast<std::streamoff>(offset));
-  char c = 0;
-  f.read(&c, 1);
-  c = static_cast<char>(c ^ 0x01);
-  f.seekp(static_cast<std::streamoff>(offset));
-  f.write(&c, 1);
-}
 
 std::vector<std::string> names_in(const std::string& dir) {
   std::vector<std::string> out;
@@ -120,7 +111,7 @@ TEST_CASE("snapshot: a corrupt newest snapshot is reported and the older one use
 
   std::string damage;
   SECTION("a flipped state byte") {
-    flip_byte(snapshot_path(dir, 200, 3), 500);
+    flip_byte(snapshot_path(dir, 200, 3), 500, 0x01);
     damage = "checksum";
   }
   SECTION("a truncated file") {
@@ -148,7 +139,7 @@ TEST_CASE("snapshot: a corrupt newest snapshot is reported and the older one use
 TEST_CASE("snapshot: every snapshot corrupt leaves none, each reported", "[snapshot]") {
   temp_dir dir;
   REQUIRE(write_snapshot(file_system::posix(), dir.path(), make_snapshot(10, 1)));
-  flip_byte(snapshot_path(dir, 10, 1), 0);
+  flip_byte(snapshot_path(dir, 10, 1), 0, 0x01);
   auto loaded = load_latest_valid(file_system::posix(), dir.path());
   REQUIRE(loaded);
   CHECK_FALSE(loaded->snapshot);
@@ -337,7 +328,7 @@ TEST_CASE("transfer: an abandoned or failed transfer leaves the old snapshot and
 TEST_CASE("transfer: a corrupt snapshot is never sent", "[snapshot]") {
   temp_dir dir;
   REQUIRE(write_snapshot(file_system::posix(), dir.path(), make_snapshot(100, 1, 5000)));
-  flip_byte(snapshot_path(dir, 100, 1), 3000);
+  flip_byte(snapshot_path(dir, 100, 1), 3000, 0x01);
   auto sender = snapshot_chunk_reader::open(file_system::posix(), snapshot_path(dir, 100, 1));
   REQUIRE_FALSE(sender);
   CHECK(sender.error().code == EBADMSG);

@@ -37,6 +37,18 @@ class temp_dir {
   std::string path_;
 };
 
+/// XORs the byte at `offset` of the file with `mask`: a precise, single-byte corruption.
+inline void flip_byte(const std::string& path, uint64_t offset, char mask = 0x40) {
+  std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+  if (!f) throw std::runtime_error("flip_byte: cannot open " + path);
+  f.seekg(static_cast<std::streamoff>(offset));
+  char c = 0;
+  f.read(&c, 1);
+  c = static_cast<char>(c ^ mask);
+  f.seekp(static_cast<std::streamoff>(offset));
+  f.write(&c, 1);
+}
+
 inline log_entry make_entry(uint64_t index, uint64_t term, std::string payload,
                             entry_kind kind = entry_kind::command, int64_t time = 0) {
   log_entry e;
