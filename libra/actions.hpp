@@ -118,7 +118,11 @@ struct monitor_leader_action { server_id leader; };
 /// server::handle_flush_commands() soon (after the messages already in its mailbox).
 struct flush_commands_action {};
 /// The server stopped (removed from the cluster, or its machine threw). Final.
-struct stopped_action { std::string reason; };
+struct stopped_action {
+  std::string reason;
+  bool delete_data = false;  ///< the cluster was deleted: remove this member's data too
+  bool failed = true;        ///< false for an orderly end (cluster deleted, member removed)
+};
 
 using action =
   std::variant<send_action, persist_meta_action, set_timer_action, cancel_timer_action,

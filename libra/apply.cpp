@@ -29,15 +29,44 @@ void server::apply_committed() {
 void server::apply_entry(const log_entry& e) {
   last_applied_ = e.index;
   switch (e.kind) {
-    case entry_kind::noop:
-      if (auto v = decode_noop(e.payload)) machine_version_ = *v;
+    case entry_kind::noop: {
+      // A noop carries the cluster's effective machine version. It never goes down: an
+      // older leader's noop after an upgrade noop is ignored.
+      auto v = decode_noop(e.payload);
+      if (v && *v > machine_version_) {
+        machine_version_command change{machine_version_, *v};
+        machine_version_ = *v;
+        if (!apply_builtin_entry(e, change)) return;
+      }
       if (is_leaderish() && e.index == term_start_index_) {
         // Our term is committed: queued consistent queries can now fix their read index.
         for (auto& q : queries_)
           if (!q->read_index) q->read_index = commit_index_;
         start_query_round();
+        maybe_upgrade_machine_version();
       }
       return;
+    }
+    case entry_kind::delete_cluster:
+      if (is_leaderish()) {
+        if (auto it = pending_membership_.find(e.index); it != pending_membership_.end()) {
+          emit(reply_action{it->second.from, e.index, e.term, cfg_.id, {}, std::nullopt});
+          pending_membership_.erase(it);
+        }
+      }
+      // Tell the followers the commit index first, so they apply it too and go.
+      if (is_leaderish()) replicate_all(true);
+      stop("cluster deleted", true, false);
+      return;
+    case entry_kind::builtin: {
+      auto cmd = decode_builtin(e.payload);
+      if (!cmd) {
+        stop("built-in command at index " + std::to_string(e.index.value) + " does not decode");
+        return;
+      }
+      apply_builtin_entry(e, *cmd);
+      return;
+    }
     case entry_kind::cluster_change: {
       if (is_leaderish()) {
         if (auto it = pending_membership_.find(e.index); it != pending_membership_.end()) {
@@ -53,15 +82,7 @@ void server::apply_entry(const log_entry& e) {
   }
   command_meta meta{e.index, e.term, e.system_time, machine_version_};
   apply_output out;
-  try {
-    out = machine_->apply(meta, e.payload);
-  } catch (const std::exception& ex) {
-    stop("machine apply failed at index " + std::to_string(e.index.value) + ": " + ex.what());
-    return;
-  } catch (...) {
-    stop("machine apply failed at index " + std::to_string(e.index.value) + ": unknown exception");
-    return;
-  }
+  if (!guarded_apply(e.index, [&] { out = machine_->apply(meta, e.payload); })) return;
   if (is_leaderish()) {
     if (auto it = pending_.find(e.index); it != pending_.end()) {
       auto& req = it->second;
@@ -77,6 +98,79 @@ void server::apply_entry(const log_entry& e) {
     }
   }
   run_effects(std::move(out.effs), true);
+}
+
+bool server::guarded_apply(index_t index, const std::function<void()>& fn) {
+  try {
+    fn();
+    return true;
+  } catch (const std::exception& ex) {
+    stop("machine apply failed at index " + std::to_string(index.value) + ": " + ex.what());
+  } catch (...) {
+    stop("machine apply failed at index " + std::to_string(index.value) + ": unknown exception");
+  }
+  return false;
+}
+
+bool server::apply_builtin_entry(const log_entry& e, const builtin_command& cmd) {
+  command_meta meta{e.index, e.term, e.system_time, machine_version_};
+  apply_output out;
+  if (!guarded_apply(e.index, [&] { out = machine_->apply_builtin(meta, cmd); })) return false;
+  run_effects(std::move(out.effs), true);
+  return role_ != role::stopped;
+}
+
+bool server::handle_builtin(const builtin_command& cmd) {
+  if (role_ != role::leader || !storage_error_.empty()) return false;
+  append_new(entry_kind::builtin, encode_builtin(cmd));
+  return true;
+}
+
+void server::handle_delete_cluster(client_ref from) {
+  if (role_ != role::leader) {
+    auto hint = role_ == role::await_condition ? transfer_target_.value_or(server_id{}) : leader_id_.value_or(server_id{});
+    return reply_error(from, role_ == role::stopped ? error_code::stopped : error_code::not_leader, hint);
+  }
+  if (!storage_error_.empty()) return reply_error(from, error_code::storage_unavailable, cfg_.id);
+  auto idx = append_new(entry_kind::delete_cluster, {});
+  pending_membership_.emplace(idx, membership_request{from, membership_op::remove, member{cfg_.id}});
+}
+
+void server::handle_aux(client_ref from, const shared_bytes& cmd) {
+  if (role_ == role::stopped) {
+    if (from.id) reply_error(from, error_code::stopped);
+    return;
+  }
+  aux_output out;
+  try {
+    out = machine_->handle_aux(role_, cmd);
+  } catch (...) {
+    // The aux state is local and not replicated: a failing aux handler is the caller's
+    // error, not a reason to stop the member.
+    if (from.id) reply_error(from, error_code::invalid_argument, cfg_.id);
+    return;
+  }
+  if (from.id) emit(reply_action{from, last_applied_, current_term_, leader_id_.value_or(server_id{}), out.reply, std::nullopt});
+  // Aux effects run on this member whatever its role.
+  for (auto& eff : out.effs)
+    if (auto* s = std::get_if<shell_effect>(&eff)) s->all_members = true;
+  run_effects(std::move(out.effs), false);
+}
+
+void server::maybe_upgrade_machine_version() {
+  // Ra's strategy `all`: the effective version rises only once every member (voters and
+  // non-voters) reported code that supports it; the upgrade is an ordinary noop.
+  if (role_ != role::leader || last_applied_ < term_start_index_) return;
+  uint32_t target = machine_->version();
+  for (auto& m : cluster_.members()) {
+    if (m.id == cfg_.id) continue;
+    auto p = find_peer(m.id);
+    if (!p || !p->machine_version_known) return;
+    target = std::min(target, p->machine_version);
+  }
+  if (target <= machine_version_ || target <= appended_machine_version_) return;
+  appended_machine_version_ = target;
+  append_new(entry_kind::noop, encode_noop(target));
 }
 
 void server::run_effects(effects effs, bool from_apply) {

@@ -53,6 +53,8 @@ void server::on_pre_vote(const server_id& from, const pre_vote_rpc& m) {
   // deadlock. The candidate counts only the replies of those its config names voters.
   auto reject = [&] { send(from, pre_vote_result{current_term_, m.token, false}); };
   if (m.term <= current_term_) return reject();  // the candidate is behind our term
+  // A candidate whose code cannot run the cluster's effective machine version must not lead.
+  if (m.machine_version < machine_version_) return reject();
   if (is_leaderish()) {
     // A member thinks we are gone: reject and remind it who leads.
     reject();
@@ -135,7 +137,8 @@ void server::become_leader() {
   set_role(role::leader);
   // The noop commits the new term; until it applies, membership changes and
   // consistent queries wait (Raft figure 8).
-  term_start_index_ = append_new(entry_kind::noop, encode_noop(machine_->version()));
+  appended_machine_version_ = machine_version_;
+  term_start_index_ = append_new(entry_kind::noop, encode_noop(machine_version_));
   for (auto& p : peers_) replicate_to(*p, true);
 }
 

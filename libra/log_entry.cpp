@@ -1,5 +1,9 @@
 #include "log_entry.hpp"
 
+#include <variant>
+
+#include "builtin_commands.hpp"
+
 #include <cstring>
 
 namespace ra {
@@ -98,6 +102,59 @@ std::optional<cluster_config> decode_cluster(const shared_bytes& payload) {
   }
   if (!r.ok || !r.in.empty()) return std::nullopt;
   return cluster_config{std::move(ms)};
+}
+
+// Built-in commands: u64 tag (the variant index), then the fields.
+shared_bytes encode_builtin(const builtin_command& c) {
+  writer w;
+  w.u64(c.index());
+  std::visit(
+    [&](const auto& x) {
+      using T = std::decay_t<decltype(x)>;
+      if constexpr (std::is_same_v<T, down_command>) {
+        w.str(x.who.node);
+        w.u64(x.who.id);
+        w.str(x.reason);
+      } else if constexpr (std::is_same_v<T, nodedown_command> || std::is_same_v<T, nodeup_command>) {
+        w.str(x.node);
+      } else if constexpr (std::is_same_v<T, timeout_command>) {
+        w.str(x.name);
+      } else {
+        w.u64(x.from);
+        w.u64(x.to);
+      }
+    },
+    c);
+  return shared_bytes{std::move(w.out)};
+}
+
+std::optional<builtin_command> decode_builtin(const shared_bytes& payload) {
+  reader r{payload.view()};
+  auto tag = r.u64();
+  std::optional<builtin_command> out;
+  switch (tag) {
+    case 0: {
+      down_command d;
+      d.who.node = r.str();
+      d.who.id = r.u64();
+      d.reason = r.str();
+      out = std::move(d);
+      break;
+    }
+    case 1: out = nodedown_command{r.str()}; break;
+    case 2: out = nodeup_command{r.str()}; break;
+    case 3: out = timeout_command{r.str()}; break;
+    case 4: {
+      auto from = r.u64();
+      auto to = r.u64();
+      if (from > UINT32_MAX || to > UINT32_MAX) return std::nullopt;
+      out = machine_version_command{static_cast<uint32_t>(from), static_cast<uint32_t>(to)};
+      break;
+    }
+    default: return std::nullopt;
+  }
+  if (!r.ok || !r.in.empty()) return std::nullopt;
+  return out;
 }
 
 }  // namespace ra

@@ -15,7 +15,10 @@ enum class entry_kind : uint8_t {
   noop = 0,            ///< appended by every new leader; payload: machine version
   command = 1,         ///< a user command for the machine
   cluster_change = 2,  ///< the full new member list
+  builtin = 3,         ///< a built-in machine command (builtin_commands.hpp), appended by the leader's shell
+  delete_cluster = 4,  ///< end of life: every member that applies it stops and deletes its data
 };
+inline constexpr uint8_t max_entry_kind = static_cast<uint8_t>(entry_kind::delete_cluster);
 
 struct log_entry {
   index_t index{0};

@@ -22,6 +22,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "builtin_commands.hpp"
 #include "bytes.hpp"
 #include "types.hpp"
 
@@ -59,6 +60,13 @@ struct apply_output {
   effects effs;
 };
 
+/// What the aux handler returns: an optional reply to an aux_command caller and effects
+/// (executed on this member, whatever its role).
+struct aux_output {
+  shared_bytes reply;
+  effects effs;
+};
+
 class machine {
  public:
   virtual ~machine() = default;
@@ -67,13 +75,21 @@ class machine {
   virtual void init() = 0;
   /// Applies one committed command. May throw: the server then stops with an error.
   virtual apply_output apply(const command_meta& meta, const shared_bytes& command) = 0;
+  /// Applies a built-in command (builtin_commands.hpp: down, nodeup/nodedown, timeout,
+  /// machine_version). Same rules as apply. Default: ignored.
+  virtual apply_output apply_builtin(const command_meta&, const builtin_command&) { return {}; }
+  /// Ra's aux handler: per-member state that is not replicated (metrics, caches ...),
+  /// driven by aux effects and the aux_command API. `cmd` is encoded by the machine.
+  virtual aux_output handle_aux(role, const shared_bytes& /*cmd*/) { return {}; }
   /// Called on every local role change.
   virtual effects state_enter(role) { return {}; }
   /// Called periodically on the leader if wants_tick().
   virtual effects tick(int64_t /*now_ms*/) { return {}; }
   virtual bool wants_tick() const { return false; }
   virtual nlohmann::json overview() const { return nlohmann::json::object(); }
-  /// The machine version this code implements.
+  /// The highest machine version this code implements. apply sees the cluster's
+  /// effective version in meta.machine_version (Ra's which_module): the leader raises it
+  /// only once every member runs code that supports the new one.
   virtual uint32_t version() const { return 0; }
 
   /// Serialized current state (for snapshots) and its inverse. restore returns false

@@ -34,6 +34,9 @@ struct append_entries_reply {
   index_t next_index;
   index_t last_index;
   term_t last_term;
+  /// Highest machine version the replying member's code supports: the leader raises the
+  /// effective version only when every member supports it (Ra's upgrade strategy `all`).
+  uint32_t machine_version = 0;
 };
 
 /// Pre-vote: asks "would you vote for me in term `term`?" without anyone changing
@@ -127,7 +130,7 @@ template <class F> typename F::result_type inspect(F& f, append_entries_rpc& x) 
   return f(x.term, x.leader_id, x.leader_commit, x.prev_log_index, x.prev_log_term, x.entries);
 }
 template <class F> typename F::result_type inspect(F& f, append_entries_reply& x) {
-  return f(x.term, x.success, x.next_index, x.last_index, x.last_term);
+  return f(x.term, x.success, x.next_index, x.last_index, x.last_term, x.machine_version);
 }
 template <class F> typename F::result_type inspect(F& f, pre_vote_rpc& x) {
   return f(x.term, x.candidate_id, x.last_log_index, x.last_log_term, x.token, x.machine_version);

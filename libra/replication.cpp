@@ -138,6 +138,11 @@ void server::on_append_entries_reply(const server_id& from, const append_entries
   if (!is_leaderish() || m.term != current_term_) return;
   auto p = find_peer(from);
   if (!p) return;
+  if (!p->machine_version_known || p->machine_version != m.machine_version) {
+    p->machine_version_known = true;
+    p->machine_version = m.machine_version;
+    maybe_upgrade_machine_version();
+  }
   if (m.success) {
     p->probe_in_flight = false;
     if (p->sending_snapshot) p->sending_snapshot = false;  // the peer caught up anyway
@@ -257,7 +262,7 @@ index_term server::ack_point() const {
 void server::on_append_entries(const server_id& from, const append_entries_rpc& m) {
   auto last = log_.last_index();
   if (m.term < current_term_) {
-    send(from, append_entries_reply{current_term_, false, last + 1, last, log_.term_at(last).value_or(term_t{0})});
+    send(from, append_entries_reply{current_term_, false, last + 1, last, log_.term_at(last).value_or(term_t{0}), machine_->version()});
     return;
   }
   if (is_leaderish() && m.term == current_term_) {
@@ -269,7 +274,7 @@ void server::on_append_entries(const server_id& from, const append_entries_rpc& 
   ++metrics_.aer_received;
 
   auto reject = [&](index_t next) {
-    send(from, append_entries_reply{current_term_, false, next, last, log_.term_at(last).value_or(term_t{0})});
+    send(from, append_entries_reply{current_term_, false, next, last, log_.term_at(last).value_or(term_t{0}), machine_->version()});
   };
   auto snap_index = log_.first_index() - 1;
   if (m.prev_log_index > last) return reject(last + 1);
@@ -316,7 +321,7 @@ void server::on_append_entries(const server_id& from, const append_entries_rpc& 
   bool anchor_behind = m.entries.empty() && m.prev_log_index < ack.index;
   if (ack.index > acked_index_ || resend_covered || anchor_behind) {
     acked_index_ = std::max(acked_index_, ack.index);
-    send(from, append_entries_reply{current_term_, true, log_.last_index() + 1, ack.index, ack.term});
+    send(from, append_entries_reply{current_term_, true, log_.last_index() + 1, ack.index, ack.term, machine_->version()});
   }
 }
 
@@ -325,7 +330,7 @@ void server::follower_ack() {
   auto ack = ack_point();
   if (ack.index <= acked_index_) return;
   acked_index_ = ack.index;
-  send(*leader_id_, append_entries_reply{current_term_, true, log_.last_index() + 1, ack.index, ack.term});
+  send(*leader_id_, append_entries_reply{current_term_, true, log_.last_index() + 1, ack.index, ack.term, machine_->version()});
 }
 
 }  // namespace ra

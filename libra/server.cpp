@@ -197,7 +197,7 @@ void server::note_leader(const server_id& leader) {
   emit(monitor_leader_action{leader});
 }
 
-void server::stop(const std::string& reason) {
+void server::stop(const std::string& reason, bool delete_data, bool failed) {
   if (role_ == role::stopped) return;
   stop_reason_ = reason;
   fail_pending(error_code::stopped);
@@ -206,7 +206,7 @@ void server::stop(const std::string& reason) {
     emit(cancel_timer_action{k});
   peers_.clear();
   set_role(role::stopped);
-  emit(stopped_action{reason});
+  emit(stopped_action{reason, delete_data, failed});
 }
 
 // -- timers -------------------------------------------------------------------------

@@ -10,6 +10,7 @@
 // Randomness: only from the server's own PRNG seeded by server_config::rng_seed.
 
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -84,6 +85,20 @@ class server {
   /// (node-level) delay, so a false alarm can still be cancelled by hearing the leader.
   void handle_leader_down(bool node_down = false);
   void handle_flush_commands();
+  /// A built-in machine command from the shell (a monitored process or node went down, a
+  /// machine timer fired ...). Only a leader appends it (through the log, so every member
+  /// applies it); elsewhere it is dropped and false is returned.
+  bool handle_builtin(const builtin_command& cmd);
+  /// Ra's delete_cluster: the leader appends an end-of-life entry; every member that
+  /// applies it stops with stopped_action{delete_data = true}. `from` is answered (like a
+  /// membership change) once the leader applied it.
+  void handle_delete_cluster(client_ref from);
+  /// Effects produced outside apply (e.g. by a log effect's continuation): routed like
+  /// those of tick / state_enter.
+  void handle_machine_effects(effects effs) { run_effects(std::move(effs), false); }
+  /// Ra's aux_command: runs the machine's aux handler on this member (any role) and
+  /// replies to `from` (client_ref{} = no reply) with its reply; its effects run here.
+  void handle_aux(client_ref from, const shared_bytes& cmd);
 
   /// Drains the actions produced so far, in order.
   std::vector<action> take_actions();
@@ -123,7 +138,7 @@ class server {
   void become_leader();
   void set_role(role r);
   void update_term(term_t t);
-  void stop(const std::string& reason);
+  void stop(const std::string& reason, bool delete_data = false, bool failed = true);
   void arm_election(uint64_t ms);
   uint64_t rand_ms(uint64_t upto);
   uint64_t short_timeout();
@@ -159,6 +174,9 @@ class server {
   // applying
   void apply_committed();
   void apply_entry(const log_entry& e);
+  bool guarded_apply(index_t index, const std::function<void()>& fn);
+  bool apply_builtin_entry(const log_entry& e, const builtin_command& cmd);
+  void maybe_upgrade_machine_version();
   void run_effects(effects effs, bool from_apply);
   void flush_notifications();
   void take_snapshot(index_t index);
@@ -210,7 +228,8 @@ class server {
   index_t commit_index_{0};
   index_t last_applied_{0};
   index_t last_checkpoint_{0};
-  uint32_t machine_version_ = 0;
+  uint32_t machine_version_ = 0;  ///< the cluster's effective version (applied noops)
+  uint32_t appended_machine_version_ = 0;  ///< leader: version of its newest noop
   std::string stop_reason_;
   std::string storage_error_;  ///< non-empty while the log cannot be written
   index_t written_at_error_{0};

@@ -16,6 +16,8 @@ struct server::peer {
   index_t match_index{0};  ///< highest entry known durable and matching on the peer
   index_t commit_index_sent{0};
   uint64_t query_index = 0;  ///< highest consistent-query round the peer confirmed
+  uint32_t machine_version = 0;  ///< highest machine version its code supports (AE replies)
+  bool machine_version_known = false;
 
   /// After a rejection the leader probes with one AE at a time until one succeeds,
   /// so that a burst of in-flight AEs failing the same way does not cause resend storms.

@@ -18,6 +18,20 @@
 //   ra::effects tick(int64_t now_ms, const state_type&) const;
 //   nlohmann::json overview(const state_type&) const;
 //   uint32_t version() const;
+//   ra::apply_result<state_type, reply_type>
+//     apply_builtin(const ra::command_meta&, const ra::builtin_command&, state_type) const;
+//       (down / nodeup / nodedown / timeout / machine_version; without it they are ignored)
+//
+// Ra's aux machine (per-member state that is neither replicated nor snapshotted), used
+// when M declares all of these:
+//   using aux_command_type = ...; using aux_reply_type = ...; using aux_state_type = ...;
+//   aux_state_type init_aux() const;
+//   ra::aux_result<aux_reply_type> handle_aux(ra::role, const aux_command_type&,
+//                                             aux_state_type&, const state_type&) const;
+// The aux state lives in the typed_machine and starts from init_aux() when the machine is
+// constructed (not on init(): a server restored from a snapshot still gets fresh aux
+// state). A client encodes the aux command with ra::encode; a command that does not decode
+// throws bad_command.
 //
 // See machine.hpp for the determinism rules apply() must follow.
 
@@ -45,6 +59,26 @@ struct bad_command : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+/// What a typed aux handler returns: the reply to the aux caller and effects.
+template <class Reply>
+struct aux_result {
+  Reply reply;
+  effects effs = {};
+};
+
+namespace detail {
+
+template <class M>
+concept has_aux = requires { typename M::aux_command_type; typename M::aux_reply_type; typename M::aux_state_type; };
+
+/// The aux state of M, or an empty placeholder for machines without aux.
+template <class M>
+struct aux_state_of { struct type {}; };
+template <has_aux M>
+struct aux_state_of<M> { using type = typename M::aux_state_type; };
+
+}  // namespace detail
+
 template <class M>
 class typed_machine final : public machine {
  public:
@@ -53,7 +87,8 @@ class typed_machine final : public machine {
   using reply_type = typename M::reply_type;
 
   template <class... Args>
-  explicit typed_machine(Args&&... args) : m_(std::forward<Args>(args)...), state_(m_.init()) {}
+  explicit typed_machine(Args&&... args)
+    : m_(std::forward<Args>(args)...), state_(m_.init()), aux_state_(initial_aux_state()) {}
 
   void init() override { state_ = m_.init(); }
 
@@ -65,6 +100,28 @@ class typed_machine final : public machine {
     auto res = m_.apply(meta, *cmd, std::move(state_));
     state_ = std::move(res.state);
     return {encode(res.reply), std::move(res.effs)};
+  }
+
+  apply_output apply_builtin(const command_meta& meta, const builtin_command& command) override {
+    if constexpr (requires(const M& m, state_type s) { m.apply_builtin(meta, command, std::move(s)); }) {
+      auto res = m_.apply_builtin(meta, command, std::move(state_));
+      state_ = std::move(res.state);
+      return {encode(res.reply), std::move(res.effs)};
+    } else {
+      return {};
+    }
+  }
+
+  aux_output handle_aux(role r, const shared_bytes& command) override {
+    if constexpr (detail::has_aux<M>) {
+      auto cmd = decode<typename M::aux_command_type>(command);
+      if (!cmd)
+        throw bad_command("aux command of " + std::to_string(command.size()) + " bytes does not decode");
+      auto res = m_.handle_aux(r, *cmd, aux_state_, state_);
+      return {encode(res.reply), std::move(res.effs)};
+    } else {
+      return {};
+    }
   }
 
   effects state_enter(role r) override {
@@ -108,10 +165,26 @@ class typed_machine final : public machine {
   const std::type_info& state_typeid() const override { return typeid(state_type); }
 
   const state_type& state() const { return state_; }
+  /// This member's aux state (machines with aux only).
+  const auto& aux_state() const
+    requires detail::has_aux<M>
+  {
+    return aux_state_;
+  }
 
  private:
+  using aux_state_type = typename detail::aux_state_of<M>::type;
+
+  aux_state_type initial_aux_state() const {
+    if constexpr (requires(const M& m) { m.init_aux(); })
+      return m_.init_aux();
+    else
+      return aux_state_type{};
+  }
+
   M m_;
   state_type state_;
+  [[no_unique_address]] aux_state_type aux_state_;
 };
 
 template <class M, class... Args>

@@ -258,7 +258,7 @@ io_result<log_entry> segment_reader::decode(const slot& s, std::span<const char>
     return corrupt(path_, at_offset(("segment entry " + std::to_string(s.index.value) + ": data checksum mismatch"),
                                     s.offset));
   auto kind = static_cast<uint8_t>(bytes[0]);
-  if (kind > static_cast<uint8_t>(entry_kind::cluster_change))
+  if (kind > max_entry_kind)
     return corrupt(path_, at_offset(("segment entry " + std::to_string(s.index.value) + ": unknown kind " +
                                      std::to_string(kind)),
                                     s.offset));

@@ -155,6 +155,11 @@ class cluster {
     start(name);
     collect();
   }
+  /// Runs `name` with other machine code from its next (re)start on (a rolling upgrade
+  /// is crash + set_machine + restart).
+  void set_machine(const std::string& name, std::function<std::unique_ptr<machine>()> make) {
+    machine_override_[name] = std::move(make);
+  }
 
   void cut(const std::string& a, const std::string& b) { cuts_.insert({a, b}); cuts_.insert({b, a}); }
   void cut_one_way(const std::string& from, const std::string& to) { cuts_.insert({from, to}); }
@@ -220,7 +225,9 @@ class cluster {
     cfg.initial_members = initial_.at(name);
     cfg.rng_seed = std::hash<std::string>{}(name);
     if (tune_) tune_(cfg);
-    nd.srv = std::make_unique<server>(cfg, nd.log, make_machine<list_machine>(list_machine{release_every_, checkpoint_every_}), nd.meta);
+    auto m = machine_override_.count(name) ? machine_override_.at(name)()
+                                           : make_machine<list_machine>(list_machine{release_every_, checkpoint_every_});
+    nd.srv = std::make_unique<server>(cfg, nd.log, std::move(m), nd.meta);
   }
 
   void record(const std::string& name, node& nd, action a) {
@@ -246,6 +253,7 @@ class cluster {
   uint64_t checkpoint_every_;
   std::map<std::string, node> nodes_;
   std::map<std::string, std::vector<member>> initial_;
+  std::map<std::string, std::function<std::unique_ptr<machine>()>> machine_override_;
   std::deque<envelope> net_;
   std::vector<envelope> delivered_;
   std::set<std::pair<std::string, std::string>> cuts_;

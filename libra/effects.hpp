@@ -1,0 +1,116 @@
+#pragma once
+// Machine effects the actor shell executes (Ra's effects), and the built-in commands the
+// shell feeds back into the log (Ra's {down, Pid, Reason}, {nodeup | nodedown, Node},
+// {timeout, Name}, {machine_version, Old, New}).
+//
+// A machine returns these from apply / state_enter / tick wrapped as `effect` values
+// (the helpers at the bottom build them). The core only routes them (libra/machine.hpp:
+// shell_effect): leader-only unless noted, executed in order after the entry is applied.
+//
+// Processes are named by `pid` ({node, actor id}), which serialises without an actor
+// system, so pids may live in commands and machine state (a FIFO queue's consumers).
+// The shell turns a caf::actor into a pid (actors/pid.hpp: to_pid) and back.
+//
+// Effects never block the server: a send to a pid that is gone is dropped, a monitor of
+// a pid that is gone yields an immediate down command (reason "noproc").
+
+#include <compare>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include <caf/message.hpp>
+
+#include "builtin_commands.hpp"
+#include "bytes.hpp"
+#include "machine.hpp"
+#include "types.hpp"
+
+namespace ra {
+
+// -- shell effects ----------------------------------------------------------------------
+
+/// Send `msg` to `to` (fire and forget; dropped if `to` is gone). Leader only.
+struct send_msg_effect {
+  pid to;
+  caf::message msg;
+};
+/// Call `fn` on the server's thread (keep it short; it must not block). Leader only.
+struct mod_call_effect {
+  std::function<void()> fn;
+};
+/// Monitor a process: when it goes, the leader appends down_command{target, reason}.
+struct monitor_effect {
+  pid target;
+};
+struct demonitor_effect {
+  pid target;
+};
+/// Monitor a node (an ra system): the leader appends nodedown / nodeup commands.
+struct monitor_node_effect {
+  std::string node;
+};
+struct demonitor_node_effect {
+  std::string node;
+};
+/// A named timer: after `ms` the leader appends timeout_command{name}. Re-arming a name
+/// resets it; `ms` < 0 cancels it. Timers are leader-local: a new leader re-arms them
+/// from state_enter(role::leader).
+struct timer_effect {
+  std::string name;
+  int64_t ms = 0;
+};
+/// Read the commands at `indexes` from the log (missing ones are skipped), then run
+/// `then` with them (index, encoded command) and execute the effects it returns.
+struct log_effect {
+  std::vector<index_t> indexes;
+  std::function<effects(const std::vector<std::pair<index_t, shared_bytes>>&)> then;
+};
+/// Pass an (encoded) aux command to this member's aux handler (machine::handle_aux).
+/// Executed on every member that applies it when `all_members` is set in the wrapper.
+struct aux_effect {
+  shared_bytes command;
+};
+/// Send a reply to a waiting caller: `to` receives (ra_reply, shared_bytes reply).
+struct reply_effect {
+  pid to;
+  shared_bytes reply;
+};
+
+using shell_effect_value = std::variant<send_msg_effect, mod_call_effect, monitor_effect, demonitor_effect,
+                                        monitor_node_effect, demonitor_node_effect, timer_effect, log_effect,
+                                        aux_effect, reply_effect>;
+
+/// Wraps a shell effect for a machine's effect list.
+template <class E>
+effect make_effect(E e, bool all_members = false) {
+  return effect{shell_effect{std::any(shell_effect_value{std::move(e)}), all_members}};
+}
+inline effect send_msg(pid to, caf::message msg) { return make_effect(send_msg_effect{std::move(to), std::move(msg)}); }
+inline effect mod_call(std::function<void()> fn) { return make_effect(mod_call_effect{std::move(fn)}); }
+inline effect monitor(pid p) { return make_effect(monitor_effect{std::move(p)}); }
+inline effect demonitor(pid p) { return make_effect(demonitor_effect{std::move(p)}); }
+inline effect monitor_node(std::string node) { return make_effect(monitor_node_effect{std::move(node)}); }
+inline effect demonitor_node(std::string node) { return make_effect(demonitor_node_effect{std::move(node)}); }
+inline effect timer(std::string name, int64_t ms) { return make_effect(timer_effect{std::move(name), ms}); }
+inline effect cancel_timer(std::string name) { return make_effect(timer_effect{std::move(name), -1}); }
+inline effect aux(shared_bytes cmd) { return make_effect(aux_effect{std::move(cmd)}, true); }
+inline effect reply_to(pid to, shared_bytes reply) { return make_effect(reply_effect{std::move(to), std::move(reply)}); }
+inline effect read_log(std::vector<index_t> indexes,
+                       std::function<effects(const std::vector<std::pair<index_t, shared_bytes>>&)> then) {
+  return make_effect(log_effect{std::move(indexes), std::move(then)});
+}
+inline effect release_cursor(index_t i) { return effect{release_cursor_effect{i}}; }
+inline effect checkpoint(index_t i) { return effect{checkpoint_effect{i}}; }
+inline effect append(shared_bytes cmd) { return effect{append_effect{std::move(cmd)}}; }
+
+/// The shell-effect value inside an effect, or null (release_cursor etc.).
+inline const shell_effect_value* as_shell_effect(const effect& e) {
+  auto* s = std::get_if<shell_effect>(&e);
+  return s ? std::any_cast<shell_effect_value>(&s->value) : nullptr;
+}
+
+}  // namespace ra
