@@ -5,6 +5,7 @@
 
 #include <caf/all.hpp>
 
+#include "actors/api_detail.hpp"
 #include "actors/messages.hpp"
 
 namespace ra {
@@ -14,17 +15,11 @@ namespace {
 using namespace ra::actors;
 using clock_type = std::chrono::steady_clock;
 using ms = std::chrono::milliseconds;
+// Shared with the async API (actors/async_api.cpp): same errors, same redirect rule.
+using detail::from_caf;
+using detail::from_command;
 
-constexpr ms retry_pause{20};
-
-api_error from_caf(const caf::error& e, const server_id& id) {
-  if (e == caf::sec::request_timeout) return make_api_error(api_errc::timeout, "no answer from " + id.to_string());
-  return make_api_error(api_errc::noproc, id.to_string() + " is not running");
-}
-
-api_error from_command(const command_error& e) {
-  return api_error{api_errc::command, e, {}};
-}
+constexpr ms retry_pause = detail::redirect_retry_pause;
 
 ms left_until(clock_type::time_point deadline) {
   return std::chrono::duration_cast<ms>(deadline - clock_type::now());
@@ -53,17 +48,10 @@ status redirecting(system& sys, server_id target, ms timeout, const attempt_fn& 
       a ? attempt(self, a, left) : make_api_error(api_errc::noproc, target.to_string() + " is not running");
     if (!err) return done{};
     last = err;
-    if (err->is(error_code::not_leader)) {
-      auto hint = err->command->leader;
-      if (!hint.empty() && hint != target) {
-        target = hint;
-        continue;
-      }
-    } else if (err->code == api_errc::noproc && target != original) {
-      target = original;  // the hinted leader is gone: ask the original member again
-    } else if (!(retry_also && retry_also(*err))) {
-      return *err;
-    }
+    auto step = detail::next_redirect_step(*err, target, original, retry_also && retry_also(*err));
+    target = step.next;
+    if (step.what == detail::redirect_step::kind::give_up) return *err;
+    if (step.what == detail::redirect_step::kind::retry_now) continue;
     std::this_thread::sleep_for(std::min(retry_pause, std::max(left_until(deadline), ms{1})));
   }
 }
@@ -197,7 +185,7 @@ result<query_reply<std::any>> query_raw(system& sys, const server_id& id, query_
 
 // -- membership ------------------------------------------------------------------------------
 
-result<members_info> members(system& sys, const server_id& id, ms timeout) {
+result<cluster_members> members(system& sys, const server_id& id, ms timeout) {
   const auto deadline = clock_type::now() + timeout;
   caf::scoped_actor self{sys.actor_system()};
   auto ask = [&](const server_id& who) -> std::optional<members_result> {
@@ -212,8 +200,8 @@ result<members_info> members(system& sys, const server_id& id, ms timeout) {
   if (!mine) return make_api_error(api_errc::noproc, id.to_string() + " is not running or did not answer");
   if (!mine->leader.empty() && mine->leader != id)
     if (auto theirs = ask(mine->leader); theirs && theirs->server_role == role::leader)
-      return members_info{theirs->members, mine->leader};
-  return members_info{mine->members, mine->leader};
+      return cluster_members{theirs->members, mine->leader};
+  return cluster_members{mine->members, mine->leader};
 }
 
 namespace {

@@ -25,6 +25,7 @@
 #include <caf/actor.hpp>
 #include <nlohmann/json.hpp>
 
+#include "actors/key_metrics.hpp"
 #include "actors/result.hpp"
 #include "actors/system.hpp"
 #include "libra/codec.hpp"
@@ -149,13 +150,13 @@ auto consistent_query(system& sys, const server_id& id, F f, std::chrono::millis
 
 // -- membership ------------------------------------------------------------------------------
 
-struct members_info {
+struct cluster_members {
   std::vector<member> members;
   server_id leader;  ///< empty if unknown
 };
 
 /// The members as the leader sees them (as `id` sees them if it knows no leader).
-result<members_info> members(system& sys, const server_id& id, std::chrono::milliseconds timeout = default_timeout);
+result<cluster_members> members(system& sys, const server_id& id, std::chrono::milliseconds timeout = default_timeout);
 /// Adds a member (start its server first with start_server). Returns the leader. Like
 /// Ra, returns once the change is appended and applied by the leader.
 result<server_id> add_member(system& sys, const server_id& id, const member& new_member,
@@ -169,5 +170,106 @@ status transfer_leadership(system& sys, const server_id& id, const server_id& ta
 
 /// The system overview (Ra's overview/1): servers, their uids, roles and member overviews.
 nlohmann::json overview(system& sys, std::chrono::milliseconds timeout = default_timeout);
+
+// -- more lifecycle (api_admin.cpp) ------------------------------------------------------------
+
+/// Restarts the cluster's servers of this node if the system knows them all (from disk),
+/// else starts a new cluster (start_cluster). Waits for a leader either way.
+result<cluster_started> start_or_restart_cluster(system& sys, const std::string& cluster_name,
+                                                 const std::string& machine, const std::vector<server_id>& ids,
+                                                 std::chrono::milliseconds timeout = default_timeout,
+                                                 const std::string& machine_args = {});
+/// Stops a server if it runs and deletes its data (log, snapshots, config, metadata).
+/// The other members still count it: remove it from the cluster first (or use
+/// leave_and_delete_server).
+status force_delete_server(system& sys, const server_id& id, std::chrono::milliseconds timeout = default_timeout);
+/// Ra's delete_cluster: commits an end-of-life entry through the leader (any member
+/// named in `ids` may be asked); every member that applies it stops and deletes its data.
+/// Returns once the leader applied it and this node's members in `ids` are gone. A member
+/// that is down at the time deletes itself when it learns the entry after a restart.
+status delete_cluster(system& sys, const std::vector<server_id>& ids,
+                      std::chrono::milliseconds timeout = default_timeout);
+/// Removes `target` from its cluster (asking `id`, any member) and stops it (data kept).
+status leave_and_terminate(system& sys, const server_id& id, const server_id& target,
+                           std::chrono::milliseconds timeout = default_timeout);
+/// Removes `target` from its cluster (asking `id`) and deletes it with its data.
+status leave_and_delete_server(system& sys, const server_id& id, const server_id& target,
+                               std::chrono::milliseconds timeout = default_timeout);
+
+// -- commands with options -----------------------------------------------------------------
+
+/// Where the reply of an await_consensus command comes from (Ra's reply_from): the leader
+/// (default), the member the call was addressed to (`local`: it must be on this node), or a
+/// given member: the call returns once that member has applied the command too, so a
+/// following local_query on it sees the command's effect.
+enum class reply_from : uint8_t { leader, local, member };
+
+struct command_options {
+  /// await_consensus (default): the machine's reply once applied. after_log_append: once
+  /// the leader appended it (reply empty; the command may still fail to commit).
+  /// noreply: sent to the addressed member only and not awaited (no redirect: if it is
+  /// not the leader the command is dropped). notify: use pipeline_command instead.
+  reply_mode mode = reply_mode::await_consensus;
+  reply_from from = reply_from::leader;
+  server_id reply_member;  ///< for reply_from::member
+};
+
+/// process_command_raw with options (see command_options).
+result<raw_reply> process_command_raw(system& sys, const server_id& id, shared_bytes command,
+                                      const command_options& opts,
+                                      std::chrono::milliseconds timeout = default_timeout);
+/// Typed, with options. With after_log_append or noreply there is no machine reply and
+/// `reply` is a default-constructed Reply.
+template <class Reply, class Cmd>
+result<command_reply<Reply>> process_command(system& sys, const server_id& id, const Cmd& cmd,
+                                             const command_options& opts,
+                                             std::chrono::milliseconds timeout = default_timeout) {
+  auto raw = process_command_raw(sys, id, encode(cmd), opts, timeout);
+  if (!raw) return *raw.error;
+  if (opts.mode != reply_mode::await_consensus) return command_reply<Reply>{Reply{}, raw->leader, raw->index};
+  auto reply = decode<Reply>(raw->reply);
+  if (!reply) return make_api_error(api_errc::bad_reply, "reply does not decode to the expected type");
+  return command_reply<Reply>{std::move(*reply), raw->leader, raw->index};
+}
+
+// -- aux, member details, metrics --------------------------------------------------------------
+
+/// Ra's aux_command: runs the machine's aux handler on member `id` (no redirect; any role)
+/// and returns its encoded reply.
+result<shared_bytes> aux_command_raw(system& sys, const server_id& id, shared_bytes command,
+                                     std::chrono::milliseconds timeout = default_timeout);
+template <class Reply, class Cmd>
+result<Reply> aux_command(system& sys, const server_id& id, const Cmd& cmd,
+                          std::chrono::milliseconds timeout = default_timeout) {
+  auto raw = aux_command_raw(sys, id, encode(cmd), timeout);
+  if (!raw) return *raw.error;
+  auto reply = decode<Reply>(*raw);
+  if (!reply) return make_api_error(api_errc::bad_reply, "aux reply does not decode to the expected type");
+  return std::move(*reply);
+}
+
+/// One member as the leader sees it (Ra's members_info).
+struct member_info {
+  server_id id;
+  membership kind = membership::voter;
+  bool is_leader = false;
+  /// The leader's replication state for it (for the leader itself: its last written index).
+  index_t match_index{0};
+  index_t next_index{0};
+};
+struct members_detail {
+  std::vector<member_info> members;
+  server_id leader;
+};
+/// The members with the leader's view of each (asks the leader, found through `id`).
+result<members_detail> members_info(system& sys, const server_id& id,
+                                    std::chrono::milliseconds timeout = default_timeout);
+/// Ra's member_overview: one server's state as JSON (role, term, indexes, members,
+/// peers if leader, the machine's overview).
+result<nlohmann::json> member_overview(system& sys, const server_id& id,
+                                       std::chrono::milliseconds timeout = default_timeout);
+/// Ra's key_metrics: counters and gauges of a server of this process, read without
+/// messaging it (actors/key_metrics.hpp). noproc if it never ran in this process.
+result<key_metrics_snapshot> key_metrics(const server_id& id);
 
 }  // namespace ra

@@ -86,6 +86,12 @@ using flush_atom = caf::atom_constant<caf::atom("ra_flush")>;        ///< flush 
 using leader_down_atom = caf::atom_constant<caf::atom("ra_ldown")>;  ///< leader not resolvable
 using segments_atom = caf::atom_constant<caf::atom("ra_segs")>;      ///< segment writer -> server
 using snapshot_done_atom = caf::atom_constant<caf::atom("ra_snapd")>; ///< snapshot worker -> server
+using machine_timer_atom = caf::atom_constant<caf::atom("ra_mtimer")>; ///< (name, generation): a machine timer
+using machine_reply_atom = caf::atom_constant<caf::atom("ra_mreply")>; ///< reply_effect: (ra_mreply, shared_bytes)
+using aux_atom = caf::atom_constant<caf::atom("ra_aux")>;              ///< (aux_atom, shared_bytes) -> command_result
+using delete_cluster_atom = caf::atom_constant<caf::atom("ra_delete")>; ///< -> command_result
+/// (wait_applied_atom, index_t) -> (ok_atom, index_t last_applied) once applied up to it.
+using wait_applied_atom = caf::atom_constant<caf::atom("ra_waitap")>;
 
 // -- client replies ----------------------------------------------------------------------
 

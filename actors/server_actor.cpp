@@ -13,7 +13,12 @@
 #include <caf/all.hpp>
 #include <spdlog/spdlog.h>
 
+#include "actors/key_metrics.hpp"
 #include "actors/messages.hpp"
+#include "actors/node_link.hpp"
+#include "actors/pid.hpp"
+#include "actors/server_data.hpp"
+#include "libra/effects.hpp"
 #include "segments/durable_log.hpp"
 #include "wal/wal_actor.hpp"
 
@@ -68,6 +73,15 @@ struct server_state {
   std::map<caf::actor_addr, uint64_t> notify_ids;
   std::optional<server_id> watched;  ///< the leader being monitored
   caf::actor_addr watched_addr;
+  // Machine effects (leader-local): monitored processes and named timers.
+  std::map<caf::actor_addr, pid> monitored;
+  std::map<std::string, uint64_t> machine_timers;  ///< name -> generation of the live arming
+  uint64_t machine_timer_seq = 0;
+  /// reply_from: requests waiting until last_applied reaches an index.
+  std::multimap<index_t, caf::response_promise> apply_waiters;
+  std::shared_ptr<key_metrics_block> metrics;
+  /// Set when the cluster was deleted; read by the exit hook (outlives the state).
+  std::shared_ptr<bool> delete_on_exit = std::make_shared<bool>(false);
 };
 
 void actor_wal_sink::write(const std::string& uid, std::vector<log_entry> entries, bool starts_new_log) {
@@ -77,10 +91,15 @@ void actor_wal_sink::write(const std::string& uid, std::vector<log_entry> entrie
 
 void actor_snapshot_worker::submit(const std::string&, std::function<io_result<std::string>()> job) {
   auto me = caf::actor_cast<caf::actor>(self_);
-  self_->system().spawn<caf::detached>([me, job = std::move(job)](caf::event_based_actor* helper) {
+  auto write = [me, job = std::move(job)](caf::event_based_actor* helper) {
     snapshot_done_msg done{job()};
     helper->send(me, snapshot_done_atom::value, std::move(done));
-  });
+  };
+  // Detached: the write blocks on the disk. Under CAF's test scheduler it cannot be.
+  if (self_->state.core->detached_storage_actors)
+    self_->system().spawn<caf::detached>(std::move(write));
+  else
+    self_->system().spawn(std::move(write));
 }
 
 int64_t now_ms() {
@@ -89,6 +108,7 @@ int64_t now_ms() {
 }
 
 caf::behavior role_behavior(server_actor* self, role r);
+void execute_effect(server_actor* self, shell_effect& e);
 
 void stop_server(server_actor* self, const std::string& reason, bool error) {
   auto& st = self->state;
@@ -148,8 +168,8 @@ void execute(server_actor* self, action& a) {
     query_result res{q->leader, std::move(q->result), q->error.has_value(),
                      q->error.value_or(command_error{error_code::not_leader, {}})};
     deliver(self, q->to.id, caf::make_message(std::move(res)));
-  } else if (std::get_if<effect_action>(&a)) {
-    // Shell effects (send_msg, monitors, machine timers ...) are not executed yet.
+  } else if (auto* ef = std::get_if<effect_action>(&a)) {
+    execute_effect(self, ef->effect);
   } else if (auto* rc = std::get_if<role_change_action>(&a)) {
     st.role_name = to_string(rc->to);
     spdlog::info("[{}] {} -> {} in term {} (leader: {})", st.tag, to_string(rc->from), to_string(rc->to),
@@ -165,11 +185,116 @@ void execute(server_actor* self, action& a) {
       self->monitor(dst);
       st.watched = m->leader;
       st.watched_addr = dst.address();
+      // Node-level detector (node_link): a lost or partitioned node sends us leader_down.
+      if (m->leader.node != st.core->name) st.core->watch_leader(m->leader, caf::actor_cast<caf::actor>(self));
     }
   } else if (std::get_if<flush_commands_action>(&a)) {
     self->send(self, flush_atom::value);
   } else if (auto* so = std::get_if<stopped_action>(&a)) {
-    stop_server(self, so->reason, true);
+    *st.delete_on_exit = so->delete_data;
+    stop_server(self, so->reason, so->failed);
+  }
+}
+
+// -- machine effects (libra/effects.hpp) ----------------------------------------------------
+
+/// The reason of a down message as text for the machine's down_command.
+std::string down_reason(server_actor* self, const caf::error& reason) {
+  if (!reason || reason == caf::exit_reason::normal) return "normal";
+  return self->system().render(reason);
+}
+
+void execute_effect(server_actor* self, shell_effect& e) {
+  auto& st = self->state;
+  auto* value = std::any_cast<shell_effect_value>(&e.value);
+  if (!value) {
+    spdlog::warn("[{}] ignoring a machine effect of unknown type {}", st.tag, e.value.type().name());
+    return;
+  }
+  std::visit(
+    [&](auto& x) {
+      using T = std::decay_t<decltype(x)>;
+      if constexpr (std::is_same_v<T, send_msg_effect>) {
+        if (auto dst = resolve_pid(x.to)) self->send(dst, std::move(x.msg));
+      } else if constexpr (std::is_same_v<T, reply_effect>) {
+        if (auto dst = resolve_pid(x.to)) self->send(dst, machine_reply_atom::value, std::move(x.reply));
+      } else if constexpr (std::is_same_v<T, mod_call_effect>) {
+        try {
+          if (x.fn) x.fn();
+        } catch (const std::exception& ex) {
+          spdlog::error("[{}] mod_call effect threw: {}", st.tag, ex.what());
+        }
+      } else if constexpr (std::is_same_v<T, monitor_effect>) {
+        auto dst = resolve_pid(x.target);
+        if (!dst) {
+          st.srv->handle_builtin(down_command{x.target, "noproc"});
+          return;
+        }
+        if (st.monitored.emplace(dst.address(), x.target).second) self->monitor(dst);
+      } else if constexpr (std::is_same_v<T, demonitor_effect>) {
+        for (auto it = st.monitored.begin(); it != st.monitored.end(); ++it)
+          if (it->second == x.target) {
+            self->demonitor(it->first);
+            st.monitored.erase(it);
+            break;
+          }
+      } else if constexpr (std::is_same_v<T, monitor_node_effect>) {
+        st.core->watch_node(x.node, caf::actor_cast<caf::actor>(self));
+      } else if constexpr (std::is_same_v<T, demonitor_node_effect>) {
+        st.core->unwatch_node(x.node, caf::actor_cast<caf::actor>(self));
+      } else if constexpr (std::is_same_v<T, timer_effect>) {
+        if (x.ms < 0) {
+          st.machine_timers.erase(x.name);
+          return;
+        }
+        auto gen = ++st.machine_timer_seq;
+        st.machine_timers[x.name] = gen;
+        self->delayed_send(self, std::chrono::milliseconds(x.ms), machine_timer_atom::value, x.name, gen);
+      } else if constexpr (std::is_same_v<T, log_effect>) {
+        std::vector<std::pair<index_t, shared_bytes>> found;
+        std::vector<log_entry> tmp;
+        for (auto i : x.indexes) {
+          tmp.clear();
+          st.log->read(i, i, 1, tmp);
+          if (!tmp.empty() && tmp.front().kind == entry_kind::command) found.emplace_back(i, tmp.front().payload);
+        }
+        effects more;
+        try {
+          if (x.then) more = x.then(found);
+        } catch (const std::exception& ex) {
+          spdlog::error("[{}] log effect continuation threw: {}", st.tag, ex.what());
+        }
+        st.srv->handle_machine_effects(std::move(more));
+      } else if constexpr (std::is_same_v<T, aux_effect>) {
+        st.srv->handle_aux(client_ref{}, x.command);
+      }
+    },
+    *value);
+}
+
+/// Publishes the key metrics (actors/key_metrics.hpp) and answers reply_from waiters.
+void after_event(server_actor* self) {
+  auto& st = self->state;
+  auto& s = *st.srv;
+  if (auto& m = st.metrics) {
+    constexpr auto o = std::memory_order_relaxed;
+    auto& mt = s.metrics();
+    m->commands.store(mt.commands, o);
+    m->elections.store(mt.elections, o);
+    m->term.store(s.current_term().value, o);
+    m->commit_index.store(s.commit_index().value, o);
+    m->last_applied.store(s.last_applied().value, o);
+    m->last_index.store(s.log().last_index().value, o);
+    m->last_written_index.store(s.log().last_written().index.value, o);
+    m->snapshot_index.store(s.log().first_index().value - 1, o);
+    m->snapshots_written.store(mt.snapshots_written, o);
+    m->checkpoints_written.store(mt.checkpoints_written, o);
+    m->effective_machine_version.store(s.effective_machine_version(), o);
+    m->state.store(static_cast<uint8_t>(s.current_role()), o);
+  }
+  while (!st.apply_waiters.empty() && st.apply_waiters.begin()->first <= s.last_applied()) {
+    st.apply_waiters.begin()->second.deliver(caf::ok_atom::value, s.last_applied());
+    st.apply_waiters.erase(st.apply_waiters.begin());
   }
 }
 
@@ -177,12 +302,17 @@ void execute(server_actor* self, action& a) {
 /// met a storage error it cannot run on.
 void run_actions(server_actor* self) {
   auto& st = self->state;
-  for (auto& a : st.srv->take_actions()) {
-    if (st.stopping) return;
-    execute(self, a);
+  // Executing an action may feed the core again (effects: aux, down of a dead pid, log
+  // reads), so drain until it has nothing more to say.
+  for (auto actions = st.srv->take_actions(); !actions.empty(); actions = st.srv->take_actions()) {
+    for (auto& a : actions) {
+      if (st.stopping) return;
+      execute(self, a);
+    }
   }
   if (!st.stopping && st.log->error())
     stop_server(self, "log: " + st.log->error()->message(), true);
+  if (!st.stopping) after_event(self);
 }
 
 template <class F>
@@ -308,6 +438,37 @@ caf::behavior common(server_actor* self) {
       return j.dump();
     },
     [self](flush_atom) { with_server(self, [&](server& s) { s.handle_flush_commands(); }); },
+    [self](machine_timer_atom, const std::string& name, uint64_t gen) {
+      auto& st = self->state;
+      auto it = st.machine_timers.find(name);
+      if (it == st.machine_timers.end() || it->second != gen) return;  // re-armed or cancelled
+      st.machine_timers.erase(it);
+      with_server(self, [&](server& s) { s.handle_builtin(timeout_command{name}); });
+    },
+    [self](node_down_atom, const std::string& node) {
+      with_server(self, [&](server& s) { s.handle_builtin(nodedown_command{node}); });
+    },
+    [self](node_up_atom, const std::string& node) {
+      with_server(self, [&](server& s) { s.handle_builtin(nodeup_command{node}); });
+    },
+    [self](aux_atom, const shared_bytes& cmd) {
+      if (!self->state.srv) return;
+      auto from = await_reply(self);
+      with_server(self, [&](server& s) { s.handle_aux(from, cmd); });
+    },
+    [self](delete_cluster_atom) {
+      if (!self->state.srv) return;
+      auto from = await_reply(self);
+      with_server(self, [&](server& s) { s.handle_delete_cluster(from); });
+    },
+    [self](wait_applied_atom, index_t index) -> caf::result<caf::ok_atom, index_t> {
+      auto& st = self->state;
+      if (!st.srv || st.stopping) return caf::make_error(caf::sec::request_receiver_down);
+      if (st.srv->last_applied() >= index) return {caf::ok_atom::value, st.srv->last_applied()};
+      auto rp = self->make_response_promise<caf::ok_atom, index_t>();
+      st.apply_waiters.emplace(index, rp);
+      return rp;
+    },
     [self](leader_down_atom, const server_id& who) {
       auto& st = self->state;
       with_server(self, [&](server& s) {
@@ -389,10 +550,16 @@ caf::behavior server_main(server_actor* self, std::shared_ptr<system_core> core,
   st.init_error = init_server(self, std::move(wal_entries));
   self->set_down_handler([self](caf::down_msg& m) {
     auto& st = self->state;
+    // One actor may be watched for several reasons (a pipelining client that is also a
+    // machine's monitored consumer): handle each.
     if (auto it = st.notify_ids.find(m.source); it != st.notify_ids.end()) {
       st.notify_targets.erase(it->second);
       st.notify_ids.erase(it);
-      if (m.source != st.watched_addr) return;
+    }
+    if (auto it = st.monitored.find(m.source); it != st.monitored.end()) {
+      auto who = it->second;
+      st.monitored.erase(it);
+      with_server(self, [&](server& s) { s.handle_builtin(down_command{who, down_reason(self, m.reason)}); });
     }
     if (!st.watched_addr || m.source != st.watched_addr) return;
     st.watched_addr = caf::actor_addr{};
@@ -402,8 +569,17 @@ caf::behavior server_main(server_actor* self, std::shared_ptr<system_core> core,
       if (s.leader() == who) s.handle_leader_down(false);
     });
   });
-  self->attach_functor([core = st.core, name = st.cfg.server.id.name, addr = self->address()] {
+  st.metrics = key_metrics_for(st.core->name, st.cfg.server.id.name);
+  st.metrics->running.store(true);
+  self->attach_functor([core = st.core, name = st.cfg.server.id.name, addr = self->address(),
+                        metrics = st.metrics, uid = st.cfg.uid, del = st.delete_on_exit] {
+    metrics->running.store(false);
     core->forget_actor(name, addr);
+    // delete_cluster: the data goes with the server (after the actor released its files).
+    if (*del) {
+      if (auto err = delete_server_data(*core, name, uid); !err.empty())
+        spdlog::error("[{}] deleting the data of {}: {}", core->name, name, err);
+    }
   });
   if (!st.init_error.empty()) {
     spdlog::error("[{}] cannot start: {}", st.tag, st.init_error);

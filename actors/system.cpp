@@ -7,7 +7,9 @@
 #include <spdlog/spdlog.h>
 
 #include "actors/messages.hpp"
+#include "actors/node_link.hpp"
 #include "actors/server_actor.hpp"
+#include "actors/server_data.hpp"
 #include "segments/segment_flush.hpp"
 #include "wal/wal_reader.hpp"
 #include "segments/segment_writer_actor.hpp"
@@ -41,55 +43,7 @@ std::string api_error::to_string() const {
   return s;
 }
 
-// -- system_core --------------------------------------------------------------------------
-
-namespace detail {
-
-caf::actor system_core::find(const std::string& name) const {
-  std::lock_guard lk{mx};
-  auto it = directory.find(name);
-  return it == directory.end() ? caf::actor{} : it->second.actor;
-}
-
-caf::actor system_core::find_by_uid(const std::string& uid) const {
-  std::lock_guard lk{mx};
-  for (auto& [name, e] : directory)
-    if (e.uid == uid) return e.actor;
-  return {};
-}
-
-void system_core::forget_actor(const std::string& name, const caf::actor_addr& who) {
-  std::lock_guard lk{mx};
-  if (auto it = directory.find(name); it != directory.end() && it->second.actor && it->second.actor.address() == who)
-    it->second.actor = caf::actor{};
-}
-
-namespace {
-std::mutex registry_mx;
-std::map<std::string, std::weak_ptr<system_core>> registry;
-}  // namespace
-
-caf::actor system_core::resolve(const server_id& id) const {
-  if (id.node == name) return find(id.name);
-  if (auto other = find_system(id.node)) return other->find(id.name);
-  return {};
-}
-
-void register_system(const std::shared_ptr<system_core>& core) {
-  std::lock_guard lk{registry_mx};
-  registry[core->name] = core;
-}
-void unregister_system(const std::string& name) {
-  std::lock_guard lk{registry_mx};
-  registry.erase(name);
-}
-std::shared_ptr<system_core> find_system(const std::string& name) {
-  std::lock_guard lk{registry_mx};
-  auto it = registry.find(name);
-  return it == registry.end() ? nullptr : it->second.lock();
-}
-
-}  // namespace detail
+// system_core (directory, resolution, process-wide registry): actors/system_core.cpp
 
 // -- system -------------------------------------------------------------------------------
 
@@ -156,6 +110,7 @@ result<std::unique_ptr<system>> system::start(system_config cfg) {
   s->caf_cfg_ = std::make_unique<caf::actor_system_config>();
   actors::announce_ra_types(*s->caf_cfg_);
   s->caf_cfg_->set("scheduler.max-threads", cfg.scheduler_threads);
+  if (cfg.configure_caf) cfg.configure_caf(*s->caf_cfg_);
   s->sys_ = std::make_unique<caf::actor_system>(*s->caf_cfg_);
 
   auto core = std::make_shared<detail::system_core>();
@@ -203,7 +158,8 @@ result<std::unique_ptr<system>> system::start(system_config cfg) {
   swc.on_error = [name = cfg.name](const std::string& message) {
     spdlog::error("[{}] segment writer: {}", name, message);
   };
-  core->segment_writer = storage::spawn_segment_writer(*s->sys_, swc);
+  core->detached_storage_actors = cfg.detached_storage_actors;
+  core->segment_writer = storage::spawn_segment_writer(*s->sys_, swc, cfg.detached_storage_actors);
 
   // WAL: recover, move the recovered files into segments, then start a new file.
   storage::wal_config wc = cfg.wal;
@@ -227,9 +183,14 @@ result<std::unique_ptr<system>> system::start(system_config cfg) {
     s->stop();
     return make_api_error(api_errc::storage, "WAL start: " + err->message());
   }
-  core->wal = storage::spawn_wal(*s->sys_, std::move(writer));
+  core->wal = storage::spawn_wal(*s->sys_, std::move(writer), cfg.detached_storage_actors);
   s->wal_dir_ = wc.wal_data_dir;
   detail::register_system(core);
+  // [node_link] distribution: node actor, peers, node failure detector (actors/node_link.hpp)
+  if (auto err = detail::start_node_link(core, cfg); !err.empty()) {
+    s->stop();
+    return make_api_error(api_errc::invalid_argument, err);
+  }
   spdlog::info("[{}] system started in {} ({} known servers)", cfg.name, cfg.data_dir, core->directory.size());
   return s;
 }
@@ -267,6 +228,7 @@ void system::stop() {
       std::lock_guard lk{core_->mx};
       for (auto& [name, e] : core_->directory) e.actor = caf::actor{};
     }
+    detail::stop_node_link(*core_);  // [node_link] after the servers, before the actor system
   }
   sys_.reset();  // waits for every remaining actor
   if (core_) {
@@ -390,14 +352,8 @@ status system::delete_server(const server_id& id, std::chrono::milliseconds time
     if (auto st = stop_server(id, timeout); !st) return st;
   std::string uid = uid_of(id.name);
   if (uid.empty()) return make_api_error(api_errc::noproc, "unknown server " + id.to_string());
-  {
-    std::lock_guard lk{core_->meta_mx};
-    if (auto st = core_->meta->remove(uid); !st) return make_api_error(api_errc::storage, st.error().message());
-  }
-  std::error_code ec;
-  std::filesystem::remove_all(core_->server_dir(uid), ec);
-  std::lock_guard lk{core_->mx};
-  core_->directory.erase(id.name);
+  if (auto err = detail::delete_server_data(*core_, id.name, uid); !err.empty())
+    return make_api_error(api_errc::storage, err);
   return done{};
 }
 

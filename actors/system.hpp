@@ -14,6 +14,7 @@
 // actor: servers first, then the WAL (which flushes what it holds), then the segment writer.
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -54,6 +55,38 @@ struct system_config {
   size_t scheduler_threads = 2;
   /// Test hook: the file layer (null = POSIX).
   storage::file_system* fs = nullptr;
+  /// Adjusts the CAF configuration before the actor system is built (e.g. load the io
+  /// middleman, or select CAF's deterministic test scheduler). Ra's types are already
+  /// announced when it runs.
+  std::function<void(caf::actor_system_config&)> configure_caf;
+  /// Test hook: false spawns the WAL and segment writer as ordinary scheduled actors
+  /// instead of on their own threads, so that CAF's deterministic test scheduler
+  /// (scheduler.policy = testing) drives every actor of the system. They then block a
+  /// scheduler thread in each fsync: keep the default in production.
+  bool detached_storage_actors = true;
+
+  // -- distribution and node failure detection (actors/node_link.hpp; docs/runtime.md,
+  //    "Distribution and failure detection") -------------------------------------------
+  /// Publish this node on CAF's io middleman so that systems in other processes (or
+  /// other actor systems) reach its servers. Needs the middleman loaded, e.g.
+  /// configure_caf = [](auto& c) { c.load<caf::io::middleman>(); }.
+  bool distributed = false;
+  /// Interface to listen on ("" = all interfaces) and TCP port (0 = any free port; read
+  /// the one chosen with ra::node_port(sys)).
+  std::string listen_host;
+  uint16_t listen_port = 0;
+  /// Nodes to connect to: node name (their system_config::name) -> (host, port). Dialled
+  /// at start and redialled while lost. One side of each pair is enough: a connection
+  /// serves both directions.
+  std::map<std::string, std::pair<std::string, uint16_t>> peers;
+  /// Node failure detector (one timer per system): every connected node is pinged each
+  /// interval and declared down after this long without an answer (or at once when its
+  /// connection closes).
+  uint32_t node_ping_interval_ms = 1000;
+  uint32_t node_down_after_ms = 3000;
+  /// Whether servers of other ra::systems in this process are reached directly. Tests
+  /// turn it off so that every message crosses the middleman's serialisation.
+  bool in_process_resolution = true;
 };
 
 class system {

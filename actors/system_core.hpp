@@ -3,11 +3,14 @@
 // WAL and segment writer actors, the directory of servers and the machine registry).
 // Server actors hold a shared_ptr to it; everything mutable is guarded by a mutex.
 
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <caf/actor.hpp>
@@ -40,6 +43,8 @@ struct system_core {
   size_t max_open_segments = 2;
   server_config defaults;
   caf::actor_system* sys = nullptr;
+  /// False under CAF's test scheduler: storage helpers run as scheduled actors.
+  bool detached_storage_actors = true;
 
   std::mutex meta_mx;  ///< the meta store is shared by every server actor
   std::unique_ptr<storage::meta_store> meta;
@@ -58,10 +63,42 @@ struct system_core {
   /// Clears `name`'s actor if it is still `who` (on the actor's exit).
   void forget_actor(const std::string& name, const caf::actor_addr& who);
 
-  /// The actor of server `id` in this process: this system's directory if id.node is
-  /// our name, else the system registered under id.node (several systems may run in one
-  /// process). Null if unknown or not running.
+  /// The actor of server `id`: this system's directory if id.node is our name, else the
+  /// system registered under id.node in this process (unless in-process resolution is
+  /// off), else a cached proxy of a server on a connected remote node. Never blocks: a
+  /// remote server not cached yet starts an asynchronous lookup and yields null now
+  /// (callers treat null as "not reachable now"; a later call finds it).
   caf::actor resolve(const server_id& id) const;
+
+  // -- distribution (actors/node_link.hpp); all of it is inert unless distributed --------
+
+  /// Whether resolve() may use other ra::systems of this process directly. Off in the
+  /// distribution tests, so that every message crosses the middleman's serialisation.
+  bool in_process_resolution = true;
+
+  /// Remote servers and node state, written by the node actor, read by resolve().
+  struct remote_state {
+    caf::actor node_actor;  ///< this system's node actor; null unless distributed
+    uint16_t port = 0;      ///< where the node actor is published (0: not distributed)
+    std::set<std::string> up_nodes;  ///< connected nodes currently answering pings
+    std::map<std::string, std::map<std::string, caf::actor>> servers;  ///< node -> name -> proxy
+    std::set<std::pair<std::string, std::string>> lookups_in_flight;   ///< (node, name)
+  };
+  mutable std::mutex remote_mx;  ///< guards remote
+  mutable remote_state remote;
+
+  /// Nodes connected and answering pings now.
+  std::set<std::string> up_nodes() const;
+  /// `watcher` gets (node_down_atom, node) when `node` is lost (connection closed or no
+  /// answer to pings for node_down_after_ms) and (node_up_atom, node) when it is back.
+  /// Watching a node that is not up now sends node_down at once. Watches end when the
+  /// watcher exits. No-op unless this system is distributed.
+  void watch_node(const std::string& node, const caf::actor& watcher) const;
+  void unwatch_node(const std::string& node, const caf::actor& watcher) const;
+  /// For server actors following a remote leader: when leader.node is lost, `watcher`
+  /// gets (actors::leader_down_atom, leader), as if the leader's actor had gone down.
+  /// One leader per watcher (a new call replaces the old one). No-op unless distributed.
+  void watch_leader(const server_id& leader, const caf::actor& watcher) const;
 };
 
 /// Process-wide registry of running systems by node name.

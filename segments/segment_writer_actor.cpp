@@ -59,7 +59,9 @@ caf::behavior segment_writer(segment_writer_actor* self, segment_writer_config c
 
 }  // namespace
 
-caf::actor spawn_segment_writer(caf::actor_system& sys, segment_writer_config config) {
+caf::actor spawn_segment_writer(caf::actor_system& sys, segment_writer_config config, bool detached) {
+  if (!detached)
+    return sys.spawn(segment_writer, std::move(config));
   return sys.spawn<caf::detached>(segment_writer, std::move(config));
 }
 

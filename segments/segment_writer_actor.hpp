@@ -44,7 +44,9 @@ struct segment_writer_config {
 
 /// Also answers `get_atom` with the number of WAL files still waiting to be moved (0
 /// once everything submitted before the request is done).
-caf::actor spawn_segment_writer(caf::actor_system& sys, segment_writer_config config);
+/// `detached = false` runs it as an ordinary scheduled actor instead: only for CAF's
+/// deterministic test scheduler, which cannot drive actors on their own threads.
+caf::actor spawn_segment_writer(caf::actor_system& sys, segment_writer_config config, bool detached = true);
 
 /// Hands a rolled-over WAL file to the segment writer (safe from any thread, e.g. the
 /// WAL actor's on_rollover callback).

@@ -122,14 +122,16 @@ caf::behavior wal_behavior(wal_actor* self, writer_box box) {
 
 }  // namespace
 
-caf::actor spawn_wal(caf::actor_system& sys, std::unique_ptr<wal_writer> writer) {
+caf::actor spawn_wal(caf::actor_system& sys, std::unique_ptr<wal_writer> writer, bool detached) {
   auto box = std::make_shared<std::unique_ptr<wal_writer>>(std::move(writer));
+  if (!detached)
+    return sys.spawn(wal_behavior, std::move(box));
   return sys.spawn<caf::detached>(wal_behavior, std::move(box));
 }
 
 caf::actor spawn_wal(caf::actor_system& sys, wal_config config,
-                     std::function<void(rollover_info)> on_rollover) {
-  return spawn_wal(sys, std::make_unique<wal_writer>(std::move(config), std::move(on_rollover)));
+                     std::function<void(rollover_info)> on_rollover, bool detached) {
+  return spawn_wal(sys, std::make_unique<wal_writer>(std::move(config), std::move(on_rollover)), detached);
 }
 
 void stop_wal(const caf::actor& wal) {

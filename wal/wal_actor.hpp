@@ -42,11 +42,14 @@ typename Inspector::result_type inspect(Inspector& f, wal_writer_stats& x) {
 
 /// Spawns the WAL actor with a new writer (no recovery; the first file is created by
 /// the first flush). on_rollover runs on the WAL's thread and must not block.
+/// `detached = false` runs it as an ordinary scheduled actor instead: only for CAF's
+/// deterministic test scheduler, which cannot drive actors on their own threads (the
+/// WAL then blocks a scheduler thread in every fsync).
 caf::actor spawn_wal(caf::actor_system& sys, wal_config config,
-                     std::function<void(rollover_info)> on_rollover);
+                     std::function<void(rollover_info)> on_rollover, bool detached = true);
 
 /// Spawns the WAL actor around a writer the caller already recovered (and started).
-caf::actor spawn_wal(caf::actor_system& sys, std::unique_ptr<wal_writer> writer);
+caf::actor spawn_wal(caf::actor_system& sys, std::unique_ptr<wal_writer> writer, bool detached = true);
 
 /// Asks the WAL actor to flush what it holds and quit.
 void stop_wal(const caf::actor& wal);

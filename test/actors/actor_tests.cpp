@@ -15,74 +15,12 @@
 #include "actors/api.hpp"
 #include "actors/messages.hpp"
 #include "machines/counter.hpp"
+#include "runtime_fixture.hpp"
 
 using namespace ra;
+using namespace ra::test;
 using namespace std::chrono_literals;
 
-namespace {
-
-class temp_dir {
- public:
-  temp_dir() {
-    const char* base = std::getenv("TMPDIR");
-    std::string pattern = std::string(base && *base ? base : "/tmp") + "/ra-actors-XXXXXX";
-    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = pattern;
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
-
-system_config make_config(const std::string& name, const std::string& dir) {
-  system_config c;
-  c.name = name;
-  c.data_dir = dir;
-  c.server_defaults.broadcast_time_ms = 20;
-  c.server_defaults.detector_poll_ms = 200;
-  c.server_defaults.tick_timeout_ms = 100;
-  c.machines["counter"] = [](const std::string&) { return make_machine<machines::counter>(); };
-  return c;
-}
-
-std::unique_ptr<ra::system> start_system(const std::string& name, const std::string& dir) {
-  spdlog::set_level(spdlog::level::warn);
-  auto s = ra::system::start(make_config(name, dir));
-  if (!s) FAIL("system start failed: " << s.error->to_string());
-  return std::move(*s);
-}
-
-std::vector<server_id> ids_of(const ra::system& sys, std::initializer_list<const char*> names) {
-  std::vector<server_id> out;
-  for (auto n : names) out.push_back(server_id{n, sys.name()});
-  return out;
-}
-
-int64_t add(ra::system& sys, const server_id& to, int64_t n) {
-  auto r = process_command<int64_t>(sys, to, n, 10s);
-  if (!r) FAIL("command " << n << " failed: " << r.error->to_string());
-  return r->reply;
-}
-
-/// Waits until `id`'s local state equals `expected`; returns the last value seen.
-int64_t await_local(ra::system& sys, const server_id& id, int64_t expected, std::chrono::milliseconds limit = 10s) {
-  auto deadline = std::chrono::steady_clock::now() + limit;
-  int64_t seen = -1;
-  while (std::chrono::steady_clock::now() < deadline) {
-    auto q = local_query<int64_t>(sys, id, [](const int64_t& s) { return s; }, 1s);
-    if (q) seen = q->value;
-    if (seen == expected) break;
-    std::this_thread::sleep_for(10ms);
-  }
-  return seen;
-}
-
-}  // namespace
 
 TEST_CASE("actors: a 3-member cluster processes commands", "[actors]") {
   temp_dir dir;

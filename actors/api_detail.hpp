@@ -1,0 +1,57 @@
+#pragma once
+// Internal: what the blocking API (api.cpp) and the non-blocking one (async_api.cpp)
+// share, so that both turn failures into the same api_errors and follow leaders by the
+// same rule. Not part of the public API.
+
+#include <chrono>
+
+#include <caf/error.hpp>
+#include <caf/sec.hpp>
+
+#include "actors/result.hpp"
+#include "libra/types.hpp"
+
+namespace ra::detail {
+
+/// How long a redirecting call waits before it asks again while no leader is known.
+inline constexpr std::chrono::milliseconds redirect_retry_pause{20};
+
+/// A failed CAF request to server `id`: a request timeout becomes api_errc::timeout,
+/// anything else (the actor is gone, or went while the request waited) noproc.
+inline api_error from_caf(const caf::error& e, const server_id& id) {
+  if (e == caf::sec::request_timeout) return make_api_error(api_errc::timeout, "no answer from " + id.to_string());
+  return make_api_error(api_errc::noproc, id.to_string() + " is not running");
+}
+
+/// Raft refused the request (not_leader with a hint, stopped, ...).
+inline api_error from_command(const command_error& e) { return api_error{api_errc::command, e, {}}; }
+
+/// What a call that follows leaders does after an attempt on `target` failed.
+struct redirect_step {
+  enum class kind : uint8_t {
+    give_up,      ///< return the error to the caller
+    retry_now,    ///< ask `next` at once (a not_leader hint naming another server)
+    retry_later,  ///< ask `next` after redirect_retry_pause (no leader known yet)
+  };
+  kind what = kind::give_up;
+  server_id next;
+};
+
+/// The redirect rule of every call that needs the leader: follow a not_leader hint that
+/// names another server; with no usable hint wait and ask the same server again; if a
+/// hinted server is not running, go back to the member the caller named (`original`);
+/// retry the errors `retry_also_this` says are transient; give up on anything else.
+inline redirect_step next_redirect_step(const api_error& err, const server_id& target, const server_id& original,
+                                        bool retry_also_this) {
+  using k = redirect_step::kind;
+  if (err.is(error_code::not_leader)) {
+    const auto& hint = err.command->leader;
+    if (!hint.empty() && hint != target) return {k::retry_now, hint};
+    return {k::retry_later, target};
+  }
+  if (err.code == api_errc::noproc && target != original) return {k::retry_later, original};
+  if (retry_also_this) return {k::retry_later, target};
+  return {k::give_up, target};
+}
+
+}  // namespace ra::detail

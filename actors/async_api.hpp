@@ -1,0 +1,150 @@
+#pragma once
+// The public API for callers that are CAF actors (Ra's ra module, used from inside a
+// process): the same calls as the blocking API (actors/api.hpp) without blocking. Each
+// call sends request(s) from `self` and returns at once; `then` runs later, inside
+// `self` (in one of its message handlers, so it may touch the actor's state), exactly
+// once, with a ra::result: the value or an api_error (timeout, noproc, Raft's refusal
+// with its leader hint ...). Nothing throws for expected failures.
+//
+// Calls that need the leader follow `not_leader` hints to the leader, and while no
+// leader is known they ask again after a short pause (a helper actor's timer; `self`
+// keeps handling its other messages meanwhile), all within `timeout`. The timeout and
+// the pauses use the actor clock, so under CAF's deterministic test scheduler they run
+// in simulated time.
+//
+// If `self` terminates before the answer, `then` is never called. `sys` must outlive
+// the call (the continuations look servers up in it).
+//
+//   behavior client(event_based_actor* self, ra::system* sys, ra::server_id id) {
+//     ra::async::process_command<int64_t>(self, *sys, id, int64_t{5}, 5s,
+//       [](ra::result<ra::command_reply<int64_t>> r) { if (r) use(r->reply); });
+//     return { ... };
+//   }
+
+#include <any>
+#include <chrono>
+#include <functional>
+#include <type_traits>
+#include <utility>
+
+#include <caf/actor.hpp>
+#include <caf/event_based_actor.hpp>
+
+#include "actors/api.hpp"
+#include "actors/result.hpp"
+#include "actors/system.hpp"
+#include "libra/codec.hpp"
+#include "libra/typed_machine.hpp"
+
+namespace ra::async {
+
+/// Receives the outcome of an asynchronous call (runs inside the calling actor).
+template <class T>
+using callback = std::function<void(result<T>)>;
+
+// -- servers -------------------------------------------------------------------------------
+
+/// Makes server `id` enter pre_vote now (needed once for a brand-new cluster).
+/// Errors: noproc, timeout.
+void trigger_election(caf::event_based_actor* self, system& sys, const server_id& id,
+                      std::chrono::milliseconds timeout, callback<done> then);
+
+// -- commands ------------------------------------------------------------------------------
+
+/// Appends an encoded command through the leader (following redirects) and reports the
+/// machine's encoded reply once the command is applied.
+void process_command_raw(caf::event_based_actor* self, system& sys, const server_id& id, shared_bytes command,
+                         std::chrono::milliseconds timeout, callback<raw_reply> then);
+
+/// Encodes `cmd`, and decodes the machine's reply as Reply (api_errc::bad_reply if it
+/// does not decode).
+template <class Reply, class Cmd>
+void process_command(caf::event_based_actor* self, system& sys, const server_id& id, const Cmd& cmd,
+                     std::chrono::milliseconds timeout, callback<command_reply<Reply>> then) {
+  process_command_raw(self, sys, id, encode(cmd), timeout, [then = std::move(then)](result<raw_reply> raw) {
+    if (!raw) return then(std::move(*raw.error));
+    auto reply = decode<Reply>(raw->reply);
+    if (!reply) return then(make_api_error(api_errc::bad_reply, "reply does not decode to the expected type"));
+    then(command_reply<Reply>{std::move(*reply), raw->leader, raw->index});
+  });
+}
+
+/// Ra's pipeline_command, sent from `self` (so it stays in order with self's other
+/// messages to that server). One-way: `self` receives (actors::applied_atom,
+/// actors::applied_batch) for applied commands (batched, in log order) and
+/// (actors::rejected_atom, uint64_t correlation, command_error) for refusals, so its
+/// behaviour must handle both. No redirect: a not_leader refusal carries the leader hint.
+/// Returns noproc if server `id` is not running (nothing was sent).
+status pipeline_command_raw(caf::event_based_actor* self, system& sys, const server_id& id, shared_bytes command,
+                            uint64_t correlation, command_priority priority = command_priority::normal);
+template <class Cmd>
+status pipeline_command(caf::event_based_actor* self, system& sys, const server_id& id, const Cmd& cmd,
+                        uint64_t correlation, command_priority priority = command_priority::normal) {
+  return pipeline_command_raw(self, sys, id, encode(cmd), correlation, priority);
+}
+
+// -- queries ---------------------------------------------------------------------------------
+
+/// Runs `fn` on server `id` (query_kind::local: no redirect) or on the leader (leader /
+/// consistent: not_leader is followed). Reports the query function's std::any.
+void query_raw(caf::event_based_actor* self, system& sys, const server_id& id, query_kind kind, query_fn fn,
+               std::chrono::milliseconds timeout, callback<query_reply<std::any>> then);
+
+namespace detail {
+template <class State, class F, class Then>
+void typed_query(caf::event_based_actor* self, system& sys, const server_id& id, query_kind kind, F f,
+                 std::chrono::milliseconds timeout, Then then) {
+  using R = std::decay_t<std::invoke_result_t<F, const State&>>;
+  query_raw(self, sys, id, kind, make_query<State>(std::move(f)), timeout,
+            [then = std::move(then)](result<query_reply<std::any>> raw) mutable {
+              if (!raw) return then(result<query_reply<R>>{std::move(*raw.error)});
+              if (auto* v = std::any_cast<R>(&raw->value))
+                return then(result<query_reply<R>>{query_reply<R>{std::move(*v), raw->leader}});
+              then(result<query_reply<R>>{make_api_error(api_errc::bad_reply, "query result has an unexpected type")});
+            });
+}
+}  // namespace detail
+
+/// Reads server `id`'s state as it is now (possibly stale). State is the machine's
+/// state_type; f: const State& -> R; `then` takes result<query_reply<R>>.
+template <class State, class F, class Then>
+void local_query(caf::event_based_actor* self, system& sys, const server_id& id, F f,
+                 std::chrono::milliseconds timeout, Then then) {
+  detail::typed_query<State>(self, sys, id, query_kind::local, std::move(f), timeout, std::move(then));
+}
+/// Reads the leader's state (no check that it is still the leader).
+template <class State, class F, class Then>
+void leader_query(caf::event_based_actor* self, system& sys, const server_id& id, F f,
+                  std::chrono::milliseconds timeout, Then then) {
+  detail::typed_query<State>(self, sys, id, query_kind::leader, std::move(f), timeout, std::move(then));
+}
+/// Linearizable read: the leader confirms its leadership with a quorum and evaluates
+/// once it applied everything committed when the query arrived. A leader cut off from
+/// its quorum never answers: the call then ends with api_errc::timeout.
+template <class State, class F, class Then>
+void consistent_query(caf::event_based_actor* self, system& sys, const server_id& id, F f,
+                      std::chrono::milliseconds timeout, Then then) {
+  detail::typed_query<State>(self, sys, id, query_kind::consistent, std::move(f), timeout, std::move(then));
+}
+
+// -- membership ------------------------------------------------------------------------------
+
+/// The members as the leader sees them (as `id` sees them if it knows no leader, or the
+/// leader it names does not answer as leader in time).
+void members(caf::event_based_actor* self, system& sys, const server_id& id, std::chrono::milliseconds timeout,
+             callback<cluster_members> then);
+/// Adds a member (start its server first); reports the leader once the change is
+/// appended and applied by the leader. A new leader's "cluster change not permitted"
+/// (its first entry is not committed yet) is retried within the timeout.
+void add_member(caf::event_based_actor* self, system& sys, const server_id& id, const member& new_member,
+                std::chrono::milliseconds timeout, callback<server_id> then);
+/// Removes a member; reports the leader (same rules as add_member).
+void remove_member(caf::event_based_actor* self, system& sys, const server_id& id, const server_id& target,
+                   std::chrono::milliseconds timeout, callback<server_id> then);
+/// Asks the leader (following redirects from `id`) to hand leadership to `target`
+/// (errors: already_leader, unknown_member, non_voter, not_up_to_date). Reports once the
+/// transfer was started, not once it finished.
+void transfer_leadership(caf::event_based_actor* self, system& sys, const server_id& id, const server_id& target,
+                         std::chrono::milliseconds timeout, callback<done> then);
+
+}  // namespace ra::async

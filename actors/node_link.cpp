@@ -1,0 +1,427 @@
+// The node actor: directory service, remote proxy cache, node failure detector and
+// node watches (see node_link.hpp and docs/runtime.md). All its state lives on the actor's
+// thread except system_core::remote, which resolve() reads under remote_mx.
+
+#include "actors/node_link.hpp"
+
+#include <map>
+#include <optional>
+#include <set>
+#include <tuple>
+#include <utility>
+
+#include <caf/all.hpp>
+#include <caf/io/all.hpp>
+#include <spdlog/spdlog.h>
+
+#include "actors/messages.hpp"
+#include "actors/system.hpp"
+
+namespace ra {
+namespace detail {
+namespace {
+
+using namespace ra::actors;
+using clock_type = std::chrono::steady_clock;
+using ms = std::chrono::milliseconds;
+
+struct node_settings {
+  std::string local_name;
+  std::map<std::string, std::pair<std::string, uint16_t>> peers;
+  ms ping_interval{1000};
+  ms down_after{3000};
+};
+
+/// What this node knows about one remote node.
+struct peer_node {
+  caf::actor link;  ///< the remote node actor (a proxy); null while not connected
+  std::optional<std::pair<std::string, uint16_t>> address;  ///< configured: redial while lost
+  bool dialling = false;
+  bool up = false;
+  uint64_t epoch = 0;  ///< bumped on every up: answers meant for an older one are dropped
+  clock_type::time_point last_heard{};
+};
+
+/// A local actor watching nodes (node_watch) and/or the node of its leader (leader_watch).
+struct watcher_entry {
+  caf::actor handle;
+  std::set<std::string> nodes;
+  std::optional<server_id> leader;
+};
+
+struct node_state {
+  std::shared_ptr<system_core> core;
+  node_settings settings;
+  std::map<std::string, peer_node> peers;  ///< by node name
+  std::map<caf::actor_addr, std::string> link_nodes;                      ///< remote node actor -> node
+  std::map<caf::actor_addr, std::pair<std::string, std::string>> proxies;  ///< remote server -> (node, name)
+  std::map<caf::actor_addr, watcher_entry> watchers;
+  uint64_t ping_seq = 0;
+  static inline const char* name = "ra_node";  // the actor's name in CAF diagnostics
+};
+using node_actor = caf::stateful_actor<node_state>;
+
+void notify_watchers(node_actor* self, const std::string& node, bool up) {
+  for (auto& [addr, w] : self->state.watchers) {
+    if (w.nodes.count(node)) {
+      if (up)
+        self->send(w.handle, node_up_atom::value, node);
+      else
+        self->send(w.handle, node_down_atom::value, node);
+    }
+    // The server's own handler ignores this unless `leader` is still its leader.
+    if (!up && w.leader && w.leader->node == node) self->send(w.handle, leader_down_atom::value, *w.leader);
+  }
+}
+
+void forget_lookups(system_core& core, const std::string& node, const std::vector<std::string>& names) {
+  std::lock_guard lk{core.remote_mx};
+  for (auto& n : names) core.remote.lookups_in_flight.erase({node, n});
+}
+
+void cache_server(node_actor* self, const std::string& node, const std::string& server, const caf::actor& proxy) {
+  if (!proxy) return;
+  {
+    std::lock_guard lk{self->state.core->remote_mx};
+    self->state.core->remote.servers[node][server] = proxy;
+  }
+  // The entry goes when the proxied actor goes (down_msg), e.g. a restarted server.
+  if (self->state.proxies.emplace(proxy.address(), std::make_pair(node, server)).second) self->monitor(proxy);
+}
+
+/// Asks `node` which of `names` (empty: all) run there and caches their proxies.
+void fetch_directory(node_actor* self, const std::string& node, std::vector<std::string> names) {
+  auto it = self->state.peers.find(node);
+  if (it == self->state.peers.end() || !it->second.link || !it->second.up) {
+    forget_lookups(*self->state.core, node, names);
+    return;
+  }
+  auto epoch = it->second.epoch;
+  self->request(it->second.link, self->state.settings.down_after, node_dir_atom::value, names)
+    .then(
+      [self, node, names, epoch](const std::vector<std::string>& found, const std::vector<caf::actor>& actors) {
+        forget_lookups(*self->state.core, node, names);
+        auto it = self->state.peers.find(node);
+        if (it == self->state.peers.end() || !it->second.up || it->second.epoch != epoch) return;
+        for (size_t i = 0; i < found.size() && i < actors.size(); ++i) cache_server(self, node, found[i], actors[i]);
+      },
+      [self, node, names](caf::error&) { forget_lookups(*self->state.core, node, names); });
+}
+
+void mark_up(node_actor* self, const std::string& node) {
+  auto& p = self->state.peers[node];
+  p.last_heard = clock_type::now();
+  if (p.up) return;
+  p.up = true;
+  ++p.epoch;
+  {
+    std::lock_guard lk{self->state.core->remote_mx};
+    self->state.core->remote.up_nodes.insert(node);
+  }
+  spdlog::info("[{}] node {} is up", self->state.settings.local_name, node);
+  notify_watchers(self, node, true);
+  fetch_directory(self, node, {});  // most servers are known before they are first needed
+}
+
+void mark_down(node_actor* self, const std::string& node, const std::string& why) {
+  auto& p = self->state.peers[node];
+  if (!p.up) return;
+  p.up = false;
+  {
+    std::lock_guard lk{self->state.core->remote_mx};
+    auto& remote = self->state.core->remote;
+    remote.up_nodes.erase(node);
+    remote.servers.erase(node);
+    std::erase_if(remote.lookups_in_flight, [&](const auto& l) { return l.first == node; });
+  }
+  for (auto it = self->state.proxies.begin(); it != self->state.proxies.end();) {
+    if (it->second.first == node) {
+      self->demonitor(it->first);
+      it = self->state.proxies.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  spdlog::warn("[{}] node {} is down: {}", self->state.settings.local_name, node, why);
+  notify_watchers(self, node, false);
+}
+
+/// `remote` is node `node`'s node actor: adopt it as the link (one per node).
+void adopt_link(node_actor* self, const std::string& node, const caf::actor& remote) {
+  auto& p = self->state.peers[node];
+  if (p.link != remote) {
+    if (p.link) {  // the node restarted (new node actor) before we saw its old link close
+      self->demonitor(p.link);
+      self->state.link_nodes.erase(p.link.address());
+      mark_down(self, node, "it reconnected as a new node actor");
+    }
+    p.link = remote;
+    self->state.link_nodes[remote.address()] = node;
+    self->monitor(remote);
+  }
+  mark_up(self, node);
+}
+
+void drop_link(node_actor* self, const std::string& node, const std::string& why) {
+  auto& p = self->state.peers[node];
+  if (p.link) self->state.link_nodes.erase(p.link.address());
+  p.link = caf::actor{};
+  mark_down(self, node, why);
+}
+
+/// Connects to a configured peer without blocking: the middleman actor connects, then
+/// the two node actors say hello.
+void dial(node_actor* self, const std::string& node) {
+  auto& p = self->state.peers[node];
+  if (!p.address || p.link || p.dialling) return;
+  p.dialling = true;
+  auto timeout = self->state.settings.down_after;
+  auto give_up = [self, node](caf::error& e) {
+    self->state.peers[node].dialling = false;
+    spdlog::debug("[{}] cannot reach node {}: {}", self->state.settings.local_name, node, self->system().render(e));
+  };
+  auto mm = self->system().middleman().actor_handle();
+  self->request(mm, timeout, caf::connect_atom::value, p.address->first, p.address->second)
+    .then(
+      [self, node, timeout, give_up](const caf::node_id&, const caf::strong_actor_ptr& ptr,
+                                     const std::set<std::string>&) {
+        auto remote = caf::actor_cast<caf::actor>(ptr);
+        if (!remote) {
+          self->state.peers[node].dialling = false;
+          spdlog::warn("[{}] node {}: nothing published at its address", self->state.settings.local_name, node);
+          return;
+        }
+        self->request(remote, timeout, node_hello_atom::value, self->state.settings.local_name,
+                      caf::actor_cast<caf::actor>(self))
+          .then(
+            [self, node, remote](const std::string& their_name) {
+              self->state.peers[node].dialling = false;
+              if (their_name != node) {
+                spdlog::error("[{}] the node configured as {} calls itself {}: not linked",
+                              self->state.settings.local_name, node, their_name);
+                return;
+              }
+              adopt_link(self, node, remote);
+            },
+            give_up);
+      },
+      give_up);
+}
+
+void tick(node_actor* self) {
+  auto& st = self->state;
+  auto now = clock_type::now();
+  ++st.ping_seq;
+  for (auto& [node, p] : st.peers) {
+    if (p.link) {
+      if (p.up && now - p.last_heard > st.settings.down_after)
+        mark_down(self, node, "no answer to pings for " + std::to_string(st.settings.down_after.count()) + " ms");
+      // A silent node is still pinged: its answer brings it back up.
+      self->send(p.link, node_ping_atom::value, st.settings.local_name, st.ping_seq);
+    } else {
+      dial(self, node);
+    }
+  }
+  self->delayed_send(self, st.settings.ping_interval, node_tick_atom::value);
+}
+
+watcher_entry& watcher_of(node_actor* self, const caf::actor& watcher) {
+  auto [it, fresh] = self->state.watchers.try_emplace(watcher.address());
+  if (fresh) {
+    it->second.handle = watcher;
+    self->monitor(watcher);  // its watches end with it
+  }
+  return it->second;
+}
+
+void drop_if_idle(node_actor* self, const caf::actor_addr& addr) {
+  auto it = self->state.watchers.find(addr);
+  if (it != self->state.watchers.end() && it->second.nodes.empty() && !it->second.leader) {
+    self->demonitor(addr);
+    self->state.watchers.erase(it);
+  }
+}
+
+bool is_up(node_actor* self, const std::string& node) {
+  auto it = self->state.peers.find(node);
+  return it != self->state.peers.end() && it->second.up;
+}
+
+caf::behavior node_main(node_actor* self, std::shared_ptr<system_core> core, node_settings settings) {
+  auto& st = self->state;
+  st.core = std::move(core);
+  st.settings = std::move(settings);
+  for (auto& [node, address] : st.settings.peers) st.peers[node].address = address;
+  self->set_down_handler([self](caf::down_msg& m) {
+    auto& st = self->state;
+    if (auto it = st.link_nodes.find(m.source); it != st.link_nodes.end()) {
+      auto node = it->second;
+      drop_link(self, node, "connection lost (" + self->system().render(m.reason) + ")");
+      return;
+    }
+    if (auto it = st.proxies.find(m.source); it != st.proxies.end()) {
+      auto [node, server] = it->second;
+      st.proxies.erase(it);
+      std::lock_guard lk{st.core->remote_mx};
+      auto& servers = st.core->remote.servers;
+      if (auto n = servers.find(node); n != servers.end())
+        if (auto s = n->second.find(server); s != n->second.end() && s->second.address() == m.source)
+          n->second.erase(s);
+      return;
+    }
+    st.watchers.erase(m.source);
+  });
+  return {
+    // -- from other nodes ----------------------------------------------------------------
+    [self](node_hello_atom, const std::string& from, const caf::actor& their_node) -> caf::result<std::string> {
+      if (from == self->state.settings.local_name || !their_node)
+        return caf::make_error(caf::sec::invalid_argument, "bad hello from " + from);
+      adopt_link(self, from, their_node);
+      return self->state.settings.local_name;
+    },
+    [self](node_dir_atom, const std::vector<std::string>& names) {
+      std::vector<std::string> found;
+      std::vector<caf::actor> actors;
+      auto& core = *self->state.core;
+      std::lock_guard lk{core.mx};
+      auto add = [&](const std::string& name, const server_entry& e) {
+        if (!e.actor) return;
+        found.push_back(name);
+        actors.push_back(e.actor);
+      };
+      if (names.empty()) {
+        for (auto& [name, e] : core.directory) add(name, e);
+      } else {
+        for (auto& name : names)
+          if (auto it = core.directory.find(name); it != core.directory.end()) add(name, it->second);
+      }
+      return std::make_tuple(std::move(found), std::move(actors));
+    },
+    [self](node_ping_atom, const std::string&, uint64_t seq) {
+      if (auto from = caf::actor_cast<caf::actor>(self->current_sender()))
+        self->send(from, node_pong_atom::value, self->state.settings.local_name, seq);
+    },
+    [self](node_pong_atom, const std::string& from, uint64_t) {
+      auto it = self->state.peers.find(from);
+      if (it == self->state.peers.end() || !it->second.link) return;
+      if (it->second.link.address() != caf::actor_cast<caf::actor_addr>(self->current_sender())) return;  // not over the current link
+      mark_up(self, from);
+    },
+    // -- local -----------------------------------------------------------------------------
+    [self](node_tick_atom) { tick(self); },
+    [self](node_lookup_atom, const std::string& node, const std::string& server) {
+      fetch_directory(self, node, {server});
+    },
+    [self](node_watch_atom, const std::string& node, const caf::actor& watcher) {
+      watcher_of(self, watcher).nodes.insert(node);
+      if (!is_up(self, node)) self->send(watcher, node_down_atom::value, node);
+    },
+    [self](node_unwatch_atom, const std::string& node, const caf::actor& watcher) {
+      if (auto it = self->state.watchers.find(watcher.address()); it != self->state.watchers.end()) {
+        it->second.nodes.erase(node);
+        drop_if_idle(self, watcher.address());
+      }
+    },
+    [self](leader_watch_atom, const server_id& leader, const caf::actor& watcher) {
+      // No message now if the node is not up: the server found the leader some other way
+      // (in-process), or it already treats an unresolvable leader as down.
+      watcher_of(self, watcher).leader = leader;
+    },
+  };
+}
+
+}  // namespace
+
+std::string start_node_link(const std::shared_ptr<system_core>& core, const system_config& cfg) {
+  core->in_process_resolution = cfg.in_process_resolution;
+  if (!cfg.distributed) return {};
+  auto& sys = *core->sys;
+  if (!sys.has_middleman()) return "distributed needs CAF's io middleman: load it in configure_caf";
+  if (cfg.node_ping_interval_ms == 0 || cfg.node_down_after_ms < cfg.node_ping_interval_ms)
+    return "node_ping_interval_ms must be > 0 and node_down_after_ms >= node_ping_interval_ms";
+  node_settings settings{cfg.name, cfg.peers, ms{cfg.node_ping_interval_ms}, ms{cfg.node_down_after_ms}};
+  settings.peers.erase(cfg.name);
+  auto node = sys.spawn(node_main, core, std::move(settings));
+  auto port = sys.middleman().publish(node, cfg.listen_port,
+                                      cfg.listen_host.empty() ? nullptr : cfg.listen_host.c_str(),
+                                      true);  // rebinding a port right after a restart is fine
+  if (!port) {
+    caf::anon_send_exit(node, caf::exit_reason::user_shutdown);
+    return "publishing the node on port " + std::to_string(cfg.listen_port) + ": " + sys.render(port.error());
+  }
+  {
+    std::lock_guard lk{core->remote_mx};
+    core->remote.node_actor = node;
+    core->remote.port = *port;
+  }
+  caf::anon_send(node, node_tick_atom::value);  // dial the peers now, not after one interval
+  spdlog::info("[{}] node published on port {}", cfg.name, *port);
+  return {};
+}
+
+void stop_node_link(system_core& core) {
+  caf::actor node;
+  uint16_t port = 0;
+  {
+    std::lock_guard lk{core.remote_mx};
+    node = std::exchange(core.remote.node_actor, caf::actor{});
+    port = std::exchange(core.remote.port, uint16_t{0});
+  }
+  if (node) {
+    auto& sys = *core.sys;
+    static_cast<void>(sys.middleman().close(port));  // best effort: the system ends soon anyway
+    caf::scoped_actor self{sys};
+    self->monitor(node);
+    caf::anon_send_exit(node, caf::exit_reason::user_shutdown);
+    bool gone = false;
+    self->receive([&](const caf::down_msg&) { gone = true; }, caf::after(std::chrono::seconds(5)) >> [] {});
+    if (!gone) spdlog::error("[{}] the node actor did not stop in time", core.name);
+  }
+  // Remote proxies must not outlive the actor system that made them.
+  std::lock_guard lk{core.remote_mx};
+  core.remote = system_core::remote_state{};
+}
+
+}  // namespace detail
+
+// -- public helpers -------------------------------------------------------------------------
+
+uint16_t node_port(const system& sys) {
+  auto core = detail::find_system(sys.name());
+  if (!core) return 0;
+  std::lock_guard lk{core->remote_mx};
+  return core->remote.port;
+}
+
+std::vector<std::string> connected_nodes(const system& sys) {
+  auto core = detail::find_system(sys.name());
+  if (!core) return {};
+  auto nodes = core->up_nodes();
+  return {nodes.begin(), nodes.end()};
+}
+
+namespace {
+result<std::shared_ptr<detail::system_core>> distributed_core(const system& sys) {
+  auto core = detail::find_system(sys.name());
+  if (!core) return make_api_error(api_errc::noproc, "system " + sys.name() + " is not running");
+  std::lock_guard lk{core->remote_mx};
+  if (!core->remote.node_actor) return make_api_error(api_errc::invalid_argument, sys.name() + " is not distributed");
+  return core;
+}
+}  // namespace
+
+status watch_node(const system& sys, const std::string& node, const caf::actor& watcher) {
+  auto core = distributed_core(sys);
+  if (!core) return *core.error;
+  (*core)->watch_node(node, watcher);
+  return done{};
+}
+
+status unwatch_node(const system& sys, const std::string& node, const caf::actor& watcher) {
+  auto core = distributed_core(sys);
+  if (!core) return *core.error;
+  (*core)->unwatch_node(node, watcher);
+  return done{};
+}
+
+}  // namespace ra

@@ -1,0 +1,86 @@
+#pragma once
+// Distribution between ra::systems (one per node) over CAF's io middleman, and the
+// node-level failure detector (Ra's aten). See docs/runtime.md, "Distribution and
+// failure detection".
+//
+// A distributed system publishes one small *node actor* on its port. Nodes dial the peers
+// in their config (system_config::peers); one connection serves both directions: the
+// dialer says hello with its own node actor, so the dialled node learns it too. The node
+// actor
+//  * answers directory requests: which of my servers run, and their actors;
+//  * fills system_core::remote, the cache of remote server proxies that resolve() reads
+//    (an unknown remote server triggers an asynchronous lookup, never a blocking call);
+//    entries go when the proxy's actor goes down or its node is lost;
+//  * pings every connected node once per node_ping_interval_ms (one timer per system,
+//    however many servers and clusters run) and declares a node down when it has not
+//    answered for node_down_after_ms, or at once when the connection closes. This
+//    catches partitions and hung nodes, which TCP alone does not report;
+//  * tells watchers (system_core::watch_node / watch_leader) about nodes going down and
+//    coming back, and redials configured peers while they are down.
+//
+// Every message here uses CAF's built-in types only (atoms, strings, actors, vectors of
+// them, integers): nothing to announce.
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <caf/actor.hpp>
+#include <caf/atom.hpp>
+
+#include "actors/result.hpp"
+#include "actors/system_core.hpp"
+
+namespace ra {
+
+class system;
+struct system_config;
+
+namespace actors {
+// -- to watchers (system_core::watch_node) -------------------------------------------------
+using node_down_atom = caf::atom_constant<caf::atom("ra_ndown")>;  ///< (node_down_atom, std::string node)
+using node_up_atom = caf::atom_constant<caf::atom("ra_nup")>;      ///< (node_up_atom, std::string node)
+
+// -- between node actors (the wire protocol) -----------------------------------------------
+/// (hello, my name, my node actor) -> std::string your_peer_name
+using node_hello_atom = caf::atom_constant<caf::atom("ra_nhello")>;
+/// (dir, std::vector<std::string> names; empty = all) -> (names, std::vector<caf::actor>)
+using node_dir_atom = caf::atom_constant<caf::atom("ra_ndir")>;
+/// (ping, my name, uint64_t seq), answered by a one-way (pong, my name, seq)
+using node_ping_atom = caf::atom_constant<caf::atom("ra_nping")>;
+using node_pong_atom = caf::atom_constant<caf::atom("ra_npong")>;
+
+// -- local requests to the node actor --------------------------------------------------------
+using node_watch_atom = caf::atom_constant<caf::atom("ra_nwatch")>;    ///< (node, watcher)
+using node_unwatch_atom = caf::atom_constant<caf::atom("ra_nunwtch")>;
+using leader_watch_atom = caf::atom_constant<caf::atom("ra_lwatch")>;  ///< (server_id leader, watcher)
+using node_lookup_atom = caf::atom_constant<caf::atom("ra_nlookup")>;  ///< (node, server name)
+using node_tick_atom = caf::atom_constant<caf::atom("ra_ntick")>;      ///< the detector's timer
+}  // namespace actors
+
+namespace detail {
+
+/// Sets the core's distribution knobs from `cfg` and, if cfg.distributed, spawns and
+/// publishes the node actor and starts dialling cfg.peers. Returns an error text ("" on
+/// success): distributed without the io middleman loaded, or the port cannot be bound.
+std::string start_node_link(const std::shared_ptr<system_core>& core, const system_config& cfg);
+/// Stops the node actor (bounded wait), closes its port and drops every remote proxy.
+/// Call before the actor system is destroyed. Idempotent.
+void stop_node_link(system_core& core);
+
+}  // namespace detail
+
+// -- public helpers (need a running system) ------------------------------------------------
+
+/// The TCP port this system's node actor listens on (0: not distributed or not running).
+uint16_t node_port(const system& sys);
+/// Remote nodes connected and answering pings now.
+std::vector<std::string> connected_nodes(const system& sys);
+/// See system_core::watch_node / unwatch_node. Fails with noproc if the system is not
+/// running, invalid_argument if it is not distributed.
+status watch_node(const system& sys, const std::string& node, const caf::actor& watcher);
+status unwatch_node(const system& sys, const std::string& node, const caf::actor& watcher);
+
+}  // namespace ra

@@ -1,0 +1,30 @@
+#pragma once
+// Converting between CAF actor handles and ra::pid (libra/builtin_commands.hpp), the
+// form in which machines hold processes (in commands, state and effects).
+//
+// A pid is {node: the ra system's name, id: the actor's id in that system's CAF actor
+// system}. to_pid records a weak reference to the actor (naming an actor does not keep it
+// alive; the entry goes when it exits), so the runtime can find it again by pid.
+// Resolution works for actors of any ra::system in this process; pids of other processes
+// are not resolved yet (sends to them are dropped, monitors report "noproc").
+
+#include <caf/actor.hpp>
+
+#include "libra/builtin_commands.hpp"
+
+namespace ra {
+
+class system;
+
+/// The pid of `a`, an actor of `sys`'s actor system (e.g. a consumer checking out of a
+/// FIFO queue machine passes to_pid(sys, self)).
+pid to_pid(system& sys, const caf::actor& a);
+
+namespace detail {
+struct system_core;
+pid to_pid(system_core& core, const caf::actor& a);
+/// The live actor behind `p`, or null.
+caf::actor resolve_pid(const pid& p);
+}  // namespace detail
+
+}  // namespace ra

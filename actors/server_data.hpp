@@ -1,0 +1,16 @@
+#pragma once
+// Removing a server's persistent data: its directory (log, snapshots, config), its entry
+// in the node's meta store and in the directory of known servers. Used by
+// force_delete_server and by members of a deleted cluster.
+
+#include <string>
+
+namespace ra::detail {
+
+struct system_core;
+
+/// Deletes server `name`'s data (uid `uid`). The server must not be running. Returns
+/// "" on success, else what failed (the rest is still attempted).
+std::string delete_server_data(system_core& core, const std::string& name, const std::string& uid);
+
+}  // namespace ra::detail

@@ -1,0 +1,449 @@
+// Distribution (actors/node_link.hpp): the members of one cluster live in three ra::systems,
+// each with its own CAF actor system and io middleman on loopback. In-process resolution
+// is off, so every peer RPC, client request and reply crosses the middleman's
+// serialisation. Also the node failure detector against a fake node whose answers to
+// pings the test switches off and on. Every wait is bounded.
+
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+#include <caf/all.hpp>
+#include <caf/io/all.hpp>
+#include <spdlog/spdlog.h>
+
+#include "actors/api.hpp"
+#include "actors/messages.hpp"
+#include "actors/node_link.hpp"
+#include "machines/counter.hpp"
+
+using namespace ra;
+using namespace std::chrono_literals;
+using ms = std::chrono::milliseconds;
+using clock_type = std::chrono::steady_clock;
+
+namespace {
+
+// Short detector timings so that a test run stays short; production defaults are 1 s / 3 s.
+constexpr uint32_t ping_interval_ms = 100;
+constexpr uint32_t down_after_ms = 500;
+
+class temp_dir {
+ public:
+  temp_dir() {
+    const char* base = std::getenv("TMPDIR");
+    std::string pattern = std::string(base && *base ? base : "/tmp") + "/ra-dist-XXXXXX";
+    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+    path_ = pattern;
+  }
+  ~temp_dir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+using peer_map = std::map<std::string, std::pair<std::string, uint16_t>>;
+
+system_config distributed_config(const std::string& name, const std::string& dir, peer_map peers) {
+  system_config c;
+  c.name = name;
+  c.data_dir = dir;
+  c.server_defaults.broadcast_time_ms = 20;
+  c.server_defaults.detector_poll_ms = 200;
+  c.server_defaults.tick_timeout_ms = 100;
+  c.machines["counter"] = [](const std::string&) { return make_machine<machines::counter>(); };
+  c.configure_caf = [](caf::actor_system_config& caf_cfg) { caf_cfg.load<caf::io::middleman>(); };
+  c.distributed = true;
+  c.listen_host = "127.0.0.1";
+  c.listen_port = 0;  // any free port: read back with node_port()
+  c.peers = std::move(peers);
+  c.node_ping_interval_ms = ping_interval_ms;
+  c.node_down_after_ms = down_after_ms;
+  c.in_process_resolution = false;  // the systems meet only through the middleman
+  return c;
+}
+
+std::unique_ptr<ra::system> start_system(system_config cfg) {
+  spdlog::set_level(spdlog::level::warn);
+  auto s = ra::system::start(std::move(cfg));
+  if (!s) FAIL("system start failed: " << s.error->to_string());
+  return std::move(*s);
+}
+
+template <class Pred>
+bool wait_for(Pred&& done, ms limit) {
+  auto deadline = clock_type::now() + limit;
+  while (clock_type::now() < deadline) {
+    if (done()) return true;
+    std::this_thread::sleep_for(5ms);
+  }
+  return done();
+}
+
+bool connected_to(const ra::system& sys, const std::string& node) {
+  auto nodes = connected_nodes(sys);
+  return std::find(nodes.begin(), nodes.end(), node) != nodes.end();
+}
+
+int64_t await_local(ra::system& sys, const server_id& id, int64_t expected, ms limit = 10s) {
+  int64_t seen = -1;
+  wait_for(
+    [&] {
+      auto q = local_query<int64_t>(sys, id, [](const int64_t& s) { return s; }, 1s);
+      if (q) seen = q->value;
+      return seen == expected;
+    },
+    limit);
+  return seen;
+}
+
+/// Node events a watcher received, with when: written by the watcher actor, read by the test.
+struct node_events {
+  struct event {
+    std::string node;
+    bool up;
+    clock_type::time_point at;
+  };
+  std::mutex mx;
+  std::vector<event> events;
+
+  std::optional<event> first(const std::string& node, bool up, clock_type::time_point after) {
+    std::lock_guard lk{mx};
+    for (auto& e : events)
+      if (e.node == node && e.up == up && e.at >= after) return e;
+    return std::nullopt;
+  }
+  size_t count(bool up) {
+    std::lock_guard lk{mx};
+    return static_cast<size_t>(std::count_if(events.begin(), events.end(), [&](auto& e) { return e.up == up; }));
+  }
+};
+
+/// An actor recording node_up / node_down, ended with the scope (before its system stops).
+class node_watcher {
+ public:
+  explicit node_watcher(caf::actor_system& sys) : events_(std::make_shared<node_events>()) {
+    actor_ = sys.spawn([events = events_](caf::event_based_actor*) -> caf::behavior {
+      auto record = [events](const std::string& node, bool up) {
+        std::lock_guard lk{events->mx};
+        events->events.push_back({node, up, clock_type::now()});
+      };
+      return {
+        [record](actors::node_down_atom, const std::string& node) { record(node, false); },
+        [record](actors::node_up_atom, const std::string& node) { record(node, true); },
+      };
+    });
+  }
+  ~node_watcher() { caf::anon_send_exit(actor_, caf::exit_reason::user_shutdown); }
+  node_watcher(const node_watcher&) = delete;
+  node_watcher& operator=(const node_watcher&) = delete;
+
+  const caf::actor& actor() const { return actor_; }
+  node_events& events() { return *events_; }
+
+ private:
+  std::shared_ptr<node_events> events_;
+  caf::actor actor_;
+};
+
+/// Collects the correlations of pipelined commands applied (from another node's leader).
+struct applied_log {
+  std::mutex mx;
+  std::vector<uint64_t> correlations;
+  size_t size() {
+    std::lock_guard lk{mx};
+    return correlations.size();
+  }
+};
+
+/// A stand-in for a remote ra node: speaks the node protocol (hello, directory, ping) in
+/// its own actor system, and answers pings only while `answering` is set.
+class fake_node {
+ public:
+  fake_node(uint16_t port, std::shared_ptr<std::atomic<bool>> answering) {
+    cfg_.load<caf::io::middleman>();
+    actors::announce_ra_types(cfg_);
+    cfg_.set("scheduler.max-threads", 1);
+    sys_ = std::make_unique<caf::actor_system>(cfg_);
+    actor_ = sys_->spawn([answering](caf::event_based_actor* self) -> caf::behavior {
+      return {
+        [](actors::node_hello_atom, const std::string&, const caf::actor&) { return std::string("fake"); },
+        [](actors::node_dir_atom, const std::vector<std::string>&) {
+          return std::make_tuple(std::vector<std::string>{}, std::vector<caf::actor>{});
+        },
+        [self, answering](actors::node_ping_atom, const std::string&, uint64_t seq) {
+          if (answering->load())
+            self->send(caf::actor_cast<caf::actor>(self->current_sender()), actors::node_pong_atom::value,
+                       std::string("fake"), seq);
+        },
+      };
+    });
+    auto bound = sys_->middleman().publish(actor_, port, "127.0.0.1", true);
+    if (bound) port_ = *bound;
+  }
+  ~fake_node() {
+    caf::anon_send_exit(actor_, caf::exit_reason::user_shutdown);
+    actor_ = caf::actor{};
+    sys_.reset();  // closes its connections: like a process exit
+  }
+  fake_node(const fake_node&) = delete;
+  fake_node& operator=(const fake_node&) = delete;
+
+  uint16_t port() const { return port_; }
+
+ private:
+  caf::actor_system_config cfg_;
+  std::unique_ptr<caf::actor_system> sys_;
+  caf::actor actor_;
+  uint16_t port_ = 0;
+};
+
+}  // namespace
+
+TEST_CASE("distributed: a 3-node cluster over the middleman elects, replicates and survives a node loss",
+          "[distributed]") {
+  temp_dir d1, d2, d3;
+  std::map<std::string, std::unique_ptr<ra::system>> nodes;
+  nodes["n1"] = start_system(distributed_config("n1", d1.path(), {}));
+  auto p1 = node_port(*nodes["n1"]);
+  REQUIRE(p1 != 0);
+  nodes["n2"] = start_system(distributed_config("n2", d2.path(), {{"n1", {"127.0.0.1", p1}}}));
+  auto p2 = node_port(*nodes["n2"]);
+  REQUIRE(p2 != 0);
+  // n1 learns n2 and n3 from their hellos: one side of each pair dials.
+  nodes["n3"] = start_system(
+    distributed_config("n3", d3.path(), {{"n1", {"127.0.0.1", p1}}, {"n2", {"127.0.0.1", p2}}}));
+  REQUIRE(wait_for(
+    [&] {
+      for (auto& [name, sys] : nodes)
+        if (connected_nodes(*sys).size() != 2) return false;
+      return true;
+    },
+    5s));
+
+  server_id s1{"s1", "n1"}, s2{"s2", "n2"}, s3{"s3", "n3"};
+  std::vector<server_id> ids{s1, s2, s3};
+  std::vector<member> all{member{s1}, member{s2}, member{s3}};
+  for (auto& id : ids) REQUIRE(start_server(*nodes[id.node], "dist", id, "counter", all));
+  REQUIRE(trigger_election(*nodes["n1"], s1));
+
+  // A command through each member, each from the member's own node: the followers'
+  // not_leader hints are followed to the leader on another node.
+  auto r1 = process_command<int64_t>(*nodes["n1"], s1, int64_t{5}, 15s);
+  REQUIRE(r1);
+  CHECK(r1->reply == 5);
+  auto r2 = process_command<int64_t>(*nodes["n2"], s2, int64_t{7}, 10s);
+  REQUIRE(r2);
+  CHECK(r2->reply == 12);
+  auto r3 = process_command<int64_t>(*nodes["n3"], s3, int64_t{3}, 10s);
+  REQUIRE(r3);
+  CHECK(r3->reply == 15);
+  const server_id old_leader = r3->leader;
+  REQUIRE(std::find(ids.begin(), ids.end(), old_leader) != ids.end());
+  for (auto& id : ids) CHECK(await_local(*nodes[id.node], id, 15) == 15);
+
+  // Client calls straight to a server of another node: the member list ...
+  const std::string client_node = old_leader.node == "n1" ? "n2" : "n1";
+  auto& client = *nodes[client_node];
+  std::optional<cluster_members> m;
+  REQUIRE(wait_for(
+    [&] {
+      auto r = members(client, old_leader, 2s);
+      if (r) m = *r;
+      return r.ok();
+    },
+    5s));
+  CHECK(m->members.size() == 3);
+  CHECK(m->leader == old_leader);
+  // ... and pipelined commands whose applied notifications come back across nodes.
+  auto applied = std::make_shared<applied_log>();
+  auto notify = client.actor_system().spawn([applied](caf::event_based_actor*) -> caf::behavior {
+    return {
+      [applied](actors::applied_atom, const actors::applied_batch& b) {
+        std::lock_guard lk{applied->mx};
+        for (auto& [correlation, reply] : b.applied) applied->correlations.push_back(correlation);
+      },
+      [](actors::rejected_atom, uint64_t, const command_error&) {},
+    };
+  });
+  REQUIRE(wait_for([&] { return static_cast<bool>(client.lookup(old_leader)); }, 5s));
+  for (uint64_t c = 1; c <= 3; ++c) REQUIRE(pipeline_command(client, old_leader, int64_t{1}, c, notify));
+  CHECK(wait_for([&] { return applied->size() == 3; }, 5s));
+  caf::anon_send_exit(notify, caf::exit_reason::user_shutdown);
+  for (auto& id : ids) CHECK(await_local(*nodes[id.node], id, 18) == 18);
+
+  // Lose the leader's node: its whole system goes, as in a node crash.
+  const std::string survivor_node = old_leader.node == "n3" ? "n2" : "n3";
+  node_watcher watcher{nodes[survivor_node]->actor_system()};
+  REQUIRE(watch_node(*nodes[survivor_node], old_leader.node, watcher.actor()));
+  const auto lost_at = clock_type::now();
+  nodes[old_leader.node]->stop();
+  CHECK(wait_for([&] { return watcher.events().first(old_leader.node, false, lost_at).has_value(); }, 5s));
+  CHECK(!connected_to(*nodes[survivor_node], old_leader.node));
+
+  std::vector<server_id> survivors;
+  for (auto& id : ids)
+    if (id.node != old_leader.node) survivors.push_back(id);
+  auto r4 = process_command<int64_t>(*nodes[survivors[0].node], survivors[0], int64_t{10}, 15s);
+  REQUIRE(r4);
+  CHECK(r4->reply == 28);
+  CHECK(r4->leader != old_leader);
+  CHECK(std::find(survivors.begin(), survivors.end(), r4->leader) != survivors.end());
+  auto r5 = process_command<int64_t>(*nodes[survivors[1].node], survivors[1], int64_t{2}, 10s);
+  REQUIRE(r5);
+  CHECK(r5->reply == 30);
+  for (auto& id : survivors) CHECK(await_local(*nodes[id.node], id, 30) == 30);
+}
+
+TEST_CASE("distributed: a lost node restarted on its port is redialled and its server catches up",
+          "[distributed]") {
+  temp_dir d1, d2, d3;
+  auto n1 = start_system(distributed_config("n1", d1.path(), {}));
+  const uint16_t p1 = node_port(*n1);
+  REQUIRE(p1 != 0);
+  // n2 and n3 dial n1: they redial it while it is lost.
+  auto n2 = start_system(distributed_config("n2", d2.path(), {{"n1", {"127.0.0.1", p1}}}));
+  auto n3 = start_system(
+    distributed_config("n3", d3.path(), {{"n1", {"127.0.0.1", p1}}, {"n2", {"127.0.0.1", node_port(*n2)}}}));
+  REQUIRE(wait_for([&] { return connected_nodes(*n1).size() == 2 && connected_nodes(*n2).size() == 2; }, 5s));
+
+  server_id s1{"s1", "n1"}, s2{"s2", "n2"}, s3{"s3", "n3"};
+  std::vector<member> all{member{s1}, member{s2}, member{s3}};
+  REQUIRE(start_server(*n1, "dist", s1, "counter", all));
+  REQUIRE(start_server(*n2, "dist", s2, "counter", all));
+  REQUIRE(start_server(*n3, "dist", s3, "counter", all));
+  REQUIRE(trigger_election(*n2, s2));
+  auto r1 = process_command<int64_t>(*n2, s2, int64_t{5}, 15s);
+  REQUIRE(r1);
+  CHECK(r1->reply == 5);
+  CHECK(await_local(*n1, s1, 5) == 5);
+
+  node_watcher watcher{n2->actor_system()};
+  REQUIRE(watch_node(*n2, "n1", watcher.actor()));
+  const auto lost_at = clock_type::now();
+  n1->stop();
+  n1.reset();
+  REQUIRE(wait_for([&] { return watcher.events().first("n1", false, lost_at).has_value(); }, 5s));
+  auto r2 = process_command<int64_t>(*n2, s2, int64_t{7}, 15s);  // n2 and n3 are a majority
+  REQUIRE(r2);
+  CHECK(r2->reply == 12);
+
+  // Back on the same port and data dir: n2 and n3 redial it, s1 restarts from its log and
+  // catches up from the leader over the middleman.
+  const auto back_at = clock_type::now();
+  auto cfg = distributed_config("n1", d1.path(), {});
+  cfg.listen_port = p1;
+  n1 = start_system(std::move(cfg));
+  REQUIRE(node_port(*n1) == p1);
+  REQUIRE(restart_server(*n1, s1));
+  REQUIRE(wait_for([&] { return watcher.events().first("n1", true, back_at).has_value(); }, 5s));
+  CHECK(await_local(*n1, s1, 12) == 12);
+  auto r3 = process_command<int64_t>(*n1, s1, int64_t{3}, 10s);
+  REQUIRE(r3);
+  CHECK(r3->reply == 15);
+  CHECK(await_local(*n3, s3, 15) == 15);
+}
+
+TEST_CASE("distributed: the node detector reports a silent or lost node down, and back up", "[distributed]") {
+  auto answering = std::make_shared<std::atomic<bool>>(true);
+  auto fake = std::make_unique<fake_node>(0, answering);
+  const uint16_t fake_port = fake->port();
+  REQUIRE(fake_port != 0);
+
+  temp_dir dir;
+  auto sys = start_system(distributed_config("n1", dir.path(), {{"fake", {"127.0.0.1", fake_port}}}));
+  REQUIRE(wait_for([&] { return connected_to(*sys, "fake"); }, 5s));
+  node_watcher watcher{sys->actor_system()};
+  REQUIRE(watch_node(*sys, "fake", watcher.actor()));
+  // What a server following a leader on that node registers (server_actor.cpp), with a
+  // stand-in for the server that records the leader_down it is sent.
+  auto leader_downs = std::make_shared<std::atomic<int>>(0);
+  auto follower = sys->actor_system().spawn([leader_downs](caf::event_based_actor*) -> caf::behavior {
+    return {[leader_downs](actors::leader_down_atom, const server_id& leader) {
+      if (leader == server_id{"s1", "fake"}) ++*leader_downs;
+    }};
+  });
+  auto core = ra::detail::find_system(sys->name());
+  REQUIRE(core);
+  core->watch_leader(server_id{"s1", "fake"}, follower);
+
+  // While the node answers, several detection windows pass without an alarm. (Checking
+  // that nothing happens needs the time to pass.)
+  std::this_thread::sleep_for(ms{3 * down_after_ms});
+  CHECK(watcher.events().count(false) == 0);
+  CHECK(connected_to(*sys, "fake"));
+
+  // Silent but connected (a hung node, or a partition TCP does not see): down once it has
+  // not answered for down_after, judged at the next ping.
+  answering->store(false);
+  const auto silent_at = clock_type::now();
+  REQUIRE(wait_for([&] { return watcher.events().first("fake", false, silent_at).has_value(); },
+                   ms{down_after_ms + 4 * ping_interval_ms + 2000}));
+  auto down_after = watcher.events().first("fake", false, silent_at)->at - silent_at;
+  // Not before down_after minus the age of the last answer (at most about one interval,
+  // more if the machine is loaded).
+  CHECK(down_after >= ms{down_after_ms - 2 * ping_interval_ms});
+  CHECK(down_after <= ms{down_after_ms + 2 * ping_interval_ms + 500});
+  CHECK(!connected_to(*sys, "fake"));
+  CHECK(wait_for([&] { return leader_downs->load() == 1; }, 2s));
+
+  // It answers again: up at the next ping.
+  answering->store(true);
+  const auto answering_at = clock_type::now();
+  REQUIRE(wait_for([&] { return watcher.events().first("fake", true, answering_at).has_value(); },
+                   ms{2 * ping_interval_ms + 2000}));
+  CHECK(connected_to(*sys, "fake"));
+
+  // Its process goes: down at once (the connection closes), well before down_after.
+  const auto killed_at = clock_type::now();
+  fake.reset();
+  REQUIRE(wait_for([&] { return watcher.events().first("fake", false, killed_at).has_value(); }, 5s));
+  CHECK(watcher.events().first("fake", false, killed_at)->at - killed_at < ms{down_after_ms});
+  CHECK(wait_for([&] { return leader_downs->load() == 2; }, 2s));
+
+  // It comes back on the same port: the configured peer is redialled and is up again.
+  const auto restarted_at = clock_type::now();
+  fake = std::make_unique<fake_node>(fake_port, answering);
+  REQUIRE(fake->port() == fake_port);
+  REQUIRE(wait_for([&] { return watcher.events().first("fake", true, restarted_at).has_value(); }, 5s));
+  CHECK(connected_to(*sys, "fake"));
+  caf::anon_send_exit(follower, caf::exit_reason::user_shutdown);
+}
+
+TEST_CASE("distributed: a distributed system needs the io middleman", "[distributed]") {
+  temp_dir dir;
+  auto cfg = distributed_config("n1", dir.path(), {});
+  cfg.configure_caf = nullptr;
+  auto s = ra::system::start(std::move(cfg));
+  REQUIRE(!s);
+  CHECK(s.error->code == api_errc::invalid_argument);
+}
+
+TEST_CASE("distributed: a query to a server on another node fails cleanly (not supported yet)", "[distributed]") {
+  temp_dir d1, d2;
+  auto n1 = start_system(distributed_config("n1", d1.path(), {}));
+  auto n2 = start_system(distributed_config("n2", d2.path(), {{"n1", {"127.0.0.1", node_port(*n1)}}}));
+  REQUIRE(wait_for([&] { return connected_to(*n2, "n1"); }, 5s));
+  server_id s1{"s1", "n1"};
+  REQUIRE(start_server(*n1, "q", s1, "counter", {member{s1}}));
+  REQUIRE(wait_for([&] { return static_cast<bool>(n2->lookup(s1)); }, 5s));
+  // The query function cannot be serialised: the request must fail, not crash a node.
+  auto q = local_query<int64_t>(*n2, s1, [](const int64_t& s) { return s; }, 1s);
+  CHECK(!q);
+  // Both nodes still work.
+  REQUIRE(trigger_election(*n1, s1));
+  auto r = process_command<int64_t>(*n2, s1, int64_t{4}, 10s);
+  REQUIRE(r);
+  CHECK(r->reply == 4);
+}
