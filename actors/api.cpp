@@ -157,7 +157,11 @@ status pipeline_command_raw(system& sys, const server_id& id, shared_bytes comma
 
 result<query_reply<std::any>> query_raw(system& sys, const server_id& id, query_kind kind, query_fn fn, ms timeout) {
   query_reply<std::any> out;
-  auto attempt = [&](caf::scoped_actor& self, const caf::actor& a, ms left) {
+  auto attempt = [&](caf::scoped_actor& self, const caf::actor& a, ms left) -> std::optional<api_error> {
+    // A query carries a function: it cannot be serialised to another process.
+    if (a.node() != self->system().node())
+      return make_api_error(api_errc::invalid_argument,
+                            "queries run in the caller's process: the server (or its leader) is on another node");
     std::optional<api_error> err;
     self->request(a, left, query_atom::value, query_msg{kind, fn})
       .receive(
