@@ -1,6 +1,7 @@
 #include "actors/system.hpp"
 
 #include <filesystem>
+#include <set>
 #include <random>
 
 #include <caf/all.hpp>
@@ -51,18 +52,19 @@ namespace {
 
 /// Monitors `actors` and waits (bounded) until each has gone.
 bool wait_down(caf::scoped_actor& self, std::vector<caf::actor> actors, std::chrono::milliseconds timeout) {
-  std::vector<caf::actor_addr> waiting;
+  // A set: stopping 30,000 servers must not cost 30,000 linear scans.
+  std::set<caf::actor_addr> waiting;
   for (auto& a : actors)
     if (a) {
       self->monitor(a);
-      waiting.push_back(a.address());
+      waiting.insert(a.address());
     }
   auto deadline = std::chrono::steady_clock::now() + timeout;
   while (!waiting.empty()) {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) return false;
     bool timed_out = false;
-    self->receive([&](const caf::down_msg& m) { std::erase(waiting, m.source); },
+    self->receive([&](const caf::down_msg& m) { waiting.erase(m.source); },
                   caf::after(left) >> [&] { timed_out = true; });
     if (timed_out) return false;
   }

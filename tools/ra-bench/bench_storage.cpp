@@ -1,6 +1,7 @@
 // `ra-bench storage` (see bench_storage.hpp for what is measured and why).
 
 #include "bench_storage.hpp"
+#include "disk_limits.hpp"
 
 #include <fcntl.h>
 #include <sys/statfs.h>
@@ -38,16 +39,11 @@ namespace ra::bench {
 
 namespace {
 
-using json = nlohmann::ordered_json;
 using clock_type = std::chrono::steady_clock;
 namespace stdfs = std::filesystem;
 
 constexpr size_t dsync_block_size = 4096;
 constexpr size_t sequential_block_size = 1 << 20;
-/// Bounds the sequential file (it is written into the page cache faster than the disk
-/// takes it, and the final fdatasync pays for all of it): at most this, and at most a
-/// quarter of the free space.
-constexpr uint64_t sequential_max_bytes = uint64_t{2} << 30;
 constexpr std::array<size_t, 2> entry_sizes{16, 1024};
 constexpr std::array<size_t, 4> writer_counts{1, 10, 100, 1000};
 constexpr double single_writer_target = 0.90;
@@ -57,118 +53,6 @@ constexpr size_t bandwidth_target_entry_size = 1024;
 
 double seconds_between(clock_type::time_point a, clock_type::time_point b) {
   return std::chrono::duration<double>(b - a).count();
-}
-
-[[noreturn]] void throw_errno(const std::string& what, const std::string& path) {
-  throw std::system_error(errno, std::system_category(), what + " " + path);
-}
-
-/// The benchmark's own directory: a new one inside `parent`, removed with its contents.
-class scratch_dir {
- public:
-  explicit scratch_dir(const std::string& parent) {
-    stdfs::create_directories(parent);
-    std::string pattern = parent + "/ra-bench-XXXXXX";
-    if (::mkdtemp(pattern.data()) == nullptr) throw_errno("mkdtemp", pattern);
-    path_ = pattern;
-  }
-  scratch_dir(const scratch_dir&) = delete;
-  scratch_dir& operator=(const scratch_dir&) = delete;
-  ~scratch_dir() {
-    std::error_code ignored;  // a destructor cannot report; a leftover is harmless
-    stdfs::remove_all(path_, ignored);
-  }
-  const std::string& path() const { return path_; }
-  std::string operator/(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
-
-/// A file descriptor closed on scope exit; the file is removed too, since every file
-/// the raw measurements write is thrown away.
-class scratch_file {
- public:
-  scratch_file(std::string path, int flags) : path_(std::move(path)) {
-    fd_ = ::open(path_.c_str(), flags | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd_ < 0) throw_errno("open", path_);
-  }
-  scratch_file(const scratch_file&) = delete;
-  scratch_file& operator=(const scratch_file&) = delete;
-  ~scratch_file() {
-    ::close(fd_);
-    ::unlink(path_.c_str());
-  }
-  void write_all(const char* data, size_t size) {
-    while (size > 0) {
-      ssize_t n = ::write(fd_, data, size);
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) throw_errno("write", path_);
-      data += n;
-      size -= static_cast<size_t>(n);
-    }
-  }
-  void datasync() {
-    if (::fdatasync(fd_) != 0) throw_errno("fdatasync", path_);
-  }
-
- private:
-  std::string path_;
-  int fd_ = -1;
-};
-
-// -- raw limits -----------------------------------------------------------------------
-
-struct dsync_figures {
-  uint64_t syncs = 0;
-  double seconds = 0;
-  double syncs_per_s() const { return syncs / seconds; }
-  double mean_latency_us() const { return seconds * 1e6 / syncs; }
-};
-
-/// One writer appending 4 KiB with O_DSYNC: every write() returns once durable, the
-/// fastest a writer that waits for each append can go.
-dsync_figures measure_dsync_loop(const std::string& path, double seconds) {
-  scratch_file f{path, O_WRONLY | O_APPEND | O_DSYNC};
-  std::vector<char> block(dsync_block_size, 'd');
-  dsync_figures r;
-  const auto start = clock_type::now();
-  const auto deadline = start + std::chrono::duration<double>(seconds);
-  auto now = start;
-  do {
-    f.write_all(block.data(), block.size());
-    ++r.syncs;
-    now = clock_type::now();
-  } while (now < deadline);
-  r.seconds = seconds_between(start, now);
-  return r;
-}
-
-struct sequential_figures {
-  uint64_t bytes = 0;
-  double seconds = 0;
-  double mb_per_s() const { return bytes / seconds / 1e6; }
-};
-
-/// Sequential 1 MiB writes for `seconds` (or up to the size bound), then one fdatasync;
-/// the time includes the sync, so this is the bandwidth of durable sequential writes.
-sequential_figures measure_sequential(const std::string& dir, const std::string& path, double seconds) {
-  struct statvfs vfs {};
-  uint64_t limit = sequential_max_bytes;
-  if (::statvfs(dir.c_str(), &vfs) == 0) limit = std::min<uint64_t>(limit, uint64_t{vfs.f_bavail} * vfs.f_frsize / 4);
-  limit = std::max<uint64_t>(limit, sequential_block_size);
-  scratch_file f{path, O_WRONLY};
-  std::vector<char> block(sequential_block_size, 's');
-  sequential_figures r;
-  const auto start = clock_type::now();
-  const auto deadline = start + std::chrono::duration<double>(seconds);
-  while (r.bytes + block.size() <= limit && (r.bytes == 0 || clock_type::now() < deadline)) {
-    f.write_all(block.data(), block.size());
-    r.bytes += block.size();
-  }
-  f.datasync();
-  r.seconds = seconds_between(start, clock_type::now());
-  return r;
 }
 
 // -- the WAL --------------------------------------------------------------------------
@@ -361,57 +245,6 @@ wal_run measure_wal(const std::string& dir, size_t entry_size, size_t writers, s
 
 // -- report ---------------------------------------------------------------------------
 
-std::string file_system_name(long type) {
-  switch (static_cast<unsigned long>(type)) {
-    case 0xEF53: return "ext4";
-    case 0x58465342: return "xfs";
-    case 0x9123683E: return "btrfs";
-    case 0x01021994: return "tmpfs";
-    case 0x794C7630: return "overlayfs";
-    case 0x2FC12FC1: return "zfs";
-    case 0xF2F52010: return "f2fs";
-    case 0x6969: return "nfs";
-    default: break;
-  }
-  char hex[32];
-  std::snprintf(hex, sizeof hex, "0x%lx", static_cast<unsigned long>(type));
-  return hex;
-}
-
-/// The 1-minute load average: other work on the machine skews every figure, and this
-/// says how much of it there was.
-double load_average() {
-  double load[1];
-  return ::getloadavg(load, 1) == 1 ? load[0] : -1;
-}
-
-json machine_info(const std::string& dir) {
-  json m{{"cores", std::thread::hardware_concurrency()}};
-  if (utsname u{}; ::uname(&u) == 0)
-    m["kernel"] = json{{"sysname", u.sysname}, {"release", u.release}, {"version", u.version}, {"machine", u.machine}};
-  if (struct statfs s {}; ::statfs(dir.c_str(), &s) == 0) m["file_system"] = file_system_name(s.f_type);
-  m["data_dir"] = dir;
-  m["crc32c_hardware"] = storage::crc32c_hardware();
-  return m;
-}
-
-/// The raw figures the WAL runs are judged against: the mean of a measurement before
-/// and one after the WAL runs, because a shared or virtual disk can change speed within
-/// a minute, and a single measurement would make every ratio depend on that luck.
-struct raw_limits {
-  dsync_figures dsync_before, dsync_after;
-  sequential_figures sequential_before, sequential_after;
-
-  double syncs_per_s() const { return (dsync_before.syncs_per_s() + dsync_after.syncs_per_s()) / 2; }
-  double mb_per_s() const { return (sequential_before.mb_per_s() + sequential_after.mb_per_s()) / 2; }
-  /// How far apart before and after are (0.5 = the larger is 50 % above the smaller).
-  static double drift(double a, double b) { return std::max(a, b) / std::min(a, b) - 1; }
-  double dsync_drift() const { return drift(dsync_before.syncs_per_s(), dsync_after.syncs_per_s()); }
-  double sequential_drift() const { return drift(sequential_before.mb_per_s(), sequential_after.mb_per_s()); }
-};
-/// Past this drift the report warns that the ratios are not to be trusted.
-constexpr double tolerated_drift = 0.25;
-
 struct verdict {
   const char* limit = "";
   double ratio = 0;
@@ -426,26 +259,6 @@ verdict judge(const wal_run& r, const raw_limits& raw) {
   if (r.writers >= bandwidth_target_min_writers && r.entry_size == bandwidth_target_entry_size)
     v.target = bandwidth_target;
   return v;
-}
-
-/// printf into a std::string (the table needs column widths; g++ 12 has no std::format).
-std::string printf_string(const char* fmt, auto... args) {
-  char buf[256];
-  std::snprintf(buf, sizeof buf, fmt, args...);
-  return buf;
-}
-
-std::string size_label(size_t bytes) {
-  return bytes >= 1024 ? std::to_string(bytes / 1024) + " KiB" : std::to_string(bytes) + " B";
-}
-
-json to_json(const dsync_figures& d) {
-  return {{"syncs", d.syncs}, {"seconds", d.seconds}, {"syncs_per_s", d.syncs_per_s()},
-          {"mean_latency_us", d.mean_latency_us()}};
-}
-
-json to_json(const sequential_figures& s) {
-  return {{"bytes", s.bytes}, {"seconds", s.seconds}, {"mb_per_s", s.mb_per_s()}};
 }
 
 json to_json(const wal_run& r, const verdict& v) {
@@ -496,16 +309,8 @@ void print_report(const json& machine, const storage_bench_options& o, const raw
             << " s per measurement, load average "
             << printf_string("%.1f before, %.1f after", machine["load_average_before"].get<double>(),
                              machine["load_average_after"].get<double>())
-            << "\n\nraw limits                         before      after  limit used (mean)\n"
-            << printf_string("  O_DSYNC 4 KiB append loop  %10.0f %10.0f %10.0f syncs/s (mean latency %.2f ms)\n",
-                             raw.dsync_before.syncs_per_s(), raw.dsync_after.syncs_per_s(), raw.syncs_per_s(),
-                             1000 / raw.syncs_per_s())
-            << printf_string("  sequential 1 MiB + fdatasync %8.1f %10.1f %10.1f MB/s\n", raw.sequential_before.mb_per_s(),
-                             raw.sequential_after.mb_per_s(), raw.mb_per_s());
-  if (raw.dsync_drift() > tolerated_drift || raw.sequential_drift() > tolerated_drift)
-    std::cout << printf_string("  WARNING: the disk changed speed during the run (O_DSYNC %+.0f%%, sequential %+.0f%%);"
-                               " the ratios below are unreliable\n",
-                               raw.dsync_drift() * 100, raw.sequential_drift() * 100);
+            << "\n\n"
+            << format_raw_limits(raw);
   std::cout << "\nWAL (wal_writer, default config: one write + one fdatasync per batch)\n"
             << "  entry  writers window  appends/s      MB/s  syncs/s  entries/batch  latency ms  vs raw limit\n";
   for (auto& r : runs) {
@@ -560,6 +365,7 @@ int run_storage_bench(const storage_bench_options& o) try {
       stdfs::remove_all(wal_dir);  // keeps disk use to one run's files
     }
   measure_raw("after", raw.dsync_after, raw.sequential_after);
+  raw.have_after = true;
   machine["load_average_after"] = load_average();
 
   print_report(machine, o, raw, runs);
