@@ -377,7 +377,8 @@ caf::behavior common(server_actor* self) {
     },
     [self](command_atom, const shared_bytes& payload, uint8_t mode) {
       if (!self->state.srv) return;
-      auto from = await_reply(self);
+      // noreply: nobody waits, so keep no promise (it would only be answered at stop).
+      auto from = static_cast<reply_mode>(mode) == reply_mode::noreply ? client_ref{} : await_reply(self);
       with_server(self, [&](server& s) {
         s.handle_command(command_request{from, payload, static_cast<reply_mode>(mode)});
       });
@@ -532,6 +533,9 @@ std::string init_server(server_actor* self, std::vector<log_entry> wal_entries) 
     std::lock_guard lk{core.meta_mx};
     meta = core.meta->get(st.cfg.uid);
   }
+  // A runtime policy rather than part of the stored config: the system's setting applies
+  // to restarted servers too.
+  st.cfg.server.batch_commands = core.defaults.batch_commands;
   try {
     st.srv = std::make_unique<server>(st.cfg.server, *st.log, std::move(m),
                                       durable_meta{meta.current_term, meta.voted_for});

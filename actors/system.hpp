@@ -46,8 +46,13 @@ struct system_config {
   storage::segment_config segments;
   size_t max_open_segments = 2;
   /// Defaults for new servers: timers, batch sizes, snapshot interval (id, cluster name
-  /// and members are filled in per server; rng_seed is drawn per start).
-  server_config server_defaults;
+  /// and members are filled in per server; rng_seed is drawn per start). The runtime
+  /// batches back-to-back commands (server_config::batch_commands).
+  server_config server_defaults = [] {
+    server_config c;
+    c.batch_commands = true;
+    return c;
+  }();
   /// Machines by name: restart_server rebuilds a server's machine from the name and
   /// arguments stored in its config.
   std::map<std::string, machine_factory> machines;

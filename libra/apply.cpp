@@ -201,8 +201,8 @@ void server::run_effects(effects effs, bool from_apply) {
           }
         } else if constexpr (std::is_same_v<T, append_effect>) {
           if (role_ == role::leader)
-            append_command(command_request{client_ref{}, std::move(x.command), reply_mode::noreply, 0,
-                                           command_priority::normal});
+            append_commands({command_request{client_ref{}, std::move(x.command), reply_mode::noreply, 0,
+                                             command_priority::normal}});
         } else if constexpr (std::is_same_v<T, shell_effect>) {
           if (x.all_members || role_ == role::leader) emit(effect_action{std::move(x)});
         }
@@ -243,6 +243,10 @@ void server::fail_pending(error_code code) {
   pending_.clear();
   for (auto& [idx, req] : pending_membership_) reply_error(req.from, code, hint);
   pending_membership_.clear();
+  // Batched commands were never appended either: same fate, in arrival order.
+  low_priority_.insert(low_priority_.begin(), std::make_move_iterator(batched_.begin()),
+                       std::make_move_iterator(batched_.end()));
+  batched_.clear();
   for (auto& req : low_priority_) {
     // Never appended: these definitely did not happen.
     if (req.mode == reply_mode::notify)

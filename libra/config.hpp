@@ -29,6 +29,12 @@ struct server_config {
   uint32_t max_pipeline_count = 4096;
   uint32_t max_append_entries_rpc_batch_size = 128;
   uint32_t low_priority_commands_flush_size = 16;
+  /// A leader collects normal-priority commands that arrive back to back and appends
+  /// them as one batch when the shell delivers flush_commands (after the messages
+  /// already queued): one log write and one AE per follower per batch instead of per
+  /// command, at the cost of one extra self-message per batch. The actor runtime turns
+  /// it on; the pure core's default keeps one append per command (simpler to script).
+  bool batch_commands = false;
 
   // Snapshots.
   uint64_t snapshot_chunk_size = 1'000'000;

@@ -25,42 +25,60 @@ void server::handle_command(command_request req) {
     return;
   }
   ++metrics_.commands;
-  if (req.priority == command_priority::low) {
-    low_priority_.push_back(std::move(req));
+  if (req.priority == command_priority::low || cfg_.batch_commands) {
+    if (req.priority == command_priority::low)
+      low_priority_.push_back(std::move(req));
+    else
+      batched_.push_back(std::move(req));
     if (!flush_requested_) {
       flush_requested_ = true;
       emit(flush_commands_action{});
     }
     return;
   }
-  append_command(std::move(req));
+  append_commands({std::move(req)});
 }
 
 void server::handle_flush_commands() {
   flush_requested_ = false;
   if (role_ != role::leader) return;
+  // Normal commands first (all of them), then up to a flush-size of low-priority ones,
+  // appended as one batch: one log write, one AE per follower.
+  std::vector<command_request> batch;
+  batch.swap(batched_);
   for (uint32_t n = 0; n < cfg_.low_priority_commands_flush_size && !low_priority_.empty(); ++n) {
-    append_command(std::move(low_priority_.front()));
+    batch.push_back(std::move(low_priority_.front()));
     low_priority_.pop_front();
   }
+  append_commands(std::move(batch));
   if (!low_priority_.empty()) {
     flush_requested_ = true;
     emit(flush_commands_action{});
   }
 }
 
-void server::append_command(command_request req) {
-  auto idx = append_new(entry_kind::command, req.payload);
-  switch (req.mode) {
-    case reply_mode::after_log_append:
-      emit(reply_action{req.from, idx, current_term_, cfg_.id, {}, std::nullopt});
-      break;
-    case reply_mode::await_consensus:
-    case reply_mode::notify:
-      pending_.emplace(idx, std::move(req));
-      break;
-    case reply_mode::noreply:
-      break;
+void server::append_commands(std::vector<command_request> reqs) {
+  if (reqs.empty()) return;
+  std::vector<log_entry> entries;
+  entries.reserve(reqs.size());
+  auto idx = log_.last_index();
+  for (auto& req : reqs) entries.push_back(log_entry{++idx, current_term_, entry_kind::command, now_ms_, req.payload});
+  append_local(std::move(entries));
+  replication_due_ = true;
+  idx = log_.last_index() + 1 - reqs.size();
+  for (auto& req : reqs) {
+    switch (req.mode) {
+      case reply_mode::after_log_append:
+        emit(reply_action{req.from, idx, current_term_, cfg_.id, {}, std::nullopt});
+        break;
+      case reply_mode::await_consensus:
+      case reply_mode::notify:
+        pending_.emplace(idx, std::move(req));
+        break;
+      case reply_mode::noreply:
+        break;
+    }
+    ++idx;
   }
 }
 
@@ -203,7 +221,7 @@ void server::handle_log_written() {
 
 void server::maybe_arm_tick() {
   if (tick_armed_) return;
-  bool work = machine_->wants_tick() || !low_priority_.empty() || !queries_.empty() || !pending_.empty();
+  bool work = machine_->wants_tick() || !low_priority_.empty() || !batched_.empty() || !queries_.empty() || !pending_.empty();
   auto last = log_.last_index();
   for (auto& p : peers_)
     work = work || p->match_index < last || p->commit_index_sent < commit_index_ || p->sending_snapshot;
@@ -247,7 +265,7 @@ void server::on_tick() {
   }
   send_query_heartbeats();
   if (role_ == role::leader) run_effects(machine_->tick(now_ms_), false);
-  if (!low_priority_.empty()) handle_flush_commands();
+  if (!low_priority_.empty() || !batched_.empty()) handle_flush_commands();
 }
 
 // -- follower side ------------------------------------------------------------------

@@ -182,7 +182,7 @@ class server {
   void take_snapshot(index_t index);
   stored_snapshot snapshot_of_state() const;
   void fail_pending(error_code code);
-  void append_command(command_request req);
+  void append_commands(std::vector<command_request> reqs);
   void reply_error(const client_ref& to, error_code code, const server_id& hint = {});
 
   // membership
@@ -253,6 +253,7 @@ class server {
   std::map<index_t, command_request> pending_;  ///< awaiting apply (or append) replies
   std::map<index_t, membership_request> pending_membership_;
   std::deque<command_request> low_priority_;
+  std::vector<command_request> batched_;  ///< batch_commands: normal commands awaiting the flush
   index_t term_start_index_{0};  ///< index of this leader's noop
   bool tick_armed_ = false;
   bool replication_due_ = false;  ///< new entries or commit: send AEs when actions are taken

@@ -56,6 +56,8 @@ run_setup draw_setup(const sim_options& opts, rng& r) {
   // cursor promotes).
   s.checkpoint_every = r.chance(0.5) ? static_cast<uint64_t>(r.between(2, 10)) : 0;
   base.min_checkpoint_interval = static_cast<uint64_t>(r.between(2, 20));
+  // Half the seeds batch normal-priority commands as the actor runtime does.
+  base.batch_commands = r.chance(0.5);
 
   std::vector<ra::member> initial;
   for (int i = 0; i < s.servers; ++i)
