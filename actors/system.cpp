@@ -300,9 +300,9 @@ status system::start_server(const std::string& cluster_name, const server_id& id
       return make_api_error(api_errc::invalid_argument, "unknown machine '" + machine + "'");
     core_->directory[id.name] = detail::server_entry{pc.uid, cluster_name, {}};
   }
+  // The save creates the directory itself and then also syncs it into the data dir.
   auto dir = core_->server_dir(pc.uid);
-  auto saved = core_->fs->create_directories(dir);
-  if (saved) saved = storage::save_server_config(*core_->fs, dir, pc);
+  auto saved = storage::save_server_config(*core_->fs, dir, pc);
   if (!saved) {
     std::lock_guard lk{core_->mx};
     core_->directory.erase(id.name);

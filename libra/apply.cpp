@@ -244,6 +244,8 @@ void server::fail_pending(error_code code) {
   for (auto& [idx, req] : pending_membership_) reply_error(req.from, code, hint);
   pending_membership_.clear();
   // Batched commands were never appended either: same fate, in arrival order.
+  low_priority_.erase(low_priority_.begin(), low_priority_.begin() + static_cast<std::ptrdiff_t>(low_priority_head_));
+  low_priority_head_ = 0;
   low_priority_.insert(low_priority_.begin(), std::make_move_iterator(batched_.begin()),
                        std::make_move_iterator(batched_.end()));
   batched_.clear();

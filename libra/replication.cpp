@@ -46,9 +46,15 @@ void server::handle_flush_commands() {
   // appended as one batch: one log write, one AE per follower.
   std::vector<command_request> batch;
   batch.swap(batched_);
-  for (uint32_t n = 0; n < cfg_.low_priority_commands_flush_size && !low_priority_.empty(); ++n) {
-    batch.push_back(std::move(low_priority_.front()));
-    low_priority_.pop_front();
+  for (uint32_t n = 0; n < cfg_.low_priority_commands_flush_size && low_priority_head_ < low_priority_.size(); ++n)
+    batch.push_back(std::move(low_priority_[low_priority_head_++]));
+  if (low_priority_head_ == low_priority_.size()) {
+    low_priority_.clear();
+    low_priority_.shrink_to_fit();
+    low_priority_head_ = 0;
+  } else if (low_priority_head_ * 2 > low_priority_.size()) {
+    low_priority_.erase(low_priority_.begin(), low_priority_.begin() + static_cast<std::ptrdiff_t>(low_priority_head_));
+    low_priority_head_ = 0;
   }
   append_commands(std::move(batch));
   if (!low_priority_.empty()) {

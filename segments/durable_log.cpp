@@ -5,7 +5,18 @@
 namespace ra::storage {
 
 durable_log::durable_log(file_system& fs, durable_log_config cfg, wal_sink& wal, segment_set segs)
-  : fs_(fs), cfg_(std::move(cfg)), wal_(wal), segs_(std::move(segs)) {}
+  : fs_(fs), wal_(wal), uid_(std::move(cfg.uid)), snap_cfg_(cfg.snapshots), segs_(std::move(segs)) {}
+
+const std::optional<io_error> durable_log::no_error_{};
+
+durable_log::cold_state& durable_log::cold() const {
+  if (!cold_) cold_ = std::make_unique<cold_state>();
+  return *cold_;
+}
+
+void durable_log::set_snapshot(stored_snapshot snap) {
+  snapshot_ = std::make_unique<const stored_snapshot>(std::move(snap));
+}
 
 io_result<std::unique_ptr<durable_log>> durable_log::open(file_system& fs, durable_log_config cfg, wal_sink& wal,
                                                           std::vector<log_entry> wal_entries,
@@ -17,7 +28,7 @@ io_result<std::unique_ptr<durable_log>> durable_log::open(file_system& fs, durab
   auto segs = segment_set::open(fs, cfg.dir, cfg.max_open_segments);
   if (!segs) return segs.error();
   std::unique_ptr<durable_log> log{new durable_log(fs, std::move(cfg), wal, std::move(*segs))};
-  log->snapshot_ = std::move(snap->snapshot);
+  if (snap->snapshot) log->set_snapshot(std::move(*snap->snapshot));
   auto snap_index = log->snapshot_index();
 
   // Entries the snapshot covers are not needed; the rest of the WAL's entries are newer
@@ -27,7 +38,7 @@ io_result<std::unique_ptr<durable_log>> durable_log::open(file_system& fs, durab
   index_t log_start = wal_entries.empty() ? index_t{0} : wal_entries.front().index;
   if (seg_range && seg_range->last > snap_index) log_start = std::max(snap_index + 1, seg_range->first);
   auto corrupt = [&](const std::string& why) {
-    return io_error{EILSEQ, "recover", log->cfg_.dir + ": " + why};
+    return io_error{EILSEQ, "recover", log->dir() + ": " + why};
   };
   // No hole between the snapshot and the first entry, nor between segments and WAL.
   if (log_start != index_t{0} && log_start > snap_index + 1)
@@ -45,7 +56,7 @@ io_result<std::unique_ptr<durable_log>> durable_log::open(file_system& fs, durab
 }
 
 void durable_log::note_error(const io_error& e) const {
-  if (!error_) error_ = e;
+  if (!cold().error) cold().error = e;
 }
 
 index_term durable_log::last_written() const {
@@ -112,7 +123,7 @@ void durable_log::append(std::vector<log_entry> entries) {
   last_index_ = entries.back().index;
   bool starts_new_log = next_write_starts_new_log_;
   next_write_starts_new_log_ = false;
-  wal_.write(cfg_.uid, entries, starts_new_log);
+  wal_.write(uid_, entries, starts_new_log);
   mem_.append(std::move(entries));
 }
 
@@ -129,7 +140,7 @@ void durable_log::on_resend(index_t from) {
   std::vector<log_entry> again;
   for (auto i = from; i <= last_index_; ++i)
     if (auto e = mem_.find(i)) again.push_back(*e);
-  if (!again.empty()) wal_.write(cfg_.uid, std::move(again), false);
+  if (!again.empty()) wal_.write(uid_, std::move(again), false);
 }
 
 void durable_log::on_segments(const std::vector<segment_ref>& refs) {
@@ -151,29 +162,29 @@ void durable_log::write_snapshot(stored_snapshot snap) {
   auto idx = snap.meta.index;
   // One snapshot write at a time (as in Ra): a hint arriving meanwhile is dropped; the
   // machine will emit another.
-  if (idx <= snapshot_index() || idx > last_index_ || pending_snapshot_) return;
+  if (idx <= snapshot_index() || idx > last_index_ || snapshot_pending()) return;
   if (worker_) {
-    pending_snapshot_ = snap;
-    worker_->submit(cfg_.uid, [&fs = fs_, dir = cfg_.dir, snap = std::move(snap)]() {
+    cold().pending_snapshot = snap;
+    worker_->submit(uid_, [&fs = fs_, dir = dir(), snap = std::move(snap)]() {
       return write_snapshot_file(fs, dir, snap);
     });
     return;
   }
-  auto path = write_snapshot_file(fs_, cfg_.dir, snap);
+  auto path = write_snapshot_file(fs_, dir(), snap);
   if (!path) {
     // A snapshot is an optimisation: without it the log simply stays longer.
-    snapshot_error_ = path.error();
+    cold().snapshot_error = path.error();
     return;
   }
   adopt_local_snapshot(std::move(snap), *path);
 }
 
 void durable_log::on_snapshot_written(const io_result<std::string>& result) {
-  if (!pending_snapshot_) return;
-  auto snap = std::move(*pending_snapshot_);
-  pending_snapshot_.reset();
+  if (!snapshot_pending()) return;
+  auto snap = std::move(*cold_->pending_snapshot);
+  cold_->pending_snapshot.reset();
   if (!result) {
-    snapshot_error_ = result.error();
+    cold().snapshot_error = result.error();
     return;
   }
   if (snap.meta.index <= snapshot_index()) {
@@ -186,9 +197,9 @@ void durable_log::on_snapshot_written(const io_result<std::string>& result) {
 
 void durable_log::adopt_local_snapshot(stored_snapshot snap, const std::string& path) {
   auto idx = snap.meta.index;
-  snapshot_ = std::move(snap);
-  snapshot_error_.reset();
-  if (auto st = remove_superseded_snapshots(fs_, cfg_.dir, path, idx); !st) snapshot_error_ = st.error();
+  set_snapshot(std::move(snap));
+  if (cold_) cold_->snapshot_error.reset();
+  if (auto st = remove_superseded_snapshots(fs_, dir(), path, idx); !st) cold().snapshot_error = st.error();
   // Only durable entries may be dropped from memory: the rest still await the WAL.
   mem_.drop_through(std::min(idx, written_));
   if (auto st = segs_.delete_up_to(idx); !st) note_error(st.error());
@@ -197,11 +208,11 @@ void durable_log::adopt_local_snapshot(stored_snapshot snap, const std::string& 
 void durable_log::install_snapshot(stored_snapshot snap) {
   auto idx = snap.meta.index;
   bool keeps_suffix = term_at(idx) == snap.meta.term;
-  if (auto st = storage::write_snapshot(fs_, cfg_.dir, snap); !st) {
+  if (auto st = storage::write_snapshot(fs_, dir(), snap); !st) {
     note_error(st.error());
     return;
   }
-  snapshot_ = std::move(snap);
+  set_snapshot(std::move(snap));
   if (keeps_suffix) {
     mem_.drop_through(idx);
     if (auto st = segs_.delete_up_to(idx); !st) note_error(st.error());
@@ -223,24 +234,24 @@ namespace ra::storage {
 void durable_log::write_checkpoint(stored_snapshot snap) {
   if (snap.meta.index <= snapshot_index() || snap.meta.index > last_index_) return;
   // Not synced (a crash may lose it: it is only an optimisation until promoted).
-  if (auto st = storage::write_checkpoint(fs_, cfg_.dir, snap, cfg_.snapshots); !st) snapshot_error_ = st.error();
+  if (auto st = storage::write_checkpoint(fs_, dir(), snap, snap_cfg_); !st) cold().snapshot_error = st.error();
 }
 
 bool durable_log::promote_checkpoint(index_t index) {
-  if (pending_snapshot_) return false;
-  auto promoted = storage::promote_checkpoint(fs_, cfg_.dir, std::min(index, written_));
+  if (snapshot_pending()) return false;
+  auto promoted = storage::promote_checkpoint(fs_, dir(), std::min(index, written_));
   if (!promoted) {
-    snapshot_error_ = promoted.error();
+    cold().snapshot_error = promoted.error();
     return false;
   }
   if (!promoted->promoted || promoted->promoted->index <= snapshot_index()) return false;
-  auto loaded = load_latest_valid(fs_, cfg_.dir);
+  auto loaded = load_latest_valid(fs_, dir());
   if (!loaded || !loaded->snapshot || loaded->snapshot->meta.index != promoted->promoted->index) {
-    if (!loaded) snapshot_error_ = loaded.error();
+    if (!loaded) cold().snapshot_error = loaded.error();
     return false;
   }
   auto idx = loaded->snapshot->meta.index;
-  snapshot_ = std::move(loaded->snapshot);
+  set_snapshot(std::move(*loaded->snapshot));
   mem_.drop_through(std::min(idx, written_));
   if (auto st = segs_.delete_up_to(idx); !st) note_error(st.error());
   return true;

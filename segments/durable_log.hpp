@@ -68,7 +68,9 @@ class durable_log final : public log_store {
   void read(index_t from, index_t to, size_t max_count, std::vector<log_entry>& out) const override;
   index_t first_index() const override { return snapshot_index() + 1; }
   void append(std::vector<log_entry> entries) override;
-  std::optional<stored_snapshot> snapshot() const override { return snapshot_; }
+  std::optional<stored_snapshot> snapshot() const override {
+    return snapshot_ ? std::optional<stored_snapshot>{*snapshot_} : std::nullopt;
+  }
   void write_snapshot(stored_snapshot snap) override;
   void install_snapshot(stored_snapshot snap) override;
   void write_checkpoint(stored_snapshot snap) override;
@@ -87,38 +89,51 @@ class durable_log final : public log_store {
   void set_snapshot_worker(snapshot_worker* w) { worker_ = w; }
   /// The worker finished the pending snapshot write (the file's path, or the error).
   void on_snapshot_written(const io_result<std::string>& result);
-  bool snapshot_pending() const { return pending_snapshot_.has_value(); }
+  bool snapshot_pending() const { return cold_ && cold_->pending_snapshot.has_value(); }
 
   /// The first storage error met since open (a segment read failing, a snapshot that
   /// could not be written...). Reads that fail return nothing; the shell should stop
   /// the server with this error rather than let it run on a log it cannot read.
-  const std::optional<io_error>& error() const { return error_; }
+  const std::optional<io_error>& error() const { return cold_ ? cold_->error : no_error_; }
   /// The last snapshot write that failed (not fatal: the log just stays longer).
-  const std::optional<io_error>& snapshot_error() const { return snapshot_error_; }
-  const std::string& uid() const { return cfg_.uid; }
+  const std::optional<io_error>& snapshot_error() const { return cold_ ? cold_->snapshot_error : no_error_; }
+  const std::string& uid() const { return uid_; }
   const mem_table& memory() const { return mem_; }
   const segment_set& segments() const { return segs_; }
 
  private:
   durable_log(file_system& fs, durable_log_config cfg, wal_sink& wal, segment_set segs);
   index_t snapshot_index() const { return snapshot_ ? snapshot_->meta.index : index_t{0}; }
+  const std::string& dir() const { return segs_.directory(); }
+  void set_snapshot(stored_snapshot snap);
   std::optional<log_entry> entry_at(index_t i) const;
   void note_error(const io_error& e) const;
 
+  void adopt_local_snapshot(stored_snapshot snap, const std::string& path);
+
+  /// What most servers never need (a snapshot being written, errors): allocated on
+  /// first use, so an idle server's log stays small (a node holds thousands of them).
+  struct cold_state {
+    std::optional<stored_snapshot> pending_snapshot;
+    std::optional<io_error> error;
+    std::optional<io_error> snapshot_error;
+  };
+  cold_state& cold() const;
+  static const std::optional<io_error> no_error_;
+
   file_system& fs_;
-  durable_log_config cfg_;
   wal_sink& wal_;
-  mutable segment_set segs_;  // reads go through its (mutable) open-file cache
+  std::string uid_;
+  snapshot_config snap_cfg_;
+  mutable segment_set segs_;  // reads go through its (mutable) open-file cache; holds the directory
   mem_table mem_;
-  std::optional<stored_snapshot> snapshot_;
+  /// Boxed: a stored_snapshot is large and many servers have none.
+  std::unique_ptr<const stored_snapshot> snapshot_;
   index_t last_index_{0};
   index_t written_{0};
   bool next_write_starts_new_log_ = false;
   snapshot_worker* worker_ = nullptr;
-  std::optional<stored_snapshot> pending_snapshot_;
-  void adopt_local_snapshot(stored_snapshot snap, const std::string& path);
-  mutable std::optional<io_error> error_;
-  std::optional<io_error> snapshot_error_;
+  mutable std::unique_ptr<cold_state> cold_;
 };
 
 }  // namespace ra::storage

@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <iterator>
 #include <stdexcept>
 
 #include "wal/crc32c.hpp"
@@ -73,6 +74,18 @@ slot_state decode_slot(const char* p, uint64_t data_start, uint64_t file_size, s
 }
 
 }  // namespace
+
+std::optional<term_t> term_in_runs(const std::vector<term_run>& runs, index_t i) {
+  // The last run starting at or below i.
+  auto it = std::upper_bound(runs.begin(), runs.end(), i, [](index_t x, const term_run& r) { return x < r.first; });
+  if (it == runs.begin()) return std::nullopt;
+  return std::prev(it)->term;
+}
+
+void push_term_run(std::vector<term_run>& runs, index_t i, term_t t) {
+  while (!runs.empty() && runs.back().first >= i) runs.pop_back();
+  if (runs.empty() || runs.back().term != t) runs.push_back(term_run{i, t});
+}
 
 std::string segment_file_name(uint64_t n) {
   char buf[40];
@@ -148,6 +161,7 @@ io_result<segment_writer_file::append_result> segment_writer_file::append(const 
     range_ = index_range{entry.index, entry.index};
   else
     range_->last = entry.index;
+  push_term_run(terms_, entry.index, entry.term);
 
   if (pending_slots_.size() >= flush_after_slots * slot_size || pending_data_.size() >= flush_after_bytes) {
     if (auto r = flush(); !r) return r.error();
@@ -240,6 +254,13 @@ io_result<segment_reader> segment_reader::open(file_system& fs, const std::strin
 std::optional<index_range> segment_reader::range() const {
   if (slots_.empty()) return std::nullopt;
   return index_range{slots_.front().index, slots_.back().index};
+}
+
+std::vector<term_run> segment_reader::terms() const {
+  std::vector<term_run> runs;
+  for (auto& s : slots_)
+    if (runs.empty() || runs.back().term != s.term) runs.push_back(term_run{s.index, s.term});
+  return runs;
 }
 
 const segment_reader::slot* segment_reader::find(index_t i) const {

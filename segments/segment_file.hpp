@@ -40,6 +40,23 @@ struct index_range {
   bool operator==(const index_range&) const = default;
 };
 
+/// A run of consecutive entries with one term: from `first` up to the next run's first
+/// (or the end of the range). A segment's terms are a handful of these (usually one),
+/// so they are kept in memory and term lookups never touch the file.
+struct term_run {
+  index_t first{0};
+  term_t term{0};
+  bool operator==(const term_run&) const = default;
+};
+
+/// The term of `i` in `runs` (ascending by first), assuming `i` is inside the range the
+/// runs describe and at or above runs.front().first; empty if runs is empty or i is below.
+std::optional<term_t> term_in_runs(const std::vector<term_run>& runs, index_t i);
+
+/// Adds entry (i, t) after the runs, applying the overwrite rule: runs starting at or
+/// above `i` are dropped first.
+void push_term_run(std::vector<term_run>& runs, index_t i, term_t t);
+
 /// The file name of segment number `n`: "%016llu.segment".
 std::string segment_file_name(uint64_t n);
 /// The number in a segment file name, or empty if `name` is not one.
@@ -79,6 +96,8 @@ class segment_writer_file {
   std::optional<index_range> range() const { return range_; }
   uint32_t slots_used() const { return slots_used_; }
   uint64_t data_bytes() const { return data_end_ - data_start_; }
+  /// The terms of the live entries, as runs (see term_run).
+  const std::vector<term_run>& terms() const { return terms_; }
 
  private:
   segment_writer_file(std::unique_ptr<file> f, std::string path, const segment_config& config);
@@ -90,6 +109,7 @@ class segment_writer_file {
   uint64_t data_end_ = 0;  ///< file offset after the last appended entry (buffered or not)
   uint32_t slots_used_ = 0;
   std::optional<index_range> range_;
+  std::vector<term_run> terms_;
   // Buffered appends, not yet in the file: data bytes from `flushed_data_end_`, slots
   // from slot number `flushed_slots_`.
   std::vector<char> pending_data_;
@@ -124,6 +144,8 @@ class segment_reader {
   size_t entry_count() const { return slots_.size(); }
   /// Term of the entry at `i`, without I/O; empty if the file does not hold `i`.
   std::optional<term_t> term_at(index_t i) const;
+  /// The terms of the live entries as runs (computed from the loaded index).
+  std::vector<term_run> terms() const;
   /// The entry at `i`; an error (ERANGE) if the file does not hold it.
   io_result<log_entry> read(index_t i) const;
   /// Appends entries [from, to] ∩ range() to `out`, at most `max_count` of them.

@@ -33,7 +33,7 @@ io_status finish_segment(file_system& fs, const std::string& dir, segment_writer
   auto range = writer.range();
   if (auto r = writer.close(); !r) return r;
   if (auto r = fs.rename(writer.path(), dir + "/" + final_name); !r) return r;
-  made.push_back(segment_ref{final_name, *range});
+  made.push_back(segment_ref{final_name, *range, writer.terms()});
   return io_ok();
 }
 
@@ -103,7 +103,8 @@ io_result<segment_set> segment_set::open(file_system& fs, std::string dir, size_
     // cache of all of them would hold one fd per segment.
     auto reader = segment_reader::open(fs, set.path_of(name));
     if (!reader) return reader.error();
-    if (auto range = reader->range()) set.segments_.push_back(tracked_segment{*number, name, *range, range});
+    if (auto range = reader->range())
+      set.segments_.push_back(tracked_segment{*number, name, *range, range, reader->terms()});
   }
   if (removed_leftovers) {
     if (auto r = fs.sync_directory(set.dir_); !r) return r.error();
@@ -124,8 +125,13 @@ void segment_set::recompute_effective_ranges() {
     lowest_newer_first = lowest_newer_first ? std::min(*lowest_newer_first, it->own_range.first) : it->own_range.first;
   }
   live_.clear();
-  for (auto& s : segments_)
-    if (s.effective) live_.push_back(segment_ref{s.file_name, *s.effective});
+  live_pos_.clear();
+  for (size_t k = 0; k < segments_.size(); ++k) {
+    auto& s = segments_[k];
+    if (!s.effective) continue;
+    live_.push_back(segment_ref{s.file_name, *s.effective, {}});
+    live_pos_.push_back(k);
+  }
 }
 
 std::optional<index_range> segment_set::range() const {
@@ -148,6 +154,9 @@ std::optional<segment_ref> segment_set::find(index_t i) const {
 io_result<std::optional<term_t>> segment_set::term_at(index_t i) {
   auto s = holder_of(i);
   if (!s) return std::optional<term_t>{};
+  auto& tracked = segments_[live_pos_[static_cast<size_t>(s - live_.data())]];
+  if (!tracked.terms.empty()) return term_in_runs(tracked.terms, i);
+  // Terms unknown (the file could not be read when added): ask the file.
   auto reader = cache_.get(path_of(s->file_name));
   if (!reader) return reader.error();
   return (*reader)->term_at(i);
@@ -183,7 +192,15 @@ void segment_set::add(std::span<const segment_ref> new_segments) {
     if (!number) throw std::invalid_argument("segment_set::add: not a segment file name: " + ref.file_name);
     if (!segments_.empty() && *number <= segments_.back().number)
       throw std::invalid_argument("segment_set::add: " + ref.file_name + " is not newer than the existing segments");
-    segments_.push_back(tracked_segment{*number, ref.file_name, ref.range, ref.range});
+    auto terms = ref.terms;
+    if (terms.empty()) {
+      // A ref made by hand rather than by write_segments: learn the terms once now. A
+      // file that cannot be read leaves them unknown; term_at then reads the file and
+      // reports the error there, where the caller can act on it.
+      if (auto reader = segment_reader::open(*fs_, path_of(ref.file_name)))
+        if (reader->range() == std::optional{ref.range}) terms = reader->terms();
+    }
+    segments_.push_back(tracked_segment{*number, ref.file_name, ref.range, ref.range, std::move(terms)});
   }
   recompute_effective_ranges();
 }

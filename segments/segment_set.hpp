@@ -24,7 +24,11 @@ namespace ra::storage {
 struct segment_ref {
   std::string file_name;
   index_range range;
-  bool operator==(const segment_ref&) const = default;
+  /// The terms of the file's own entries (write_segments fills them in), so the set can
+  /// answer term_at from memory. Derived data: not part of equality. Empty = unknown
+  /// (then add() opens the file once to learn them).
+  std::vector<term_run> terms{};
+  bool operator==(const segment_ref& o) const { return file_name == o.file_name && range == o.range; }
 };
 
 /// Writes `entries` (in log order; an index at or below a previous one is an overwrite)
@@ -54,7 +58,9 @@ class segment_set {
   /// The segment holding index `i`, if any.
   std::optional<segment_ref> find(index_t i) const;
 
-  /// Term of the entry at `i`; empty if no segment holds it.
+  /// Term of the entry at `i`; empty if no segment holds it. Served from the terms kept
+  /// in memory (see term_run): no file is opened. The core asks for terms constantly
+  /// (commit, replication, replies), so this must not cost an index read.
   io_result<std::optional<term_t>> term_at(index_t i);
   /// The entry at `i`; empty if no segment holds it.
   io_result<std::optional<log_entry>> read(index_t i);
@@ -82,6 +88,7 @@ class segment_set {
     std::string file_name;
     index_range own_range;  ///< as the file itself says
     std::optional<index_range> effective;
+    std::vector<term_run> terms;  ///< of own_range; empty if the file could not be read
   };
 
   segment_set(file_system& fs, std::string dir, size_t max_open_segments);
@@ -93,8 +100,11 @@ class segment_set {
   std::string dir_;
   segment_cache cache_;
   std::vector<tracked_segment> segments_;  ///< ascending file number
-  /// The non-shadowed segments with their effective ranges: ascending, disjoint.
+  /// The non-shadowed segments with their effective ranges: ascending, disjoint. Their
+  /// `terms` stay empty (the tracked segments hold them); live_pos_[k] is the position
+  /// in segments_ of live_[k].
   std::vector<segment_ref> live_;
+  std::vector<size_t> live_pos_;
 };
 
 }  // namespace ra::storage

@@ -23,6 +23,12 @@ struct wal_actor_state {
   /// Whom to tell about each writer with entries in the pending batch.
   std::unordered_map<std::string, caf::actor> notify;
   bool flush_scheduled = false;
+  /// Group commit: a window is open (a timer runs) for the current batch. The timer
+  /// carries the generation it was armed for, so one that fires after its batch was
+  /// flushed for another reason is ignored.
+  std::chrono::microseconds window{0};  ///< wal_group_commit_window, or 0 (see spawn_wal)
+  bool window_open = false;
+  uint64_t window_generation = 0;
   std::chrono::milliseconds retry_delay = first_retry_delay;
 };
 
@@ -37,6 +43,10 @@ void schedule_flush(wal_actor* self) {
 
 void flush_now(wal_actor* self) {
   auto& st = self->state;
+  if (st.window_open) {  // this flush ends the batch the window was waiting for
+    st.window_open = false;
+    ++st.window_generation;
+  }
   flush_result result = st.writer->flush();
   if (result.ok()) {
     st.retry_delay = first_retry_delay;
@@ -76,7 +86,9 @@ void append(wal_actor* self, const std::string& uid, const caf::actor& notify,
         st.notify[uid] = notify;
       if (st.writer->batch_full())
         flush_now(self);
-      else if (st.writer->pending_entries() > 0)
+      else if (st.window_open && st.writer->pending_writers() > 1)
+        schedule_flush(self);  // the window got what it waited for: sync after the queued appends
+      else if (st.writer->pending_entries() > 0 && !st.window_open)
         schedule_flush(self);
       break;
     case queue_status::resend:
@@ -91,8 +103,12 @@ void append(wal_actor* self, const std::string& uid, const caf::actor& notify,
 /// actor takes the writer out of the box, leaving it empty.
 using writer_box = std::shared_ptr<std::unique_ptr<wal_writer>>;
 
-caf::behavior wal_behavior(wal_actor* self, writer_box box) {
+caf::behavior wal_behavior(wal_actor* self, writer_box box, bool detached) {
   self->state.writer = std::move(*box);
+  // Under CAF's deterministic test scheduler (not detached) simulated time moves only
+  // when a test advances it: a window would stall every ack until then, so it is off.
+  if (detached)
+    self->state.window = self->state.writer->config().wal_group_commit_window;
   self->set_exit_handler([self](caf::exit_msg& msg) {
     auto& st = self->state;
     if (st.writer) {
@@ -112,9 +128,25 @@ caf::behavior wal_behavior(wal_actor* self, writer_box box) {
       append(self, uid, notify, entries, starts_new_log);
     },
     [self](wal_flush_atom) {
-      self->state.flush_scheduled = false;
-      if (self->state.writer->pending_entries() > 0)
-        flush_now(self);
+      auto& st = self->state;
+      st.flush_scheduled = false;
+      if (st.writer->pending_entries() == 0)
+        return;
+      // Every append sent before this marker is in the batch now. If they all come from
+      // one writer, give the other members of its cluster (sharing this WAL) a moment to
+      // join the same sync. Nothing is acknowledged meanwhile: acks follow flush_now only.
+      if (st.window.count() > 0 && !st.window_open && st.writer->pending_writers() == 1) {
+        st.window_open = true;
+        self->delayed_send(self, st.window, wal_window_atom::value, st.window_generation);
+        return;
+      }
+      flush_now(self);
+    },
+    [self](wal_window_atom, uint64_t generation) {
+      auto& st = self->state;
+      if (!st.window_open || generation != st.window_generation)
+        return;  // its batch was flushed already
+      flush_now(self);
     },
     [self](wal_stats_atom) { return self->state.writer->stats(); },
   };
@@ -125,8 +157,8 @@ caf::behavior wal_behavior(wal_actor* self, writer_box box) {
 caf::actor spawn_wal(caf::actor_system& sys, std::unique_ptr<wal_writer> writer, bool detached) {
   auto box = std::make_shared<std::unique_ptr<wal_writer>>(std::move(writer));
   if (!detached)
-    return sys.spawn(wal_behavior, std::move(box));
-  return sys.spawn<caf::detached>(wal_behavior, std::move(box));
+    return sys.spawn(wal_behavior, std::move(box), false);
+  return sys.spawn<caf::detached>(wal_behavior, std::move(box), true);
 }
 
 caf::actor spawn_wal(caf::actor_system& sys, wal_config config,

@@ -6,6 +6,10 @@
 // that arrived before it; appends arriving during a sync form the next batch. A batch
 // is also flushed as soon as it holds wal_max_batch_size entries.
 //
+// Group commit (wal_group_commit_window): when the marker finds a batch of a single
+// writer, the actor waits up to the window (a delayed message to itself) for more
+// writers; a second writer joining ends the wait (after the appends queued with it).
+//
 // Protocol (all one-way):
 //   -> (wal_append_atom, uid, notify, entries [, bool starts_new_log])
 //   <- to notify, after the batch is durable, one per writer per batch:
@@ -34,6 +38,7 @@ using wal_resend_atom = caf::atom_constant<caf::atom("wal_resend")>;
 using wal_error_atom = caf::atom_constant<caf::atom("wal_error")>;
 using wal_flush_atom = caf::atom_constant<caf::atom("wal_flush")>;
 using wal_stats_atom = caf::atom_constant<caf::atom("wal_stats")>;
+using wal_window_atom = caf::atom_constant<caf::atom("wal_window")>;
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, wal_writer_stats& x) {
