@@ -226,29 +226,10 @@ result<members_detail> members_info(system& sys, const server_id& id, ms timeout
   const auto deadline = clock_type::now() + timeout;
   auto m = members(sys, id, timeout);
   if (!m) return *m.error;
-  members_detail out;
-  out.leader = m->leader;
-  nlohmann::json peers;
-  nlohmann::json leader_view;
-  if (!m->leader.empty()) {
-    if (auto ov = member_overview(sys, m->leader, std::max(left_until(deadline), ms{1}))) {
-      leader_view = *ov;
-      if (ov->contains("peers")) peers = (*ov)["peers"];
-    }
-  }
-  for (auto& mem : m->members) {
-    member_info info{mem.id, mem.kind, mem.id == m->leader, index_t{0}, index_t{0}};
-    auto key = mem.id.to_string();
-    if (info.is_leader && leader_view.is_object()) {
-      info.match_index = index_t{leader_view.value("last_written_index", uint64_t{0})};
-      info.next_index = index_t{leader_view.value("last_index", uint64_t{0}) + 1};
-    } else if (peers.is_object() && peers.contains(key)) {
-      info.match_index = index_t{peers[key].value("match_index", uint64_t{0})};
-      info.next_index = index_t{peers[key].value("next_index", uint64_t{0})};
-    }
-    out.members.push_back(std::move(info));
-  }
-  return out;
+  nlohmann::json leader_view;  // stays null if the leader's overview cannot be read
+  if (!m->leader.empty())
+    if (auto ov = member_overview(sys, m->leader, std::max(left_until(deadline), ms{1}))) leader_view = std::move(*ov);
+  return detail::to_members_detail(*m, leader_view);
 }
 
 result<key_metrics_snapshot> key_metrics(const server_id& id) {

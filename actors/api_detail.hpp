@@ -4,10 +4,13 @@
 // same rule. Not part of the public API.
 
 #include <chrono>
+#include <cstdint>
 
 #include <caf/error.hpp>
 #include <caf/sec.hpp>
+#include <nlohmann/json.hpp>
 
+#include "actors/api.hpp"
 #include "actors/result.hpp"
 #include "libra/types.hpp"
 
@@ -52,6 +55,37 @@ inline redirect_step next_redirect_step(const api_error& err, const server_id& t
   if (err.code == api_errc::noproc && target != original) return {k::retry_later, original};
   if (retry_also_this) return {k::retry_later, target};
   return {k::give_up, target};
+}
+
+/// members_info's answer from the member list (`m`, from members()) and the leader's
+/// member overview (`leader_view`: null if it could not be read; the indexes then stay 0).
+/// The leader's peers entry gives each follower's replication state; for the leader itself
+/// match_index is its last written index and next_index its last index + 1. Shared so that
+/// the blocking and the async members_info read the overview the same way.
+inline members_detail to_members_detail(const cluster_members& m, const nlohmann::json& leader_view) {
+  members_detail out;
+  out.leader = m.leader;
+  const bool have_view = leader_view.is_object();
+  const nlohmann::json* peers = nullptr;
+  if (have_view) {
+    auto it = leader_view.find("peers");
+    if (it != leader_view.end() && it->is_object()) peers = &*it;
+  }
+  for (auto& mem : m.members) {
+    member_info info{mem.id, mem.kind, mem.id == m.leader, index_t{0}, index_t{0}};
+    if (info.is_leader && have_view) {
+      info.match_index = index_t{leader_view.value("last_written_index", uint64_t{0})};
+      info.next_index = index_t{leader_view.value("last_index", uint64_t{0}) + 1};
+    } else if (peers) {
+      auto it = peers->find(mem.id.to_string());
+      if (it != peers->end() && it->is_object()) {
+        info.match_index = index_t{it->value("match_index", uint64_t{0})};
+        info.next_index = index_t{it->value("next_index", uint64_t{0})};
+      }
+    }
+    out.members.push_back(std::move(info));
+  }
+  return out;
 }
 
 }  // namespace ra::detail

@@ -465,3 +465,319 @@ TEST_CASE_METHOD(coordinator_fixture, "coordinator: delete_cluster stops every m
   }));
   for (auto& d : dirs) CHECK_FALSE(std::filesystem::exists(d));
 }
+
+// -- the async side of api_admin.cpp (simulated time) -----------------------------------------
+
+namespace {
+
+std::vector<server_id> followers_of(const std::vector<server_id>& ids, const server_id& leader) {
+  std::vector<server_id> out;
+  for (auto& id : ids)
+    if (id != leader) out.push_back(id);
+  return out;
+}
+
+/// async::process_command<int64_t> with options, from a fresh client.
+result<command_reply<int64_t>> add_with(coordinator_fixture& f, const server_id& to, int64_t n,
+                                        const command_options& opts,
+                                        std::chrono::milliseconds timeout = coordinator_fixture::call_timeout) {
+  return f.call<command_reply<int64_t>>([&f, to, n, opts, timeout](caf::event_based_actor* self, auto then) {
+    async::process_command<int64_t>(self, f.sys(), to, n, opts, timeout, std::move(then));
+  });
+}
+
+result<nlohmann::json> overview_of(coordinator_fixture& f, const server_id& id) {
+  return f.call<nlohmann::json>([&f, id](caf::event_based_actor* self, auto then) {
+    async::member_overview(self, f.sys(), id, coordinator_fixture::call_timeout, std::move(then));
+  });
+}
+
+}  // namespace
+
+TEST_CASE_METHOD(coordinator_fixture, "coordinator: async reply_from member returns once that member applied the command",
+                 "[coordinator][async_admin]") {
+  auto servers = ids({"s1", "s2", "s3"});
+  auto leader = start_cluster("c1", servers);
+  REQUIRE(add(leader, 1));
+  REQUIRE(await_values(servers, 1));
+  auto fs = followers_of(servers, leader);
+  const command_options from_fs1{reply_mode::await_consensus, reply_from::member, fs[1]};
+
+  // fs[1] is cut off: the leader commits with fs[0], but the call waits for fs[1].
+  isolate(fs[1]);
+  const auto asked = now();
+  auto stuck = add_with(*this, leader, 10, from_fs1, 1000ms);
+  REQUIRE(!stuck);
+  CHECK(stuck.error->code == api_errc::timeout);
+  CHECK(now() - asked >= caf::timespan{1s});
+  CHECK(local_value(leader) == 11);
+  CHECK(local_value(fs[1]) == 1);
+
+  // Healed: asked through a follower (redirected), the call returns once fs[1] applied it,
+  // so its local state shows the command right away.
+  heal();
+  auto r = add_with(*this, fs[0], 100, from_fs1);
+  REQUIRE(r);
+  CHECK(r->reply == 111);
+  CHECK(r->leader == leader);
+  CHECK(local_value(fs[1]) == 111);
+
+  // reply_from local: the addressed member.
+  auto r2 = add_with(*this, fs[1], 1000, command_options{reply_mode::await_consensus, reply_from::local, {}});
+  REQUIRE(r2);
+  CHECK(r2->reply == 1111);
+  CHECK(local_value(fs[1]) == 1111);
+
+  // Arguments the blocking call refuses are refused here too (nothing is sent).
+  auto no_member = add_with(*this, leader, 1, command_options{reply_mode::await_consensus, reply_from::member, {}});
+  REQUIRE(!no_member);
+  CHECK(no_member.error->code == api_errc::invalid_argument);
+  auto notify = add_with(*this, leader, 1, command_options{reply_mode::notify, reply_from::leader, {}});
+  REQUIRE(!notify);
+  CHECK(notify.error->code == api_errc::invalid_argument);
+  auto remote_local =
+    add_with(*this, server_id{"s1", "elsewhere"}, 1, command_options{reply_mode::await_consensus, reply_from::local, {}});
+  REQUIRE(!remote_local);
+  CHECK(remote_local.error->code == api_errc::invalid_argument);
+  CHECK(await_values(servers, 1111));
+}
+
+TEST_CASE_METHOD(coordinator_fixture, "coordinator: async after_log_append returns the index once the leader appended",
+                 "[coordinator][async_admin]") {
+  auto servers = ids({"s1", "s2", "s3"});
+  auto leader = start_cluster("c1", servers);
+  auto first = add(leader, 1);
+  REQUIRE(first);
+  REQUIRE(await_values(servers, 1));
+  auto fs = followers_of(servers, leader);
+
+  // The leader is cut off from its followers: nothing commits, yet the call returns.
+  isolate(leader);
+  const auto asked = now();
+  auto r = add_with(*this, fs[0], 5, command_options{reply_mode::after_log_append, reply_from::leader, {}});
+  REQUIRE(r);
+  CHECK(r->leader == leader);  // redirected from the follower
+  CHECK(r->index.value == first->index.value + 1);
+  CHECK(r->reply == 0);  // no machine reply in this mode
+  CHECK(now() - asked < caf::timespan{100ms});
+  CHECK(local_value(leader) == 1);  // appended, not applied
+
+  heal();
+  CHECK(await_values(servers, 6));
+}
+
+TEST_CASE_METHOD(coordinator_fixture, "coordinator: an async noreply command returns at once and is applied later",
+                 "[coordinator][async_admin]") {
+  auto servers = ids({"s1", "s2", "s3"});
+  auto leader = start_cluster("c1", servers);
+  REQUIRE(add(leader, 1));
+  const command_options noreply{reply_mode::noreply, reply_from::leader, {}};
+
+  const auto asked = now();
+  auto r = add_with(*this, leader, 5, noreply);
+  REQUIRE(r);
+  CHECK(now() == asked);  // reported before any server handled it
+  CHECK(r->index.value == 0);
+  CHECK(r->leader.empty());
+  CHECK(await_values(servers, 6));
+
+  // Not redirected: a follower drops it.
+  auto dropped = add_with(*this, other_than(servers, leader), 100, noreply);
+  REQUIRE(dropped);
+  advance(1s);
+  CHECK(local_value(leader) == 6);
+
+  auto nobody = add_with(*this, server_id{"nobody", sys().name()}, 1, noreply);
+  REQUIRE(!nobody);
+  CHECK(nobody.error->code == api_errc::noproc);
+}
+
+TEST_CASE_METHOD(coordinator_fixture, "coordinator: an async aux command runs on the member it is sent to",
+                 "[coordinator][async_admin]") {
+  sys().register_machine("fx", [](const std::string&) { return make_machine<effect_counter>(); });
+  auto servers = ids({"s1", "s2", "s3"});
+  auto leader = start_cluster("c1", servers, "fx");
+  REQUIRE(add(leader, 5));
+  REQUIRE(await_values(servers, 5));
+  auto aux = [&](const server_id& to, const std::string& cmd) {
+    return call<std::string>([&, to, cmd](caf::event_based_actor* self, auto then) {
+      async::aux_command<std::string>(self, sys(), to, cmd, call_timeout, std::move(then));
+    });
+  };
+  auto follower = other_than(servers, leader);
+  // "<role> <commands this member's aux handler saw> <state>": no redirect to the leader.
+  auto a1 = aux(follower, "a");
+  REQUIRE(a1);
+  CHECK(*a1 == "follower 1 5");
+  auto a2 = aux(follower, "b");
+  REQUIRE(a2);
+  CHECK(*a2 == "follower 2 5");
+  auto a3 = aux(leader, "c");
+  REQUIRE(a3);
+  CHECK(*a3 == "leader 1 5");
+
+  auto nobody = aux(server_id{"nobody", sys().name()}, "d");
+  REQUIRE(!nobody);
+  CHECK(nobody.error->code == api_errc::noproc);
+}
+
+TEST_CASE_METHOD(coordinator_fixture, "coordinator: async member_overview reports the member's role and state",
+                 "[coordinator][async_admin]") {
+  auto servers = ids({"s1", "s2", "s3"});
+  auto leader = start_cluster("c1", servers);
+  auto r = add(leader, 3);
+  REQUIRE(r);
+  REQUIRE(await_values(servers, 3));
+
+  auto ov = overview_of(*this, leader);
+  REQUIRE(ov);
+  CHECK((*ov)["role"] == "leader");
+  CHECK((*ov)["id"] == leader.to_string());
+  CHECK((*ov)["cluster_name"] == "c1");
+  CHECK((*ov)["last_applied"].get<uint64_t>() >= r->index.value);
+  CHECK(ov->contains("peers"));
+
+  auto follower = other_than(servers, leader);
+  auto fov = overview_of(*this, follower);
+  REQUIRE(fov);
+  CHECK((*fov)["role"] == "follower");
+  CHECK((*fov)["leader"] == leader.to_string());
+  CHECK_FALSE(fov->contains("peers"));
+
+  auto nobody = overview_of(*this, server_id{"nobody", sys().name()});
+  REQUIRE(!nobody);
+  CHECK(nobody.error->code == api_errc::noproc);
+}
+
+TEST_CASE_METHOD(coordinator_fixture, "coordinator: async members_info reports the leader's match indexes",
+                 "[coordinator][async_admin]") {
+  auto servers = ids({"s1", "s2", "s3"});
+  auto leader = start_cluster("c1", servers);
+  for (int i = 0; i < 5; ++i) REQUIRE(add(leader, 1));
+  auto info_via = [&](const server_id& id) {
+    return call<members_detail>([&, id](caf::event_based_actor* self, auto then) {
+      async::members_info(self, sys(), id, call_timeout, std::move(then));
+    });
+  };
+  // Once the followers acknowledged everything, every match index is the leader's last
+  // applied index (asked through a follower: the leader's view is used).
+  auto follower = other_than(servers, leader);
+  uint64_t applied = 0;
+  CHECK(eventually([&] {
+    auto ov = overview_of(*this, leader);
+    auto info = info_via(follower);
+    if (!ov || !info || info->members.size() != servers.size()) return false;
+    applied = (*ov)["last_applied"].get<uint64_t>();
+    for (auto& m : info->members)
+      if (m.match_index.value != applied) return false;
+    return true;
+  }));
+  CHECK(applied >= 6);  // the leader's noop and five commands
+  auto info = info_via(follower);
+  REQUIRE(info);
+  CHECK(info->leader == leader);
+  for (auto& m : info->members) {
+    CHECK(m.is_leader == (m.id == leader));
+    CHECK(m.kind == membership::voter);
+    CHECK(m.next_index.value == applied + 1);
+  }
+}
+
+TEST_CASE_METHOD(coordinator_fixture, "coordinator: async delete_cluster returns once every local member and its data are gone",
+                 "[coordinator][async_admin][delete]") {
+  auto servers = ids({"s1", "s2", "s3"});
+  auto leader = start_cluster("c1", servers);
+  REQUIRE(add(leader, 1));
+  std::vector<std::string> dirs;
+  for (auto& id : servers) dirs.push_back(sys().data_dir() + "/" + sys().uid_of(id.name));
+  for (auto& d : dirs) REQUIRE(std::filesystem::exists(d));
+  // A follower first: it is asked and redirects to the leader.
+  std::vector<server_id> order = followers_of(servers, leader);
+  order.push_back(leader);
+  auto st = call<done>([&](caf::event_based_actor* self, async::callback<done> then) {
+    async::delete_cluster(self, sys(), order, call_timeout, std::move(then));
+  });
+  REQUIRE(st);
+  // No waiting here: the call reported only once all of this was true.
+  for (auto& id : servers) {
+    CHECK_FALSE(sys().is_running(id.name));
+    CHECK(sys().uid_of(id.name).empty());
+  }
+  for (auto& d : dirs) CHECK_FALSE(std::filesystem::exists(d));
+
+  auto none = call<done>([&](caf::event_based_actor* self, async::callback<done> then) {
+    async::delete_cluster(self, sys(), {}, call_timeout, std::move(then));
+  });
+  REQUIRE(!none);
+  CHECK(none.error->code == api_errc::invalid_argument);
+}
+
+TEST_CASE_METHOD(coordinator_fixture, "coordinator: async leave_and_terminate removes and stops a member, keeping its data",
+                 "[coordinator][async_admin]") {
+  auto servers = ids({"s1", "s2", "s3"});
+  auto leader = start_cluster("c1", servers);
+  REQUIRE(add(leader, 1));
+  REQUIRE(await_values(servers, 1));
+  auto target = other_than(servers, leader);
+  const auto dir = sys().data_dir() + "/" + sys().uid_of(target.name);
+  auto st = call<done>([&](caf::event_based_actor* self, async::callback<done> then) {
+    // Asked through the target itself: the removal is redirected to the leader.
+    async::leave_and_terminate(self, sys(), target, target, call_timeout, std::move(then));
+  });
+  REQUIRE(st);
+  CHECK_FALSE(sys().is_running(target.name));
+  CHECK(sys().lookup(target) == caf::actor{});
+  auto metrics = key_metrics(target);
+  REQUIRE(metrics);
+  CHECK_FALSE(metrics->running);  // its actor ended
+  CHECK_FALSE(sys().uid_of(target.name).empty());  // stopped, not deleted
+  CHECK(std::filesystem::exists(dir));
+
+  auto m = call<cluster_members>([&](caf::event_based_actor* self, async::callback<cluster_members> then) {
+    async::members(self, sys(), leader, call_timeout, std::move(then));
+  });
+  REQUIRE(m);
+  CHECK(m->members.size() == 2);
+  CHECK_FALSE(is_member(*m, target));
+  auto r = add(leader, 1);  // the two remaining voters commit
+  REQUIRE(r);
+  CHECK(r->reply == 2);
+}
+
+TEST_CASE_METHOD(coordinator_fixture, "coordinator: async leave_and_delete_server removes a member and deletes its data",
+                 "[coordinator][async_admin]") {
+  auto servers = ids({"s1", "s2", "s3"});
+  auto leader = start_cluster("c1", servers);
+  REQUIRE(add(leader, 1));
+  REQUIRE(await_values(servers, 1));
+  auto target = other_than(servers, leader);
+  const auto dir = sys().data_dir() + "/" + sys().uid_of(target.name);
+  REQUIRE(std::filesystem::exists(dir));
+  auto st = call<done>([&](caf::event_based_actor* self, async::callback<done> then) {
+    async::leave_and_delete_server(self, sys(), leader, target, call_timeout, std::move(then));
+  });
+  REQUIRE(st);
+  CHECK_FALSE(sys().is_running(target.name));
+  CHECK(sys().uid_of(target.name).empty());
+  CHECK_FALSE(std::filesystem::exists(dir));
+  // Its actor had ended before the data went (not merely been forgotten).
+  auto metrics = key_metrics(target);
+  REQUIRE(metrics);
+  CHECK_FALSE(metrics->running);
+
+  auto m = call<cluster_members>([&](caf::event_based_actor* self, async::callback<cluster_members> then) {
+    async::members(self, sys(), leader, call_timeout, std::move(then));
+  });
+  REQUIRE(m);
+  CHECK(m->members.size() == 2);
+  CHECK_FALSE(is_member(*m, target));
+  auto r = add(leader, 1);
+  REQUIRE(r);
+  CHECK(r->reply == 2);
+  // A second time it is no longer a member: the removal is refused and nothing is deleted.
+  auto again = call<done>([&](caf::event_based_actor* self, async::callback<done> then) {
+    async::leave_and_delete_server(self, sys(), leader, target, call_timeout, std::move(then));
+  });
+  REQUIRE(!again);
+  CHECK(again.error->is(error_code::unknown_member));
+}
