@@ -54,31 +54,11 @@
 #include "actors/async_api.hpp"
 #include "actors/messages.hpp"
 #include "machines/counter.hpp"
+#include "runtime_fixture.hpp"
 
 namespace ra::test {
 
 using namespace std::chrono_literals;
-
-/// A fresh directory under $TMPDIR (or /tmp), removed with everything in it.
-class coordinator_temp_dir {
- public:
-  coordinator_temp_dir() {
-    const char* base = std::getenv("TMPDIR");
-    std::string pattern = std::string(base && *base ? base : "/tmp") + "/ra-coord-XXXXXX";
-    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = pattern;
-  }
-  ~coordinator_temp_dir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  coordinator_temp_dir(const coordinator_temp_dir&) = delete;
-  coordinator_temp_dir& operator=(const coordinator_temp_dir&) = delete;
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 class coordinator_fixture {
  public:
@@ -393,7 +373,7 @@ class coordinator_fixture {
     }
   }
 
-  coordinator_temp_dir dir_;
+  temp_dir dir_;
   std::unique_ptr<ra::system> sys_;
   caf::scheduler::test_coordinator* sched_ = nullptr;
   std::set<server_id> isolated_;

@@ -19,6 +19,7 @@
 #include <caf/io/all.hpp>
 #include <spdlog/spdlog.h>
 
+#include "runtime_fixture.hpp"
 #include "actors/api.hpp"
 #include "actors/messages.hpp"
 #include "actors/node_link.hpp"
@@ -29,29 +30,13 @@ using namespace std::chrono_literals;
 using ms = std::chrono::milliseconds;
 using clock_type = std::chrono::steady_clock;
 
+using ra::test::temp_dir;
+
 namespace {
 
 // Short detector timings so that a test run stays short; production defaults are 1 s / 3 s.
 constexpr uint32_t ping_interval_ms = 100;
 constexpr uint32_t down_after_ms = 500;
-
-class temp_dir {
- public:
-  temp_dir() {
-    const char* base = std::getenv("TMPDIR");
-    std::string pattern = std::string(base && *base ? base : "/tmp") + "/ra-dist-XXXXXX";
-    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = pattern;
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 using peer_map = std::map<std::string, std::pair<std::string, uint16_t>>;
 
