@@ -10,6 +10,7 @@
 #include "actors/messages.hpp"
 #include "actors/node_link.hpp"
 #include "actors/server_actor.hpp"
+#include "actors/key_metrics.hpp"
 #include "actors/server_data.hpp"
 #include "segments/segment_flush.hpp"
 #include "wal/wal_reader.hpp"
@@ -346,6 +347,8 @@ status system::stop_server(const server_id& id, std::chrono::milliseconds timeou
   bool down = wait_down(self, {a}, timeout);
   core_->forget_actor(id.name, a.address());
   if (!down) return make_api_error(api_errc::timeout, id.to_string() + " did not stop");
+  // The actor's own exit hook does the same, but may run after our down message arrived.
+  if (auto m = detail::find_key_metrics(core_->name, id.name)) m->running.store(false);
   return done{};
 }
 

@@ -128,6 +128,11 @@ TEST_CASE("api: key_metrics, member_overview and members_info describe the serve
   auto c = start_cluster(*sys, "c1", "counter", ids, 10s);
   REQUIRE(c);
   for (int i = 0; i < 10; ++i) add(*sys, c->leader, 1);
+  // The metrics are published after the event that sent the reply: wait for them.
+  REQUIRE(eventually([&] {
+    auto k = key_metrics(c->leader);
+    return k && k->last_applied >= 11;
+  }));
   auto m = key_metrics(c->leader);
   REQUIRE(m);
   CHECK(m->running);
@@ -312,4 +317,28 @@ TEST_CASE("versions: a rolling upgrade switches the cluster once every member ru
     return true;
   }));
   CHECK(send(1) == 16);
+}
+
+TEST_CASE("effects: reply_to answers a caller the machine names; mod_call runs on the leader only", "[api][effects]") {
+  temp_dir dir;
+  auto calls = std::make_shared<std::atomic<int64_t>>(0);
+  auto sys = start_with("n1", dir.path(), [calls](system_config& c) {
+    c.machines["notifier"] = [calls](const std::string&) {
+      return make_machine<notifier>(notifier{[calls](int64_t n) { *calls += n; }});
+    };
+  });
+  auto ids = ids_of(*sys, {"s1", "s2", "s3"});
+  auto c = start_cluster(*sys, "c1", "notifier", ids, 10s);
+  REQUIRE(c);
+  caf::scoped_actor me{sys->actor_system()};
+  auto my_pid = to_pid(*sys, caf::actor_cast<caf::actor>(me));
+  auto r = process_command<int64_t>(*sys, ids[0], notify_cmd{my_pid, 21});
+  REQUIRE(r);
+  CHECK(r->reply == 21);
+  std::optional<int64_t> answered;
+  me->receive([&](actors::machine_reply_atom, const shared_bytes& b) { answered = decode<int64_t>(b); },
+              caf::after(5s) >> [] {});
+  CHECK(answered == int64_t{42});
+  for (auto& id : ids) await_local(*sys, id, 21);  // every member applied it ...
+  CHECK(calls->load() == 21);                        // ... but only the leader ran the mod_call
 }

@@ -76,4 +76,32 @@ inline std::unique_ptr<machine> versioned_counter(bool with_v1) {
   return make_behaviour_machine<vcount_protocol>(int64_t{0}, {v0, v1});
 }
 
+/// A command asking the machine to answer a caller later (reply_to) and to run a
+/// callback on the leader (mod_call).
+struct notify_cmd {
+  pid caller;
+  int64_t n = 0;
+};
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, notify_cmd& x) {
+  return f(x.caller, x.n);
+}
+
+/// State: the sum of n. Each command answers `caller` with 2n through a reply_to effect
+/// and calls `on_leader(n)` through a mod_call effect (leader only).
+struct notifier {
+  using command_type = notify_cmd;
+  using state_type = int64_t;
+  using reply_type = int64_t;
+  std::function<void(int64_t)> on_leader;
+
+  state_type init() const { return 0; }
+  apply_result<state_type, reply_type> apply(const command_meta&, const command_type& c, state_type s) const {
+    s += c.n;
+    auto cb = on_leader;
+    auto n = c.n;
+    return {s, s, {reply_to(c.caller, encode(int64_t{2 * c.n})), mod_call([cb, n] { if (cb) cb(n); })}};
+  }
+};
+
 }  // namespace ra::test
