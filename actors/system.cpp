@@ -171,7 +171,7 @@ result<std::unique_ptr<system>> system::start(system_config cfg) {
   auto writer = std::make_unique<storage::wal_writer>(
     wc, [seg = core->segment_writer](storage::rollover_info r) { storage::submit_rollover(seg, std::move(r)); });
   storage::wal_recovery rec;
-  if (auto err = writer->recover(rec)) {
+  if (auto err = writer->recover(rec, /*collect_entries=*/false)) {
     s->stop();
     return make_api_error(api_errc::storage, "WAL recovery: " + err->message());
   }

@@ -43,24 +43,40 @@ wal_config normalized(wal_config c) {
 
 /// Applies one recovered entry to a writer's contiguous run of entries.
 /// Returns false for a gap that no truncate flag explains.
-bool apply_recovered(std::vector<log_entry>& run, log_entry entry, bool truncate) {
-  if (!run.empty()) {
-    const index_t front = run.front().index;
-    const index_t last = run.back().index;
-    if (entry.index <= last) {
+/// The first and last index of a writer's recovered run (what the recovery rules need).
+struct run_bounds {
+  index_t front{0};
+  index_t last{0};
+  bool empty = true;
+};
+
+/// Applies one WAL record to a writer's recovered run: overwrites cut the run back, a
+/// gap is an error unless the record starts a fresh log. `run` (may be null: bounds
+/// only) holds the entries themselves.
+bool apply_recovered(run_bounds& b, std::vector<log_entry>* run, const log_entry& entry, bool truncate) {
+  if (!b.empty) {
+    if (entry.index <= b.last) {
       // An overwrite. Unflagged ones come from a batch rewritten after a failed flush
       // whose first attempt reached the disk anyway: the same data again.
-      if (entry.index <= front)
-        run.clear();
-      else
-        run.resize(entry.index - front);
-    } else if (entry.index.value > last.value + 1) {
+      if (entry.index <= b.front) {
+        b.empty = true;
+        if (run) run->clear();
+      } else if (run) {
+        run->resize(entry.index - b.front);
+      }
+    } else if (entry.index.value > b.last.value + 1) {
       if (!truncate)
         return false;
-      run.clear();  // a fresh log after a snapshot: the older entries are below it
+      b.empty = true;  // a fresh log after a snapshot: the older entries are below it
+      if (run) run->clear();
     }
   }
-  run.push_back(std::move(entry));
+  if (b.empty) {
+    b.front = entry.index;
+    b.empty = false;
+  }
+  b.last = entry.index;
+  if (run) run->push_back(entry);
   return true;
 }
 
@@ -92,13 +108,14 @@ io_result<std::vector<log_entry>> read_writer_entries(file_system& fs, const std
     if (auto n = wal_file_number(name)) files.emplace_back(*n, wal_dir + "/" + name);
   std::sort(files.begin(), files.end());
   std::vector<log_entry> run;
+  run_bounds bounds;
   for (auto& [number, path] : files) {
     wal_reader reader{fs, path};
     auto step = reader.next();
     for (; step == wal_reader::step::record; step = reader.next()) {
       const auto& rec = reader.record();
       if (rec.writer_uid != uid) continue;
-      if (!apply_recovered(run, rec.entry, rec.truncate))
+      if (!apply_recovered(bounds, &run, rec.entry, rec.truncate))
         return io_error{EILSEQ, "read", path + ": gap in the entries of " + uid};
     }
     if (step == wal_reader::step::error && fs.exists(path)) return io_error{EILSEQ, "read", reader.error().message()};
@@ -330,7 +347,7 @@ void wal_writer::roll_over() {
     on_rollover_(std::move(closed));
 }
 
-std::optional<wal_error> wal_writer::recover(wal_recovery& out) {
+std::optional<wal_error> wal_writer::recover(wal_recovery& out, bool collect_entries) {
   out = wal_recovery{};
   if (file_)  // it would read the file it is writing, and renumber the next one
     return wal_error{path_, 0, "wal recovery must run before the writer starts"};
@@ -350,6 +367,7 @@ std::optional<wal_error> wal_writer::recover(wal_recovery& out) {
   }
   std::sort(files.begin(), files.end());
 
+  std::map<std::string, run_bounds> bounds;
   for (size_t i = 0; i < files.size(); ++i) {
     const std::string& path = files[i].second;
     std::map<std::string, writer_range> ranges;
@@ -359,9 +377,9 @@ std::optional<wal_error> wal_writer::recover(wal_recovery& out) {
       const wal_record& rec = reader.record();
       std::string writer{rec.writer_uid};
       const index_t index = rec.entry.index;
-      auto& run = out.entries[writer];
-      const index_t before = run.empty() ? index_t{0} : run.back().index;
-      if (!apply_recovered(run, rec.entry, rec.truncate))
+      auto& b = bounds[writer];
+      const index_t before = b.empty ? index_t{0} : b.last;
+      if (!apply_recovered(b, collect_entries ? &out.entries[writer] : nullptr, rec.entry, rec.truncate))
         return wal_error{path, rec.offset,
                          "gap in writer " + writer + ": index " + std::to_string(index.value) +
                            " follows " + std::to_string(before.value)};
@@ -383,8 +401,8 @@ std::optional<wal_error> wal_writer::recover(wal_recovery& out) {
     }
     out.files.push_back(rollover_info{path, ranges_of(ranges)});
   }
-  for (const auto& [writer, run] : out.entries)
-    sequences_[writer] = writer_sequence{run.back().index, false};
+  for (const auto& [writer, b] : bounds)
+    if (!b.empty) sequences_[writer] = writer_sequence{b.last, false};
   next_file_number_ = files.empty() ? 1 : files.back().first + 1;
   return std::nullopt;
 }

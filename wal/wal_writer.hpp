@@ -146,7 +146,10 @@ class wal_writer {
   /// they hold, truncates a torn tail of the last file, and learns every writer's last
   /// index (for gap detection). A corrupt record anywhere else is an error naming the
   /// file and offset. The files stay; the caller hands them to the segment writer.
-  std::optional<wal_error> recover(wal_recovery& out);
+  /// With collect_entries = false, out.entries stays empty (the checks still run): the
+  /// runtime moves the files into segments instead, and a million-entry WAL need not be
+  /// copied into memory on the way.
+  std::optional<wal_error> recover(wal_recovery& out, bool collect_entries = true);
 
   /// Creates wal_data_dir if needed and opens a new WAL file numbered after every
   /// existing one. flush() calls it if it was not called (or failed).

@@ -413,3 +413,26 @@ TEST_CASE("wal recovery: a corrupt record before the end refuses to recover", "[
   CHECK(err->offset == second);
   CHECK(read_bytes(path).size() == bytes.size());  // nothing truncated
 }
+
+TEST_CASE("wal writer: recovery without collecting entries learns the same last indexes", "[wal][writer]") {
+  temp_dir dir;
+  {
+    wal_writer wal{config_in(dir)};
+    wal.queue("w", make_entries(1, 10, 1));
+    wal.queue("x", make_entries(1, 3, 1));
+    REQUIRE(wal.flush().ok());
+    wal.queue("w", make_entries(6, 8, 2));  // overwrite: w ends at 8
+    REQUIRE(wal.flush().ok());
+  }
+  auto full = recover_all(config_in(dir));
+  wal_writer light{config_in(dir)};
+  wal_recovery rec;
+  REQUIRE(!light.recover(rec, false));
+  CHECK(rec.entries.empty());
+  CHECK(rec.files.size() == full.files.size());
+  REQUIRE(full.entries["w"].back().index == index_t{8});
+  // Without the entries it still knows each writer's last index (gaps ask for a resend).
+  CHECK(light.queue("w", make_entries(10, 10, 2)).resend_from == index_t{9});
+  CHECK(light.queue("x", make_entries(5, 5, 1)).resend_from == index_t{4});
+  CHECK(light.queue("x", make_entries(4, 4, 1)).status == queue_status::queued);
+}
