@@ -35,16 +35,27 @@ constexpr ms poll_interval{5};
 /// from this helper, which answers after that long (on the actor clock) and quits.
 struct pause_state {
   caf::response_promise waiting;
+  bool asked = false;
+  bool expired = false;
 };
 
-caf::behavior pause_timer(caf::stateful_actor<pause_state>* self) {
+/// The delay is a spawn argument (also because CAF 0.17 dereferences a null argument
+/// tuple when a function-based actor is spawned without arguments).
+caf::behavior pause_timer(caf::stateful_actor<pause_state>* self, uint64_t millis) {
+  self->delayed_send(self, ms(millis), resume_atom::value);
   return {
-    [self](pause_atom, uint64_t millis) {
+    [self](pause_atom) -> caf::result<caf::ok_atom> {
+      if (self->state.expired) {
+        self->quit();
+        return caf::ok_atom::value;
+      }
+      self->state.asked = true;
       self->state.waiting = self->make_response_promise();
-      self->delayed_send(self, ms(millis), resume_atom::value);
       return self->state.waiting;
     },
     [self](resume_atom) {
+      self->state.expired = true;
+      if (!self->state.asked) return;
       self->state.waiting.deliver(caf::ok_atom::value);
       self->quit();
     },
@@ -53,9 +64,9 @@ caf::behavior pause_timer(caf::stateful_actor<pause_state>* self) {
 
 /// Runs `next` inside `self` after `delay` (never, if self terminates first).
 void after_pause(caf::event_based_actor* self, ms delay, std::function<void()> next) {
-  auto timer = self->spawn(pause_timer);
+  auto timer = self->spawn(pause_timer, static_cast<uint64_t>(delay.count()));
   // The helper answers after the delay; an error (it died) must not lose the retry either.
-  self->request(timer, caf::infinite, pause_atom::value, static_cast<uint64_t>(delay.count()))
+  self->request(timer, caf::infinite, pause_atom::value)
     .then([next](caf::ok_atom) { next(); }, [next](caf::error&) { next(); });
 }
 

@@ -89,17 +89,21 @@ void actor_wal_sink::write(const std::string& uid, std::vector<log_entry> entrie
               starts_new_log);
 }
 
+/// Runs one snapshot write and reports it to `server`. Takes its inputs as spawn
+/// arguments (CAF 0.17 dereferences a null argument tuple for argument-less functors).
+void snapshot_writer(caf::event_based_actor* helper, caf::actor server,
+                     std::function<io_result<std::string>()> job) {
+  snapshot_done_msg done{job()};
+  helper->send(server, snapshot_done_atom::value, std::move(done));
+}
+
 void actor_snapshot_worker::submit(const std::string&, std::function<io_result<std::string>()> job) {
   auto me = caf::actor_cast<caf::actor>(self_);
-  auto write = [me, job = std::move(job)](caf::event_based_actor* helper) {
-    snapshot_done_msg done{job()};
-    helper->send(me, snapshot_done_atom::value, std::move(done));
-  };
   // Detached: the write blocks on the disk. Under CAF's test scheduler it cannot be.
   if (self_->state.core->detached_storage_actors)
-    self_->system().spawn<caf::detached>(std::move(write));
+    self_->system().spawn<caf::detached>(snapshot_writer, me, std::move(job));
   else
-    self_->system().spawn(std::move(write));
+    self_->system().spawn(snapshot_writer, me, std::move(job));
 }
 
 int64_t now_ms() {

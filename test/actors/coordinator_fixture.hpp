@@ -196,13 +196,14 @@ class coordinator_fixture {
   template <class T, class Start>
   result<T> call(Start start, caf::timespan limit = default_limit) {
     auto out = std::make_shared<std::optional<result<T>>>();
-    sys_->actor_system().spawn([start, out](caf::event_based_actor* self) -> caf::behavior {
+    // The dummy int: CAF 0.17 dereferences a null argument tuple for argument-less functors.
+    sys_->actor_system().spawn([start, out](caf::event_based_actor* self, int) -> caf::behavior {
       start(self, async::callback<T>{[self, out](result<T> r) {
               *out = std::move(r);
               self->quit();
             }});
       return {[](caf::ok_atom) {}};  // the client only waits for its answer
-    });
+    }, 0);
     if (!run_until([&] { return out->has_value(); }, limit))
       return make_api_error(api_errc::timeout, "the test gave up waiting (simulated time)");
     return std::move(**out);

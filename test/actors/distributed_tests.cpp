@@ -32,6 +32,9 @@ using clock_type = std::chrono::steady_clock;
 
 using ra::test::temp_dir;
 
+// Function-based test actors take a dummy int spawn argument: CAF 0.17 dereferences a null
+// argument tuple when a functor is spawned without arguments (UBSan reports it).
+
 namespace {
 
 // Short detector timings so that a test run stays short; production defaults are 1 s / 3 s.
@@ -119,7 +122,7 @@ struct node_events {
 class node_watcher {
  public:
   explicit node_watcher(caf::actor_system& sys) : events_(std::make_shared<node_events>()) {
-    actor_ = sys.spawn([events = events_](caf::event_based_actor*) -> caf::behavior {
+    actor_ = sys.spawn([events = events_](caf::event_based_actor*, int) -> caf::behavior {
       auto record = [events](const std::string& node, bool up) {
         std::lock_guard lk{events->mx};
         events->events.push_back({node, up, clock_type::now()});
@@ -128,7 +131,7 @@ class node_watcher {
         [record](actors::node_down_atom, const std::string& node) { record(node, false); },
         [record](actors::node_up_atom, const std::string& node) { record(node, true); },
       };
-    });
+    }, 0);
   }
   ~node_watcher() { caf::anon_send_exit(actor_, caf::exit_reason::user_shutdown); }
   node_watcher(const node_watcher&) = delete;
@@ -161,7 +164,7 @@ class fake_node {
     actors::announce_ra_types(cfg_);
     cfg_.set("scheduler.max-threads", 1);
     sys_ = std::make_unique<caf::actor_system>(cfg_);
-    actor_ = sys_->spawn([answering](caf::event_based_actor* self) -> caf::behavior {
+    actor_ = sys_->spawn([answering](caf::event_based_actor* self, int) -> caf::behavior {
       return {
         [](actors::node_hello_atom, const std::string&, const caf::actor&) { return std::string("fake"); },
         [](actors::node_dir_atom, const std::vector<std::string>&) {
@@ -173,7 +176,7 @@ class fake_node {
                        std::string("fake"), seq);
         },
       };
-    });
+    }, 0);
     auto bound = sys_->middleman().publish(actor_, port, "127.0.0.1", true);
     if (bound) port_ = *bound;
   }
@@ -253,7 +256,7 @@ TEST_CASE("distributed: a 3-node cluster over the middleman elects, replicates a
   CHECK(m->leader == old_leader);
   // ... and pipelined commands whose applied notifications come back across nodes.
   auto applied = std::make_shared<applied_log>();
-  auto notify = client.actor_system().spawn([applied](caf::event_based_actor*) -> caf::behavior {
+  auto notify = client.actor_system().spawn([applied](caf::event_based_actor*, int) -> caf::behavior {
     return {
       [applied](actors::applied_atom, const actors::applied_batch& b) {
         std::lock_guard lk{applied->mx};
@@ -261,7 +264,7 @@ TEST_CASE("distributed: a 3-node cluster over the middleman elects, replicates a
       },
       [](actors::rejected_atom, uint64_t, const command_error&) {},
     };
-  });
+  }, 0);
   REQUIRE(wait_for([&] { return static_cast<bool>(client.lookup(old_leader)); }, 5s));
   for (uint64_t c = 1; c <= 3; ++c) REQUIRE(pipeline_command(client, old_leader, int64_t{1}, c, notify));
   CHECK(wait_for([&] { return applied->size() == 3; }, 5s));
@@ -354,11 +357,11 @@ TEST_CASE("distributed: the node detector reports a silent or lost node down, an
   // What a server following a leader on that node registers (server_actor.cpp), with a
   // stand-in for the server that records the leader_down it is sent.
   auto leader_downs = std::make_shared<std::atomic<int>>(0);
-  auto follower = sys->actor_system().spawn([leader_downs](caf::event_based_actor*) -> caf::behavior {
+  auto follower = sys->actor_system().spawn([leader_downs](caf::event_based_actor*, int) -> caf::behavior {
     return {[leader_downs](actors::leader_down_atom, const server_id& leader) {
       if (leader == server_id{"s1", "fake"}) ++*leader_downs;
     }};
-  });
+  }, 0);
   auto core = ra::detail::find_system(sys->name());
   REQUIRE(core);
   core->watch_leader(server_id{"s1", "fake"}, follower);
