@@ -23,6 +23,7 @@
 #include "actors/api.hpp"
 #include "actors/messages.hpp"
 #include "actors/node_link.hpp"
+#include "libra/effects.hpp"
 #include "machines/counter.hpp"
 
 using namespace ra;
@@ -435,4 +436,52 @@ TEST_CASE("distributed: a query to a server on another node fails cleanly (not s
   auto r = process_command<int64_t>(*n2, s1, int64_t{4}, 10s);
   REQUIRE(r);
   CHECK(r->reply == 4);
+}
+
+namespace {
+
+/// Records node events as a machine sees them: command "watch <node>" emits a
+/// monitor_node effect; nodedown / nodeup commands are appended to the state.
+struct node_event_log {
+  using command_type = std::string;
+  using state_type = std::vector<std::string>;
+  using reply_type = int64_t;
+  state_type init() const { return {}; }
+  apply_result<state_type, reply_type> apply(const command_meta&, const command_type& c, state_type s) const {
+    effects effs;
+    if (c.rfind("watch ", 0) == 0) effs.push_back(monitor_node(c.substr(6)));
+    return {std::move(s), 0, std::move(effs)};
+  }
+  apply_result<state_type, reply_type> apply_builtin(const command_meta&, const builtin_command& b, state_type s) const {
+    if (auto* d = std::get_if<nodedown_command>(&b)) s.push_back("down " + d->node);
+    if (auto* u = std::get_if<nodeup_command>(&b)) s.push_back("up " + u->node);
+    return {std::move(s), 0};
+  }
+};
+
+}  // namespace
+
+TEST_CASE("distributed: a machine's monitor_node effect turns a lost node into a nodedown command",
+          "[distributed][effects]") {
+  temp_dir d1, d2;
+  auto c1 = distributed_config("n1", d1.path(), {});
+  c1.machines["events"] = [](const std::string&) { return make_machine<node_event_log>(); };
+  auto n1 = start_system(std::move(c1));
+  auto n2 = start_system(distributed_config("n2", d2.path(), {{"n1", {"127.0.0.1", node_port(*n1)}}}));
+  REQUIRE(wait_for([&] { return connected_to(*n1, "n2"); }, 5s));
+  server_id s1{"s1", "n1"};
+  REQUIRE(start_server(*n1, "ev", s1, "events", {member{s1}}));
+  REQUIRE(trigger_election(*n1, s1));
+  REQUIRE(process_command<int64_t>(*n1, s1, std::string("watch n2"), 10s));
+  n2->stop();
+  n2.reset();
+  std::vector<std::string> seen;
+  CHECK(wait_for(
+    [&] {
+      auto q = local_query<std::vector<std::string>>(*n1, s1, [](const std::vector<std::string>& s) { return s; }, 1s);
+      if (q) seen = q->value;
+      return !seen.empty();
+    },
+    5s));
+  CHECK(seen == std::vector<std::string>{"down n2"});
 }
