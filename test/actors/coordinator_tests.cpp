@@ -381,8 +381,13 @@ TEST_CASE_METHOD(coordinator_fixture, "coordinator: a monitored consumer's down 
   caf::anon_send_exit(c1, caf::exit_reason::user_shutdown);
   REQUIRE(run_until([&] { return got2->size() == 3; }));
   CHECK(*got2 == std::vector<std::string>{"m2", "m0", "m1"});
+  // Cancelling demonitors the consumer: its exit afterwards appends no down command.
+  CHECK(submit(machines::fifo_cancel{to_pid(sys(), c2)}) == 3);
+  REQUIRE(run_until([&] { return key_metrics(leader) && key_metrics(leader)->last_applied == key_metrics(leader)->last_index; }));
+  const auto before = key_metrics(leader)->last_index;
   caf::anon_send_exit(c2, caf::exit_reason::user_shutdown);
-  (void)leader;
+  advance(1s);
+  CHECK(key_metrics(leader)->last_index == before);
 }
 
 TEST_CASE_METHOD(coordinator_fixture, "coordinator: a machine timer fires in simulated time and commits its timeout",
