@@ -25,13 +25,10 @@ ms left_until(clock_type::time_point deadline) {
   return std::chrono::duration_cast<ms>(deadline - clock_type::now());
 }
 
-/// One request to a server: nullopt on success, else the error.
-using attempt_fn = std::function<std::optional<api_error>(caf::scoped_actor&, const caf::actor&, ms left)>;
+}  // namespace
 
-/// Runs `attempt` against `target`, following not_leader redirects (and pausing while no
-/// leader is known, or while `retry_also` says so) until the deadline.
-status redirecting(system& sys, server_id target, ms timeout, const attempt_fn& attempt,
-                   std::function<bool(const api_error&)> retry_also = {}) {
+status detail::redirecting(system& sys, server_id target, ms timeout, const attempt_fn& attempt,
+                           const std::function<bool(const api_error&)>& retry_also) {
   const auto deadline = clock_type::now() + timeout;
   const server_id original = target;
   caf::scoped_actor self{sys.actor_system()};
@@ -56,6 +53,8 @@ status redirecting(system& sys, server_id target, ms timeout, const attempt_fn& 
   }
 }
 
+namespace {
+using detail::redirecting;
 }  // namespace
 
 // -- servers and clusters -----------------------------------------------------------------
@@ -126,23 +125,7 @@ result<cluster_started> start_cluster(system& sys, const std::string& cluster_na
 // -- commands ------------------------------------------------------------------------------
 
 result<raw_reply> process_command_raw(system& sys, const server_id& id, shared_bytes command, ms timeout) {
-  raw_reply out;
-  auto st = redirecting(sys, id, timeout, [&](caf::scoped_actor& self, const caf::actor& a, ms left) {
-    std::optional<api_error> err;
-    self->request(a, left, command_atom::value, command, static_cast<uint8_t>(reply_mode::await_consensus))
-      .receive(
-        [&](const command_result& r) {
-          if (r.failed) {
-            err = from_command(r.error);
-          } else {
-            out = raw_reply{r.reply, r.leader, r.index, r.term};
-          }
-        },
-        [&](caf::error& e) { err = from_caf(e, id); });
-    return err;
-  });
-  if (!st) return *st.error;
-  return out;
+  return process_command_raw(sys, id, std::move(command), command_options{}, timeout);  // api_admin.cpp
 }
 
 status pipeline_command_raw(system& sys, const server_id& id, shared_bytes command, uint64_t correlation,

@@ -25,42 +25,25 @@ ms left_until(clock_type::time_point deadline) {
 api_error not_running(const server_id& id) { return make_api_error(api_errc::noproc, id.to_string() + " is not running"); }
 
 /// Sends `request` (answered with a command_result) to `id`, following leaders by the
-/// common redirect rule (api_detail.hpp) until the deadline.
+/// common rule (api_detail.hpp) until the deadline.
 result<command_result> request_following_leader(system& sys, const server_id& id, ms timeout,
-                                                const caf::message& request,
-                                                bool retry_change_not_permitted = false) {
-  const auto deadline = clock_type::now() + timeout;
-  caf::scoped_actor self{sys.actor_system()};
-  server_id target = id;
-  std::optional<api_error> last;
-  while (left_until(deadline).count() > 0) {
+                                                const caf::message& request) {
+  command_result out;
+  auto st = detail::redirecting(sys, id, timeout, [&](caf::scoped_actor& self, const caf::actor& a, ms left) {
     std::optional<api_error> err;
-    std::optional<command_result> ok;
-    if (auto a = sys.lookup(target)) {
-      self->request(a, std::max(left_until(deadline), ms{1}), request)
-        .receive(
-          [&](const command_result& r) {
-            if (r.failed)
-              err = detail::from_command(r.error);
-            else
-              ok = r;
-          },
-          [&](caf::error& e) { err = detail::from_caf(e, target); });
-    } else {
-      err = not_running(target);
-    }
-    if (ok) return *ok;
-    last = err;
-    auto step = detail::next_redirect_step(
-      *err, target, id, retry_change_not_permitted && err->is(error_code::cluster_change_not_permitted));
-    if (step.what == detail::redirect_step::kind::give_up) return *err;
-    target = step.next;
-    if (step.what == detail::redirect_step::kind::retry_later)
-      std::this_thread::sleep_for(std::min(detail::redirect_retry_pause, std::max(left_until(deadline), ms{1})));
-  }
-  auto e = make_api_error(api_errc::timeout, "no result from " + id.to_string() + " in time");
-  if (last) e.message += " (last: " + last->to_string() + ")";
-  return e;
+    self->request(a, left, request)
+      .receive(
+        [&](const command_result& r) {
+          if (r.failed)
+            err = detail::from_command(r.error);
+          else
+            out = r;
+        },
+        [&](caf::error& e) { err = detail::from_caf(e, id); });
+    return err;
+  });
+  if (!st) return *st.error;
+  return out;
 }
 
 /// Waits until `id`'s last_applied reaches `index`.

@@ -4,6 +4,8 @@
 // same rule. Not part of the public API.
 
 #include <chrono>
+#include <functional>
+#include <optional>
 #include <cstdint>
 
 #include <caf/error.hpp>
@@ -13,6 +15,11 @@
 #include "actors/api.hpp"
 #include "actors/result.hpp"
 #include "libra/types.hpp"
+
+namespace caf {
+class scoped_actor;
+class actor;
+}  // namespace caf
 
 namespace ra::detail {
 
@@ -87,5 +94,17 @@ inline members_detail to_members_detail(const cluster_members& m, const nlohmann
   }
   return out;
 }
+
+// -- the blocking API's leader-following loop (api.cpp) ----------------------------------------
+
+/// One request to a server: nullopt on success, else the error.
+using attempt_fn =
+  std::function<std::optional<api_error>(caf::scoped_actor&, const caf::actor&, std::chrono::milliseconds left)>;
+
+/// Runs `attempt` against `target`, following leaders by next_redirect_step (pausing
+/// while no leader is known, or while `retry_also` says an error is transient) until
+/// `timeout`. Blocks the calling thread.
+status redirecting(system& sys, server_id target, std::chrono::milliseconds timeout, const attempt_fn& attempt,
+                   const std::function<bool(const api_error&)>& retry_also = {});
 
 }  // namespace ra::detail

@@ -65,14 +65,12 @@ void server::handle_flush_commands() {
 
 void server::append_commands(std::vector<command_request> reqs) {
   if (reqs.empty()) return;
+  // One log write for the batch; each command's reply is bookkept under its index.
   std::vector<log_entry> entries;
   entries.reserve(reqs.size());
   auto idx = log_.last_index();
-  for (auto& req : reqs) entries.push_back(log_entry{++idx, current_term_, entry_kind::command, now_ms_, req.payload});
-  append_local(std::move(entries));
-  replication_due_ = true;
-  idx = log_.last_index() + 1 - reqs.size();
   for (auto& req : reqs) {
+    entries.push_back(log_entry{++idx, current_term_, entry_kind::command, now_ms_, req.payload});
     switch (req.mode) {
       case reply_mode::after_log_append:
         emit(reply_action{req.from, idx, current_term_, cfg_.id, {}, std::nullopt});
@@ -84,8 +82,9 @@ void server::append_commands(std::vector<command_request> reqs) {
       case reply_mode::noreply:
         break;
     }
-    ++idx;
   }
+  append_local(std::move(entries));
+  replication_due_ = true;
 }
 
 index_t server::append_new(entry_kind kind, shared_bytes payload) {

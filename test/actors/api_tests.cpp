@@ -21,16 +21,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-template <class F>
-bool eventually(F&& f, std::chrono::milliseconds limit = 10s) {
-  auto deadline = std::chrono::steady_clock::now() + limit;
-  while (!f()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(5ms);
-  }
-  return true;
-}
-
 std::unique_ptr<ra::system> start_with(const std::string& name, const std::string& dir,
                                        std::function<void(system_config&)> tune) {
   spdlog::set_level(spdlog::level::warn);

@@ -31,6 +31,8 @@ using namespace std::chrono_literals;
 using ms = std::chrono::milliseconds;
 using clock_type = std::chrono::steady_clock;
 
+using ra::test::await_local;
+using ra::test::eventually;
 using ra::test::temp_dir;
 
 // Function-based test actors take a dummy int spawn argument: CAF 0.17 dereferences a null
@@ -70,31 +72,9 @@ std::unique_ptr<ra::system> start_system(system_config cfg) {
   return std::move(*s);
 }
 
-template <class Pred>
-bool wait_for(Pred&& done, ms limit) {
-  auto deadline = clock_type::now() + limit;
-  while (clock_type::now() < deadline) {
-    if (done()) return true;
-    std::this_thread::sleep_for(5ms);
-  }
-  return done();
-}
-
 bool connected_to(const ra::system& sys, const std::string& node) {
   auto nodes = connected_nodes(sys);
   return std::find(nodes.begin(), nodes.end(), node) != nodes.end();
-}
-
-int64_t await_local(ra::system& sys, const server_id& id, int64_t expected, ms limit = 10s) {
-  int64_t seen = -1;
-  wait_for(
-    [&] {
-      auto q = local_query<int64_t>(sys, id, [](const int64_t& s) { return s; }, 1s);
-      if (q) seen = q->value;
-      return seen == expected;
-    },
-    limit);
-  return seen;
 }
 
 /// Node events a watcher received, with when: written by the watcher actor, read by the test.
@@ -213,7 +193,7 @@ TEST_CASE("distributed: a 3-node cluster over the middleman elects, replicates a
   // n1 learns n2 and n3 from their hellos: one side of each pair dials.
   nodes["n3"] = start_system(
     distributed_config("n3", d3.path(), {{"n1", {"127.0.0.1", p1}}, {"n2", {"127.0.0.1", p2}}}));
-  REQUIRE(wait_for(
+  REQUIRE(eventually(
     [&] {
       for (auto& [name, sys] : nodes)
         if (connected_nodes(*sys).size() != 2) return false;
@@ -246,7 +226,7 @@ TEST_CASE("distributed: a 3-node cluster over the middleman elects, replicates a
   const std::string client_node = old_leader.node == "n1" ? "n2" : "n1";
   auto& client = *nodes[client_node];
   std::optional<cluster_members> m;
-  REQUIRE(wait_for(
+  REQUIRE(eventually(
     [&] {
       auto r = members(client, old_leader, 2s);
       if (r) m = *r;
@@ -266,9 +246,9 @@ TEST_CASE("distributed: a 3-node cluster over the middleman elects, replicates a
       [](actors::rejected_atom, uint64_t, const command_error&) {},
     };
   }, 0);
-  REQUIRE(wait_for([&] { return static_cast<bool>(client.lookup(old_leader)); }, 5s));
+  REQUIRE(eventually([&] { return static_cast<bool>(client.lookup(old_leader)); }, 5s));
   for (uint64_t c = 1; c <= 3; ++c) REQUIRE(pipeline_command(client, old_leader, int64_t{1}, c, notify));
-  CHECK(wait_for([&] { return applied->size() == 3; }, 5s));
+  CHECK(eventually([&] { return applied->size() == 3; }, 5s));
   caf::anon_send_exit(notify, caf::exit_reason::user_shutdown);
   for (auto& id : ids) CHECK(await_local(*nodes[id.node], id, 18) == 18);
 
@@ -278,7 +258,7 @@ TEST_CASE("distributed: a 3-node cluster over the middleman elects, replicates a
   REQUIRE(watch_node(*nodes[survivor_node], old_leader.node, watcher.actor()));
   const auto lost_at = clock_type::now();
   nodes[old_leader.node]->stop();
-  CHECK(wait_for([&] { return watcher.events().first(old_leader.node, false, lost_at).has_value(); }, 5s));
+  CHECK(eventually([&] { return watcher.events().first(old_leader.node, false, lost_at).has_value(); }, 5s));
   CHECK(!connected_to(*nodes[survivor_node], old_leader.node));
 
   std::vector<server_id> survivors;
@@ -305,7 +285,7 @@ TEST_CASE("distributed: a lost node restarted on its port is redialled and its s
   auto n2 = start_system(distributed_config("n2", d2.path(), {{"n1", {"127.0.0.1", p1}}}));
   auto n3 = start_system(
     distributed_config("n3", d3.path(), {{"n1", {"127.0.0.1", p1}}, {"n2", {"127.0.0.1", node_port(*n2)}}}));
-  REQUIRE(wait_for([&] { return connected_nodes(*n1).size() == 2 && connected_nodes(*n2).size() == 2; }, 5s));
+  REQUIRE(eventually([&] { return connected_nodes(*n1).size() == 2 && connected_nodes(*n2).size() == 2; }, 5s));
 
   server_id s1{"s1", "n1"}, s2{"s2", "n2"}, s3{"s3", "n3"};
   std::vector<member> all{member{s1}, member{s2}, member{s3}};
@@ -323,7 +303,7 @@ TEST_CASE("distributed: a lost node restarted on its port is redialled and its s
   const auto lost_at = clock_type::now();
   n1->stop();
   n1.reset();
-  REQUIRE(wait_for([&] { return watcher.events().first("n1", false, lost_at).has_value(); }, 5s));
+  REQUIRE(eventually([&] { return watcher.events().first("n1", false, lost_at).has_value(); }, 5s));
   auto r2 = process_command<int64_t>(*n2, s2, int64_t{7}, 15s);  // n2 and n3 are a majority
   REQUIRE(r2);
   CHECK(r2->reply == 12);
@@ -336,7 +316,7 @@ TEST_CASE("distributed: a lost node restarted on its port is redialled and its s
   n1 = start_system(std::move(cfg));
   REQUIRE(node_port(*n1) == p1);
   REQUIRE(restart_server(*n1, s1));
-  REQUIRE(wait_for([&] { return watcher.events().first("n1", true, back_at).has_value(); }, 5s));
+  REQUIRE(eventually([&] { return watcher.events().first("n1", true, back_at).has_value(); }, 5s));
   CHECK(await_local(*n1, s1, 12) == 12);
   auto r3 = process_command<int64_t>(*n1, s1, int64_t{3}, 10s);
   REQUIRE(r3);
@@ -352,7 +332,7 @@ TEST_CASE("distributed: the node detector reports a silent or lost node down, an
 
   temp_dir dir;
   auto sys = start_system(distributed_config("n1", dir.path(), {{"fake", {"127.0.0.1", fake_port}}}));
-  REQUIRE(wait_for([&] { return connected_to(*sys, "fake"); }, 5s));
+  REQUIRE(eventually([&] { return connected_to(*sys, "fake"); }, 5s));
   node_watcher watcher{sys->actor_system()};
   REQUIRE(watch_node(*sys, "fake", watcher.actor()));
   // What a server following a leader on that node registers (server_actor.cpp), with a
@@ -377,7 +357,7 @@ TEST_CASE("distributed: the node detector reports a silent or lost node down, an
   // not answered for down_after, judged at the next ping.
   answering->store(false);
   const auto silent_at = clock_type::now();
-  REQUIRE(wait_for([&] { return watcher.events().first("fake", false, silent_at).has_value(); },
+  REQUIRE(eventually([&] { return watcher.events().first("fake", false, silent_at).has_value(); },
                    ms{down_after_ms + 4 * ping_interval_ms + 2000}));
   auto down_after = watcher.events().first("fake", false, silent_at)->at - silent_at;
   // Not before down_after minus the age of the last answer (at most about one interval,
@@ -385,27 +365,27 @@ TEST_CASE("distributed: the node detector reports a silent or lost node down, an
   CHECK(down_after >= ms{down_after_ms - 2 * ping_interval_ms});
   CHECK(down_after <= ms{down_after_ms + 2 * ping_interval_ms + 500});
   CHECK(!connected_to(*sys, "fake"));
-  CHECK(wait_for([&] { return leader_downs->load() == 1; }, 2s));
+  CHECK(eventually([&] { return leader_downs->load() == 1; }, 2s));
 
   // It answers again: up at the next ping.
   answering->store(true);
   const auto answering_at = clock_type::now();
-  REQUIRE(wait_for([&] { return watcher.events().first("fake", true, answering_at).has_value(); },
+  REQUIRE(eventually([&] { return watcher.events().first("fake", true, answering_at).has_value(); },
                    ms{2 * ping_interval_ms + 2000}));
   CHECK(connected_to(*sys, "fake"));
 
   // Its process goes: down at once (the connection closes), well before down_after.
   const auto killed_at = clock_type::now();
   fake.reset();
-  REQUIRE(wait_for([&] { return watcher.events().first("fake", false, killed_at).has_value(); }, 5s));
+  REQUIRE(eventually([&] { return watcher.events().first("fake", false, killed_at).has_value(); }, 5s));
   CHECK(watcher.events().first("fake", false, killed_at)->at - killed_at < ms{down_after_ms});
-  CHECK(wait_for([&] { return leader_downs->load() == 2; }, 2s));
+  CHECK(eventually([&] { return leader_downs->load() == 2; }, 2s));
 
   // It comes back on the same port: the configured peer is redialled and is up again.
   const auto restarted_at = clock_type::now();
   fake = std::make_unique<fake_node>(fake_port, answering);
   REQUIRE(fake->port() == fake_port);
-  REQUIRE(wait_for([&] { return watcher.events().first("fake", true, restarted_at).has_value(); }, 5s));
+  REQUIRE(eventually([&] { return watcher.events().first("fake", true, restarted_at).has_value(); }, 5s));
   CHECK(connected_to(*sys, "fake"));
   caf::anon_send_exit(follower, caf::exit_reason::user_shutdown);
 }
@@ -423,10 +403,10 @@ TEST_CASE("distributed: a query to a server on another node fails cleanly (not s
   temp_dir d1, d2;
   auto n1 = start_system(distributed_config("n1", d1.path(), {}));
   auto n2 = start_system(distributed_config("n2", d2.path(), {{"n1", {"127.0.0.1", node_port(*n1)}}}));
-  REQUIRE(wait_for([&] { return connected_to(*n2, "n1"); }, 5s));
+  REQUIRE(eventually([&] { return connected_to(*n2, "n1"); }, 5s));
   server_id s1{"s1", "n1"};
   REQUIRE(start_server(*n1, "q", s1, "counter", {member{s1}}));
-  REQUIRE(wait_for([&] { return static_cast<bool>(n2->lookup(s1)); }, 5s));
+  REQUIRE(eventually([&] { return static_cast<bool>(n2->lookup(s1)); }, 5s));
   // The query function cannot be serialised: the call is refused at once, nothing crashes.
   auto q = local_query<int64_t>(*n2, s1, [](const int64_t& s) { return s; }, 1s);
   REQUIRE(!q);
@@ -468,7 +448,7 @@ TEST_CASE("distributed: a machine's monitor_node effect turns a lost node into a
   c1.machines["events"] = [](const std::string&) { return make_machine<node_event_log>(); };
   auto n1 = start_system(std::move(c1));
   auto n2 = start_system(distributed_config("n2", d2.path(), {{"n1", {"127.0.0.1", node_port(*n1)}}}));
-  REQUIRE(wait_for([&] { return connected_to(*n1, "n2"); }, 5s));
+  REQUIRE(eventually([&] { return connected_to(*n1, "n2"); }, 5s));
   server_id s1{"s1", "n1"};
   REQUIRE(start_server(*n1, "ev", s1, "events", {member{s1}}));
   REQUIRE(trigger_election(*n1, s1));
@@ -476,7 +456,7 @@ TEST_CASE("distributed: a machine's monitor_node effect turns a lost node into a
   n2->stop();
   n2.reset();
   std::vector<std::string> seen;
-  CHECK(wait_for(
+  CHECK(eventually(
     [&] {
       auto q = local_query<std::vector<std::string>>(*n1, s1, [](const std::vector<std::string>& s) { return s; }, 1s);
       if (q) seen = q->value;

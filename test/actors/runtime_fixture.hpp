@@ -66,16 +66,28 @@ inline int64_t add(ra::system& sys, const server_id& to, int64_t n) {
   return r->reply;
 }
 
+/// Polls `done` (these tests run on real threads: there is no simulated clock to advance)
+/// until it holds or `limit` passes; returns its last answer.
+template <class F>
+bool eventually(F&& done, std::chrono::milliseconds limit = 10s) {
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  while (!done()) {
+    if (std::chrono::steady_clock::now() > deadline) return done();
+    std::this_thread::sleep_for(5ms);
+  }
+  return true;
+}
+
 /// Waits until `id`'s local state equals `expected`; returns the last value seen.
 inline int64_t await_local(ra::system& sys, const server_id& id, int64_t expected, std::chrono::milliseconds limit = 10s) {
-  auto deadline = std::chrono::steady_clock::now() + limit;
   int64_t seen = -1;
-  while (std::chrono::steady_clock::now() < deadline) {
-    auto q = local_query<int64_t>(sys, id, [](const int64_t& s) { return s; }, 1s);
-    if (q) seen = q->value;
-    if (seen == expected) break;
-    std::this_thread::sleep_for(10ms);
-  }
+  eventually(
+    [&] {
+      auto q = local_query<int64_t>(sys, id, [](const int64_t& s) { return s; }, 1s);
+      if (q) seen = q->value;
+      return seen == expected;
+    },
+    limit);
   return seen;
 }
 
