@@ -11,8 +11,9 @@ void server::become_pre_vote() {
   set_role(role::pre_vote);
   ++metrics_.pre_vote_elections;
   vote_token_ = rng_();
-  votes_ = {cfg_.id};
-  if (votes_.size() >= cluster_.quorum()) {
+  votes_ = {};
+  votes_.grant(cfg_.id);
+  if (votes_.won(cluster_.quorum())) {
     become_candidate(false);
     return;
   }
@@ -35,8 +36,9 @@ void server::become_candidate(bool transfer) {
   leader_alive_ = false;
   set_role(role::candidate);
   ++metrics_.elections;
-  votes_ = {cfg_.id};
-  if (votes_.size() >= cluster_.quorum()) {
+  votes_ = {};
+  votes_.grant(cfg_.id);
+  if (votes_.won(cluster_.quorum())) {
     become_leader();
     return;
   }
@@ -74,9 +76,7 @@ void server::on_pre_vote_result(const server_id& from, const pre_vote_result& m)
   }
   if (role_ != role::pre_vote || m.token != vote_token_ || !m.vote_granted) return;
   if (!cluster_.is_voter(from)) return;
-  if (std::find(votes_.begin(), votes_.end(), from) != votes_.end()) return;
-  votes_.push_back(from);
-  if (votes_.size() >= cluster_.quorum()) become_candidate(false);
+  if (votes_.grant(from) && votes_.won(cluster_.quorum())) become_candidate(false);
 }
 
 void server::on_request_vote(const server_id& from, const request_vote_rpc& m) {
@@ -102,9 +102,7 @@ void server::on_request_vote_result(const server_id& from, const request_vote_re
   }
   if (role_ != role::candidate || m.term != current_term_ || !m.vote_granted) return;
   if (!cluster_.is_voter(from)) return;
-  if (std::find(votes_.begin(), votes_.end(), from) != votes_.end()) return;
-  votes_.push_back(from);
-  if (votes_.size() >= cluster_.quorum()) become_leader();
+  if (votes_.grant(from) && votes_.won(cluster_.quorum())) become_leader();
 }
 
 void server::on_timeout_now(const server_id& from, const timeout_now_rpc& m) {
@@ -121,7 +119,7 @@ void server::handle_transfer_leadership(client_ref from, const server_id& target
   if (!m) return reply_error(from, error_code::unknown_member, cfg_.id);
   if (m->kind != membership::voter) return reply_error(from, error_code::non_voter, cfg_.id);
   auto p = find_peer(target);
-  if (!p || p->match_index != log_.last_index()) return reply_error(from, error_code::not_up_to_date, cfg_.id);
+  if (!p || p->repl.match() != log_.last_index()) return reply_error(from, error_code::not_up_to_date, cfg_.id);
   send(target, timeout_now_rpc{current_term_, cfg_.id});
   transfer_target_ = target;
   set_role(role::await_condition);

@@ -66,11 +66,7 @@ void server::rebuild_peers() {
     std::unique_ptr<peer> p;
     for (auto& old : peers_)
       if (old && old->id == m.id) p = std::move(old);
-    if (!p) {
-      p = std::make_unique<peer>();
-      p->id = m.id;
-      p->next_index = log_.last_index() + 1;
-    }
+    if (!p) p = std::make_unique<peer>(m.id, log_.last_index() + 1);
     p->kind = m.kind;
     next.push_back(std::move(p));
   }
@@ -82,7 +78,7 @@ void server::maybe_promote() {
   for (auto& m : cluster_.members()) {
     if (m.kind != membership::promotable) continue;
     auto p = find_peer(m.id);
-    if (!p || p->match_index < m.promote_at) continue;
+    if (!p || p->repl.match() < m.promote_at) continue;
     member promoted = m;
     promoted.kind = membership::voter;
     promoted.promote_at = index_t{0};
@@ -98,7 +94,7 @@ void server::on_cluster_change_committed() {
   // (so the cluster need not wait for failure detection), then step down for good.
   peer* best = nullptr;
   for (auto& p : peers_)
-    if (p->is_voter() && (!best || p->match_index > best->match_index)) best = p.get();
+    if (p->is_voter() && (!best || p->repl.match() > best->repl.match())) best = p.get();
   if (best) send(best->id, timeout_now_rpc{current_term_, cfg_.id});
   become_follower(current_term_, std::nullopt);
 }

@@ -97,10 +97,9 @@ void server::on_heartbeat_reply(const server_id& from, const heartbeat_reply& m)
   if (is_voter()) acks.push_back(query_seq_);
   for (auto& p : peers_)
     if (p->is_voter()) acks.push_back(p->query_index);
-  auto q = cluster_.quorum();
-  if (acks.size() < q) return;
-  std::nth_element(acks.begin(), acks.begin() + (q - 1), acks.end(), std::greater<>{});
-  auto confirmed = acks[q - 1];
+  auto agreed = quorum::agreed_value(std::move(acks), cluster_.quorum());
+  if (!agreed) return;
+  auto confirmed = *agreed;
   for (auto& query : queries_)
     if (query->round != 0 && query->round <= confirmed) query->confirmed = true;
   serve_ready_queries();

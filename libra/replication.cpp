@@ -112,44 +112,42 @@ void server::replicate_all(bool force_heartbeat) {
 }
 
 void server::replicate_to(peer& p, bool force_heartbeat) {
-  if (!is_leaderish() || p.sending_snapshot) return;
+  if (!is_leaderish() || p.repl.current() == progress::state::snapshot) return;
   auto last = log_.last_index();
   bool sent = false;
-  // While probing, one AE at a time; otherwise up to max_pipeline_count unacknowledged.
-  auto may_send = [&] { return p.probing ? !p.probe_in_flight : p.in_flight() < cfg_.max_pipeline_count; };
-  while (p.next_index <= last && may_send()) {
-    auto prev = p.next_index - 1;
+  while (p.repl.next() <= last && !p.repl.is_paused(cfg_.max_pipeline_count)) {
+    auto next = p.repl.next();
+    auto prev = next - 1;
     auto prev_term = log_.term_at(prev);
-    if (!prev_term || p.next_index < log_.first_index()) {
+    if (!prev_term || next < log_.first_index()) {
       start_snapshot_send(p);
       return;
     }
-    auto to = std::min(last, p.next_index + (cfg_.max_append_entries_rpc_batch_size - 1));
+    auto to = std::min(last, next + (cfg_.max_append_entries_rpc_batch_size - 1));
     std::vector<log_entry> entries;
-    log_.read(p.next_index, to, cfg_.max_append_entries_rpc_batch_size, entries);
-    if (entries.empty() || entries.front().index != p.next_index) {
+    log_.read(next, to, cfg_.max_append_entries_rpc_batch_size, entries);
+    if (entries.empty() || entries.front().index != next) {
       start_snapshot_send(p);
       return;
     }
-    auto n = entries.size();
+    auto sent_last = entries.back().index;
     send(p.id, append_entries_rpc{current_term_, cfg_.id, commit_index_, prev, *prev_term, std::move(entries)});
-    p.next_index = p.next_index + n;
-    p.commit_index_sent = commit_index_;
-    if (p.probing) p.probe_in_flight = true;
+    p.repl.sent_entries(sent_last);
+    p.repl.set_commit_sent(commit_index_);
     sent = true;
   }
-  if (!sent && (force_heartbeat || p.commit_index_sent < commit_index_)) {
+  if (!sent && (force_heartbeat || p.repl.commit_sent() < commit_index_)) {
     // An empty AE anchored at the peer's known match point (or our snapshot point, which
     // is committed and so matches any log that holds it): it carries the commit index
     // without risking a spurious rejection for entries still in flight.
-    auto prev = std::max(p.match_index, log_.first_index() - 1);
+    auto prev = std::max(p.repl.match(), log_.first_index() - 1);
     auto prev_term = log_.term_at(prev);
     if (!prev_term) {
       start_snapshot_send(p);
       return;
     }
     send(p.id, append_entries_rpc{current_term_, cfg_.id, commit_index_, prev, *prev_term, {}});
-    p.commit_index_sent = commit_index_;
+    p.repl.set_commit_sent(commit_index_);
   }
 }
 
@@ -167,24 +165,12 @@ void server::on_append_entries_reply(const server_id& from, const append_entries
     maybe_upgrade_machine_version();
   }
   if (m.success) {
-    p->probe_in_flight = false;
-    if (p->sending_snapshot) p->sending_snapshot = false;  // the peer caught up anyway
-    if (log_.term_at(m.last_index) == m.last_term && m.last_index > p->match_index) {
-      p->match_index = m.last_index;
-    }
-    p->probing = false;
-    if (p->next_index <= p->match_index) p->next_index = p->match_index + 1;
-    if (p->match_index >= log_.last_index()) p->match_at_tick = p->match_index;
+    p->repl.on_accept(m.last_index, log_.term_at(m.last_index) == m.last_term);
+    if (p->repl.match() >= log_.last_index()) p->repl.caught_up();
     advance_commit();
     maybe_promote();
-  } else {
-    // Stale rejections (of AEs sent before an earlier rewind) point at or beyond where
-    // we already are while probing: ignore them.
-    if (p->probing && m.next_index >= p->next_index) return;
-    p->probe_in_flight = false;
-    auto hint = std::min(m.next_index, p->next_index);
-    p->next_index = std::max(p->match_index + 1, hint);
-    p->probing = true;
+  } else if (!p->repl.on_reject(m.next_index)) {
+    return;
   }
   replicate_to(*p, false);
 }
@@ -194,11 +180,10 @@ void server::advance_commit() {
   std::vector<index_t> acks;
   if (is_voter()) acks.push_back(log_.last_written().index);
   for (auto& p : peers_)
-    if (cluster_.is_voter(p->id)) acks.push_back(p->match_index);
-  auto q = cluster_.quorum();
-  if (acks.size() < q) return;
-  std::nth_element(acks.begin(), acks.begin() + (q - 1), acks.end(), std::greater<>{});
-  auto agreed = acks[q - 1];
+    if (cluster_.is_voter(p->id)) acks.push_back(p->repl.match());
+  auto agreed_at = quorum::agreed_value(std::move(acks), cluster_.quorum());
+  if (!agreed_at) return;
+  auto agreed = *agreed_at;
   // Only an entry of the current term is committed by counting (Raft figure 8);
   // earlier entries commit with it.
   if (agreed > commit_index_ && log_.term_at(agreed) == current_term_) {
@@ -229,7 +214,8 @@ void server::maybe_arm_tick() {
   bool work = machine_->wants_tick() || !low_priority_.empty() || !batched_.empty() || !queries_.empty() || !pending_.empty();
   auto last = log_.last_index();
   for (auto& p : peers_)
-    work = work || p->match_index < last || p->commit_index_sent < commit_index_ || p->sending_snapshot;
+    work = work || p->repl.match() < last || p->repl.commit_sent() < commit_index_ ||
+           p->repl.current() == progress::state::snapshot;
   if (!work) return;  // idle leaders arm no timer: thousands of idle clusters cost nothing
   tick_armed_ = true;
   emit(set_timer_action{timer_kind::tick, cfg_.tick_timeout_ms});
@@ -238,33 +224,29 @@ void server::maybe_arm_tick() {
 void server::on_tick() {
   auto last = log_.last_index();
   for (auto& p : peers_) {
-    if (p->sending_snapshot) {
+    if (auto* snap = p->repl.sending()) {
       // No chunk acknowledged for a whole tick: the transfer stalled (a lost message, or
       // the follower restarted). Start it over, backing off exponentially (1, 2, 4 ...
       // up to 64 ticks) so a follower that keeps failing is not flooded.
-      if (p->snapshot_progressed) {
-        p->snapshot_progressed = false;
-        p->snapshot_stalled_ticks = 0;
-        p->snapshot_retries = 0;
-      } else if (++p->snapshot_stalled_ticks >= (uint32_t{1} << std::min<uint32_t>(p->snapshot_retries, 6))) {
-        p->snapshot_stalled_ticks = 0;
-        ++p->snapshot_retries;
-        p->chunks_acked = 0;
+      if (snap->progressed) {
+        snap->progressed = false;
+        snap->stalled_ticks = 0;
+        snap->retries = 0;
+      } else if (++snap->stalled_ticks >= (uint32_t{1} << std::min<uint32_t>(snap->retries, 6))) {
+        snap->stalled_ticks = 0;
+        ++snap->retries;
+        snap->chunks_acked = 0;
         send_snapshot_chunk(*p);
       }
       continue;
     }
-    bool stalled = p->match_index == p->match_at_tick;
-    p->match_at_tick = p->match_index;
-    if (p->match_index < last && stalled) {
+    bool stalled = p->repl.stalled_since_last_tick();
+    if (p->repl.match() < last && stalled) {
       // Unacknowledged entries and no progress for a whole tick: AEs or replies were lost
       // (or the peer restarted). Resend from the match point.
-      p->next_index = p->match_index + 1;
-      p->probe_in_flight = false;
+      p->repl.rewind();
       replicate_to(*p, true);
-    } else if (p->match_index < last) {
-      replicate_to(*p, false);
-    } else if (p->commit_index_sent < commit_index_) {
+    } else if (p->repl.match() < last || p->repl.commit_sent() < commit_index_) {
       replicate_to(*p, false);
     }
   }

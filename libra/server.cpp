@@ -269,8 +269,8 @@ nlohmann::json server::overview() const {
   if (is_leaderish()) {
     nlohmann::json ps = nlohmann::json::object();
     for (auto& p : peers_)
-      ps[p->id.to_string()] = {{"next_index", p->next_index.value}, {"match_index", p->match_index.value},
-                               {"sending_snapshot", p->sending_snapshot}};
+      ps[p->id.to_string()] = {{"next_index", p->repl.next().value}, {"match_index", p->repl.match().value},
+                               {"sending_snapshot", p->repl.current() == progress::state::snapshot}};
     j["peers"] = ps;
   }
   return j;

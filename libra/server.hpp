@@ -26,6 +26,7 @@
 #include "log_store.hpp"
 #include "machine.hpp"
 #include "messages.hpp"
+#include "libra/quorum.hpp"
 #include "small_rng.hpp"
 #include "types.hpp"
 
@@ -243,7 +244,7 @@ class server {
 
   // elections
   uint64_t vote_token_ = 0;
-  std::vector<server_id> votes_;
+  quorum::vote_tally votes_;
 
   // follower
   index_t consistent_index_{0};  ///< highest index known to match the current leader's log

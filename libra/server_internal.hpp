@@ -4,39 +4,25 @@
 #include <algorithm>
 #include <limits>
 
+#include "libra/progress.hpp"
+#include "libra/quorum.hpp"
 #include "server.hpp"
 
 namespace ra {
 
-/// The leader's view of one other member (etcd's Progress, Ra's peer map entry).
+/// The leader's view of one other member: who it is, its replication progress
+/// (progress.hpp), the machine version its code supports and the consistent-query round
+/// it confirmed.
 struct server::peer {
+  explicit peer(server_id i, index_t next) : id(std::move(i)), repl(next) {}
   server_id id;
   membership kind = membership::voter;
-  index_t next_index{1};   ///< next entry to send (optimistic while pipelining)
-  index_t match_index{0};  ///< highest entry known durable and matching on the peer
-  index_t commit_index_sent{0};
+  progress repl;
   uint64_t query_index = 0;  ///< highest consistent-query round the peer confirmed
   uint32_t machine_version = 0;  ///< highest machine version its code supports (AE replies)
   bool machine_version_known = false;
 
-  /// After a rejection the leader probes with one AE at a time until one succeeds,
-  /// so that a burst of in-flight AEs failing the same way does not cause resend storms.
-  bool probing = false;
-  bool probe_in_flight = false;
-  /// match_index at the last tick (or when last fully caught up): no movement over a
-  /// whole tick means AEs or replies were lost, and the leader resends.
-  index_t match_at_tick{0};
-
-  // Snapshot transfer (when next_index fell below the leader's first log index).
-  bool sending_snapshot = false;
-  stored_snapshot snapshot;
-  uint32_t chunks_acked = 0;
-  bool snapshot_progressed = false;  ///< a chunk was acknowledged since the last tick
-  uint32_t snapshot_stalled_ticks = 0;
-  uint32_t snapshot_retries = 0;     ///< restarts since the last progress (back-off exponent)
-
   bool is_voter() const { return kind == membership::voter; }
-  uint64_t in_flight() const { return next_index - match_index - 1; }
 };
 
 struct server::pending_query {

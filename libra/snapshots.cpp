@@ -9,29 +9,25 @@ void server::start_snapshot_send(peer& p) {
   auto snap = log_.snapshot();
   if (!snap) {
     // No snapshot although an entry is missing: the log is broken. Never guess.
-    stop("entry " + std::to_string(p.next_index.value) + " needed by " + p.id.to_string() +
+    stop("entry " + std::to_string(p.repl.next().value) + " needed by " + p.id.to_string() +
          " is missing and there is no snapshot");
     return;
   }
-  p.sending_snapshot = true;
-  p.snapshot = std::move(*snap);
-  p.chunks_acked = 0;
-  p.snapshot_progressed = true;
-  p.snapshot_stalled_ticks = 0;
-  p.snapshot_retries = 0;
+  p.repl.become_snapshot(std::move(*snap));
   ++metrics_.snapshots_sent;
   send_snapshot_chunk(p);
 }
 
 void server::send_snapshot_chunk(peer& p) {
-  auto size = p.snapshot.data.size();
+  auto& s = *p.repl.sending();
+  auto size = s.snap.data.size();
   auto chunk = cfg_.snapshot_chunk_size;
-  auto no = p.chunks_acked + 1;
-  auto offset = std::min<uint64_t>(uint64_t{p.chunks_acked} * chunk, size);
+  auto no = s.chunks_acked + 1;
+  auto offset = std::min<uint64_t>(uint64_t{s.chunks_acked} * chunk, size);
   auto len = std::min<uint64_t>(chunk, size - offset);
   bool last = offset + len >= size;
-  auto begin = p.snapshot.data.data() + offset;
-  send(p.id, install_snapshot_rpc{current_term_, cfg_.id, p.snapshot.meta, no, last,
+  auto begin = s.snap.data.data() + offset;
+  send(p.id, install_snapshot_rpc{current_term_, cfg_.id, s.snap.meta, no, last,
                                   shared_bytes{std::vector<char>(begin, begin + len)}});
 }
 
@@ -42,46 +38,33 @@ void server::on_install_snapshot_result(const server_id& from, const install_sna
   }
   if (!is_leaderish() || m.term != current_term_) return;
   auto p = find_peer(from);
-  if (!p || !p->sending_snapshot || m.snapshot_index != p->snapshot.meta.index) return;
-  auto finish = [&](index_t match, index_t resume) {
-    p->sending_snapshot = false;
-    p->snapshot = {};
-    p->probing = false;
-    p->probe_in_flight = false;
-    p->match_index = std::max(p->match_index, match);
-    p->next_index = std::max(p->match_index + 1, resume);
-    advance_commit();
-    maybe_promote();
-    replicate_to(*p, false);
-  };
+  if (!p) return;
+  auto* s = p->repl.sending();
+  if (!s || m.snapshot_index != s->snap.meta.index) return;
+  auto snap_index = s->snap.meta.index;
   if (m.chunk_no == snapshot_not_needed_chunk) {
     // The follower has committed past the snapshot already; m.last_index is its last
     // entry (maybe not yet durable, so it does not count as a match). Continue with AEs
     // after it if it matches our log, else right after the snapshot (all entries up to
     // the follower's commit index match ours).
     bool matches = log_.term_at(m.last_index) == m.last_term;
-    auto resume = matches ? m.last_index + 1 : p->snapshot.meta.index + 1;
-    // Probe (one AE, not a pipeline window measured from a stale match index) until
-    // the follower's acknowledgement tells us its real match point.
-    p->probing = true;
-    p->sending_snapshot = false;
-    p->snapshot = {};
-    p->probe_in_flight = false;
-    p->next_index = std::max(p->match_index + 1, resume);
+    p->repl.snapshot_not_needed(matches ? m.last_index + 1 : snap_index + 1);
     replicate_to(*p, false);
     return;
   }
-  if (m.chunk_no != p->chunks_acked + 1) return;  // duplicate or stale
-  ++p->chunks_acked;
-  p->snapshot_progressed = true;
-  auto total = std::max<uint64_t>(1, (p->snapshot.data.size() + cfg_.snapshot_chunk_size - 1) / cfg_.snapshot_chunk_size);
-  if (p->chunks_acked >= total) {
-    auto snap_index = p->snapshot.meta.index;
-    auto match = log_.term_at(m.last_index) == m.last_term ? m.last_index : snap_index;
-    finish(match, match + 1);
+  if (m.chunk_no != s->chunks_acked + 1) return;  // duplicate or stale
+  ++s->chunks_acked;
+  s->progressed = true;
+  auto total = std::max<uint64_t>(1, (s->snap.data.size() + cfg_.snapshot_chunk_size - 1) / cfg_.snapshot_chunk_size);
+  if (s->chunks_acked < total) {
+    send_snapshot_chunk(*p);
     return;
   }
-  send_snapshot_chunk(*p);
+  auto match = log_.term_at(m.last_index) == m.last_term ? m.last_index : snap_index;
+  p->repl.snapshot_done(match);
+  advance_commit();
+  maybe_promote();
+  replicate_to(*p, false);
 }
 
 void server::on_install_snapshot(const server_id& from, const install_snapshot_rpc& m) {
