@@ -38,9 +38,9 @@ void server::apply_entry(const log_entry& e) {
         machine_version_ = *v;
         if (!apply_builtin_entry(e, change)) return;
       }
-      if (is_leaderish() && e.index == term_start_index_) {
+      if (auto* l = lead(); l && e.index == l->term_start_index) {
         // Our term is committed: queued consistent queries can now fix their read index.
-        for (auto& q : queries_)
+        for (auto& q : l->queries)
           if (!q->read_index) q->read_index = commit_index_;
         start_query_round();
         maybe_upgrade_machine_version();
@@ -48,14 +48,9 @@ void server::apply_entry(const log_entry& e) {
       return;
     }
     case entry_kind::delete_cluster:
-      if (is_leaderish()) {
-        if (auto it = pending_membership_.find(e.index); it != pending_membership_.end()) {
-          emit(reply_action{it->second.from, e.index, e.term, cfg_.id, {}, std::nullopt});
-          pending_membership_.erase(it);
-        }
-      }
+      answer_membership(e);
       // Tell the followers the commit index first, so they apply it too and go.
-      if (is_leaderish()) replicate_all(true);
+      replicate_all(true);
       stop("cluster deleted", true, false);
       return;
     case entry_kind::builtin: {
@@ -68,12 +63,7 @@ void server::apply_entry(const log_entry& e) {
       return;
     }
     case entry_kind::cluster_change: {
-      if (is_leaderish()) {
-        if (auto it = pending_membership_.find(e.index); it != pending_membership_.end()) {
-          emit(reply_action{it->second.from, e.index, e.term, cfg_.id, {}, std::nullopt});
-          pending_membership_.erase(it);
-        }
-      }
+      answer_membership(e);
       on_cluster_change_committed();
       return;
     }
@@ -83,21 +73,30 @@ void server::apply_entry(const log_entry& e) {
   command_meta meta{e.index, e.term, e.system_time, machine_version_};
   apply_output out;
   if (!guarded_apply(e.index, [&] { out = machine_->apply(meta, e.payload); })) return;
-  if (is_leaderish()) {
-    if (auto it = pending_.find(e.index); it != pending_.end()) {
+  if (auto* l = lead()) {
+    if (auto it = l->pending.find(e.index); it != l->pending.end()) {
       auto& req = it->second;
       if (req.mode == reply_mode::notify) {
-        auto& batch = notify_batch_[req.from.id];
+        auto& batch = l->notify_batch[req.from.id];
         batch.to = req.from;
         batch.leader = cfg_.id;
         batch.applied.emplace_back(req.correlation, out.reply);
       } else {
         emit(reply_action{req.from, e.index, e.term, cfg_.id, out.reply, std::nullopt});
       }
-      pending_.erase(it);
+      l->pending.erase(it);
     }
   }
   run_effects(std::move(out.effs), true);
+}
+
+void server::answer_membership(const log_entry& e) {
+  auto* l = lead();
+  if (!l) return;
+  if (auto it = l->pending_membership.find(e.index); it != l->pending_membership.end()) {
+    emit(reply_action{it->second.from, e.index, e.term, cfg_.id, {}, std::nullopt});
+    l->pending_membership.erase(it);
+  }
 }
 
 bool server::guarded_apply(index_t index, const std::function<void()>& fn) {
@@ -128,12 +127,12 @@ bool server::handle_builtin(const builtin_command& cmd) {
 
 void server::handle_delete_cluster(client_ref from) {
   if (role_ != role::leader) {
-    auto hint = role_ == role::await_condition ? transfer_target_.value_or(server_id{}) : leader_id_.value_or(server_id{});
-    return reply_error(from, role_ == role::stopped ? error_code::stopped : error_code::not_leader, hint);
+    auto err = not_leader_error();
+    return reply_error(from, err.code, err.leader);
   }
   if (!storage_error_.empty()) return reply_error(from, error_code::storage_unavailable, cfg_.id);
   auto idx = append_new(entry_kind::delete_cluster, {});
-  pending_membership_.emplace(idx, membership_request{from, membership_op::remove, member{cfg_.id}});
+  if (auto* l = lead()) l->pending_membership.emplace(idx, membership_request{from, membership_op::remove, member{cfg_.id}});
 }
 
 void server::handle_aux(client_ref from, const shared_bytes& cmd) {
@@ -160,7 +159,7 @@ void server::handle_aux(client_ref from, const shared_bytes& cmd) {
 void server::maybe_upgrade_machine_version() {
   // Ra's strategy `all`: the effective version rises only once every member (voters and
   // non-voters) reported code that supports it; the upgrade is an ordinary noop.
-  if (role_ != role::leader || last_applied_ < term_start_index_) return;
+  if (role_ != role::leader || last_applied_ < lead()->term_start_index) return;
   uint32_t target = machine_->version();
   for (auto& m : cluster_.members()) {
     if (m.id == cfg_.id) continue;
@@ -168,8 +167,9 @@ void server::maybe_upgrade_machine_version() {
     if (!p || !p->machine_version_known) return;
     target = std::min(target, p->machine_version);
   }
-  if (target <= machine_version_ || target <= appended_machine_version_) return;
-  appended_machine_version_ = target;
+  auto& appended = lead()->appended_machine_version;
+  if (target <= machine_version_ || target <= appended) return;
+  appended = target;
   append_new(entry_kind::noop, encode_noop(target));
 }
 
@@ -212,8 +212,10 @@ void server::run_effects(effects effs, bool from_apply) {
 }
 
 void server::flush_notifications() {
-  for (auto& [id, batch] : notify_batch_) emit(std::move(batch));
-  notify_batch_.clear();
+  auto* l = lead();
+  if (!l) return;
+  for (auto& [id, batch] : l->notify_batch) emit(std::move(batch));
+  l->notify_batch.clear();
 }
 
 stored_snapshot server::snapshot_of_state() const {
@@ -232,31 +234,22 @@ void server::take_snapshot(index_t index) {
 }
 
 void server::fail_pending(error_code code) {
+  auto* l = lead();
+  if (!l) return;
   // The entries may still commit under the next leader: the outcome is unknown.
   auto hint = leader_id_ && *leader_id_ != cfg_.id ? *leader_id_ : server_id{};
-  for (auto& [idx, req] : pending_) {
-    if (req.mode == reply_mode::notify)
-      emit(reject_action{req.from, req.correlation, command_error{code, hint}});
-    else
-      reply_error(req.from, code, hint);
-  }
-  pending_.clear();
-  for (auto& [idx, req] : pending_membership_) reply_error(req.from, code, hint);
-  pending_membership_.clear();
-  // Batched commands were never appended either: same fate, in arrival order.
-  low_priority_.erase(low_priority_.begin(), low_priority_.begin() + static_cast<std::ptrdiff_t>(low_priority_head_));
-  low_priority_head_ = 0;
-  low_priority_.insert(low_priority_.begin(), std::make_move_iterator(batched_.begin()),
-                       std::make_move_iterator(batched_.end()));
-  batched_.clear();
-  for (auto& req : low_priority_) {
-    // Never appended: these definitely did not happen.
-    if (req.mode == reply_mode::notify)
-      emit(reject_action{req.from, req.correlation, command_error{error_code::not_leader, hint}});
-    else if (req.mode != reply_mode::noreply)
-      reply_error(req.from, error_code::not_leader, hint);
-  }
-  low_priority_.clear();
+  for (auto& [idx, req] : l->pending) refuse_command(req, {code, hint});
+  l->pending.clear();
+  for (auto& [idx, req] : l->pending_membership) reply_error(req.from, code, hint);
+  l->pending_membership.clear();
+  // Batched commands were never appended: they definitely did not happen. Normal ones
+  // first, then low-priority ones, in arrival order.
+  for (auto& req : l->batched) refuse_command(req, {error_code::not_leader, hint});
+  l->batched.clear();
+  for (auto i = l->low_priority_head; i < l->low_priority.size(); ++i)
+    refuse_command(l->low_priority[i], {error_code::not_leader, hint});
+  l->low_priority.clear();
+  l->low_priority_head = 0;
   flush_notifications();
 }
 

@@ -6,39 +6,38 @@ namespace ra {
 
 void server::become_pre_vote() {
   if (!is_voter()) return;
+  if (auto* f = following(); f && f->receipt) abandon_receipt();  // its leader is gone
   leader_id_.reset();
-  leader_alive_ = false;
+  role_state_ = candidate_state{rng_(), {}};
   set_role(role::pre_vote);
   ++metrics_.pre_vote_elections;
-  vote_token_ = rng_();
-  votes_ = {};
-  votes_.grant(cfg_.id);
-  if (votes_.won(cluster_.quorum())) {
+  auto& c = *standing();
+  c.votes.grant(cfg_.id);
+  if (c.votes.won(cluster_.quorum())) {
     become_candidate(false);
     return;
   }
   auto last = last_entry();
   for (auto& m : cluster_.members())
     if (m.kind == membership::voter && m.id != cfg_.id)
-      send(m.id, pre_vote_rpc{current_term_ + 1, cfg_.id, last.index, last.term, vote_token_, machine_->version()});
+      send(m.id, pre_vote_rpc{current_term_ + 1, cfg_.id, last.index, last.term, c.token, machine_->version()});
   arm_election(long_timeout());
 }
 
 void server::become_candidate(bool transfer) {
   if (!is_voter()) return;
+  if (auto* f = following(); f && f->receipt) abandon_receipt();
   current_term_ = current_term_ + 1;
   voted_for_ = cfg_.id;
-  consistent_index_ = commit_index_;
-  acked_index_ = index_t{0};
   // Durable before anyone can see a vote request for this term.
   emit(persist_meta_action{current_term_, cfg_.id});
   leader_id_.reset();
-  leader_alive_ = false;
+  role_state_ = candidate_state{};
   set_role(role::candidate);
   ++metrics_.elections;
-  votes_ = {};
-  votes_.grant(cfg_.id);
-  if (votes_.won(cluster_.quorum())) {
+  auto& c = *standing();
+  c.votes.grant(cfg_.id);
+  if (c.votes.won(cluster_.quorum())) {
     become_leader();
     return;
   }
@@ -65,55 +64,47 @@ void server::on_pre_vote(const server_id& from, const pre_vote_rpc& m) {
   }
   // Leader stickiness: while we hear from a live leader, nobody else may start an
   // election (this is what keeps a rejoining, partitioned member from disrupting).
-  if (role_ == role::follower && leader_alive_ && leader_id_ != from) return reject();
+  if (role_ == role::follower && leader_alive() && leader_id_ != from) return reject();
   send(from, pre_vote_result{current_term_, m.token, log_up_to_date(m.last_log_index, m.last_log_term)});
 }
 
 void server::on_pre_vote_result(const server_id& from, const pre_vote_result& m) {
-  if (m.term > current_term_) {
-    become_follower(m.term, std::nullopt);
-    return;
-  }
-  if (role_ != role::pre_vote || m.token != vote_token_ || !m.vote_granted) return;
-  if (!cluster_.is_voter(from)) return;
-  if (votes_.grant(from) && votes_.won(cluster_.quorum())) become_candidate(false);
+  // Called in pre_vote only. The reply carries the voter's own term, which may be lower
+  // than ours (a member that missed an election): its grant still counts.
+  auto& c = *standing();
+  if (m.token != c.token || !m.vote_granted || !cluster_.is_voter(from)) return;
+  if (c.votes.grant(from) && c.votes.won(cluster_.quorum())) become_candidate(false);
 }
 
 void server::on_request_vote(const server_id& from, const request_vote_rpc& m) {
-  if (m.term < current_term_) {
-    send(from, request_vote_result{current_term_, false});
-    return;
-  }
-  if (m.term > current_term_) become_follower(m.term, std::nullopt);
+  // Every role, after the prologue: the term is ours now.
   bool grant = (!voted_for_ || *voted_for_ == m.candidate_id) &&
                log_up_to_date(m.last_log_index, m.last_log_term);
   if (grant) {
     voted_for_ = m.candidate_id;
     emit(persist_meta_action{current_term_, voted_for_});  // durable before the grant leaves
-    if (role_ == role::follower && !leader_alive_) arm_election(long_timeout());
+    if (role_ == role::follower && !leader_alive()) arm_election(long_timeout());
   }
   send(from, request_vote_result{current_term_, grant});
 }
 
 void server::on_request_vote_result(const server_id& from, const request_vote_result& m) {
-  if (m.term > current_term_) {
-    become_follower(m.term, std::nullopt);
-    return;
-  }
-  if (role_ != role::candidate || m.term != current_term_ || !m.vote_granted) return;
-  if (!cluster_.is_voter(from)) return;
-  if (votes_.grant(from) && votes_.won(cluster_.quorum())) become_leader();
+  // Called in candidate only, in our term.
+  if (!m.vote_granted || !cluster_.is_voter(from)) return;
+  auto& c = *standing();
+  if (c.votes.grant(from) && c.votes.won(cluster_.quorum())) become_leader();
 }
 
-void server::on_timeout_now(const server_id& from, const timeout_now_rpc& m) {
-  (void)from;
-  if (m.term < current_term_ || !is_voter() || is_leaderish()) return;
-  update_term(m.term);
-  become_candidate(true);  // leadership transfer: no pre-vote, stand at once
+void server::on_timeout_now() {
+  // Leadership transfer: no pre-vote, stand at once.
+  if (is_voter()) become_candidate(true);
 }
 
 void server::handle_transfer_leadership(client_ref from, const server_id& target) {
-  if (role_ != role::leader) return reply_error(from, error_code::not_leader, leader_id_.value_or(server_id{}));
+  if (role_ != role::leader) {
+    auto err = not_leader_error();
+    return reply_error(from, err.code, err.leader);
+  }
   if (target == cfg_.id) return reply_error(from, error_code::already_leader, cfg_.id);
   auto m = cluster_.find(target);
   if (!m) return reply_error(from, error_code::unknown_member, cfg_.id);
@@ -121,7 +112,7 @@ void server::handle_transfer_leadership(client_ref from, const server_id& target
   auto p = find_peer(target);
   if (!p || p->repl.match() != log_.last_index()) return reply_error(from, error_code::not_up_to_date, cfg_.id);
   send(target, timeout_now_rpc{current_term_, cfg_.id});
-  transfer_target_ = target;
+  lead()->transfer_target = target;
   set_role(role::await_condition);
   emit(set_timer_action{timer_kind::await_condition, cfg_.await_condition_timeout_ms});
   emit(reply_action{from, index_t{0}, current_term_, cfg_.id, {}, std::nullopt});
@@ -130,14 +121,15 @@ void server::handle_transfer_leadership(client_ref from, const server_id& target
 void server::become_leader() {
   emit(cancel_timer_action{timer_kind::election});
   leader_id_ = cfg_.id;
-  leader_alive_ = false;
+  role_state_ = std::make_unique<leader_state>();
   rebuild_peers();
   set_role(role::leader);
+  if (!lead()) return;  // state_enter's effects may not end a leadership, but be sure
   // The noop commits the new term; until it applies, membership changes and
   // consistent queries wait (Raft figure 8).
-  appended_machine_version_ = machine_version_;
-  term_start_index_ = append_new(entry_kind::noop, encode_noop(machine_version_));
-  for (auto& p : peers_) replicate_to(*p, true);
+  lead()->appended_machine_version = machine_version_;
+  lead()->term_start_index = append_new(entry_kind::noop, encode_noop(machine_version_));
+  each_peer([&](peer& p) { replicate_to(p, true); });
 }
 
 }  // namespace ra

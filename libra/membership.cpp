@@ -6,12 +6,17 @@
 namespace ra {
 
 bool server::cluster_change_permitted() const {
-  if (role_ != role::leader || commit_index_ < term_start_index_ || last_applied_ < term_start_index_) return false;
+  if (role_ != role::leader) return false;
+  auto start = lead()->term_start_index;
+  if (commit_index_ < start || last_applied_ < start) return false;
   return config_history_.empty() || config_history_.rbegin()->first <= commit_index_;
 }
 
 void server::handle_membership(membership_request req) {
-  if (role_ != role::leader) return reply_error(req.from, error_code::not_leader, leader_id_.value_or(server_id{}));
+  if (role_ != role::leader) {
+    auto err = not_leader_error();
+    return reply_error(req.from, err.code, err.leader);
+  }
   if (!cluster_change_permitted()) return reply_error(req.from, error_code::cluster_change_not_permitted, cfg_.id);
   cluster_config next;
   if (req.op == membership_op::add) {
@@ -28,7 +33,7 @@ void server::handle_membership(membership_request req) {
     if (next.voter_count() == 0) return reply_error(req.from, error_code::invalid_argument, cfg_.id);
   }
   auto idx = append_new(entry_kind::cluster_change, encode_cluster(next));
-  pending_membership_.emplace(idx, std::move(req));
+  if (auto* l = lead()) l->pending_membership.emplace(idx, std::move(req));
 }
 
 void server::config_appended(const log_entry& e) {
@@ -50,7 +55,7 @@ void server::truncate_config_history(index_t from) {
 
 void server::recompute_config() {
   cluster_ = config_history_.empty() ? base_config_ : config_history_.rbegin()->second;
-  if (is_leaderish()) rebuild_peers();
+  if (lead()) rebuild_peers();
 }
 
 cluster_config server::config_at(index_t i) const {
@@ -60,17 +65,18 @@ cluster_config server::config_at(index_t i) const {
 }
 
 void server::rebuild_peers() {
+  auto& peers = lead()->peers;
   std::vector<std::unique_ptr<peer>> next;
   for (auto& m : cluster_.members()) {
     if (m.id == cfg_.id) continue;
     std::unique_ptr<peer> p;
-    for (auto& old : peers_)
+    for (auto& old : peers)
       if (old && old->id == m.id) p = std::move(old);
     if (!p) p = std::make_unique<peer>(m.id, log_.last_index() + 1);
     p->kind = m.kind;
     next.push_back(std::move(p));
   }
-  peers_ = std::move(next);
+  peers = std::move(next);
 }
 
 void server::maybe_promote() {
@@ -93,7 +99,7 @@ void server::on_cluster_change_committed() {
   // We were removed and the removal is committed: hand over to the most up-to-date voter
   // (so the cluster need not wait for failure detection), then step down for good.
   peer* best = nullptr;
-  for (auto& p : peers_)
+  for (auto& p : lead()->peers)
     if (p->is_voter() && (!best || p->repl.match() > best->repl.match())) best = p.get();
   if (best) send(best->id, timeout_now_rpc{current_term_, cfg_.id});
   become_follower(current_term_, std::nullopt);

@@ -7,31 +7,17 @@ namespace ra {
 // -- leader side ----------------------------------------------------------------------
 
 void server::handle_command(command_request req) {
-  if (role_ == role::stopped) return reply_error(req.from, error_code::stopped), void();
-  if (role_ != role::leader) {
-    auto hint = role_ == role::await_condition ? transfer_target_.value_or(server_id{})
-                                               : leader_id_.value_or(server_id{});
-    if (req.mode == reply_mode::notify)
-      emit(reject_action{req.from, req.correlation, command_error{error_code::not_leader, hint}});
-    else if (req.mode != reply_mode::noreply)
-      reply_error(req.from, error_code::not_leader, hint);
-    return;
-  }
-  if (!storage_error_.empty()) {
-    if (req.mode == reply_mode::notify)
-      emit(reject_action{req.from, req.correlation, command_error{error_code::storage_unavailable, cfg_.id}});
-    else if (req.mode != reply_mode::noreply)
-      reply_error(req.from, error_code::storage_unavailable, cfg_.id);
-    return;
-  }
+  if (role_ != role::leader) return refuse_command(req, not_leader_error());
+  if (!storage_error_.empty()) return refuse_command(req, {error_code::storage_unavailable, cfg_.id});
   ++metrics_.commands;
+  auto& l = *lead();
   if (req.priority == command_priority::low || cfg_.batch_commands) {
     if (req.priority == command_priority::low)
-      low_priority_.push_back(std::move(req));
+      l.low_priority.push_back(std::move(req));
     else
-      batched_.push_back(std::move(req));
-    if (!flush_requested_) {
-      flush_requested_ = true;
+      l.batched.push_back(std::move(req));
+    if (!l.flush_requested) {
+      l.flush_requested = true;
       emit(flush_commands_action{});
     }
     return;
@@ -40,25 +26,29 @@ void server::handle_command(command_request req) {
 }
 
 void server::handle_flush_commands() {
-  flush_requested_ = false;
   if (role_ != role::leader) return;
+  auto& l = *lead();
+  l.flush_requested = false;
   // Normal commands first (all of them), then up to a flush-size of low-priority ones,
   // appended as one batch: one log write, one AE per follower.
   std::vector<command_request> batch;
-  batch.swap(batched_);
-  for (uint32_t n = 0; n < cfg_.low_priority_commands_flush_size && low_priority_head_ < low_priority_.size(); ++n)
-    batch.push_back(std::move(low_priority_[low_priority_head_++]));
-  if (low_priority_head_ == low_priority_.size()) {
-    low_priority_.clear();
-    low_priority_.shrink_to_fit();
-    low_priority_head_ = 0;
-  } else if (low_priority_head_ * 2 > low_priority_.size()) {
-    low_priority_.erase(low_priority_.begin(), low_priority_.begin() + static_cast<std::ptrdiff_t>(low_priority_head_));
-    low_priority_head_ = 0;
+  batch.swap(l.batched);
+  auto& low = l.low_priority;
+  auto& head = l.low_priority_head;
+  for (uint32_t n = 0; n < cfg_.low_priority_commands_flush_size && head < low.size(); ++n)
+    batch.push_back(std::move(low[head++]));
+  if (head == low.size()) {
+    low.clear();
+    low.shrink_to_fit();
+    head = 0;
+  } else if (head * 2 > low.size()) {
+    low.erase(low.begin(), low.begin() + static_cast<std::ptrdiff_t>(head));
+    head = 0;
   }
+  bool more = !low.empty();
   append_commands(std::move(batch));
-  if (!low_priority_.empty()) {
-    flush_requested_ = true;
+  if (more && lead()) {
+    lead()->flush_requested = true;
     emit(flush_commands_action{});
   }
 }
@@ -77,14 +67,14 @@ void server::append_commands(std::vector<command_request> reqs) {
         break;
       case reply_mode::await_consensus:
       case reply_mode::notify:
-        pending_.emplace(idx, std::move(req));
+        lead()->pending.emplace(idx, std::move(req));
         break;
       case reply_mode::noreply:
         break;
     }
   }
   append_local(std::move(entries));
-  replication_due_ = true;
+  if (auto* l = lead()) l->replication_due = true;
 }
 
 index_t server::append_new(entry_kind kind, shared_bytes payload) {
@@ -92,7 +82,7 @@ index_t server::append_new(entry_kind kind, shared_bytes payload) {
   std::vector<log_entry> one;
   one.push_back(log_entry{idx, current_term_, kind, now_ms_, std::move(payload)});
   append_local(std::move(one));
-  replication_due_ = true;
+  if (auto* l = lead()) l->replication_due = true;
   return idx;
 }
 
@@ -108,7 +98,7 @@ void server::append_local(std::vector<log_entry> entries) {
 }
 
 void server::replicate_all(bool force_heartbeat) {
-  for (auto& p : peers_) replicate_to(*p, force_heartbeat);
+  each_peer([&](peer& p) { replicate_to(p, force_heartbeat); });
 }
 
 void server::replicate_to(peer& p, bool force_heartbeat) {
@@ -152,11 +142,7 @@ void server::replicate_to(peer& p, bool force_heartbeat) {
 }
 
 void server::on_append_entries_reply(const server_id& from, const append_entries_reply& m) {
-  if (m.term > current_term_) {
-    become_follower(m.term, std::nullopt);
-    return;
-  }
-  if (!is_leaderish() || m.term != current_term_) return;
+  // Called by step_leader, in our term.
   auto p = find_peer(from);
   if (!p) return;
   if (!p->machine_version_known || p->machine_version != m.machine_version) {
@@ -168,6 +154,7 @@ void server::on_append_entries_reply(const server_id& from, const append_entries
     p->repl.on_accept(m.last_index, log_.term_at(m.last_index) == m.last_term);
     if (p->repl.match() >= log_.last_index()) p->repl.caught_up();
     advance_commit();
+    if (!is_leaderish()) return;  // applying may end the leadership (removal, deletion)
     maybe_promote();
   } else if (!p->repl.on_reject(m.next_index)) {
     return;
@@ -179,7 +166,7 @@ void server::advance_commit() {
   if (!is_leaderish()) return;
   std::vector<index_t> acks;
   if (is_voter()) acks.push_back(log_.last_written().index);
-  for (auto& p : peers_)
+  for (auto& p : lead()->peers)
     if (cluster_.is_voter(p->id)) acks.push_back(p->repl.match());
   auto agreed_at = quorum::agreed_value(std::move(acks), cluster_.quorum());
   if (!agreed_at) return;
@@ -188,7 +175,7 @@ void server::advance_commit() {
   // earlier entries commit with it.
   if (agreed > commit_index_ && log_.term_at(agreed) == current_term_) {
     commit_index_ = agreed;
-    replication_due_ = true;
+    lead()->replication_due = true;
     apply_committed();
   }
 }
@@ -210,20 +197,23 @@ void server::handle_log_written() {
 }
 
 void server::maybe_arm_tick() {
-  if (tick_armed_) return;
-  bool work = machine_->wants_tick() || !low_priority_.empty() || !batched_.empty() || !queries_.empty() || !pending_.empty();
+  auto& l = *lead();
+  if (l.tick_armed) return;
+  bool work = machine_->wants_tick() || !l.low_priority.empty() || !l.batched.empty() || !l.queries.empty() ||
+              !l.pending.empty();
   auto last = log_.last_index();
-  for (auto& p : peers_)
+  for (auto& p : l.peers)
     work = work || p->repl.match() < last || p->repl.commit_sent() < commit_index_ ||
            p->repl.current() == progress::state::snapshot;
   if (!work) return;  // idle leaders arm no timer: thousands of idle clusters cost nothing
-  tick_armed_ = true;
+  l.tick_armed = true;
   emit(set_timer_action{timer_kind::tick, cfg_.tick_timeout_ms});
 }
 
 void server::on_tick() {
   auto last = log_.last_index();
-  for (auto& p : peers_) {
+  each_peer([&](peer& peer) {
+    auto* p = &peer;
     if (auto* snap = p->repl.sending()) {
       // No chunk acknowledged for a whole tick: the transfer stalled (a lost message, or
       // the follower restarted). Start it over, backing off exponentially (1, 2, 4 ...
@@ -238,7 +228,7 @@ void server::on_tick() {
         snap->chunks_acked = 0;
         send_snapshot_chunk(*p);
       }
-      continue;
+      return;
     }
     bool stalled = p->repl.stalled_since_last_tick();
     if (p->repl.match() < last && stalled) {
@@ -249,10 +239,11 @@ void server::on_tick() {
     } else if (p->repl.match() < last || p->repl.commit_sent() < commit_index_) {
       replicate_to(*p, false);
     }
-  }
+  });
+  if (!lead()) return;
   send_query_heartbeats();
   if (role_ == role::leader) run_effects(machine_->tick(now_ms_), false);
-  if (!low_priority_.empty() || !batched_.empty()) handle_flush_commands();
+  if (auto* l = lead(); l && (!l->low_priority.empty() || !l->batched.empty())) handle_flush_commands();
 }
 
 // -- follower side ------------------------------------------------------------------
@@ -260,22 +251,13 @@ void server::on_tick() {
 index_term server::ack_point() const {
   // Acknowledge only what is durable here and known to match the leader's log.
   auto written = log_.last_written().index;
-  auto i = std::min(written, consistent_index_);
+  auto i = std::min(written, following()->consistent_index);
   return {i, log_.term_at(i).value_or(term_t{0})};
 }
 
 void server::on_append_entries(const server_id& from, const append_entries_rpc& m) {
+  // Called by step_follower, from our term's leader.
   auto last = log_.last_index();
-  if (m.term < current_term_) {
-    send(from, append_entries_reply{current_term_, false, last + 1, last, log_.term_at(last).value_or(term_t{0}), machine_->version()});
-    return;
-  }
-  if (is_leaderish() && m.term == current_term_) {
-    stop("two leaders in term " + std::to_string(m.term.value) + ": " + from.to_string());
-    return;
-  }
-  if (m.term > current_term_ || role_ != role::follower) become_follower(m.term, m.leader_id);
-  note_leader(m.leader_id);
   ++metrics_.aer_received;
 
   auto reject = [&](index_t next) {
@@ -311,11 +293,13 @@ void server::on_append_entries(const server_id& from, const append_entries_rpc& 
     append_local(std::vector<log_entry>(m.entries.begin() + static_cast<std::ptrdiff_t>(skip), m.entries.end()));
   }
   auto covered = m.prev_log_index + m.entries.size();
-  consistent_index_ = std::max(consistent_index_, covered);
-  auto new_commit = std::min(m.leader_commit, consistent_index_);
+  auto& f = *following();
+  f.consistent_index = std::max(f.consistent_index, covered);
+  auto new_commit = std::min(m.leader_commit, f.consistent_index);
   if (new_commit > commit_index_) {
     commit_index_ = new_commit;
     apply_committed();
+    if (!following() || role_ == role::stopped) return;
   }
   auto ack = ack_point();
   // Reply now if there is progress to report, if everything this AE carried is already
@@ -324,8 +308,9 @@ void server::on_append_entries(const server_id& from, const append_entries_rpc& 
   // acknowledged by follower_ack() once written.
   bool resend_covered = !m.entries.empty() && ack.index >= covered;
   bool anchor_behind = m.entries.empty() && m.prev_log_index < ack.index;
-  if (ack.index > acked_index_ || resend_covered || anchor_behind) {
-    acked_index_ = std::max(acked_index_, ack.index);
+  auto& acked = following()->acked_index;
+  if (ack.index > acked || resend_covered || anchor_behind) {
+    acked = std::max(acked, ack.index);
     send(from, append_entries_reply{current_term_, true, log_.last_index() + 1, ack.index, ack.term, machine_->version()});
   }
 }
@@ -333,8 +318,9 @@ void server::on_append_entries(const server_id& from, const append_entries_rpc& 
 void server::follower_ack() {
   if (role_ != role::follower || !leader_id_) return;
   auto ack = ack_point();
-  if (ack.index <= acked_index_) return;
-  acked_index_ = ack.index;
+  auto& acked = following()->acked_index;
+  if (ack.index <= acked) return;
+  acked = ack.index;
   send(*leader_id_, append_entries_reply{current_term_, true, log_.last_index() + 1, ack.index, ack.term, machine_->version()});
 }
 

@@ -1,4 +1,5 @@
-// ra::server: construction, event dispatch, role transitions and timers.
+// ra::server: construction, role transitions and timers. Peer messages enter through
+// step.cpp.
 // Protocol details live in election.cpp, replication.cpp, apply.cpp, membership.cpp,
 // queries.cpp and snapshots.cpp.
 
@@ -23,7 +24,8 @@ std::string validate(const server_config& c) {
 }
 
 server::server(server_config cfg, log_store& log, std::unique_ptr<machine> m, durable_meta meta)
-  : cfg_(std::move(cfg)), log_(log), machine_(std::move(m)), rng_(cfg_.rng_seed) {
+  : cfg_(std::move(cfg)), log_(log), machine_(std::move(m)), rng_(cfg_.rng_seed),
+    role_state_(follower_state{}) {
   if (auto err = validate(cfg_); !err.empty()) throw std::invalid_argument("ra::server: " + err);
   if (!machine_) throw std::invalid_argument("ra::server: no machine");
   current_term_ = meta.current_term;
@@ -63,9 +65,9 @@ server::server(server_config cfg, log_store& log, std::unique_ptr<machine> m, du
 server::~server() = default;
 
 std::vector<action> server::take_actions() {
-  if (is_leaderish() && replication_due_) {
-    replication_due_ = false;
-    for (auto& p : peers_) replicate_to(*p, false);
+  if (auto* l = lead(); l && l->replication_due) {
+    l->replication_due = false;
+    each_peer([&](peer& p) { replicate_to(p, false); });
   }
   flush_notifications();
   if (is_leaderish()) maybe_arm_tick();
@@ -74,57 +76,34 @@ std::vector<action> server::take_actions() {
   return out;
 }
 
-void server::handle(const server_id& from, const peer_message& msg) {
-  if (role_ == role::stopped) return;
-  std::visit(
-    [&](const auto& m) {
-      using T = std::decay_t<decltype(m)>;
-      if constexpr (std::is_same_v<T, append_entries_rpc>) on_append_entries(from, m);
-      else if constexpr (std::is_same_v<T, append_entries_reply>) on_append_entries_reply(from, m);
-      else if constexpr (std::is_same_v<T, pre_vote_rpc>) on_pre_vote(from, m);
-      else if constexpr (std::is_same_v<T, pre_vote_result>) on_pre_vote_result(from, m);
-      else if constexpr (std::is_same_v<T, request_vote_rpc>) on_request_vote(from, m);
-      else if constexpr (std::is_same_v<T, request_vote_result>) on_request_vote_result(from, m);
-      else if constexpr (std::is_same_v<T, install_snapshot_rpc>) on_install_snapshot(from, m);
-      else if constexpr (std::is_same_v<T, install_snapshot_result>) on_install_snapshot_result(from, m);
-      else if constexpr (std::is_same_v<T, heartbeat_rpc>) on_heartbeat(from, m);
-      else if constexpr (std::is_same_v<T, heartbeat_reply>) on_heartbeat_reply(from, m);
-      else if constexpr (std::is_same_v<T, timeout_now_rpc>) on_timeout_now(from, m);
-    },
-    msg);
-}
-
 void server::handle_timeout(timer_kind kind) {
   if (role_ == role::stopped) return;
   switch (kind) {
     case timer_kind::election:
-      if ((role_ == role::follower || role_ == role::receive_snapshot) && leader_alive_) return;  // stale
-      if (role_ == role::receive_snapshot) {
-        // The leader sending us the snapshot is gone: the half-received one is useless.
-        receipt_.reset();
-        emit(cancel_timer_action{timer_kind::receive_snapshot});
-      }
+      if (leader_alive()) return;  // stale: a follower that hears its leader stays
       if (role_ == role::follower || role_ == role::pre_vote || role_ == role::candidate ||
           role_ == role::receive_snapshot)
-        become_pre_vote();
+        become_pre_vote();  // a half-received snapshot from a leader now gone goes with it
       return;
     case timer_kind::tick:
-      tick_armed_ = false;
-      if (is_leaderish()) on_tick();
+      if (auto* l = lead()) {
+        l->tick_armed = false;
+        on_tick();
+      }
       return;
     case timer_kind::await_condition:
       if (role_ == role::await_condition) {
         // The transfer target did not take over in time: carry on leading.
-        transfer_target_.reset();
+        lead()->transfer_target.reset();
+        lead()->replication_due = true;
         set_role(role::leader);
-        replication_due_ = true;
       }
       return;
     case timer_kind::receive_snapshot:
       if (role_ == role::receive_snapshot) {
-        receipt_.reset();
+        abandon_receipt();
+        following()->leader_alive = false;
         set_role(role::follower);
-        leader_alive_ = false;
         arm_election(long_timeout());
       }
       return;
@@ -139,8 +118,9 @@ void server::handle_trigger_election() {
 void server::handle_leader_down(bool node_down) {
   // A follower receiving a snapshot follows a leader too: it must not keep believing in
   // it (and refusing pre-votes for it) once the leader is reported down.
-  if ((role_ != role::follower && role_ != role::receive_snapshot) || !leader_alive_) return;
-  leader_alive_ = false;
+  auto* f = following();
+  if (!f || role_ == role::stopped || !f->leader_alive) return;
+  f->leader_alive = false;
   // A crashed leader process is certain: elect soon. A node-level alarm may be a false
   // positive, so wait longer than the detector's poll to let hearing the leader cancel it.
   arm_election(node_down ? long_timeout() : rand_ms(cfg_.broadcast_time_ms) + 1);
@@ -161,38 +141,44 @@ void server::update_term(term_t t) {
   if (t <= current_term_) return;
   current_term_ = t;
   voted_for_.reset();
-  consistent_index_ = commit_index_;
-  acked_index_ = index_t{0};
   emit(persist_meta_action{current_term_, std::nullopt});
 }
 
+void server::leave_leadership(error_code pending_code) {
+  auto* l = lead();
+  if (!l) return;
+  // Answer everyone still waiting, then drop the leader's state in one go.
+  fail_pending(pending_code);
+  fail_queries(role_ == role::stopped || pending_code == error_code::stopped ? error_code::stopped
+                                                                              : error_code::not_leader);
+  if (l->tick_armed) emit(cancel_timer_action{timer_kind::tick});
+  role_state_ = follower_state{};
+}
+
 void server::become_follower(term_t term, std::optional<server_id> leader) {
-  bool was_leader = is_leaderish();
+  bool new_term = term > current_term_;
   update_term(term);
-  if (was_leader) {
-    fail_pending(error_code::leadership_lost);
-    fail_queries(error_code::not_leader);
-    peers_.clear();
-    transfer_target_.reset();
-    if (tick_armed_) emit(cancel_timer_action{timer_kind::tick});
-    tick_armed_ = false;
-    replication_due_ = false;
-  }
-  if (role_ == role::receive_snapshot) {
-    receipt_.reset();
-    emit(cancel_timer_action{timer_kind::receive_snapshot});
+  leave_leadership(error_code::leadership_lost);
+  auto* f = following();
+  // A snapshot being received belongs to the old term's leader.
+  if (f && new_term && f->receipt) abandon_receipt();
+  if (!f || new_term) {
+    // Entries up to the commit index match every leader's log; nothing else is known to
+    // match the new leader's yet, and nothing was acknowledged to it.
+    role_state_ = follower_state{false, commit_index_, index_t{0}, nullptr};
   }
   leader_id_.reset();
-  leader_alive_ = false;
-  set_role(role::follower);
+  following()->leader_alive = false;
+  set_role(following()->receipt ? role::receive_snapshot : role::follower);
   if (leader) note_leader(*leader);
   else arm_election(long_timeout());
 }
 
 void server::note_leader(const server_id& leader) {
-  if (leader_id_ == leader && leader_alive_) return;
+  auto& f = *following();
+  if (leader_id_ == leader && f.leader_alive) return;
   leader_id_ = leader;
-  leader_alive_ = true;
+  f.leader_alive = true;
   emit(cancel_timer_action{timer_kind::election});
   emit(monitor_leader_action{leader});
 }
@@ -200,11 +186,10 @@ void server::note_leader(const server_id& leader) {
 void server::stop(const std::string& reason, bool delete_data, bool failed) {
   if (role_ == role::stopped) return;
   stop_reason_ = reason;
-  fail_pending(error_code::stopped);
-  fail_queries(error_code::stopped);
+  leave_leadership(error_code::stopped);
   for (auto k : {timer_kind::election, timer_kind::tick, timer_kind::await_condition, timer_kind::receive_snapshot})
     emit(cancel_timer_action{k});
-  peers_.clear();
+  role_state_ = follower_state{};
   set_role(role::stopped);
   emit(stopped_action{reason, delete_data, failed});
 }
@@ -241,7 +226,9 @@ bool server::log_up_to_date(index_t last_idx, term_t last_term) const {
 }
 
 server::peer* server::find_peer(const server_id& id) {
-  for (auto& p : peers_)
+  auto* l = lead();
+  if (!l) return nullptr;
+  for (auto& p : l->peers)
     if (p->id == id) return p.get();
   return nullptr;
 }
@@ -266,9 +253,9 @@ nlohmann::json server::overview() const {
     {"machine", machine_->overview()},
   };
   if (!stop_reason_.empty()) j["stop_reason"] = stop_reason_;
-  if (is_leaderish()) {
+  if (auto* l = lead()) {
     nlohmann::json ps = nlohmann::json::object();
-    for (auto& p : peers_)
+    for (auto& p : l->peers)
       ps[p->id.to_string()] = {{"next_index", p->repl.next().value}, {"match_index", p->repl.match().value},
                                {"sending_snapshot", p->repl.current() == progress::state::snapshot}};
     j["peers"] = ps;

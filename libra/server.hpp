@@ -9,13 +9,13 @@
 // it is used only to stamp entries (command_meta::system_time) and for machine ticks.
 // Randomness: only from the server's own PRNG seeded by server_config::rng_seed.
 
-#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
 #include <optional>
 #include <random>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -52,6 +52,27 @@ struct server_metrics {
   uint64_t consistent_queries = 0;
   uint64_t aer_received = 0;
 };
+
+namespace detail {
+struct snapshot_receipt;  // server_internal.hpp
+
+// Per-role state of ra::server (defined here, not nested, so that they are complete
+// before the server class is).
+
+/// State only a follower (or a follower receiving a snapshot) has. Created fresh when
+/// the server starts following in a new term or after another role.
+struct follower_state {
+  bool leader_alive = false;  ///< heard the leader and no down signal since
+  index_t consistent_index{0};  ///< highest index known to match the current leader's log
+  index_t acked_index{0};       ///< last index acknowledged to the leader
+  std::unique_ptr<snapshot_receipt> receipt;  ///< set exactly in receive_snapshot
+};
+/// State only a pre-vote or vote candidate has: one election round.
+struct candidate_state {
+  uint64_t token = 0;  ///< pre-vote round (ties replies to it)
+  quorum::vote_tally votes;
+};
+}  // namespace detail
 
 class server {
  public:
@@ -128,16 +149,43 @@ class server {
  private:
   struct peer;
   struct pending_query;
-  struct snapshot_receipt;
+  struct leader_state;
 
-  // Implementation files: server.cpp (dispatch, roles, timers), election.cpp,
-  // replication.cpp, apply.cpp, membership.cpp, queries.cpp, snapshots.cpp.
+  using follower_state = detail::follower_state;
+  using candidate_state = detail::candidate_state;
+  /// Exactly one role's state at a time (a stopped server keeps an empty follower_state),
+  /// so leaving a role cannot forget a reset. The leader's (large) state lives on the
+  /// heap: thousands of idle followers do not carry it.
+  using role_state = std::variant<follower_state, candidate_state, std::unique_ptr<leader_state>>;
+
+  // Implementation files: server.cpp (construction, roles, timers), step.cpp (the one
+  // prologue for peer messages and the per-role steps), election.cpp, replication.cpp,
+  // apply.cpp, membership.cpp, queries.cpp, snapshots.cpp.
+
+  // role state access: null unless the server is in that role
+  leader_state* lead();
+  const leader_state* lead() const;
+  follower_state* following() { return std::get_if<follower_state>(&role_state_); }
+  const follower_state* following() const { return std::get_if<follower_state>(&role_state_); }
+  candidate_state* standing() { return std::get_if<candidate_state>(&role_state_); }
+
+  // the prologue and the per-role steps (step.cpp)
+  void reject_stale(const server_id& from, const peer_message& msg);
+  void step_leader(const server_id& from, const peer_message& msg);
+  void step_candidate(const server_id& from, const peer_message& msg);
+  void step_follower(const server_id& from, const peer_message& msg);
+  /// Who to ask instead of this server, and why it cannot serve a leader-only request.
+  command_error not_leader_error() const;
+  void refuse_command(const command_request& req, const command_error& err);
+  /// Runs `f` on each peer while this server still leads (f may end the leadership).
+  template <class F> void each_peer(F&& f);
 
   // roles
   void become_follower(term_t term, std::optional<server_id> leader);
   void become_pre_vote();
   void become_candidate(bool transfer);
   void become_leader();
+  void leave_leadership(error_code pending_code);
   void set_role(role r);
   void update_term(term_t t);
   void stop(const std::string& reason, bool delete_data = false, bool failed = true);
@@ -148,6 +196,7 @@ class server {
   uint64_t long_timeout();
   bool is_voter() const { return cluster_.is_voter(cfg_.id); }
   bool is_leaderish() const { return role_ == role::leader || role_ == role::await_condition; }
+  bool leader_alive() const { auto* f = following(); return f && f->leader_alive; }
   void emit(action a) { actions_.push_back(std::move(a)); }
   void send(const server_id& to, peer_message m);
   void note_leader(const server_id& leader);
@@ -159,7 +208,7 @@ class server {
   void on_pre_vote_result(const server_id& from, const pre_vote_result& m);
   void on_request_vote(const server_id& from, const request_vote_rpc& m);
   void on_request_vote_result(const server_id& from, const request_vote_result& m);
-  void on_timeout_now(const server_id& from, const timeout_now_rpc& m);
+  void on_timeout_now();
 
   // replication
   void on_append_entries(const server_id& from, const append_entries_rpc& m);
@@ -176,6 +225,7 @@ class server {
   // applying
   void apply_committed();
   void apply_entry(const log_entry& e);
+  void answer_membership(const log_entry& e);
   bool guarded_apply(index_t index, const std::function<void()>& fn);
   bool apply_builtin_entry(const log_entry& e, const builtin_command& cmd);
   void maybe_upgrade_machine_version();
@@ -211,6 +261,7 @@ class server {
   void on_install_snapshot_result(const server_id& from, const install_snapshot_result& m);
   void start_snapshot_send(peer& p);
   void install_received_snapshot();
+  void abandon_receipt();
   index_term ack_point() const;
 
   peer* find_peer(const server_id& id);
@@ -223,15 +274,14 @@ class server {
   int64_t now_ms_ = 0;
 
   role role_ = role::follower;
+  role_state role_state_;
   term_t current_term_{0};
   std::optional<server_id> voted_for_;
   std::optional<server_id> leader_id_;
-  bool leader_alive_ = false;  ///< follower: heard the leader and no down signal since
   index_t commit_index_{0};
   index_t last_applied_{0};
   index_t last_checkpoint_{0};
   uint32_t machine_version_ = 0;  ///< the cluster's effective version (applied noops)
-  uint32_t appended_machine_version_ = 0;  ///< leader: version of its newest noop
   std::string stop_reason_;
   std::string storage_error_;  ///< non-empty while the log cannot be written
   index_t written_at_error_{0};
@@ -240,37 +290,6 @@ class server {
   cluster_config cluster_;
   cluster_config base_config_;  ///< config at the snapshot (or the initial members)
   std::map<index_t, cluster_config> config_history_;  ///< index -> config from that entry
-  std::vector<std::unique_ptr<peer>> peers_;
-
-  // elections
-  uint64_t vote_token_ = 0;
-  quorum::vote_tally votes_;
-
-  // follower
-  index_t consistent_index_{0};  ///< highest index known to match the current leader's log
-  index_t acked_index_{0};       ///< last index acknowledged to the leader
-  std::unique_ptr<snapshot_receipt> receipt_;
-
-  // leader
-  std::map<index_t, command_request> pending_;  ///< awaiting apply (or append) replies
-  std::map<index_t, membership_request> pending_membership_;
-  /// Low-priority commands not yet appended: [low_priority_head_, end). A vector, not a
-  /// deque: an empty deque still allocates ~0.5 KB, and thousands of servers each have one.
-  std::vector<command_request> low_priority_;
-  size_t low_priority_head_ = 0;
-  std::vector<command_request> batched_;  ///< batch_commands: normal commands awaiting the flush
-  index_t term_start_index_{0};  ///< index of this leader's noop
-  bool tick_armed_ = false;
-  bool replication_due_ = false;  ///< new entries or commit: send AEs when actions are taken
-  bool flush_requested_ = false;
-  std::optional<server_id> transfer_target_;
-  std::optional<client_ref> transfer_client_;
-  std::map<uint64_t, notify_action> notify_batch_;  ///< per client id, flushed per event
-  std::vector<shell_effect> deferred_effects_;
-
-  // consistent queries
-  uint64_t query_seq_ = 0;
-  std::vector<std::unique_ptr<pending_query>> queries_;
 
   server_metrics metrics_;
 };

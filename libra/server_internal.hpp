@@ -33,11 +33,55 @@ struct server::pending_query {
   bool confirmed = false;
 };
 
-struct server::snapshot_receipt {
+struct detail::snapshot_receipt {
   snapshot_meta meta;
   uint32_t next_chunk = 1;
   std::vector<char> data;
 };
+
+/// State only a leader (or a leader transferring leadership, await_condition) has.
+/// Created by become_leader, destroyed when leadership ends (after its pending requests
+/// were answered).
+struct server::leader_state {
+  std::vector<std::unique_ptr<peer>> peers;
+  std::map<index_t, command_request> pending;  ///< awaiting apply (or append) replies
+  std::map<index_t, membership_request> pending_membership;
+  /// Low-priority commands not yet appended: [low_priority_head, end). A vector, not a
+  /// deque: an empty deque still allocates ~0.5 KB.
+  std::vector<command_request> low_priority;
+  size_t low_priority_head = 0;
+  std::vector<command_request> batched;  ///< batch_commands: normal commands awaiting the flush
+  index_t term_start_index{0};  ///< index of this leader's noop
+  uint32_t appended_machine_version = 0;  ///< version of its newest noop
+  bool tick_armed = false;
+  bool replication_due = false;  ///< new entries or commit: send AEs when actions are taken
+  bool flush_requested = false;
+  std::optional<server_id> transfer_target;  ///< await_condition: who should take over
+  std::map<uint64_t, notify_action> notify_batch;  ///< per client id, flushed per event
+  // consistent queries
+  uint64_t query_seq = 0;
+  std::vector<std::unique_ptr<pending_query>> queries;
+};
+
+inline server::leader_state* server::lead() {
+  auto* p = std::get_if<std::unique_ptr<leader_state>>(&role_state_);
+  return p ? p->get() : nullptr;
+}
+inline const server::leader_state* server::lead() const {
+  auto* p = std::get_if<std::unique_ptr<leader_state>>(&role_state_);
+  return p ? p->get() : nullptr;
+}
+
+template <class F>
+void server::each_peer(F&& f) {
+  // By index, re-reading the leader state each time: `f` may end the leadership (stop,
+  // step down), which destroys the peers.
+  for (size_t i = 0;; ++i) {
+    auto* l = lead();
+    if (!l || i >= l->peers.size()) return;
+    f(*l->peers[i]);
+  }
+}
 
 constexpr uint32_t snapshot_not_needed_chunk = 0;
 

@@ -32,11 +32,7 @@ void server::send_snapshot_chunk(peer& p) {
 }
 
 void server::on_install_snapshot_result(const server_id& from, const install_snapshot_result& m) {
-  if (m.term > current_term_) {
-    become_follower(m.term, std::nullopt);
-    return;
-  }
-  if (!is_leaderish() || m.term != current_term_) return;
+  // Called by step_leader, in our term.
   auto p = find_peer(from);
   if (!p) return;
   auto* s = p->repl.sending();
@@ -63,27 +59,22 @@ void server::on_install_snapshot_result(const server_id& from, const install_sna
   auto match = log_.term_at(m.last_index) == m.last_term ? m.last_index : snap_index;
   p->repl.snapshot_done(match);
   advance_commit();
+  if (!is_leaderish()) return;  // applying may end the leadership
   maybe_promote();
   replicate_to(*p, false);
 }
 
-void server::on_install_snapshot(const server_id& from, const install_snapshot_rpc& m) {
-  if (m.term < current_term_) {
-    send(from, install_snapshot_result{current_term_, m.meta.index, 0, index_t{0}, term_t{0}});
-    return;
-  }
-  if (is_leaderish() && m.term == current_term_) {
-    stop("two leaders in term " + std::to_string(m.term.value) + ": " + from.to_string());
-    return;
-  }
-  if (m.term > current_term_ || (role_ != role::follower && role_ != role::receive_snapshot))
-    become_follower(m.term, m.leader_id);
-  note_leader(m.leader_id);
+void server::abandon_receipt() {
+  following()->receipt.reset();
+  emit(cancel_timer_action{timer_kind::receive_snapshot});
+}
 
+void server::on_install_snapshot(const server_id& from, const install_snapshot_rpc& m) {
+  // Called by step_follower, from our term's leader.
+  auto& f = *following();
   if (commit_index_ >= m.meta.index) {
-    if (role_ == role::receive_snapshot) {
-      receipt_.reset();
-      emit(cancel_timer_action{timer_kind::receive_snapshot});
+    if (f.receipt) {
+      abandon_receipt();
       set_role(role::follower);
     }
     auto last = last_entry();
@@ -93,19 +84,20 @@ void server::on_install_snapshot(const server_id& from, const install_snapshot_r
   auto ack_chunk = [&](uint32_t no, index_term last) {
     send(from, install_snapshot_result{current_term_, m.meta.index, no, last.index, last.term});
   };
+  auto& receipt = f.receipt;
   if (m.chunk_no == 1) {
-    receipt_ = std::make_unique<snapshot_receipt>();
-    receipt_->meta = m.meta;
+    receipt = std::make_unique<detail::snapshot_receipt>();
+    receipt->meta = m.meta;
     set_role(role::receive_snapshot);
-  } else if (!receipt_ || receipt_->meta != m.meta || m.chunk_no != receipt_->next_chunk) {
+  } else if (!receipt || receipt->meta != m.meta || m.chunk_no != receipt->next_chunk) {
     // A duplicate of the chunk we just took: acknowledge it again. Anything else is out
     // of sequence: ignore it; the leader restarts the transfer when it stalls.
-    if (receipt_ && receipt_->meta == m.meta && m.chunk_no + 1 == receipt_->next_chunk)
+    if (receipt && receipt->meta == m.meta && m.chunk_no + 1 == receipt->next_chunk)
       ack_chunk(m.chunk_no, {});
     return;
   }
-  receipt_->data.insert(receipt_->data.end(), m.data.data(), m.data.data() + m.data.size());
-  ++receipt_->next_chunk;
+  receipt->data.insert(receipt->data.end(), m.data.data(), m.data.data() + m.data.size());
+  ++receipt->next_chunk;
   emit(set_timer_action{timer_kind::receive_snapshot, cfg_.receive_snapshot_timeout_ms});
   if (!m.last) {
     ack_chunk(m.chunk_no, {});
@@ -114,12 +106,14 @@ void server::on_install_snapshot(const server_id& from, const install_snapshot_r
   install_received_snapshot();
   if (role_ == role::stopped) return;
   auto ack = ack_point();
-  acked_index_ = std::max(acked_index_, ack.index);
+  auto& acked = following()->acked_index;
+  acked = std::max(acked, ack.index);
   ack_chunk(m.chunk_no, ack);
 }
 
 void server::install_received_snapshot() {
-  auto r = std::move(receipt_);
+  auto& f = *following();
+  auto r = std::move(f.receipt);
   emit(cancel_timer_action{timer_kind::receive_snapshot});
   stored_snapshot snap{r->meta, shared_bytes{std::move(r->data)}};
   if (!machine_->restore(snap.data)) {
@@ -132,7 +126,7 @@ void server::install_received_snapshot() {
   commit_index_ = std::max(commit_index_, idx);
   last_applied_ = idx;
   machine_version_ = snap.meta.machine_version;
-  consistent_index_ = std::max(consistent_index_, idx);
+  f.consistent_index = std::max(f.consistent_index, idx);
   base_config_ = snap.meta.cluster;
   if (log_.last_index() <= idx) config_history_.clear();
   else config_history_.erase(config_history_.begin(), config_history_.upper_bound(idx));

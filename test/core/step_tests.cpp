@@ -1,0 +1,305 @@
+// One message at a time into one server (Ra's ra_server_SUITE style): the prologue every
+// peer message goes through (lower / equal / higher term x each role) and the per-role
+// steps behind it.
+#include <catch2/catch.hpp>
+
+#include "cluster_harness.hpp"
+
+using namespace ra;
+using namespace ra::test;
+
+namespace {
+
+/// One server "a" of the members a, b, c, driven by hand; nothing is delivered anywhere.
+struct single {
+  memory_log log;
+  std::unique_ptr<server> srv;
+  std::vector<action> out;  ///< actions of the last step
+
+  single() {
+    server_config cfg;
+    cfg.id = sid("a");
+    cfg.cluster_name = "test";
+    for (auto n : {"a", "b", "c"}) cfg.initial_members.push_back(member{sid(n), membership::voter, index_t{0}});
+    cfg.rng_seed = 7;
+    srv = std::make_unique<server>(cfg, log, make_machine<list_machine>(), durable_meta{term_t{0}, std::nullopt});
+  }
+  server& operator*() { return *srv; }
+  server* operator->() { return srv.get(); }
+
+  void step(const char* from, peer_message m) {
+    srv->handle(sid(from), m);
+    take();
+  }
+  void take() {
+    out = srv->take_actions();
+    log.sync_all();
+  }
+  template <class M>
+  std::vector<M> sent() const {
+    std::vector<M> r;
+    for (auto& a : out)
+      if (auto* s = std::get_if<send_action>(&a))
+        if (auto* m = std::get_if<M>(&s->msg)) r.push_back(*m);
+    return r;
+  }
+  bool stopped() const {
+    for (auto& a : out)
+      if (std::holds_alternative<stopped_action>(a)) return true;
+    return false;
+  }
+
+  // -- roles: every one reached by messages only, in term 5 ----------------------------
+  void make_follower() {
+    step("b", append_entries_rpc{term_t{5}, sid("b"), index_t{0}, index_t{0}, term_t{0}, {}});
+    REQUIRE(srv->current_role() == role::follower);
+  }
+  void make_pre_vote() {
+    make_follower();
+    srv->handle_leader_down();
+    srv->handle_timeout(timer_kind::election);
+    take();
+    REQUIRE(srv->current_role() == role::pre_vote);
+  }
+  void make_candidate() {
+    make_pre_vote();
+    auto token = sent<pre_vote_rpc>().at(0).token;
+    step("b", pre_vote_result{term_t{5}, token, true});
+    REQUIRE(srv->current_role() == role::candidate);
+    REQUIRE(srv->current_term() == term_t{6});
+  }
+  void make_leader() {
+    make_candidate();
+    step("b", request_vote_result{term_t{6}, true});
+    REQUIRE(srv->current_role() == role::leader);
+  }
+};
+
+enum class start { follower, pre_vote, candidate, leader };
+
+void reach(single& s, start r) {
+  switch (r) {
+    case start::follower: return s.make_follower();
+    case start::pre_vote: return s.make_pre_vote();
+    case start::candidate: return s.make_candidate();
+    case start::leader: return s.make_leader();
+  }
+}
+
+const char* name(start r) {
+  switch (r) {
+    case start::follower: return "follower";
+    case start::pre_vote: return "pre_vote";
+    case start::candidate: return "candidate";
+    case start::leader: return "leader";
+  }
+  return "?";
+}
+
+/// The leader-to-follower messages, from "c", in term t.
+std::vector<std::pair<const char*, peer_message>> leader_messages(term_t t) {
+  snapshot_meta meta{index_t{100}, term_t{1}, {}, 0};
+  return {
+    {"append_entries", append_entries_rpc{t, sid("c"), index_t{0}, index_t{0}, term_t{0}, {}}},
+    {"heartbeat", heartbeat_rpc{t, sid("c"), 1}},
+    {"install_snapshot", install_snapshot_rpc{t, sid("c"), meta, 1, false, shared_bytes{std::vector<char>{'x'}}}},
+  };
+}
+
+}  // namespace
+
+TEST_CASE("prologue: a leader message from an older term is refused with our term, in every role", "[step][prologue]") {
+  for (auto r : {start::follower, start::pre_vote, start::candidate, start::leader}) {
+    for (size_t k = 0; k < 3; ++k) {
+      single s;
+      reach(s, r);
+      auto role_before = s->current_role();
+      auto term = s->current_term();
+      auto [what, msg] = leader_messages(term_t{term.value - 1})[k];
+      INFO(name(r) << " gets an old-term " << what);
+      s.step("c", msg);
+      CHECK(s->current_role() == role_before);
+      CHECK(s->current_term() == term);
+      CHECK_FALSE(s.stopped());
+      // The sender learns our term, whatever the message.
+      size_t answers = s.sent<append_entries_reply>().size() + s.sent<heartbeat_reply>().size() +
+                       s.sent<install_snapshot_result>().size();
+      CHECK(answers == 1);
+      for (auto& a : s.out)
+        if (auto* snd = std::get_if<send_action>(&a)) {
+          CHECK(snd->to == sid("c"));
+          CHECK(std::visit([](auto& m) { return m.term; }, snd->msg) == term);
+        }
+    }
+  }
+}
+
+TEST_CASE("prologue: a leader message from a newer term makes every role follow its sender", "[step][prologue]") {
+  for (auto r : {start::follower, start::pre_vote, start::candidate, start::leader}) {
+    for (size_t k = 0; k < 3; ++k) {
+      single s;
+      reach(s, r);
+      auto newer = term_t{s->current_term().value + 3};
+      auto [what, msg] = leader_messages(newer)[k];
+      INFO(name(r) << " gets a newer-term " << what);
+      s.step("c", msg);
+      CHECK(s->current_term() == newer);
+      CHECK((s->current_role() == role::follower || s->current_role() == role::receive_snapshot));
+      CHECK(s->leader() == sid("c"));
+      CHECK_FALSE(s->voted_for());
+      CHECK_FALSE(s.stopped());
+    }
+  }
+}
+
+TEST_CASE("prologue: a leader message in our own term", "[step][prologue]") {
+  for (size_t k = 0; k < 3; ++k) {
+    auto what = leader_messages(term_t{0})[k].first;
+    SECTION(std::string{"a leader stops, whichever message it is: "} + what) {
+      single s;
+      s.make_leader();
+      s.step("c", leader_messages(s->current_term())[k].second);
+      CHECK(s.stopped());
+      CHECK(s->current_role() == role::stopped);
+      CHECK(s->stop_reason().find("two leaders") != std::string::npos);
+    }
+    SECTION(std::string{"a candidate and a pre-vote candidate follow the winner: "} + what) {
+      for (auto r : {start::pre_vote, start::candidate}) {
+        single s;
+        reach(s, r);
+        auto term = s->current_term();
+        s.step("c", leader_messages(term)[k].second);
+        CHECK(s->current_term() == term);
+        CHECK((s->current_role() == role::follower || s->current_role() == role::receive_snapshot));
+        CHECK(s->leader() == sid("c"));
+      }
+    }
+  }
+}
+
+TEST_CASE("prologue: a reply from a newer term steps any role down; from an older term it is ignored", "[step][prologue]") {
+  for (auto r : {start::follower, start::pre_vote, start::candidate, start::leader}) {
+    std::vector<std::pair<const char*, std::function<peer_message(term_t)>>> replies{
+      {"append_entries_reply", [](term_t t) { return append_entries_reply{t, true, index_t{1}, index_t{0}, term_t{0}, 0}; }},
+      {"install_snapshot_result", [](term_t t) { return install_snapshot_result{t, index_t{0}, 1, index_t{0}, term_t{0}}; }},
+      {"heartbeat_reply", [](term_t t) { return heartbeat_reply{t, 1}; }},
+      {"request_vote_result", [](term_t t) { return request_vote_result{t, true}; }},
+    };
+    for (auto& [what, make] : replies) {
+      INFO(name(r) << " gets " << what);
+      {
+        single s;
+        reach(s, r);
+        auto role_before = s->current_role();
+        auto term = s->current_term();
+        s.step("b", make(term_t{term.value - 1}));
+        CHECK(s->current_role() == role_before);
+        CHECK(s->current_term() == term);
+        CHECK(s.sent<append_entries_rpc>().empty());
+      }
+      {
+        single s;
+        reach(s, r);
+        auto newer = term_t{s->current_term().value + 1};
+        s.step("b", make(newer));
+        CHECK(s->current_role() == role::follower);
+        CHECK(s->current_term() == newer);
+        CHECK_FALSE(s->leader());
+      }
+    }
+  }
+}
+
+TEST_CASE("prologue: a pre-vote request never changes our term, a vote request of a newer term does", "[step][prologue][pre_vote]") {
+  single s;
+  s.make_follower();
+  s->handle_leader_down();
+  s.take();
+  s.step("b", pre_vote_rpc{term_t{9}, sid("b"), index_t{0}, term_t{0}, 42, 0});
+  CHECK(s->current_term() == term_t{5});
+  REQUIRE(s.sent<pre_vote_result>().size() == 1);
+  CHECK(s.sent<pre_vote_result>()[0].vote_granted);
+  CHECK(s.sent<pre_vote_result>()[0].token == 42);
+
+  s.step("b", request_vote_rpc{term_t{9}, sid("b"), index_t{0}, term_t{0}, false});
+  CHECK(s->current_term() == term_t{9});
+  CHECK(s->voted_for() == sid("b"));
+  REQUIRE(s.sent<request_vote_result>().size() == 1);
+  CHECK(s.sent<request_vote_result>()[0].vote_granted);
+}
+
+TEST_CASE("a pre-vote grant from a member still in an older term counts", "[step][pre_vote]") {
+  single s;
+  s.make_pre_vote();
+  auto token = s.sent<pre_vote_rpc>().at(0).token;
+  s.step("b", pre_vote_result{term_t{2}, token, true});  // b missed terms 3..5
+  CHECK(s->current_role() == role::candidate);
+}
+
+TEST_CASE("a leader transfer sent to a follower makes it stand at once, without a pre-vote", "[step][transfer]") {
+  single s;
+  s.make_follower();
+  s.step("b", timeout_now_rpc{term_t{5}, sid("b")});
+  CHECK(s->current_role() == role::candidate);
+  CHECK(s->current_term() == term_t{6});
+  REQUIRE(s.sent<request_vote_rpc>().size() == 2);
+  CHECK(s.sent<request_vote_rpc>()[0].leadership_transfer);
+  // A leader ignores one.
+  single l;
+  l.make_leader();
+  l.step("b", timeout_now_rpc{l->current_term(), sid("b")});
+  CHECK(l->current_role() == role::leader);
+}
+
+TEST_CASE("every leader-only request gets the same refusal and hint from a non-leader", "[step][not_leader]") {
+  single s;
+  s.make_follower();  // leader: b
+  auto c1 = client_ref{1}, c2 = client_ref{2}, c3 = client_ref{3}, c4 = client_ref{4}, c5 = client_ref{5};
+  s->handle_command(command_request{c1, encode(int64_t{1}), reply_mode::await_consensus, 0, command_priority::normal});
+  s->handle_membership(membership_request{c2, membership_op::add, member{sid("d"), membership::voter, index_t{0}}});
+  s->handle_transfer_leadership(c3, sid("c"));
+  s->handle_delete_cluster(c4);
+  s->handle_query(query_request{c5, query_kind::consistent, [](const machine&) { return std::any{}; }});
+  s.take();
+  std::vector<command_error> errors;
+  for (auto& a : s.out) {
+    if (auto* r = std::get_if<reply_action>(&a); r && r->error) errors.push_back(*r->error);
+    if (auto* q = std::get_if<query_reply_action>(&a); q && q->error) errors.push_back(*q->error);
+  }
+  REQUIRE(errors.size() == 5);
+  for (auto& e : errors) {
+    CHECK(e.code == error_code::not_leader);
+    CHECK(e.leader == sid("b"));
+  }
+}
+
+TEST_CASE("F4: query heartbeats do not abort a snapshot being received", "[snapshot][f4]") {
+  cluster c{{"a", "b", "c"}, [](server_config& cfg) {
+              cfg.snapshot_chunk_size = 16;
+              cfg.min_snapshot_interval = 1;
+            },
+            /*release_every=*/5};
+  c.elect("a");
+  c.isolate("c");
+  for (int i = 1; i <= 30; ++i) c.command("a", 1000 + i);  // big entries: a snapshot of many chunks
+  c.run();
+  REQUIRE(c["a"].log().first_index() > index_t{2});
+  c.heal();
+  c.command("a", 7);
+  // Deliver one message at a time; whenever the follower is receiving, ask a consistent
+  // query on the leader (its heartbeat round reaches the follower between chunks).
+  uint64_t queries = 0;
+  for (int step = 0; step < 5000 && !c.network().empty(); ++step) {
+    c.sync_all();
+    c.deliver_one();
+    if (c["c"].current_role() == role::receive_snapshot && queries < 50) {
+      c["a"].handle_query(query_request{c.next_client(), query_kind::consistent, [](const machine&) { return std::any{}; }});
+      c.collect();
+      ++queries;
+    }
+  }
+  c.run();
+  CHECK(queries > 0);
+  CHECK(c["c"].metrics().snapshots_installed == 1);
+  CHECK(c.applied("c") == c.applied("a"));
+}
