@@ -12,9 +12,10 @@ void server::apply_committed() {
   std::vector<log_entry> batch;
   while (last_applied_ < commit_index_ && role_ != role::stopped) {
     batch.clear();
-    log_.read(last_applied_ + 1, commit_index_, 128, batch);
-    if (batch.empty() || batch.front().index != last_applied_ + 1) {
-      stop("committed entry " + std::to_string((last_applied_ + 1).value) + " is missing from the log");
+    auto st = log_.read(last_applied_ + 1, commit_index_, 128, batch);
+    if (!st || batch.empty() || batch.front().index != last_applied_ + 1) {
+      stop("committed entry " + std::to_string((last_applied_ + 1).value) + " cannot be read from the log" +
+           (st ? std::string{} : ": " + st.error().message));
       return;
     }
     for (auto& e : batch) {

@@ -12,9 +12,11 @@
 
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "bytes.hpp"
+#include "libra/expected.hpp"
 #include "log_entry.hpp"
 #include "messages.hpp"
 #include "types.hpp"
@@ -32,6 +34,17 @@ struct stored_snapshot {
   shared_bytes data;
 };
 
+/// Why a read returned less than was asked for (etcd's ErrCompacted / ErrUnavailable):
+/// `compacted` means the entries were released into a snapshot (a leader sends the
+/// snapshot instead); `unreadable` means the store cannot read what it should hold (an
+/// I/O error, a checksum failure): the server must stop with `message`, never guess.
+struct log_error {
+  enum class kind : uint8_t { compacted, unreadable };
+  kind what = kind::unreadable;
+  std::string message;
+};
+using log_status = expected<void, log_error>;
+
 class log_store {
  public:
   virtual ~log_store() = default;
@@ -46,9 +59,11 @@ class log_store {
   /// Term of the entry at `i`; also answers for the snapshot index (its term) and
   /// for 0 (term 0). Empty if `i` is beyond the log or below the snapshot.
   virtual std::optional<term_t> term_at(index_t i) const = 0;
-  /// Appends entries [from, to] (inclusive) to `out`, stopping early once `max_count`
-  /// entries were added. Entries below first_index() are never returned.
-  virtual void read(index_t from, index_t to, size_t max_count, std::vector<log_entry>& out) const = 0;
+  /// Appends entries [from, to] (inclusive, `to` capped at last_index()) to `out`, in
+  /// order, stopping early once `max_count` entries were added. An error if `from` is
+  /// below first_index() (compacted) or an entry in range cannot be read (unreadable);
+  /// entries read before the failure may have been added.
+  virtual log_status read(index_t from, index_t to, size_t max_count, std::vector<log_entry>& out) const = 0;
   /// The first index still held as an entry (snapshot index + 1 after a snapshot).
   virtual index_t first_index() const = 0;
 

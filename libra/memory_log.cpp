@@ -34,11 +34,15 @@ std::optional<term_t> memory_log::term_at(index_t i) const {
   return std::nullopt;
 }
 
-void memory_log::read(index_t from, index_t to, size_t max_count, std::vector<log_entry>& out) const {
-  from = std::max(from, first_index());
+log_status memory_log::read(index_t from, index_t to, size_t max_count, std::vector<log_entry>& out) const {
   to = std::min(to, last_index());
+  if (from > to || max_count == 0) return {};
+  if (from < first_index())
+    return unexpected{log_error{log_error::kind::compacted,
+                                "entries up to " + std::to_string(snap_index().value) + " are in the snapshot"}};
   for (index_t i = from; i <= to && max_count > 0; ++i, --max_count)
     out.push_back(*at(i));
+  return {};
 }
 
 void memory_log::append(std::vector<log_entry> entries) {

@@ -107,17 +107,28 @@ void server::replicate_to(peer& p, bool force_heartbeat) {
   bool sent = false;
   while (p.repl.next() <= last && !p.repl.is_paused(cfg_.max_pipeline_count)) {
     auto next = p.repl.next();
+    if (next < log_.first_index()) {  // released into our snapshot: send that instead
+      start_snapshot_send(p);
+      return;
+    }
     auto prev = next - 1;
     auto prev_term = log_.term_at(prev);
-    if (!prev_term || next < log_.first_index()) {
-      start_snapshot_send(p);
+    if (!prev_term) {
+      // prev is within the log (or its snapshot point): a term we should hold but cannot read.
+      stop("the log cannot tell the term of entry " + std::to_string(prev.value));
       return;
     }
     auto to = std::min(last, next + (cfg_.max_append_entries_rpc_batch_size - 1));
     std::vector<log_entry> entries;
-    log_.read(next, to, cfg_.max_append_entries_rpc_batch_size, entries);
-    if (entries.empty() || entries.front().index != next) {
+    auto st = log_.read(next, to, cfg_.max_append_entries_rpc_batch_size, entries);
+    if (!st && st.error().what == log_error::kind::compacted) {
       start_snapshot_send(p);
+      return;
+    }
+    if (!st || entries.empty() || entries.front().index != next) {
+      // An I/O or checksum failure is not a compaction: never answer it with a snapshot.
+      stop("reading entry " + std::to_string(next.value) + " for " + p.id.to_string() + ": " +
+           (st ? std::string{"not in the log"} : st.error().message));
       return;
     }
     auto sent_last = entries.back().index;
@@ -133,7 +144,7 @@ void server::replicate_to(peer& p, bool force_heartbeat) {
     auto prev = std::max(p.repl.match(), log_.first_index() - 1);
     auto prev_term = log_.term_at(prev);
     if (!prev_term) {
-      start_snapshot_send(p);
+      stop("the log cannot tell the term of entry " + std::to_string(prev.value));
       return;
     }
     send(p.id, append_entries_rpc{current_term_, cfg_.id, commit_index_, prev, *prev_term, {}});

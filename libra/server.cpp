@@ -48,8 +48,10 @@ server::server(server_config cfg, log_store& log, std::unique_ptr<machine> m, du
   std::vector<log_entry> batch;
   for (auto i = log_.first_index(); i <= log_.last_index(); i = i + batch.size()) {
     batch.clear();
-    log_.read(i, log_.last_index(), 1024, batch);
-    if (batch.empty()) break;
+    if (auto st = log_.read(i, log_.last_index(), 1024, batch); !st || batch.empty()) {
+      stop("reading the log at start: " + (st ? "entry " + std::to_string(i.value) + " missing" : st.error().message));
+      return;
+    }
     for (auto& e : batch)
       if (e.kind == entry_kind::cluster_change)
         if (auto c = decode_cluster(e.payload)) config_history_[e.index] = std::move(*c);

@@ -90,9 +90,13 @@ std::optional<log_entry> durable_log::entry_at(index_t i) const {
   return *e;
 }
 
-void durable_log::read(index_t from, index_t to, size_t max_count, std::vector<log_entry>& out) const {
-  from = std::max(from, first_index());
+log_status durable_log::read(index_t from, index_t to, size_t max_count, std::vector<log_entry>& out) const {
   to = std::min(to, last_index_);
+  if (from > to || max_count == 0) return {};
+  if (from < first_index())
+    return unexpected{log_error{log_error::kind::compacted,
+                                "entries up to " + std::to_string(snapshot_index().value) + " are in the snapshot"}};
+  auto unreadable = [](std::string why) { return unexpected{log_error{log_error::kind::unreadable, std::move(why)}}; };
   size_t added = 0;
   for (auto i = from; i <= to && added < max_count; ++i) {
     if (auto e = mem_.find(i)) {
@@ -105,13 +109,14 @@ void durable_log::read(index_t from, index_t to, size_t max_count, std::vector<l
     auto before = out.size();
     if (auto st = segs_.read_range(i, run_end, max_count - added, out); !st) {
       note_error(st.error());
-      return;
+      return unreadable(st.error().message());
     }
     auto got = out.size() - before;
-    if (got == 0) return;  // a hole: nothing further is readable in order
+    if (got == 0) return unreadable("entry " + std::to_string(i.value) + " is in no segment of " + dir());
     added += got;
     i = i + (got - 1);
   }
+  return {};
 }
 
 void durable_log::append(std::vector<log_entry> entries) {

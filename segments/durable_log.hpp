@@ -65,7 +65,7 @@ class durable_log final : public log_store {
   index_t last_index() const override { return last_index_; }
   index_term last_written() const override;
   std::optional<term_t> term_at(index_t i) const override;
-  void read(index_t from, index_t to, size_t max_count, std::vector<log_entry>& out) const override;
+  log_status read(index_t from, index_t to, size_t max_count, std::vector<log_entry>& out) const override;
   index_t first_index() const override { return snapshot_index() + 1; }
   void append(std::vector<log_entry> entries) override;
   std::optional<stored_snapshot> snapshot() const override {

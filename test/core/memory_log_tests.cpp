@@ -68,7 +68,7 @@ TEST_CASE("appended entries are readable at once but durable only after sync", "
   CHECK(log.unsynced_from() == index_t{1});
 
   std::vector<log_entry> out;
-  log.read(index_t{2}, index_t{10}, 100, out);
+  REQUIRE(log.read(index_t{2}, index_t{10}, 100, out));
   REQUIRE(out.size() == 2);
   CHECK(out[0] == entry(2, 1));
   CHECK(out[1] == entry(3, 1));
@@ -85,16 +85,16 @@ TEST_CASE("read honours max_count and the bounds", "[memory_log]") {
   memory_log log;
   log.append(entries(1, 10, 1));
   std::vector<log_entry> out;
-  log.read(index_t{3}, index_t{9}, 2, out);
+  REQUIRE(log.read(index_t{3}, index_t{9}, 2, out));
   REQUIRE(out.size() == 2);
   CHECK(out[0].index == index_t{3});
   CHECK(out[1].index == index_t{4});
   out.clear();
-  log.read(index_t{0}, index_t{1}, 10, out);  // index 0 is never an entry
-  REQUIRE(out.size() == 1);
-  CHECK(out[0].index == index_t{1});
-  out.clear();
-  log.read(index_t{11}, index_t{20}, 10, out);
+  auto before_first = log.read(index_t{0}, index_t{1}, 10, out);  // index 0 is never an entry
+  REQUIRE_FALSE(before_first);
+  CHECK(before_first.error().what == ra::log_error::kind::compacted);
+  CHECK(out.empty());
+  CHECK(log.read(index_t{11}, index_t{20}, 10, out));  // past the end: nothing, no error
   CHECK(out.empty());
 }
 
@@ -176,7 +176,12 @@ TEST_CASE("write_snapshot releases entries up to its index", "[memory_log]") {
   CHECK(log.term_at(index_t{0}) == term_t{0});
   CHECK(log.last_written() == it(8, 1));
   std::vector<log_entry> out;
-  log.read(index_t{1}, index_t{7}, 10, out);
+  // Below the snapshot: compacted (a leader sends the snapshot), not unreadable.
+  auto released = log.read(index_t{1}, index_t{7}, 10, out);
+  REQUIRE_FALSE(released);
+  CHECK(released.error().what == ra::log_error::kind::compacted);
+  CHECK(out.empty());
+  REQUIRE(log.read(index_t{6}, index_t{7}, 10, out));
   REQUIRE(out.size() == 2);
   CHECK(out[0].index == index_t{6});
   REQUIRE(log.snapshot());

@@ -10,9 +10,30 @@ using namespace ra::test;
 
 namespace {
 
+/// A memory log whose reads from `unreadable_from` on fail as a disk would (I/O error).
+struct failing_log final : log_store {
+  memory_log inner;
+  std::optional<index_t> unreadable_from;
+
+  index_t last_index() const override { return inner.last_index(); }
+  index_term last_written() const override { return inner.last_written(); }
+  std::optional<term_t> term_at(index_t i) const override { return inner.term_at(i); }
+  log_status read(index_t from, index_t to, size_t max_count, std::vector<log_entry>& out) const override {
+    if (unreadable_from && to >= *unreadable_from && from <= inner.last_index())
+      return unexpected{log_error{log_error::kind::unreadable, "segment 00000001.segment: bad checksum at offset 4096"}};
+    return inner.read(from, to, max_count, out);
+  }
+  index_t first_index() const override { return inner.first_index(); }
+  void append(std::vector<log_entry> entries) override { inner.append(std::move(entries)); }
+  std::optional<stored_snapshot> snapshot() const override { return inner.snapshot(); }
+  void write_snapshot(stored_snapshot snap) override { inner.write_snapshot(std::move(snap)); }
+  void install_snapshot(stored_snapshot snap) override { inner.install_snapshot(std::move(snap)); }
+  bool sync_all() { return inner.sync_all(); }
+};
+
 /// One server "a" of the members a, b, c, driven by hand; nothing is delivered anywhere.
 struct single {
-  memory_log log;
+  failing_log log;
   std::unique_ptr<server> srv;
   std::vector<action> out;  ///< actions of the last step
 
@@ -34,6 +55,9 @@ struct single {
   void take() {
     out = srv->take_actions();
     log.sync_all();
+    srv->handle_log_written();
+    auto more = srv->take_actions();
+    out.insert(out.end(), more.begin(), more.end());
   }
   template <class M>
   std::vector<M> sent() const {
@@ -302,4 +326,37 @@ TEST_CASE("F4: query heartbeats do not abort a snapshot being received", "[snaps
   CHECK(queries > 0);
   CHECK(c["c"].metrics().snapshots_installed == 1);
   CHECK(c.applied("c") == c.applied("a"));
+}
+
+TEST_CASE("a leader that cannot read its log stops with the store's error instead of sending a snapshot", "[step][storage]") {
+  single s;
+  s.make_leader();
+  for (int i = 0; i < 5; ++i)
+    s->handle_command(command_request{client_ref{uint64_t(i + 1)}, encode(int64_t{i}), reply_mode::await_consensus, 0,
+                                      command_priority::normal});
+  s.take();
+  // A snapshot exists, so "compacted" would have had an answer; the entries are simply
+  // unreadable.
+  s.log.inner.write_snapshot(stored_snapshot{snapshot_meta{index_t{1}, term_t{6}, {}, 0}, shared_bytes::copy_of("s")});
+  s.log.unreadable_from = index_t{2};
+  // b says it holds nothing after 1: the leader must read from 2.
+  s.step("b", append_entries_reply{s->current_term(), false, index_t{2}, index_t{1}, term_t{6}, 0});
+  CHECK(s.stopped());
+  CHECK(s->current_role() == role::stopped);
+  CHECK(s->stop_reason().find("bad checksum at offset 4096") != std::string::npos);
+  CHECK(s.sent<install_snapshot_rpc>().empty());
+}
+
+TEST_CASE("a leader whose follower needs released entries sends its snapshot", "[step][snapshot]") {
+  single s;
+  s.make_leader();
+  for (int i = 0; i < 5; ++i)
+    s->handle_command(command_request{client_ref{uint64_t(i + 1)}, encode(int64_t{i}), reply_mode::await_consensus, 0,
+                                      command_priority::normal});
+  s.take();
+  s.log.inner.write_snapshot(stored_snapshot{snapshot_meta{index_t{4}, term_t{6}, {}, 0}, shared_bytes::copy_of("s")});
+  s.step("b", append_entries_reply{s->current_term(), false, index_t{2}, index_t{1}, term_t{6}, 0});
+  CHECK_FALSE(s.stopped());
+  REQUIRE(s.sent<install_snapshot_rpc>().size() == 1);
+  CHECK(s.sent<install_snapshot_rpc>()[0].meta.index == index_t{4});
 }

@@ -63,7 +63,10 @@ bool safety_checker::check_log(const std::string& server, const ra::log_store& l
   if (from > last)
     return true;
   std::vector<ra::log_entry> entries;
-  log.read(ra::index_t{from}, ra::index_t{last}, last - from + 1, entries);
+  if (auto st = log.read(ra::index_t{from}, ra::index_t{last}, last - from + 1, entries); !st) {
+    fail("log matching", server + " cannot read its own log: " + st.error().message);
+    return false;
+  }
   std::optional<ra::term_t> prev = log.term_at(ra::index_t{from - 1});
   for (const auto& e : entries) {
     if (!prev) {

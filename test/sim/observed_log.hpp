@@ -15,8 +15,8 @@ class observed_log final : public ra::log_store {
   ra::index_t last_index() const override { return disk_.last_index(); }
   ra::index_term last_written() const override { return disk_.last_written(); }
   std::optional<ra::term_t> term_at(ra::index_t i) const override { return disk_.term_at(i); }
-  void read(ra::index_t from, ra::index_t to, size_t max_count, std::vector<ra::log_entry>& out) const override {
-    disk_.read(from, to, max_count, out);
+  ra::log_status read(ra::index_t from, ra::index_t to, size_t max_count, std::vector<ra::log_entry>& out) const override {
+    return disk_.read(from, to, max_count, out);
   }
   ra::index_t first_index() const override { return disk_.first_index(); }
   void append(std::vector<ra::log_entry> entries) override {

@@ -26,7 +26,8 @@ std::vector<log_entry> entries(uint64_t first, uint64_t last, uint64_t term) {
 
 std::vector<log_entry> read_all(const log_store& log) {
   std::vector<log_entry> out;
-  log.read(log.first_index(), log.last_index(), 1 << 20, out);
+  auto st = log.read(log.first_index(), log.last_index(), 1 << 20, out);
+  REQUIRE(st);
   return out;
 }
 
