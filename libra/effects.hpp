@@ -3,8 +3,8 @@
 // shell feeds back into the log (Ra's {down, Pid, Reason}, {nodeup | nodedown, Node},
 // {timeout, Name}, {machine_version, Old, New}).
 //
-// A machine returns these from apply / state_enter / tick wrapped as `effect` values
-// (the helpers at the bottom build them). The core only routes them (libra/machine.hpp:
+// A machine returns these from apply / state_enter / tick as `machine_effect` values
+// built by the ra::effect:: functions at the bottom. The core only routes them (libra/machine.hpp:
 // shell_effect): leader-only unless noted, executed in order after the entry is applied.
 //
 // Processes are named by `pid` ({node, actor id}), which serialises without an actor
@@ -84,31 +84,36 @@ using shell_effect_value = std::variant<send_msg_effect, mod_call_effect, monito
                                         monitor_node_effect, demonitor_node_effect, timer_effect, log_effect,
                                         aux_effect, reply_effect>;
 
+/// The effect constructors a machine returns from apply / state_enter / tick / aux, in
+/// their own namespace (Ra writes them as tuples: {send_msg, Pid, Msg} ...):
+///   effs.push_back(ra::effect::send_msg(consumer, msg));
+namespace effect {
 /// Wraps a shell effect for a machine's effect list.
 template <class E>
-effect make_effect(E e, bool all_members = false) {
-  return effect{shell_effect{std::any(shell_effect_value{std::move(e)}), all_members}};
+machine_effect make(E e, bool all_members = false) {
+  return machine_effect{shell_effect{std::any(shell_effect_value{std::move(e)}), all_members}};
 }
-inline effect send_msg(pid to, caf::message msg) { return make_effect(send_msg_effect{std::move(to), std::move(msg)}); }
-inline effect mod_call(std::function<void()> fn) { return make_effect(mod_call_effect{std::move(fn)}); }
-inline effect monitor(pid p) { return make_effect(monitor_effect{std::move(p)}); }
-inline effect demonitor(pid p) { return make_effect(demonitor_effect{std::move(p)}); }
-inline effect monitor_node(std::string node) { return make_effect(monitor_node_effect{std::move(node)}); }
-inline effect demonitor_node(std::string node) { return make_effect(demonitor_node_effect{std::move(node)}); }
-inline effect timer(std::string name, int64_t ms) { return make_effect(timer_effect{std::move(name), ms}); }
-inline effect cancel_timer(std::string name) { return make_effect(timer_effect{std::move(name), -1}); }
-inline effect aux(shared_bytes cmd) { return make_effect(aux_effect{std::move(cmd)}, true); }
-inline effect reply_to(pid to, shared_bytes reply) { return make_effect(reply_effect{std::move(to), std::move(reply)}); }
-inline effect read_log(std::vector<index_t> indexes,
-                       std::function<effects(const std::vector<std::pair<index_t, shared_bytes>>&)> then) {
-  return make_effect(log_effect{std::move(indexes), std::move(then)});
+inline machine_effect send_msg(pid to, caf::message msg) { return make(send_msg_effect{std::move(to), std::move(msg)}); }
+inline machine_effect mod_call(std::function<void()> fn) { return make(mod_call_effect{std::move(fn)}); }
+inline machine_effect monitor(pid p) { return make(monitor_effect{std::move(p)}); }
+inline machine_effect demonitor(pid p) { return make(demonitor_effect{std::move(p)}); }
+inline machine_effect monitor_node(std::string node) { return make(monitor_node_effect{std::move(node)}); }
+inline machine_effect demonitor_node(std::string node) { return make(demonitor_node_effect{std::move(node)}); }
+inline machine_effect timer(std::string name, int64_t ms) { return make(timer_effect{std::move(name), ms}); }
+inline machine_effect cancel_timer(std::string name) { return make(timer_effect{std::move(name), -1}); }
+inline machine_effect aux(shared_bytes cmd) { return make(aux_effect{std::move(cmd)}, true); }
+inline machine_effect reply_to(pid to, shared_bytes reply) { return make(reply_effect{std::move(to), std::move(reply)}); }
+inline machine_effect read_log(std::vector<index_t> indexes,
+                               std::function<effects(const std::vector<std::pair<index_t, shared_bytes>>&)> then) {
+  return make(log_effect{std::move(indexes), std::move(then)});
 }
-inline effect release_cursor(index_t i) { return effect{release_cursor_effect{i}}; }
-inline effect checkpoint(index_t i) { return effect{checkpoint_effect{i}}; }
-inline effect append(shared_bytes cmd) { return effect{append_effect{std::move(cmd)}}; }
+inline machine_effect release_cursor(index_t i) { return machine_effect{release_cursor_effect{i}}; }
+inline machine_effect checkpoint(index_t i) { return machine_effect{checkpoint_effect{i}}; }
+inline machine_effect append(shared_bytes cmd) { return machine_effect{append_effect{std::move(cmd)}}; }
+}  // namespace effect
 
 /// The shell-effect value inside an effect, or null (release_cursor etc.).
-inline const shell_effect_value* as_shell_effect(const effect& e) {
+inline const shell_effect_value* as_shell_effect(const machine_effect& e) {
   auto* s = std::get_if<shell_effect>(&e);
   return s ? std::any_cast<shell_effect_value>(&s->value) : nullptr;
 }

@@ -52,8 +52,10 @@ struct shell_effect {
   bool all_members = false;
 };
 
-using effect = std::variant<release_cursor_effect, checkpoint_effect, append_effect, shell_effect>;
-using effects = std::vector<effect>;
+/// One effect in a machine's effect list; build them with the ra::effect:: functions
+/// (libra/effects.hpp).
+using machine_effect = std::variant<release_cursor_effect, checkpoint_effect, append_effect, shell_effect>;
+using effects = std::vector<machine_effect>;
 
 struct apply_output {
   shared_bytes reply;

@@ -157,7 +157,7 @@ inline void deliver(fifo_state& s, ra::effects& out) {
     s.service_order.erase(next);
     s.service_order.push_back(who);
     auto message = s.ready.extract(s.ready.begin());
-    out.push_back(ra::send_msg(who, caf::make_message(fifo_delivery_atom::value, message.key(), message.mapped())));
+    out.push_back(ra::effect::send_msg(who, caf::make_message(fifo_delivery_atom::value, message.key(), message.mapped())));
     s.consumers.at(who).unsettled.insert(std::move(message));
   }
 }
@@ -182,7 +182,7 @@ inline ra::effects finish(const fifo_options& opts, const ra::command_meta& meta
   ++s.applied_since_release;
   if (s.drained() || (opts.release_every != 0 && s.applied_since_release >= opts.release_every)) {
     s.applied_since_release = 0;
-    effs.push_back(ra::release_cursor(meta.index));
+    effs.push_back(ra::effect::release_cursor(meta.index));
   }
   return effs;
 }
@@ -223,7 +223,7 @@ inline ra::behaviour<fifo_protocol, fifo_state> fifo_behaviour(fifo_options opts
       it->second.credit = c.credit;
       if (is_new) {
         s.service_order.push_back(c.consumer);
-        effs.push_back(ra::monitor(c.consumer));  // its down_command returns its messages
+        effs.push_back(ra::effect::monitor(c.consumer));  // its down_command returns its messages
       }
       auto before = it->second.unsettled.size();
       effs = finish(opts, meta, s, std::move(effs));
@@ -242,7 +242,7 @@ inline ra::behaviour<fifo_protocol, fifo_state> fifo_behaviour(fifo_options opts
       auto returned = remove_consumer(s, c.consumer);
       ra::effects effs;
       if (known)
-        effs.push_back(ra::demonitor(c.consumer));
+        effs.push_back(ra::effect::demonitor(c.consumer));
       return {returned, finish(opts, meta, s, std::move(effs))};
     },
     [=](const command_meta& meta, const ra::down_command& c, fifo_state& s) -> ra::effects {
@@ -254,7 +254,7 @@ inline ra::behaviour<fifo_protocol, fifo_state> fifo_behaviour(fifo_options opts
       ra::effects effs;
       if (r == ra::role::leader)
         for (auto& [who, consumer] : s.consumers)
-          effs.push_back(ra::monitor(who));
+          effs.push_back(ra::effect::monitor(who));
       return effs;
     },
     [](const fifo_state& s) {

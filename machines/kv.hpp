@@ -125,7 +125,7 @@ inline ra::behaviour<kv_protocol, kv_state> kv_behaviour(kv_options opts = {}) {
     ra::effects effs;
     if (opts.release_every != 0 && ++s.applied_since_release >= opts.release_every) {
       s.applied_since_release = 0;
-      effs.push_back(ra::release_cursor(meta.index));
+      effs.push_back(ra::effect::release_cursor(meta.index));
     }
     return effs;
   };

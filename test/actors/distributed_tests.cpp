@@ -429,7 +429,7 @@ struct node_event_log {
   state_type init() const { return {}; }
   apply_result<state_type, reply_type> apply(const command_meta&, const command_type& c, state_type s) const {
     effects effs;
-    if (c.rfind("watch ", 0) == 0) effs.push_back(monitor_node(c.substr(6)));
+    if (c.rfind("watch ", 0) == 0) effs.push_back(effect::monitor_node(c.substr(6)));
     return {std::move(s), 0, std::move(effs)};
   }
   apply_result<state_type, reply_type> apply_builtin(const command_meta&, const builtin_command& b, state_type s) const {

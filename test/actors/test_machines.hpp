@@ -25,17 +25,17 @@ struct effect_counter {
   state_type init() const { return 0; }
   aux_state_type init_aux() const { return {}; }
   apply_result<state_type, reply_type> apply(const command_meta& meta, const command_type& c, state_type s) const {
-    if (c == -1) return {s, s, {timer("bump", 30)}};
+    if (c == -1) return {s, s, {effect::timer("bump", 30)}};
     if (c == -2) {
       std::vector<index_t> idx;
       for (uint64_t i = 1; i < meta.index.value; ++i) idx.push_back(index_t{i});
-      return {s, s, {read_log(idx, [](const std::vector<std::pair<index_t, shared_bytes>>& found) {
+      return {s, s, {effect::read_log(idx, [](const std::vector<std::pair<index_t, shared_bytes>>& found) {
                        int64_t sum = 0;
                        for (auto& [i, bytes] : found) {
                          auto v = decode<int64_t>(bytes).value_or(0);
                          if (v > 0) sum += v;
                        }
-                       return effects{append(encode(int64_t{sum * 1000}))};
+                       return effects{effect::append(encode(int64_t{sum * 1000}))};
                      })}};
     }
     s += c;
@@ -100,7 +100,7 @@ struct notifier {
     s += c.n;
     auto cb = on_leader;
     auto n = c.n;
-    return {s, s, {reply_to(c.caller, encode(int64_t{2 * c.n})), mod_call([cb, n] { if (cb) cb(n); })}};
+    return {s, s, {effect::reply_to(c.caller, encode(int64_t{2 * c.n})), effect::mod_call([cb, n] { if (cb) cb(n); })}};
   }
 };
 

@@ -24,8 +24,8 @@ class recording_machine final : public machine {
     auto v = decode<int64_t>(cmd).value_or(-1);
     log.push_back("cmd " + std::to_string(v) + " v" + std::to_string(meta.machine_version));
     effects effs;
-    if (v == 42) effs.push_back(timer("t", 10));             // leader-only shell effect
-    if (v == 43) effs.push_back(make_effect(mod_call_effect{}, true));  // every member
+    if (v == 42) effs.push_back(effect::timer("t", 10));             // leader-only shell effect
+    if (v == 43) effs.push_back(effect::make(mod_call_effect{}, true));  // every member
     return {encode(v), std::move(effs)};
   }
   apply_output apply_builtin(const command_meta& meta, const builtin_command& c) override {

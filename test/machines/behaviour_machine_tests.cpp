@@ -68,7 +68,7 @@ test_behaviour version0() {
     [](const command_meta& meta, const set_name& c, test_state& s) {
       auto old = std::exchange(s.name, c.name);
       s.log.push_back("set_name@" + std::to_string(meta.index.value));
-      return handled<std::string>{old, {release_cursor(meta.index)}};
+      return handled<std::string>{old, {effect::release_cursor(meta.index)}};
     },
     [](const command_meta&, const down_command& c, test_state& s) -> effects {
       s.log.push_back("down " + c.who.to_string());
@@ -81,7 +81,7 @@ test_behaviour version0() {
     [](role r, const test_state& s) -> effects {
       if (r != role::leader)
         return {};
-      return {timer(s.name, 5)};
+      return {effect::timer(s.name, 5)};
     },
     [](const test_state& s) { return nlohmann::json{{"total", s.total}}; },
   };

@@ -30,7 +30,7 @@ struct watcher {
     effects effs;
     if (auto* down = std::get_if<down_command>(&c)) {
       s.push_back("down " + down->who.to_string() + " " + down->reason);
-      effs.push_back(demonitor(down->who));
+      effs.push_back(effect::demonitor(down->who));
     }
     return {s, s.size(), std::move(effs)};
   }
@@ -56,7 +56,7 @@ struct with_aux {
     aux += hits;
     effects effs;
     if (r == role::leader)
-      effs.push_back(timer("aux", 10));
+      effs.push_back(effect::timer("aux", 10));
     return {std::to_string(aux) + "/" + std::to_string(s), std::move(effs)};
   }
 };
