@@ -106,6 +106,30 @@ struct command_reply {
   index_t index{0};
 };
 
+namespace detail {
+// The typed commands' decoding, shared by the blocking and the async API.
+
+/// A process_command result as Reply (has_reply false: no machine reply in this mode).
+template <class Reply>
+result<command_reply<Reply>> to_command_reply(result<raw_reply> raw, bool has_reply) {
+  if (!raw) return std::move(*raw.error);
+  if (!has_reply) return command_reply<Reply>{Reply{}, raw->leader, raw->index};
+  auto reply = decode<Reply>(raw->reply);
+  if (!reply) return make_api_error(api_errc::bad_reply, "reply does not decode to the expected type");
+  return command_reply<Reply>{std::move(*reply), raw->leader, raw->index};
+}
+
+/// An aux_command result as Reply.
+template <class Reply>
+result<Reply> to_aux_reply(result<shared_bytes> raw) {
+  if (!raw) return std::move(*raw.error);
+  auto reply = decode<Reply>(*raw);
+  if (!reply) return make_api_error(api_errc::bad_reply, "aux reply does not decode to the expected type");
+  return std::move(*reply);
+}
+
+}  // namespace detail
+
 /// Where the reply of an await_consensus command comes from (Ra's reply_from): the leader
 /// (default), the member the call was addressed to (`local`: it must be on this node), or a
 /// given member: the call returns once that member has applied the command too, so a
@@ -142,12 +166,8 @@ template <class Reply, class Cmd>
 result<command_reply<Reply>> process_command(system& sys, const server_id& id, const Cmd& cmd,
                                              const command_options& opts,
                                              std::chrono::milliseconds timeout = default_timeout) {
-  auto raw = process_command_raw(sys, id, encode(cmd), opts, timeout);
-  if (!raw) return *raw.error;
-  if (opts.mode != reply_mode::await_consensus) return command_reply<Reply>{Reply{}, raw->leader, raw->index};
-  auto reply = decode<Reply>(raw->reply);
-  if (!reply) return make_api_error(api_errc::bad_reply, "reply does not decode to the expected type");
-  return command_reply<Reply>{std::move(*reply), raw->leader, raw->index};
+  return detail::to_command_reply<Reply>(process_command_raw(sys, id, encode(cmd), opts, timeout),
+                                         opts.mode == reply_mode::await_consensus);
 }
 
 /// Ra's pipeline_command: one-way. `notify` receives (applied_atom, actors::applied_batch)
@@ -169,11 +189,7 @@ result<shared_bytes> aux_command_raw(system& sys, const server_id& id, shared_by
 template <class Reply, class Cmd>
 result<Reply> aux_command(system& sys, const server_id& id, const Cmd& cmd,
                           std::chrono::milliseconds timeout = default_timeout) {
-  auto raw = aux_command_raw(sys, id, encode(cmd), timeout);
-  if (!raw) return *raw.error;
-  auto reply = decode<Reply>(*raw);
-  if (!reply) return make_api_error(api_errc::bad_reply, "aux reply does not decode to the expected type");
-  return std::move(*reply);
+  return detail::to_aux_reply<Reply>(aux_command_raw(sys, id, encode(cmd), timeout));
 }
 
 // -- queries ---------------------------------------------------------------------------------
@@ -183,6 +199,19 @@ struct query_reply {
   R value;
   server_id leader;
 };
+
+namespace detail {
+// The typed query's decoding, shared by the blocking and the async API.
+
+/// A query result as the query function's type R.
+template <class R>
+result<query_reply<R>> to_query_reply(result<query_reply<std::any>> raw) {
+  if (!raw) return std::move(*raw.error);
+  if (auto* v = std::any_cast<R>(&raw->value)) return query_reply<R>{std::move(*v), raw->leader};
+  return make_api_error(api_errc::bad_reply, "query result has an unexpected type");
+}
+
+}  // namespace detail
 
 /// Runs `fn` on server `id` (local: no redirect) or on the leader (leader / consistent:
 /// not_leader is followed). The result is the query function's std::any.
@@ -194,10 +223,7 @@ template <class State, class F>
 auto typed_query(system& sys, const server_id& id, query_kind kind, F f, std::chrono::milliseconds timeout)
   -> result<query_reply<std::decay_t<std::invoke_result_t<F, const State&>>>> {
   using R = std::decay_t<std::invoke_result_t<F, const State&>>;
-  auto raw = query_raw(sys, id, kind, make_query<State>(std::move(f)), timeout);
-  if (!raw) return *raw.error;
-  if (auto* v = std::any_cast<R>(&raw->value)) return query_reply<R>{std::move(*v), raw->leader};
-  return make_api_error(api_errc::bad_reply, "query result has an unexpected type");
+  return to_query_reply<R>(query_raw(sys, id, kind, make_query<State>(std::move(f)), timeout));
 }
 }  // namespace detail
 

@@ -104,12 +104,7 @@ void process_command(caf::event_based_actor* self, system& sys, const server_id&
   const bool has_reply = opts.mode == reply_mode::await_consensus;
   process_command_raw(self, sys, id, encode(cmd), opts, timeout,
                       [has_reply, then = std::move(then)](result<raw_reply> raw) {
-                        if (!raw) return then(std::move(*raw.error));
-                        if (!has_reply) return then(command_reply<Reply>{Reply{}, raw->leader, raw->index});
-                        auto reply = decode<Reply>(raw->reply);
-                        if (!reply)
-                          return then(make_api_error(api_errc::bad_reply, "reply does not decode to the expected type"));
-                        then(command_reply<Reply>{std::move(*reply), raw->leader, raw->index});
+                        then(ra::detail::to_command_reply<Reply>(std::move(raw), has_reply));
                       });
 }
 
@@ -144,10 +139,7 @@ template <class Reply, class Cmd>
 void aux_command(caf::event_based_actor* self, system& sys, const server_id& id, const Cmd& cmd,
                  std::chrono::milliseconds timeout, callback<Reply> then) {
   aux_command_raw(self, sys, id, encode(cmd), timeout, [then = std::move(then)](result<shared_bytes> raw) {
-    if (!raw) return then(std::move(*raw.error));
-    auto reply = decode<Reply>(*raw);
-    if (!reply) return then(make_api_error(api_errc::bad_reply, "aux reply does not decode to the expected type"));
-    then(std::move(*reply));
+    then(ra::detail::to_aux_reply<Reply>(std::move(raw)));
   });
 }
 
@@ -165,10 +157,7 @@ void typed_query(caf::event_based_actor* self, system& sys, const server_id& id,
   using R = std::decay_t<std::invoke_result_t<F, const State&>>;
   query_raw(self, sys, id, kind, make_query<State>(std::move(f)), timeout,
             [then = std::move(then)](result<query_reply<std::any>> raw) mutable {
-              if (!raw) return then(result<query_reply<R>>{std::move(*raw.error)});
-              if (auto* v = std::any_cast<R>(&raw->value))
-                return then(result<query_reply<R>>{query_reply<R>{std::move(*v), raw->leader}});
-              then(result<query_reply<R>>{make_api_error(api_errc::bad_reply, "query result has an unexpected type")});
+              then(ra::detail::to_query_reply<R>(std::move(raw)));
             });
 }
 }  // namespace detail
