@@ -1,8 +1,8 @@
 #pragma once
-// The public API (Ra's `ra` module), first slice. Every call blocks for at most its
-// timeout and returns a ra::result (actors/result.hpp): a value, or an api_error saying
-// why not. Nothing throws for expected failures (a not-running server, a refusal by Raft,
-// a timeout).
+// The public blocking API (Ra's `ra` module). Every call blocks for at most its timeout
+// and returns a ra::result (actors/result.hpp): a value, or an api_error saying why not.
+// Nothing throws for expected failures (a not-running server, a refusal by Raft, a
+// timeout).
 //
 // Calls that need the leader (commands, leader and consistent queries, membership
 // changes) may be sent to any member: a `not_leader` answer is followed transparently to
@@ -10,6 +10,11 @@
 // the timeout. Errors other than not_leader are returned as they are; note that
 // `leadership_lost` means the command's fate is unknown (it may still commit), and
 // api_errc::timeout likewise.
+//
+// Each call that messages servers is the async call of the same name
+// (actors/async_api.hpp) run to completion: the async API is the implementation, these
+// calls wait for it (actors/api/blocking_call.hpp). Sections by topic: lifecycle,
+// commands, queries, membership, observation (implemented in actors/api/<topic>.cpp).
 //
 //   auto sys = ra::system::start(cfg);                        // result<unique_ptr<system>>
 //   auto c = ra::start_cluster(**sys, "c1", "counter", ids);   // result<cluster_started>
@@ -35,7 +40,7 @@ namespace ra {
 
 inline constexpr std::chrono::milliseconds default_timeout{5000};
 
-// -- servers and clusters --------------------------------------------------------------
+// -- lifecycle: servers and clusters ----------------------------------------------------------
 
 struct cluster_started {
   std::vector<server_id> started;
@@ -62,6 +67,29 @@ status restart_server(system& sys, const server_id& id);
 /// Makes the server enter pre_vote now (needed once for a brand-new cluster).
 status trigger_election(system& sys, const server_id& id, std::chrono::milliseconds timeout = default_timeout);
 
+/// Restarts the cluster's servers of this node if the system knows them all (from disk),
+/// else starts a new cluster (start_cluster). Waits for a leader either way.
+result<cluster_started> start_or_restart_cluster(system& sys, const std::string& cluster_name,
+                                                 const std::string& machine, const std::vector<server_id>& ids,
+                                                 std::chrono::milliseconds timeout = default_timeout,
+                                                 const std::string& machine_args = {});
+/// Stops a server if it runs and deletes its data (log, snapshots, config, metadata).
+/// The other members still count it: remove it from the cluster first (or use
+/// leave_and_delete_server).
+status force_delete_server(system& sys, const server_id& id, std::chrono::milliseconds timeout = default_timeout);
+/// Ra's delete_cluster: commits an end-of-life entry through the leader (any member
+/// named in `ids` may be asked); every member that applies it stops and deletes its data.
+/// Returns once the leader applied it and this node's members in `ids` are gone. A member
+/// that is down at the time deletes itself when it learns the entry after a restart.
+status delete_cluster(system& sys, const std::vector<server_id>& ids,
+                      std::chrono::milliseconds timeout = default_timeout);
+/// Removes `target` from its cluster (asking `id`, any member) and stops it (data kept).
+status leave_and_terminate(system& sys, const server_id& id, const server_id& target,
+                           std::chrono::milliseconds timeout = default_timeout);
+/// Removes `target` from its cluster (asking `id`) and deletes it with its data.
+status leave_and_delete_server(system& sys, const server_id& id, const server_id& target,
+                               std::chrono::milliseconds timeout = default_timeout);
+
 // -- commands ------------------------------------------------------------------------------
 
 struct raw_reply {
@@ -78,19 +106,68 @@ struct command_reply {
   index_t index{0};
 };
 
+namespace detail {
+// The typed commands' decoding, shared by the blocking and the async API.
+
+/// A process_command result as Reply (has_reply false: no machine reply in this mode).
+template <class Reply>
+result<command_reply<Reply>> to_command_reply(result<raw_reply> raw, bool has_reply) {
+  if (!raw) return std::move(*raw.error);
+  if (!has_reply) return command_reply<Reply>{Reply{}, raw->leader, raw->index};
+  auto reply = decode<Reply>(raw->reply);
+  if (!reply) return make_api_error(api_errc::bad_reply, "reply does not decode to the expected type");
+  return command_reply<Reply>{std::move(*reply), raw->leader, raw->index};
+}
+
+/// An aux_command result as Reply.
+template <class Reply>
+result<Reply> to_aux_reply(result<shared_bytes> raw) {
+  if (!raw) return std::move(*raw.error);
+  auto reply = decode<Reply>(*raw);
+  if (!reply) return make_api_error(api_errc::bad_reply, "aux reply does not decode to the expected type");
+  return std::move(*reply);
+}
+
+}  // namespace detail
+
+/// Where the reply of an await_consensus command comes from (Ra's reply_from): the leader
+/// (default), the member the call was addressed to (`local`: it must be on this node), or a
+/// given member: the call returns once that member has applied the command too, so a
+/// following local_query on it sees the command's effect.
+enum class reply_from : uint8_t { leader, local, member };
+
+struct command_options {
+  /// await_consensus (default): the machine's reply once applied. after_log_append: once
+  /// the leader appended it (reply empty; the command may still fail to commit).
+  /// noreply: sent to the addressed member only and not awaited (no redirect: if it is
+  /// not the leader the command is dropped). notify: use pipeline_command instead.
+  reply_mode mode = reply_mode::await_consensus;
+  reply_from from = reply_from::leader;
+  server_id reply_member;  ///< for reply_from::member
+};
+
 /// Appends an encoded command through the leader and waits until it is applied.
 result<raw_reply> process_command_raw(system& sys, const server_id& id, shared_bytes command,
                                       std::chrono::milliseconds timeout = default_timeout);
-
+/// process_command_raw with options (see command_options).
+result<raw_reply> process_command_raw(system& sys, const server_id& id, shared_bytes command,
+                                      const command_options& opts,
+                                      std::chrono::milliseconds timeout = default_timeout);
 /// process_command<Reply>(sys, id, cmd): encodes `cmd`, waits for the machine's reply.
 template <class Reply, class Cmd>
 result<command_reply<Reply>> process_command(system& sys, const server_id& id, const Cmd& cmd,
                                              std::chrono::milliseconds timeout = default_timeout) {
-  auto raw = process_command_raw(sys, id, encode(cmd), timeout);
-  if (!raw) return *raw.error;
-  auto reply = decode<Reply>(raw->reply);
-  if (!reply) return make_api_error(api_errc::bad_reply, "reply does not decode to the expected type");
-  return command_reply<Reply>{std::move(*reply), raw->leader, raw->index};
+  return process_command<Reply>(sys, id, cmd, command_options{}, timeout);
+}
+
+/// Typed, with options. With after_log_append or noreply there is no machine reply and
+/// `reply` is a default-constructed Reply.
+template <class Reply, class Cmd>
+result<command_reply<Reply>> process_command(system& sys, const server_id& id, const Cmd& cmd,
+                                             const command_options& opts,
+                                             std::chrono::milliseconds timeout = default_timeout) {
+  return detail::to_command_reply<Reply>(process_command_raw(sys, id, encode(cmd), opts, timeout),
+                                         opts.mode == reply_mode::await_consensus);
 }
 
 /// Ra's pipeline_command: one-way. `notify` receives (applied_atom, actors::applied_batch)
@@ -105,6 +182,16 @@ status pipeline_command(system& sys, const server_id& id, const Cmd& cmd, uint64
   return pipeline_command_raw(sys, id, encode(cmd), correlation, notify, priority);
 }
 
+/// Ra's aux_command: runs the machine's aux handler on member `id` (no redirect; any role)
+/// and returns its encoded reply.
+result<shared_bytes> aux_command_raw(system& sys, const server_id& id, shared_bytes command,
+                                     std::chrono::milliseconds timeout = default_timeout);
+template <class Reply, class Cmd>
+result<Reply> aux_command(system& sys, const server_id& id, const Cmd& cmd,
+                          std::chrono::milliseconds timeout = default_timeout) {
+  return detail::to_aux_reply<Reply>(aux_command_raw(sys, id, encode(cmd), timeout));
+}
+
 // -- queries ---------------------------------------------------------------------------------
 
 template <class R>
@@ -112,6 +199,19 @@ struct query_reply {
   R value;
   server_id leader;
 };
+
+namespace detail {
+// The typed query's decoding, shared by the blocking and the async API.
+
+/// A query result as the query function's type R.
+template <class R>
+result<query_reply<R>> to_query_reply(result<query_reply<std::any>> raw) {
+  if (!raw) return std::move(*raw.error);
+  if (auto* v = std::any_cast<R>(&raw->value)) return query_reply<R>{std::move(*v), raw->leader};
+  return make_api_error(api_errc::bad_reply, "query result has an unexpected type");
+}
+
+}  // namespace detail
 
 /// Runs `fn` on server `id` (local: no redirect) or on the leader (leader / consistent:
 /// not_leader is followed). The result is the query function's std::any.
@@ -123,10 +223,7 @@ template <class State, class F>
 auto typed_query(system& sys, const server_id& id, query_kind kind, F f, std::chrono::milliseconds timeout)
   -> result<query_reply<std::decay_t<std::invoke_result_t<F, const State&>>>> {
   using R = std::decay_t<std::invoke_result_t<F, const State&>>;
-  auto raw = query_raw(sys, id, kind, make_query<State>(std::move(f)), timeout);
-  if (!raw) return *raw.error;
-  if (auto* v = std::any_cast<R>(&raw->value)) return query_reply<R>{std::move(*v), raw->leader};
-  return make_api_error(api_errc::bad_reply, "query result has an unexpected type");
+  return to_query_reply<R>(query_raw(sys, id, kind, make_query<State>(std::move(f)), timeout));
 }
 }  // namespace detail
 
@@ -155,99 +252,6 @@ struct cluster_members {
   server_id leader;  ///< empty if unknown
 };
 
-/// The members as the leader sees them (as `id` sees them if it knows no leader).
-result<cluster_members> members(system& sys, const server_id& id, std::chrono::milliseconds timeout = default_timeout);
-/// Adds a member (start its server first with start_server). Returns the leader. Like
-/// Ra, returns once the change is appended and applied by the leader.
-result<server_id> add_member(system& sys, const server_id& id, const member& new_member,
-                             std::chrono::milliseconds timeout = default_timeout);
-result<server_id> remove_member(system& sys, const server_id& id, const server_id& target,
-                                std::chrono::milliseconds timeout = default_timeout);
-/// Asks leader `id` to hand leadership to `target` (errors: already_leader,
-/// unknown_member, non_voter, not_up_to_date). Returns once the transfer was started.
-status transfer_leadership(system& sys, const server_id& id, const server_id& target,
-                           std::chrono::milliseconds timeout = default_timeout);
-
-/// The system overview (Ra's overview/1): servers, their uids, roles and member overviews.
-nlohmann::json overview(system& sys, std::chrono::milliseconds timeout = default_timeout);
-
-// -- more lifecycle (api_admin.cpp) ------------------------------------------------------------
-
-/// Restarts the cluster's servers of this node if the system knows them all (from disk),
-/// else starts a new cluster (start_cluster). Waits for a leader either way.
-result<cluster_started> start_or_restart_cluster(system& sys, const std::string& cluster_name,
-                                                 const std::string& machine, const std::vector<server_id>& ids,
-                                                 std::chrono::milliseconds timeout = default_timeout,
-                                                 const std::string& machine_args = {});
-/// Stops a server if it runs and deletes its data (log, snapshots, config, metadata).
-/// The other members still count it: remove it from the cluster first (or use
-/// leave_and_delete_server).
-status force_delete_server(system& sys, const server_id& id, std::chrono::milliseconds timeout = default_timeout);
-/// Ra's delete_cluster: commits an end-of-life entry through the leader (any member
-/// named in `ids` may be asked); every member that applies it stops and deletes its data.
-/// Returns once the leader applied it and this node's members in `ids` are gone. A member
-/// that is down at the time deletes itself when it learns the entry after a restart.
-status delete_cluster(system& sys, const std::vector<server_id>& ids,
-                      std::chrono::milliseconds timeout = default_timeout);
-/// Removes `target` from its cluster (asking `id`, any member) and stops it (data kept).
-status leave_and_terminate(system& sys, const server_id& id, const server_id& target,
-                           std::chrono::milliseconds timeout = default_timeout);
-/// Removes `target` from its cluster (asking `id`) and deletes it with its data.
-status leave_and_delete_server(system& sys, const server_id& id, const server_id& target,
-                               std::chrono::milliseconds timeout = default_timeout);
-
-// -- commands with options -----------------------------------------------------------------
-
-/// Where the reply of an await_consensus command comes from (Ra's reply_from): the leader
-/// (default), the member the call was addressed to (`local`: it must be on this node), or a
-/// given member: the call returns once that member has applied the command too, so a
-/// following local_query on it sees the command's effect.
-enum class reply_from : uint8_t { leader, local, member };
-
-struct command_options {
-  /// await_consensus (default): the machine's reply once applied. after_log_append: once
-  /// the leader appended it (reply empty; the command may still fail to commit).
-  /// noreply: sent to the addressed member only and not awaited (no redirect: if it is
-  /// not the leader the command is dropped). notify: use pipeline_command instead.
-  reply_mode mode = reply_mode::await_consensus;
-  reply_from from = reply_from::leader;
-  server_id reply_member;  ///< for reply_from::member
-};
-
-/// process_command_raw with options (see command_options).
-result<raw_reply> process_command_raw(system& sys, const server_id& id, shared_bytes command,
-                                      const command_options& opts,
-                                      std::chrono::milliseconds timeout = default_timeout);
-/// Typed, with options. With after_log_append or noreply there is no machine reply and
-/// `reply` is a default-constructed Reply.
-template <class Reply, class Cmd>
-result<command_reply<Reply>> process_command(system& sys, const server_id& id, const Cmd& cmd,
-                                             const command_options& opts,
-                                             std::chrono::milliseconds timeout = default_timeout) {
-  auto raw = process_command_raw(sys, id, encode(cmd), opts, timeout);
-  if (!raw) return *raw.error;
-  if (opts.mode != reply_mode::await_consensus) return command_reply<Reply>{Reply{}, raw->leader, raw->index};
-  auto reply = decode<Reply>(raw->reply);
-  if (!reply) return make_api_error(api_errc::bad_reply, "reply does not decode to the expected type");
-  return command_reply<Reply>{std::move(*reply), raw->leader, raw->index};
-}
-
-// -- aux, member details, metrics --------------------------------------------------------------
-
-/// Ra's aux_command: runs the machine's aux handler on member `id` (no redirect; any role)
-/// and returns its encoded reply.
-result<shared_bytes> aux_command_raw(system& sys, const server_id& id, shared_bytes command,
-                                     std::chrono::milliseconds timeout = default_timeout);
-template <class Reply, class Cmd>
-result<Reply> aux_command(system& sys, const server_id& id, const Cmd& cmd,
-                          std::chrono::milliseconds timeout = default_timeout) {
-  auto raw = aux_command_raw(sys, id, encode(cmd), timeout);
-  if (!raw) return *raw.error;
-  auto reply = decode<Reply>(*raw);
-  if (!reply) return make_api_error(api_errc::bad_reply, "aux reply does not decode to the expected type");
-  return std::move(*reply);
-}
-
 /// One member as the leader sees it (Ra's members_info).
 struct member_info {
   server_id id;
@@ -261,13 +265,30 @@ struct members_detail {
   std::vector<member_info> members;
   server_id leader;
 };
+/// The members as the leader sees them (as `id` sees them if it knows no leader).
+result<cluster_members> members(system& sys, const server_id& id, std::chrono::milliseconds timeout = default_timeout);
 /// The members with the leader's view of each (asks the leader, found through `id`).
 result<members_detail> members_info(system& sys, const server_id& id,
                                     std::chrono::milliseconds timeout = default_timeout);
+/// Adds a member (start its server first with start_server). Returns the leader. Like
+/// Ra, returns once the change is appended and applied by the leader.
+result<server_id> add_member(system& sys, const server_id& id, const member& new_member,
+                             std::chrono::milliseconds timeout = default_timeout);
+result<server_id> remove_member(system& sys, const server_id& id, const server_id& target,
+                                std::chrono::milliseconds timeout = default_timeout);
+/// Asks leader `id` to hand leadership to `target` (errors: already_leader,
+/// unknown_member, non_voter, not_up_to_date). Returns once the transfer was started.
+status transfer_leadership(system& sys, const server_id& id, const server_id& target,
+                           std::chrono::milliseconds timeout = default_timeout);
+
+// -- observation -----------------------------------------------------------------------------
+
 /// Ra's member_overview: one server's state as JSON (role, term, indexes, members,
 /// peers if leader, the machine's overview).
 result<nlohmann::json> member_overview(system& sys, const server_id& id,
                                        std::chrono::milliseconds timeout = default_timeout);
+/// The system overview (Ra's overview/1): servers, their uids, roles and member overviews.
+nlohmann::json overview(system& sys, std::chrono::milliseconds timeout = default_timeout);
 /// Ra's key_metrics: counters and gauges of a server of this process, read without
 /// messaging it (actors/key_metrics.hpp). noproc if it never ran in this process.
 result<key_metrics_snapshot> key_metrics(const server_id& id);

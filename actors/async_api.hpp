@@ -12,6 +12,9 @@
 // the pauses use the actor clock, so under CAF's deterministic test scheduler they run
 // in simulated time.
 //
+// These calls are the API's only implementation (actors/api/<topic>.cpp): each blocking
+// call of actors/api.hpp runs the async call of the same name to completion.
+//
 // If `self` terminates before the answer, `then` is never called. `sys` must outlive
 // the call (the continuations look servers up in it).
 //
@@ -44,12 +47,31 @@ namespace ra::async {
 template <class T>
 using callback = std::function<void(result<T>)>;
 
-// -- servers -------------------------------------------------------------------------------
+// -- lifecycle -------------------------------------------------------------------------------
 
 /// Makes server `id` enter pre_vote now (needed once for a brand-new cluster).
 /// Errors: noproc, timeout.
 void trigger_election(caf::event_based_actor* self, system& sys, const server_id& id,
                       std::chrono::milliseconds timeout, callback<done> then);
+
+/// Ra's delete_cluster: commits an end-of-life entry through the leader (asked through the
+/// first running member of `ids`, following redirects); every member that applies it stops
+/// and deletes its data. Reports once the leader applied it and every member in `ids` on
+/// this node is neither running nor known to the system any more (checked every few ms of
+/// the actor clock). Errors: invalid_argument (empty `ids`), the redirecting errors, and
+/// timeout (also when the entry committed but a local member is not gone in time).
+void delete_cluster(caf::event_based_actor* self, system& sys, const std::vector<server_id>& ids,
+                    std::chrono::milliseconds timeout, callback<done> then);
+/// Removes `target` from its cluster (asking `id`, any member; as remove_member), then, if
+/// `target` runs on this node, stops it (data kept) and reports once its actor is down.
+/// Errors: those of remove_member; timeout if the server did not stop in time.
+void leave_and_terminate(caf::event_based_actor* self, system& sys, const server_id& id, const server_id& target,
+                         std::chrono::milliseconds timeout, callback<done> then);
+/// As leave_and_terminate, then deletes the server's data (log, snapshots, config, meta
+/// entry) and forgets it if it is on this node (whether it was running or not).
+/// Further errors: noproc (this node does not know `target`), storage.
+void leave_and_delete_server(caf::event_based_actor* self, system& sys, const server_id& id,
+                             const server_id& target, std::chrono::milliseconds timeout, callback<done> then);
 
 // -- commands ------------------------------------------------------------------------------
 
@@ -58,17 +80,40 @@ void trigger_election(caf::event_based_actor* self, system& sys, const server_id
 void process_command_raw(caf::event_based_actor* self, system& sys, const server_id& id, shared_bytes command,
                          std::chrono::milliseconds timeout, callback<raw_reply> then);
 
+/// process_command_raw with options (command_options, api.hpp), like the blocking call:
+///  - await_consensus: the machine's reply once the leader applied it; with reply_from
+///    local (`id`, which must be on this node) or member (opts.reply_member) the call then
+///    also waits until that member applied the command's index, so a local_query on it
+///    made from `then` sees the command.
+///  - after_log_append: reports once the leader appended it (reply empty, index and
+///    leader set); the command may still fail to commit.
+///  - noreply: sent one-way to `id` only (no redirect: dropped unless `id` leads) and
+///    `then(raw_reply{})` runs at once. noproc if `id` is not running.
+/// Errors besides the redirecting ones: invalid_argument for mode notify (use
+/// pipeline_command), reply_from local with `id` on another node, reply_from member
+/// without reply_member.
+void process_command_raw(caf::event_based_actor* self, system& sys, const server_id& id, shared_bytes command,
+                         const command_options& opts, std::chrono::milliseconds timeout, callback<raw_reply> then);
+
+/// Typed, with options. With after_log_append or noreply there is no machine reply and
+/// `reply` is a default-constructed Reply.
+template <class Reply, class Cmd>
+void process_command(caf::event_based_actor* self, system& sys, const server_id& id, const Cmd& cmd,
+                     const command_options& opts, std::chrono::milliseconds timeout,
+                     callback<command_reply<Reply>> then) {
+  const bool has_reply = opts.mode == reply_mode::await_consensus;
+  process_command_raw(self, sys, id, encode(cmd), opts, timeout,
+                      [has_reply, then = std::move(then)](result<raw_reply> raw) {
+                        then(ra::detail::to_command_reply<Reply>(std::move(raw), has_reply));
+                      });
+}
+
 /// Encodes `cmd`, and decodes the machine's reply as Reply (api_errc::bad_reply if it
 /// does not decode).
 template <class Reply, class Cmd>
 void process_command(caf::event_based_actor* self, system& sys, const server_id& id, const Cmd& cmd,
                      std::chrono::milliseconds timeout, callback<command_reply<Reply>> then) {
-  process_command_raw(self, sys, id, encode(cmd), timeout, [then = std::move(then)](result<raw_reply> raw) {
-    if (!raw) return then(std::move(*raw.error));
-    auto reply = decode<Reply>(raw->reply);
-    if (!reply) return then(make_api_error(api_errc::bad_reply, "reply does not decode to the expected type"));
-    then(command_reply<Reply>{std::move(*reply), raw->leader, raw->index});
-  });
+  process_command<Reply>(self, sys, id, cmd, command_options{}, timeout, std::move(then));
 }
 
 /// Ra's pipeline_command, sent from `self` (so it stays in order with self's other
@@ -85,6 +130,19 @@ status pipeline_command(caf::event_based_actor* self, system& sys, const server_
   return pipeline_command_raw(self, sys, id, encode(cmd), correlation, priority);
 }
 
+/// Ra's aux_command: runs the machine's aux handler on member `id` (no redirect; any role)
+/// and reports its encoded reply. Errors: noproc, timeout, command (the server refused).
+void aux_command_raw(caf::event_based_actor* self, system& sys, const server_id& id, shared_bytes command,
+                     std::chrono::milliseconds timeout, callback<shared_bytes> then);
+/// Typed: encodes `cmd`, decodes the aux reply as Reply (api_errc::bad_reply if it does not).
+template <class Reply, class Cmd>
+void aux_command(caf::event_based_actor* self, system& sys, const server_id& id, const Cmd& cmd,
+                 std::chrono::milliseconds timeout, callback<Reply> then) {
+  aux_command_raw(self, sys, id, encode(cmd), timeout, [then = std::move(then)](result<shared_bytes> raw) {
+    then(ra::detail::to_aux_reply<Reply>(std::move(raw)));
+  });
+}
+
 // -- queries ---------------------------------------------------------------------------------
 
 /// Runs `fn` on server `id` (query_kind::local: no redirect) or on the leader (leader /
@@ -99,10 +157,7 @@ void typed_query(caf::event_based_actor* self, system& sys, const server_id& id,
   using R = std::decay_t<std::invoke_result_t<F, const State&>>;
   query_raw(self, sys, id, kind, make_query<State>(std::move(f)), timeout,
             [then = std::move(then)](result<query_reply<std::any>> raw) mutable {
-              if (!raw) return then(result<query_reply<R>>{std::move(*raw.error)});
-              if (auto* v = std::any_cast<R>(&raw->value))
-                return then(result<query_reply<R>>{query_reply<R>{std::move(*v), raw->leader}});
-              then(result<query_reply<R>>{make_api_error(api_errc::bad_reply, "query result has an unexpected type")});
+              then(ra::detail::to_query_reply<R>(std::move(raw)));
             });
 }
 }  // namespace detail
@@ -135,6 +190,12 @@ void consistent_query(caf::event_based_actor* self, system& sys, const server_id
 /// leader it names does not answer as leader in time).
 void members(caf::event_based_actor* self, system& sys, const server_id& id, std::chrono::milliseconds timeout,
              callback<cluster_members> then);
+/// Ra's members_info: the members (as members() finds them through `id`) with the
+/// leader's replication state of each, read from the leader's member overview. If no
+/// leader is known or its overview cannot be read in time, the indexes are 0.
+void members_info(caf::event_based_actor* self, system& sys, const server_id& id, std::chrono::milliseconds timeout,
+                  callback<members_detail> then);
+
 /// Adds a member (start its server first); reports the leader once the change is
 /// appended and applied by the leader. A new leader's "cluster change not permitted"
 /// (its first entry is not committed yet) is retried within the timeout.
@@ -149,88 +210,10 @@ void remove_member(caf::event_based_actor* self, system& sys, const server_id& i
 void transfer_leadership(caf::event_based_actor* self, system& sys, const server_id& id, const server_id& target,
                          std::chrono::milliseconds timeout, callback<done> then);
 
-// -- more lifecycle (the async side of api_admin.cpp) -----------------------------------------
-
-/// Ra's delete_cluster: commits an end-of-life entry through the leader (asked through the
-/// first running member of `ids`, following redirects); every member that applies it stops
-/// and deletes its data. Reports once the leader applied it and every member in `ids` on
-/// this node is neither running nor known to the system any more (checked every few ms of
-/// the actor clock). Errors: invalid_argument (empty `ids`), the redirecting errors, and
-/// timeout (also when the entry committed but a local member is not gone in time).
-void delete_cluster(caf::event_based_actor* self, system& sys, const std::vector<server_id>& ids,
-                    std::chrono::milliseconds timeout, callback<done> then);
-/// Removes `target` from its cluster (asking `id`, any member; as remove_member), then, if
-/// `target` runs on this node, stops it (data kept) and reports once its actor is down.
-/// Errors: those of remove_member; timeout if the server did not stop in time.
-void leave_and_terminate(caf::event_based_actor* self, system& sys, const server_id& id, const server_id& target,
-                         std::chrono::milliseconds timeout, callback<done> then);
-/// As leave_and_terminate, then deletes the server's data (log, snapshots, config, meta
-/// entry) and forgets it if it is on this node (whether it was running or not).
-/// Further errors: noproc (this node does not know `target`), storage.
-void leave_and_delete_server(caf::event_based_actor* self, system& sys, const server_id& id,
-                             const server_id& target, std::chrono::milliseconds timeout, callback<done> then);
-
-// -- commands with options -----------------------------------------------------------------
-
-/// process_command_raw with options (command_options, api.hpp), like the blocking call:
-///  - await_consensus: the machine's reply once the leader applied it; with reply_from
-///    local (`id`, which must be on this node) or member (opts.reply_member) the call then
-///    also waits until that member applied the command's index, so a local_query on it
-///    made from `then` sees the command.
-///  - after_log_append: reports once the leader appended it (reply empty, index and
-///    leader set); the command may still fail to commit.
-///  - noreply: sent one-way to `id` only (no redirect: dropped unless `id` leads) and
-///    `then(raw_reply{})` runs at once. noproc if `id` is not running.
-/// Errors besides the redirecting ones: invalid_argument for mode notify (use
-/// pipeline_command), reply_from local with `id` on another node, reply_from member
-/// without reply_member.
-void process_command_raw(caf::event_based_actor* self, system& sys, const server_id& id, shared_bytes command,
-                         const command_options& opts, std::chrono::milliseconds timeout, callback<raw_reply> then);
-
-/// Typed, with options. With after_log_append or noreply there is no machine reply and
-/// `reply` is a default-constructed Reply.
-template <class Reply, class Cmd>
-void process_command(caf::event_based_actor* self, system& sys, const server_id& id, const Cmd& cmd,
-                     const command_options& opts, std::chrono::milliseconds timeout,
-                     callback<command_reply<Reply>> then) {
-  const bool has_reply = opts.mode == reply_mode::await_consensus;
-  process_command_raw(self, sys, id, encode(cmd), opts, timeout,
-                      [has_reply, then = std::move(then)](result<raw_reply> raw) {
-                        if (!raw) return then(std::move(*raw.error));
-                        if (!has_reply) return then(command_reply<Reply>{Reply{}, raw->leader, raw->index});
-                        auto reply = decode<Reply>(raw->reply);
-                        if (!reply)
-                          return then(make_api_error(api_errc::bad_reply, "reply does not decode to the expected type"));
-                        then(command_reply<Reply>{std::move(*reply), raw->leader, raw->index});
-                      });
-}
-
-// -- aux and member details ------------------------------------------------------------------
-
-/// Ra's aux_command: runs the machine's aux handler on member `id` (no redirect; any role)
-/// and reports its encoded reply. Errors: noproc, timeout, command (the server refused).
-void aux_command_raw(caf::event_based_actor* self, system& sys, const server_id& id, shared_bytes command,
-                     std::chrono::milliseconds timeout, callback<shared_bytes> then);
-/// Typed: encodes `cmd`, decodes the aux reply as Reply (api_errc::bad_reply if it does not).
-template <class Reply, class Cmd>
-void aux_command(caf::event_based_actor* self, system& sys, const server_id& id, const Cmd& cmd,
-                 std::chrono::milliseconds timeout, callback<Reply> then) {
-  aux_command_raw(self, sys, id, encode(cmd), timeout, [then = std::move(then)](result<shared_bytes> raw) {
-    if (!raw) return then(std::move(*raw.error));
-    auto reply = decode<Reply>(*raw);
-    if (!reply) return then(make_api_error(api_errc::bad_reply, "aux reply does not decode to the expected type"));
-    then(std::move(*reply));
-  });
-}
+// -- observation -----------------------------------------------------------------------------
 
 /// Ra's member_overview: server `id`'s state as JSON (role, term, indexes, members, peers
 /// if leader, the machine's overview). No redirect. Errors: noproc, timeout, bad_reply.
 void member_overview(caf::event_based_actor* self, system& sys, const server_id& id,
                      std::chrono::milliseconds timeout, callback<nlohmann::json> then);
-/// Ra's members_info: the members (as members() finds them through `id`) with the
-/// leader's replication state of each, read from the leader's member overview. If no
-/// leader is known or its overview cannot be read in time, the indexes are 0.
-void members_info(caf::event_based_actor* self, system& sys, const server_id& id, std::chrono::milliseconds timeout,
-                  callback<members_detail> then);
-
 }  // namespace ra::async

@@ -107,6 +107,8 @@ class system {
 
   /// Ends every actor and the actor system. Idempotent.
   void stop();
+  /// True once stop() ran: actor_system() is gone then.
+  bool stopped() const { return stopped_; }
 
   const std::string& name() const { return core_->name; }
   const std::string& data_dir() const { return core_->data_dir; }

@@ -2,12 +2,18 @@
 // actors, on real threads and real storage: README quick start, reply options, aux,
 // key_metrics, members_info, member_overview, delete_cluster, leave_*,
 // start_or_restart_cluster, effects (send_msg + monitor -> down via the FIFO queue,
-// timers, log reads) and a rolling machine-version upgrade.
+// timers, log reads), a rolling machine-version upgrade, and the blocking adapter
+// (bounded waits, servers or the system stopping during a call).
 
 #include <catch2/catch.hpp>
 
+#include <future>
+#include <thread>
+
 #include <caf/all.hpp>
 
+#include "actors/api/blocking_call.hpp"
+#include "actors/api/detail.hpp"
 #include "actors/messages.hpp"
 #include "actors/pid.hpp"
 #include "libra/behaviour_machine.hpp"
@@ -331,4 +337,72 @@ TEST_CASE("effects: reply_to answers a caller the machine names; mod_call runs o
   CHECK(answered == int64_t{42});
   for (auto& id : ids) await_local(*sys, id, 21);  // every member applied it ...
   CHECK(calls->load() == 21);                        // ... but only the leader ran the mod_call
+}
+
+// -- the blocking adapter (actors/api/blocking_call.hpp) ------------------------------------------
+
+TEST_CASE("api: a blocking call returns its async call's report, or noproc if its helper ends without one",
+          "[api][blocking]") {
+  temp_dir dir;
+  auto sys = start_system("n1", dir.path());
+  auto at_once = detail::blocking_call<int>(*sys, 1s, [](caf::event_based_actor*, async::callback<int> then) {
+    then(7);
+  });
+  REQUIRE(at_once);
+  CHECK(*at_once == 7);
+  auto later = detail::blocking_call<int>(*sys, 1s, [](caf::event_based_actor* self, async::callback<int> then) {
+    detail::after_pause(self, 50ms, [then] { then(8); });
+  });
+  REQUIRE(later);
+  CHECK(*later == 8);
+  const auto asked = std::chrono::steady_clock::now();
+  auto quit = detail::blocking_call<int>(*sys, 10s, [](caf::event_based_actor* self, async::callback<int>) {
+    self->quit();  // ends without reporting
+  });
+  REQUIRE(!quit);
+  CHECK(quit.error->code == api_errc::noproc);
+  CHECK(std::chrono::steady_clock::now() - asked < 5s);  // not the 10 s bound
+}
+
+TEST_CASE("api: a blocking call whose async call never reports ends at its bound and leaves no helper behind",
+          "[api][blocking]") {
+  temp_dir dir;
+  auto sys = start_system("n1", dir.path());
+  const auto before = sys->actor_system().registry().running();
+  const auto asked = std::chrono::steady_clock::now();
+  auto r = detail::blocking_call<int>(*sys, 100ms, [](caf::event_based_actor*, async::callback<int>) {});
+  const auto waited = std::chrono::steady_clock::now() - asked;
+  REQUIRE(!r);
+  CHECK(r.error->code == api_errc::timeout);
+  CHECK(waited >= 100ms + detail::blocking_grace);
+  CHECK(waited < 100ms + detail::blocking_grace + 5s);
+  CHECK(eventually([&] { return sys->actor_system().registry().running() == before; }));
+}
+
+TEST_CASE("api: a blocking call pending while the system stops ends by its bound; later calls fail with noproc",
+          "[api][blocking]") {
+  temp_dir dir;
+  auto sys = start_system("n1", dir.path());
+  auto ids = ids_of(*sys, {"s1", "s2", "s3"});
+  auto c = start_cluster(*sys, "c1", "counter", ids, 10s);
+  REQUIRE(c);
+  REQUIRE(add(*sys, c->leader, 1) == 1);
+  for (auto& id : ids)
+    if (id != c->leader) REQUIRE(stop_server(*sys, id));
+  // Without a quorum the command waits. A server stopped by an exit message does not
+  // answer its pending requests, so the call ends by its own timeout: stop() must not
+  // hang meanwhile (it waits for the call's actors), and the call must not outlive its bound.
+  const auto asked = std::chrono::steady_clock::now();
+  auto pending = std::async(std::launch::async, [&] { return process_command<int64_t>(*sys, c->leader, int64_t{1}, 2s); });
+  std::this_thread::sleep_for(200ms);
+  sys->stop();
+  auto r = pending.get();
+  CHECK(!r);
+  CHECK(std::chrono::steady_clock::now() - asked < 2s + detail::blocking_grace + 3s);
+  auto after = process_command<int64_t>(*sys, c->leader, int64_t{1}, 1s);
+  REQUIRE(!after);
+  CHECK(after.error->code == api_errc::noproc);
+  auto m = members(*sys, c->leader, 1s);
+  REQUIRE(!m);
+  CHECK(m.error->code == api_errc::noproc);
 }

@@ -23,7 +23,8 @@
 // server_defaults.min_snapshot_interval above the number of commands) and anything else
 // that spawns detached actors or blocks on a scoped_actor outside blocking(). Inside
 // blocking() messages run but timers do not fire: a blocking call that needs an election
-// or a retry pause to complete waits for its real-time timeout. Prefer the async API.
+// or a retry pause to complete waits for its real-time bound (a blocking API call:
+// timeout + detail::blocking_grace, then api_errc::timeout). Prefer the async API.
 //
 // Adding tests: machines other than "counter" are registered with
 // sys().register_machine(name, factory) (or in a config passed to start_system). A

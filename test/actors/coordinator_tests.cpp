@@ -7,6 +7,7 @@
 
 #include <algorithm>
 
+#include "actors/api/blocking_call.hpp"
 #include "libra/codec.hpp"
 
 using namespace ra;
@@ -148,6 +149,32 @@ TEST_CASE_METHOD(coordinator_fixture, "coordinator: without a quorum a command t
   CHECK(now() - asked >= caf::timespan{3s});
   CHECK(now() - asked < caf::timespan{4s});
   CHECK(local_value(leader) == 1);  // appended, never committed
+}
+
+TEST_CASE_METHOD(coordinator_fixture,
+                 "coordinator: a blocking call runs its async call inline, and ends at its real-time bound if it "
+                 "cannot report",
+                 "[coordinator][blocking]") {
+  auto servers = ids({"s1", "s2", "s3"});
+  auto leader = start_cluster("c1", servers);
+  REQUIRE(add(leader, 1));
+  // Within blocking() the helper actor of the call runs inline, as the servers do.
+  auto m = blocking([&] { return ra::members(sys(), other_than(servers, leader), 1s); });
+  REQUIRE(m);
+  CHECK(m->leader == leader);
+  for (auto& id : servers)
+    if (id != leader) REQUIRE(blocking([&] { return sys().stop_server(id); }));
+  // Timers do not fire within blocking(): the async call's own 100 ms timeout never comes,
+  // so only the adapter's bound (timeout + blocking_grace, real time) ends the wait.
+  const auto asked = std::chrono::steady_clock::now();
+  auto r = blocking([&] { return process_command<int64_t>(sys(), leader, int64_t{1}, 100ms); });
+  const auto waited = std::chrono::steady_clock::now() - asked;
+  REQUIRE(!r);
+  CHECK(r.error->code == api_errc::timeout);
+  CHECK(waited >= 100ms + detail::blocking_grace);
+  CHECK(waited < 100ms + detail::blocking_grace + 5s);
+  // The helper is gone, the simulation goes on: the command was appended, never committed.
+  CHECK(local_value(leader) == 1);
 }
 
 TEST_CASE_METHOD(coordinator_fixture, "coordinator: a promotable member is added, promoted to voter, then removed",
@@ -471,7 +498,7 @@ TEST_CASE_METHOD(coordinator_fixture, "coordinator: delete_cluster stops every m
   for (auto& d : dirs) CHECK_FALSE(std::filesystem::exists(d));
 }
 
-// -- the async side of api_admin.cpp (simulated time) -----------------------------------------
+// -- reply options, aux, member details, delete and leave (simulated time) ----------------------
 
 namespace {
 

@@ -1,0 +1,140 @@
+// Membership: members, members_info, add_member, remove_member, transfer_leadership.
+// The async calls are the implementation; the blocking ones run them (blocking_call.hpp).
+
+#include <memory>
+
+#include <caf/all.hpp>
+#include <nlohmann/json.hpp>
+
+#include "actors/api.hpp"
+#include "actors/api/blocking_call.hpp"
+#include "actors/api/detail.hpp"
+#include "actors/async_api.hpp"
+
+namespace ra {
+
+namespace {
+
+using namespace ra::actors;
+using namespace ra::detail;
+
+void change_membership(caf::event_based_actor* self, system& sys, const server_id& id, membership_op op,
+                       const member& target, ms timeout, callback<server_id> then) {
+  auto leader = std::make_shared<server_id>();
+  auto attempt = [self, leader, op, target](const caf::actor& a, const server_id& to, ms left, attempt_done done) {
+    auto keep = [leader](const command_result& r) { *leader = r.leader; };
+    request_command(self, a, to, left, keep, done, membership_atom::value, static_cast<uint8_t>(op), target);
+  };
+  redirecting(
+    self, sys, id, timeout, attempt,
+    [leader, then](status st) {
+      if (!st) return then(std::move(*st.error));
+      then(*leader);
+    },
+    // A new leader cannot change the membership before its noop commits: wait for it.
+    [](const api_error& e) { return e.is(error_code::cluster_change_not_permitted); });
+}
+
+/// members_info's answer from the member list (`m`, from members()) and the leader's
+/// member overview (`leader_view`: null if it could not be read; the indexes then stay 0).
+/// The leader's peers entry gives each follower's replication state; for the leader itself
+/// match_index is its last written index and next_index its last index + 1.
+members_detail to_members_detail(const cluster_members& m, const nlohmann::json& leader_view) {
+  members_detail out;
+  out.leader = m.leader;
+  const bool have_view = leader_view.is_object();
+  const nlohmann::json* peers = nullptr;
+  if (have_view) {
+    auto it = leader_view.find("peers");
+    if (it != leader_view.end() && it->is_object()) peers = &*it;
+  }
+  for (auto& mem : m.members) {
+    member_info info{mem.id, mem.kind, mem.id == m.leader, index_t{0}, index_t{0}};
+    if (info.is_leader && have_view) {
+      info.match_index = index_t{leader_view.value("last_written_index", uint64_t{0})};
+      info.next_index = index_t{leader_view.value("last_index", uint64_t{0}) + 1};
+    } else if (peers) {
+      auto it = peers->find(mem.id.to_string());
+      if (it != peers->end() && it->is_object()) {
+        info.match_index = index_t{it->value("match_index", uint64_t{0})};
+        info.next_index = index_t{it->value("next_index", uint64_t{0})};
+      }
+    }
+    out.members.push_back(std::move(info));
+  }
+  return out;
+}
+
+}  // namespace
+
+// -- async -----------------------------------------------------------------------------------
+
+void async::members(caf::event_based_actor* self, system& sys, const server_id& id, ms timeout,
+                    callback<cluster_members> then) {
+  const auto deadline = self->clock().now() + timeout;
+  ask_members(self, sys, id, deadline, [self, sysp = &sys, id, deadline, then](std::optional<members_result> mine) {
+    if (!mine) return then(make_api_error(api_errc::noproc, id.to_string() + " is not running or did not answer"));
+    if (mine->leader.empty() || mine->leader == id) return then(cluster_members{mine->members, mine->leader});
+    // Prefer the leader's view: it has the newest configuration.
+    ask_members(self, *sysp, mine->leader, deadline, [mine = *mine, then](std::optional<members_result> theirs) {
+      if (theirs && theirs->server_role == role::leader) return then(cluster_members{theirs->members, mine.leader});
+      then(cluster_members{mine.members, mine.leader});
+    });
+  });
+}
+
+void async::members_info(caf::event_based_actor* self, system& sys, const server_id& id, ms timeout,
+                         callback<members_detail> then) {
+  const auto deadline = self->clock().now() + timeout;
+  members(self, sys, id, timeout, [self, sysp = &sys, deadline, then](result<cluster_members> m) {
+    if (!m) return then(std::move(*m.error));
+    if (m->leader.empty()) return then(to_members_detail(*m, nlohmann::json{}));
+    member_overview(self, *sysp, m->leader, std::max(left_until(self, deadline), ms{1}),
+                    [m = *m, then](result<nlohmann::json> ov) {
+                      // Without the leader's view the members are still worth reporting.
+                      then(to_members_detail(m, ov ? *ov : nlohmann::json{}));
+                    });
+  });
+}
+
+void async::add_member(caf::event_based_actor* self, system& sys, const server_id& id, const member& new_member,
+                       ms timeout, callback<server_id> then) {
+  change_membership(self, sys, id, membership_op::add, new_member, timeout, std::move(then));
+}
+
+void async::remove_member(caf::event_based_actor* self, system& sys, const server_id& id, const server_id& target,
+                          ms timeout, callback<server_id> then) {
+  change_membership(self, sys, id, membership_op::remove, member{target}, timeout, std::move(then));
+}
+
+void async::transfer_leadership(caf::event_based_actor* self, system& sys, const server_id& id,
+                                const server_id& target, ms timeout, callback<done> then) {
+  auto attempt = [self, target](const caf::actor& a, const server_id& to, ms left, attempt_done done) {
+    request_command(self, a, to, left, {}, done, transfer_atom::value, target);
+  };
+  redirecting(self, sys, id, timeout, attempt, std::move(then));
+}
+
+// -- blocking --------------------------------------------------------------------------------
+
+result<cluster_members> members(system& sys, const server_id& id, ms timeout) {
+  return run_blocking<cluster_members>(async::members, sys, timeout, id);
+}
+
+result<members_detail> members_info(system& sys, const server_id& id, ms timeout) {
+  return run_blocking<members_detail>(async::members_info, sys, timeout, id);
+}
+
+result<server_id> add_member(system& sys, const server_id& id, const member& new_member, ms timeout) {
+  return run_blocking<server_id>(async::add_member, sys, timeout, id, new_member);
+}
+
+result<server_id> remove_member(system& sys, const server_id& id, const server_id& target, ms timeout) {
+  return run_blocking<server_id>(async::remove_member, sys, timeout, id, target);
+}
+
+status transfer_leadership(system& sys, const server_id& id, const server_id& target, ms timeout) {
+  return run_blocking<done>(async::transfer_leadership, sys, timeout, id, target);
+}
+
+}  // namespace ra

@@ -1,0 +1,45 @@
+// Observation: member_overview, the system overview, key_metrics.
+// The async call is the implementation; the blocking one runs it (blocking_call.hpp).
+// overview and key_metrics read the system and shared memory and exist in blocking form only.
+
+#include <caf/all.hpp>
+#include <nlohmann/json.hpp>
+
+#include "actors/api.hpp"
+#include "actors/api/blocking_call.hpp"
+#include "actors/api/detail.hpp"
+#include "actors/async_api.hpp"
+
+namespace ra {
+
+using namespace ra::actors;
+using namespace ra::detail;
+
+void async::member_overview(caf::event_based_actor* self, system& sys, const server_id& id, ms timeout,
+                            callback<nlohmann::json> then) {
+  auto a = sys.lookup(id);
+  if (!a) return then(not_running(id));
+  self->request(a, timeout, overview_atom::value)
+    .then(
+      [then, id](const std::string& dump) {
+        auto j = nlohmann::json::parse(dump, nullptr, false);
+        if (j.is_discarded())
+          return then(make_api_error(api_errc::bad_reply, "overview of " + id.to_string() + " is not JSON"));
+        then(std::move(j));
+      },
+      [then, id](caf::error& e) { then(from_caf(e, id)); });
+}
+
+result<nlohmann::json> member_overview(system& sys, const server_id& id, ms timeout) {
+  return run_blocking<nlohmann::json>(async::member_overview, sys, timeout, id);
+}
+
+nlohmann::json overview(system& sys, ms timeout) { return sys.overview(timeout); }
+
+result<key_metrics_snapshot> key_metrics(const server_id& id) {
+  auto block = find_key_metrics(id.node, id.name);
+  if (!block) return make_api_error(api_errc::noproc, id.to_string() + " never ran in this process");
+  return block->read();
+}
+
+}  // namespace ra

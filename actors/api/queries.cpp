@@ -1,0 +1,53 @@
+// Queries: local, leader and consistent (the typed forms are templates in the headers).
+// The async call is the implementation; the blocking one runs it (blocking_call.hpp).
+
+#include <memory>
+
+#include <caf/all.hpp>
+
+#include "actors/api.hpp"
+#include "actors/api/blocking_call.hpp"
+#include "actors/api/detail.hpp"
+#include "actors/async_api.hpp"
+
+namespace ra {
+
+using namespace ra::actors;
+using namespace ra::detail;
+
+void async::query_raw(caf::event_based_actor* self, system& sys, const server_id& id, query_kind kind, query_fn fn,
+                      ms timeout, callback<query_reply<std::any>> then) {
+  auto out = std::make_shared<query_reply<std::any>>();
+  auto attempt = [self, out, kind, fn](const caf::actor& a, const server_id& to, ms left, attempt_done done) {
+    // A query carries a function: it cannot be serialised to another process.
+    if (a.node() != self->node())
+      return done(make_api_error(api_errc::invalid_argument,
+                                 "queries run in the caller's process: the server (or its leader) is on another node"));
+    self->request(a, left, query_atom::value, query_msg{kind, fn})
+      .then(
+        [out, done](const query_result& r) {
+          if (r.failed) return done(from_command(r.error));
+          *out = query_reply<std::any>{r.value, r.leader};
+          done(std::nullopt);
+        },
+        [done, to](caf::error& e) { done(from_caf(e, to)); });
+  };
+  auto finished = [out, then](status st) {
+    if (!st) return then(std::move(*st.error));
+    then(std::move(*out));
+  };
+  if (kind != query_kind::local) return redirecting(self, sys, id, timeout, attempt, finished);
+  // A local query reads this very server: no redirect, no retry.
+  auto a = sys.lookup(id);
+  if (!a) return then(not_running(id));
+  attempt(a, id, timeout, [finished](std::optional<api_error> err) {
+    if (err) return finished(std::move(*err));
+    finished(done{});
+  });
+}
+
+result<query_reply<std::any>> query_raw(system& sys, const server_id& id, query_kind kind, query_fn fn, ms timeout) {
+  return run_blocking<query_reply<std::any>>(async::query_raw, sys, timeout, id, kind, fn);
+}
+
+}  // namespace ra

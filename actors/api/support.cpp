@@ -1,0 +1,263 @@
+// The machinery shared by the API's topic files (actors/api/detail.hpp) and the blocking
+// adapter (actors/api/blocking_call.hpp).
+
+#include <algorithm>
+#include <memory>
+
+#include <caf/all.hpp>
+
+#include "actors/api/blocking_call.hpp"
+#include "actors/api/detail.hpp"
+#include "actors/key_metrics.hpp"
+#include "actors/server_data.hpp"
+#include "actors/system_core.hpp"
+
+namespace ra::detail {
+
+namespace {
+
+using namespace ra::actors;
+
+using pause_atom = caf::atom_constant<caf::atom("ra_apause")>;
+using resume_atom = caf::atom_constant<caf::atom("ra_aresume")>;
+using await_down_atom = caf::atom_constant<caf::atom("ra_adown")>;
+
+// -- pauses without blocking ---------------------------------------------------------------
+
+/// A one-shot timer actor. The caller cannot use delayed_send to itself (its behaviour
+/// belongs to the user and has no handler for our tick), so it requests (pause_atom) from
+/// this helper, which answers after the delay (on the actor clock) and quits.
+struct pause_state {
+  caf::response_promise waiting;
+  bool asked = false;
+  bool expired = false;
+};
+
+/// The delay is a spawn argument (also because CAF 0.17 dereferences a null argument
+/// tuple when a function-based actor is spawned without arguments).
+caf::behavior pause_timer(caf::stateful_actor<pause_state>* self, uint64_t millis) {
+  self->delayed_send(self, ms(millis), resume_atom::value);
+  return {
+    [self](pause_atom) -> caf::result<caf::ok_atom> {
+      if (self->state.expired) {
+        self->quit();
+        return caf::ok_atom::value;
+      }
+      self->state.asked = true;
+      self->state.waiting = self->make_response_promise();
+      return self->state.waiting;
+    },
+    [self](resume_atom) {
+      self->state.expired = true;
+      if (!self->state.asked) return;
+      self->state.waiting.deliver(caf::ok_atom::value);
+      self->quit();
+    },
+  };
+}
+
+// -- redirecting calls -----------------------------------------------------------------------
+
+/// The state of one redirecting call (shared by its pending continuations).
+struct redirect_call {
+  caf::event_based_actor* self;
+  system* sys;
+  server_id original;
+  server_id target;
+  time_point deadline;
+  attempt_fn attempt;
+  std::function<bool(const api_error&)> retry_also;  ///< transient errors besides "no leader"
+  callback<done> finished;
+  std::optional<api_error> last;
+};
+
+void attempt_once(const std::shared_ptr<redirect_call>& call);
+
+void after_failure(const std::shared_ptr<redirect_call>& call, api_error err) {
+  using kind = redirect_step::kind;
+  bool transient = call->retry_also && call->retry_also(err);
+  auto step = next_redirect_step(err, call->target, call->original, transient);
+  call->last = std::move(err);
+  call->target = step.next;
+  switch (step.what) {
+    case kind::give_up:
+      call->finished(std::move(*call->last));
+      return;
+    case kind::retry_now:
+      attempt_once(call);
+      return;
+    case kind::retry_later: {
+      auto left = left_until(call->self, call->deadline);
+      // Pause at most until the deadline, so that the timeout is reported on time.
+      auto pause = std::max(std::min(redirect_retry_pause, left), ms{1});
+      after_pause(call->self, pause, [call] { attempt_once(call); });
+      return;
+    }
+  }
+}
+
+void attempt_once(const std::shared_ptr<redirect_call>& call) {
+  auto left = left_until(call->self, call->deadline);
+  if (left.count() <= 0) {
+    auto e = make_api_error(api_errc::timeout, "no result from " + call->original.to_string() + " in time");
+    if (call->last) e.message += " (last: " + call->last->to_string() + ")";
+    call->finished(std::move(e));
+    return;
+  }
+  auto a = call->sys->lookup(call->target);
+  if (!a) {
+    after_failure(call, not_running(call->target));
+    return;
+  }
+  call->attempt(a, call->target, left, [call](std::optional<api_error> err) {
+    if (!err)
+      call->finished(done{});
+    else
+      after_failure(call, std::move(*err));
+  });
+}
+
+// -- waiting for a server to stop -------------------------------------------------------------
+
+/// A helper that monitors one actor and answers (await_down_atom) with ok_atom once it is
+/// down. The caller cannot monitor the server itself: its down handler belongs to the
+/// user. The helper quits after answering, or after `limit` (the caller's request has
+/// timed out by then), so a server that never stops does not keep it alive.
+struct down_waiter_state {
+  caf::response_promise waiting;
+  bool down = false;
+};
+
+caf::behavior down_waiter(caf::stateful_actor<down_waiter_state>* self, const caf::actor& target, ms limit) {
+  self->set_down_handler([self](caf::down_msg&) {
+    self->state.down = true;
+    if (self->state.waiting.pending()) {
+      self->state.waiting.deliver(caf::ok_atom::value);
+      self->quit();
+    }
+  });
+  // Monitoring an actor that is already gone yields its down message at once.
+  self->monitor(target);
+  self->delayed_send(self, limit, resume_atom::value);
+  return {
+    [self](await_down_atom) {
+      self->state.waiting = self->make_response_promise();
+      if (self->state.down) {
+        self->state.waiting.deliver(caf::ok_atom::value);
+        self->quit();
+      }
+      return self->state.waiting;
+    },
+    [self](resume_atom) { self->quit(); },
+  };
+}
+
+}  // namespace
+
+void after_pause(caf::event_based_actor* self, ms delay, std::function<void()> next) {
+  auto timer = self->spawn(pause_timer, static_cast<uint64_t>(delay.count()));
+  // The helper answers after the delay; an error (it died) must not lose the retry either.
+  self->request(timer, caf::infinite, pause_atom::value)
+    .then([next](caf::ok_atom) { next(); }, [next](caf::error&) { next(); });
+}
+
+redirect_step next_redirect_step(const api_error& err, const server_id& target, const server_id& original,
+                                 bool retry_also_this) {
+  using k = redirect_step::kind;
+  if (err.is(error_code::not_leader)) {
+    const auto& hint = err.command->leader;
+    if (!hint.empty() && hint != target) return {k::retry_now, hint};
+    return {k::retry_later, target};
+  }
+  if (err.code == api_errc::noproc && target != original) return {k::retry_later, original};
+  if (retry_also_this) return {k::retry_later, target};
+  return {k::give_up, target};
+}
+
+void redirecting(caf::event_based_actor* self, system& sys, const server_id& id, ms timeout, attempt_fn attempt,
+                 callback<done> finished, std::function<bool(const api_error&)> retry_also) {
+  auto call = std::make_shared<redirect_call>(redirect_call{self, &sys, id, id, self->clock().now() + timeout,
+                                                            std::move(attempt), std::move(retry_also),
+                                                            std::move(finished), std::nullopt});
+  attempt_once(call);
+}
+
+void ask_members(caf::event_based_actor* self, system& sys, const server_id& who, time_point deadline,
+                 std::function<void(std::optional<members_result>)> next) {
+  auto a = sys.lookup(who);
+  if (!a) return next(std::nullopt);
+  self->request(a, std::max(left_until(self, deadline), ms{1}), members_atom::value)
+    .then([next](const members_result& r) { next(r); }, [next](caf::error&) { next(std::nullopt); });
+}
+
+void stop_local_server(caf::event_based_actor* self, system& sys, const server_id& id, time_point deadline,
+                       callback<done> then) {
+  auto core = find_system(sys.name());
+  if (!core) return then(make_api_error(api_errc::noproc, "system " + sys.name() + " stopped"));
+  auto a = id.node == sys.name() ? core->find(id.name) : caf::actor{};
+  if (!a) return then(not_running(id));
+  auto left = std::max(left_until(self, deadline), ms{1});
+  self->send_exit(a, caf::exit_reason::user_shutdown);
+  auto waiter = self->spawn(down_waiter, a, left);
+  // The server's exit hook clears its directory entry and key metrics too, but it may
+  // still run when the down message arrives: do it here as well, as stop_server does.
+  auto forget = [core, name = id.name, addr = a.address()] {
+    core->forget_actor(name, addr);
+  };
+  self->request(waiter, left, await_down_atom::value)
+    .then(
+      [forget, then, node = core->name, name = id.name](caf::ok_atom) {
+        forget();
+        if (auto m = find_key_metrics(node, name)) m->running.store(false);
+        then(done{});
+      },
+      [forget, then, id](caf::error&) {
+        forget();
+        then(make_api_error(api_errc::timeout, id.to_string() + " did not stop"));
+      });
+}
+
+status delete_stopped_server(system& sys, const server_id& id) {
+  auto core = find_system(sys.name());
+  std::string uid = sys.uid_of(id.name);
+  if (!core || uid.empty()) return make_api_error(api_errc::noproc, "unknown server " + id.to_string());
+  if (auto err = delete_server_data(*core, id.name, uid); !err.empty()) return make_api_error(api_errc::storage, err);
+  return done{};
+}
+
+// -- the blocking adapter --------------------------------------------------------------------
+
+helper_end run_helper(system& sys, ms timeout, std::function<void(caf::event_based_actor*)> start) {
+  if (sys.stopped()) return helper_end::system_stopped;
+  caf::scoped_actor waiter{sys.actor_system()};
+  // The dummy int: CAF 0.17 dereferences a null argument tuple for argument-less functors.
+  auto helper = waiter->spawn<caf::monitored>(
+    [start = std::move(start)](caf::event_based_actor* self, int) -> caf::behavior {
+      start(self);
+      return {[](caf::ok_atom) {}};  // the helper only waits for the answers of its requests
+    },
+    0);
+  // Bounded, so that a helper stuck for any reason cannot block the caller forever; capped
+  // so that the deadline arithmetic cannot overflow.
+  constexpr ms cap = std::chrono::hours(24 * 365);
+  const ms limit = timeout >= cap - blocking_grace ? cap : std::max(timeout, ms{0}) + blocking_grace;
+  bool down = false;
+  waiter->receive([&](caf::down_msg&) { down = true; }, caf::after(limit) >> [] {});
+  if (down) return helper_end::quit;
+  waiter->send_exit(helper, caf::exit_reason::kill);
+  return helper_end::timed_out;
+}
+
+api_error blocking_failure(helper_end how) {
+  switch (how) {
+    case helper_end::system_stopped:
+      return make_api_error(api_errc::noproc, "the system is stopped");
+    case helper_end::timed_out:
+      return make_api_error(api_errc::timeout, "the call did not report in time");
+    case helper_end::quit:
+      break;
+  }
+  return make_api_error(api_errc::noproc, "the call ended without a result");
+}
+
+}  // namespace ra::detail
