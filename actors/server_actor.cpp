@@ -19,6 +19,7 @@
 #include "actors/pid.hpp"
 #include "actors/server_data.hpp"
 #include "libra/effects.hpp"
+#include "libra/overloaded.hpp"
 #include "segments/durable_log.hpp"
 #include "wal/wal_actor.hpp"
 
@@ -65,7 +66,6 @@ struct server_state {
   std::string init_error;
   bool initializing = true;
   bool stopping = false;
-  std::string role_name = "follower";
   std::array<uint64_t, 4> timer_gen{};  ///< per timer_kind: ticks with an older number are stale
   uint64_t next_client = 0;
   std::map<uint64_t, caf::response_promise> promises;  ///< client_ref id -> waiting request
@@ -131,78 +131,89 @@ void send_peer(server_actor* self, const caf::actor& dst, const server_id& from,
   std::visit([&](auto& m) { self->send(dst, peer_atom::value, from, std::move(m)); }, msg);
 }
 
-void deliver(server_actor* self, uint64_t id, caf::message msg) {
+template <class Reply>
+void deliver(server_actor* self, uint64_t id, Reply reply) {
   auto& st = self->state;
   auto it = st.promises.find(id);
   if (it == st.promises.end()) return;
-  it->second.deliver(std::move(msg));
+  it->second.deliver(std::move(reply));
   st.promises.erase(it);
 }
 
+/// Executes one action of the core. One overload per action type and no catch-all: a new
+/// action type does not compile until the shell executes it.
 void execute(server_actor* self, action& a) {
   auto& st = self->state;
-  auto& srv = *st.srv;
-  if (auto* s = std::get_if<send_action>(&a)) {
-    if (auto dst = st.core->resolve(s->to))
-      send_peer(self, dst, srv.id(), s->msg);
-  } else if (auto* p = std::get_if<persist_meta_action>(&a)) {
-    io_status res = io_ok();
-    {
-      std::lock_guard lk{st.core->meta_mx};
-      res = st.core->meta->put_term_vote(st.cfg.uid, p->term, p->voted_for);
-    }
-    if (!res)  // never act on a vote that is not durable
-      stop_server(self, "meta store: " + res.error().message(), true);
-  } else if (auto* t = std::get_if<set_timer_action>(&a)) {
-    auto k = static_cast<uint8_t>(t->kind);
-    self->delayed_send(self, std::chrono::milliseconds(t->ms), timer_atom::value, k, ++st.timer_gen.at(k));
-  } else if (auto* c = std::get_if<cancel_timer_action>(&a)) {
-    ++st.timer_gen.at(static_cast<uint8_t>(c->kind));
-  } else if (auto* r = std::get_if<reply_action>(&a)) {
-    command_result res{r->index, r->term, r->leader, r->reply, r->error.has_value(),
-                       r->error.value_or(command_error{error_code::not_leader, {}})};
-    deliver(self, r->to.id, caf::make_message(std::move(res)));
-  } else if (auto* n = std::get_if<notify_action>(&a)) {
-    if (auto it = st.notify_targets.find(n->to.id); it != st.notify_targets.end())
-      self->send(it->second, applied_atom::value, applied_batch{n->leader, std::move(n->applied)});
-  } else if (auto* rj = std::get_if<reject_action>(&a)) {
-    if (auto it = st.notify_targets.find(rj->to.id); it != st.notify_targets.end())
-      self->send(it->second, rejected_atom::value, rj->correlation, rj->error);
-  } else if (auto* q = std::get_if<query_reply_action>(&a)) {
-    query_result res{q->leader, std::move(q->result), q->error.has_value(),
-                     q->error.value_or(command_error{error_code::not_leader, {}})};
-    deliver(self, q->to.id, caf::make_message(std::move(res)));
-  } else if (auto* ef = std::get_if<effect_action>(&a)) {
-    execute_effect(self, ef->effect);
-  } else if (auto* rc = std::get_if<role_change_action>(&a)) {
-    st.role_name = to_string(rc->to);
-    spdlog::info("[{}] {} -> {} in term {} (leader: {})", st.tag, to_string(rc->from), to_string(rc->to),
-                 rc->term.value, rc->leader.to_string());
-    if (!st.initializing && rc->to != role::stopped)
-      self->become(role_behavior(self, rc->to));
-  } else if (auto* m = std::get_if<monitor_leader_action>(&a)) {
-    auto dst = st.core->resolve(m->leader);
-    if (!dst) {
-      self->send(self, leader_down_atom::value, m->leader);
-    } else if (!st.watched || *st.watched != m->leader || st.watched_addr != dst.address()) {
-      if (st.watched_addr) self->demonitor(st.watched_addr);
-      self->monitor(dst);
-      st.watched = m->leader;
-      st.watched_addr = dst.address();
-      // Node-level detector (node_link): a lost or partitioned node sends us leader_down.
-      if (m->leader.node != st.core->name) st.core->watch_leader(m->leader, caf::actor_cast<caf::actor>(self));
-    }
-  } else if (std::get_if<flush_commands_action>(&a)) {
-    // The flush batches the commands already queued behind this one; with nothing
-    // queued it runs now, sparing a lone command (process_command) a mailbox round trip.
-    if (self->mailbox().empty())
-      st.srv->handle_flush_commands();
-    else
-      self->send(self, flush_atom::value);
-  } else if (auto* so = std::get_if<stopped_action>(&a)) {
-    *st.delete_on_exit = so->delete_data;
-    stop_server(self, so->reason, so->failed);
-  }
+  std::visit(
+    overloaded{
+      [&](send_action& s) {
+        if (auto dst = st.core->resolve(s.to)) send_peer(self, dst, st.srv->id(), s.msg);
+      },
+      [&](persist_meta_action& p) {
+        io_status res = io_ok();
+        {
+          std::lock_guard lk{st.core->meta_mx};
+          res = st.core->meta->put_term_vote(st.cfg.uid, p.term, p.voted_for);
+        }
+        if (!res)  // never act on a vote that is not durable
+          stop_server(self, "meta store: " + res.error().message(), true);
+      },
+      [&](set_timer_action& t) {
+        auto k = static_cast<uint8_t>(t.kind);
+        self->delayed_send(self, std::chrono::milliseconds(t.ms), timer_atom::value, k, ++st.timer_gen.at(k));
+      },
+      [&](cancel_timer_action& c) { ++st.timer_gen.at(static_cast<uint8_t>(c.kind)); },
+      [&](reply_action& r) {
+        deliver(self, r.to.id,
+                command_result{r.index, r.term, r.leader, r.reply, r.error.has_value(),
+                               r.error.value_or(command_error{error_code::not_leader, {}})});
+      },
+      [&](notify_action& n) {
+        if (auto it = st.notify_targets.find(n.to.id); it != st.notify_targets.end())
+          self->send(it->second, applied_atom::value, applied_batch{n.leader, std::move(n.applied)});
+      },
+      [&](reject_action& rj) {
+        if (auto it = st.notify_targets.find(rj.to.id); it != st.notify_targets.end())
+          self->send(it->second, rejected_atom::value, rj.correlation, rj.error);
+      },
+      [&](query_reply_action& q) {
+        deliver(self, q.to.id,
+                query_result{q.leader, std::move(q.result), q.error.has_value(),
+                             q.error.value_or(command_error{error_code::not_leader, {}})});
+      },
+      [&](effect_action& ef) { execute_effect(self, ef.effect); },
+      [&](role_change_action& rc) {
+        spdlog::info("[{}] {} -> {} in term {} (leader: {})", st.tag, to_string(rc.from), to_string(rc.to),
+                     rc.term.value, rc.leader.to_string());
+        if (!st.initializing && rc.to != role::stopped) self->become(role_behavior(self, rc.to));
+      },
+      [&](monitor_leader_action& m) {
+        auto dst = st.core->resolve(m.leader);
+        if (!dst) {
+          self->send(self, leader_down_atom::value, m.leader);
+        } else if (!st.watched || *st.watched != m.leader || st.watched_addr != dst.address()) {
+          if (st.watched_addr) self->demonitor(st.watched_addr);
+          self->monitor(dst);
+          st.watched = m.leader;
+          st.watched_addr = dst.address();
+          // Node-level detector (node_link): a lost or partitioned node sends us leader_down.
+          if (m.leader.node != st.core->name) st.core->watch_leader(m.leader, caf::actor_cast<caf::actor>(self));
+        }
+      },
+      [&](flush_commands_action&) {
+        // The flush batches the commands already queued behind this one; with nothing
+        // queued it runs now, sparing a lone command (process_command) a mailbox round trip.
+        if (self->mailbox().empty())
+          st.srv->handle_flush_commands();
+        else
+          self->send(self, flush_atom::value);
+      },
+      [&](stopped_action& so) {
+        *st.delete_on_exit = so.delete_data;
+        stop_server(self, so.reason, so.failed);
+      },
+    },
+    a);
 }
 
 // -- machine effects (libra/effects.hpp) ----------------------------------------------------
@@ -221,37 +232,39 @@ void execute_effect(server_actor* self, shell_effect& e) {
     return;
   }
   std::visit(
-    [&](auto& x) {
-      using T = std::decay_t<decltype(x)>;
-      if constexpr (std::is_same_v<T, send_msg_effect>) {
+    overloaded{
+      [&](send_msg_effect& x) {
         if (auto dst = resolve_pid(x.to)) self->send(dst, std::move(x.msg));
-      } else if constexpr (std::is_same_v<T, reply_effect>) {
+      },
+      [&](reply_effect& x) {
         if (auto dst = resolve_pid(x.to)) self->send(dst, machine_reply_atom::value, std::move(x.reply));
-      } else if constexpr (std::is_same_v<T, mod_call_effect>) {
+      },
+      [&](mod_call_effect& x) {
         try {
           if (x.fn) x.fn();
         } catch (const std::exception& ex) {
           spdlog::error("[{}] mod_call effect threw: {}", st.tag, ex.what());
         }
-      } else if constexpr (std::is_same_v<T, monitor_effect>) {
+      },
+      [&](monitor_effect& x) {
         auto dst = resolve_pid(x.target);
         if (!dst) {
           st.srv->handle_builtin(down_command{x.target, "noproc"});
           return;
         }
         if (st.monitored.emplace(dst.address(), x.target).second) self->monitor(dst);
-      } else if constexpr (std::is_same_v<T, demonitor_effect>) {
+      },
+      [&](demonitor_effect& x) {
         for (auto it = st.monitored.begin(); it != st.monitored.end(); ++it)
           if (it->second == x.target) {
             self->demonitor(it->first);
             st.monitored.erase(it);
             break;
           }
-      } else if constexpr (std::is_same_v<T, monitor_node_effect>) {
-        st.core->watch_node(x.node, caf::actor_cast<caf::actor>(self));
-      } else if constexpr (std::is_same_v<T, demonitor_node_effect>) {
-        st.core->unwatch_node(x.node, caf::actor_cast<caf::actor>(self));
-      } else if constexpr (std::is_same_v<T, timer_effect>) {
+      },
+      [&](monitor_node_effect& x) { st.core->watch_node(x.node, caf::actor_cast<caf::actor>(self)); },
+      [&](demonitor_node_effect& x) { st.core->unwatch_node(x.node, caf::actor_cast<caf::actor>(self)); },
+      [&](timer_effect& x) {
         if (x.ms < 0) {
           st.machine_timers.erase(x.name);
           return;
@@ -259,7 +272,8 @@ void execute_effect(server_actor* self, shell_effect& e) {
         auto gen = ++st.machine_timer_seq;
         st.machine_timers[x.name] = gen;
         self->delayed_send(self, std::chrono::milliseconds(x.ms), machine_timer_atom::value, x.name, gen);
-      } else if constexpr (std::is_same_v<T, log_effect>) {
+      },
+      [&](log_effect& x) {
         std::vector<std::pair<index_t, shared_bytes>> found;
         std::vector<log_entry> tmp;
         for (auto i : x.indexes) {
@@ -274,9 +288,8 @@ void execute_effect(server_actor* self, shell_effect& e) {
           spdlog::error("[{}] log effect continuation threw: {}", st.tag, ex.what());
         }
         st.srv->handle_machine_effects(std::move(more));
-      } else if constexpr (std::is_same_v<T, aux_effect>) {
-        st.srv->handle_aux(client_ref{}, x.command);
-      }
+      },
+      [&](aux_effect& x) { st.srv->handle_aux(client_ref{}, x.command); },
     },
     *value);
 }
@@ -442,7 +455,7 @@ caf::behavior common(server_actor* self) {
       auto& st = self->state;
       nlohmann::json j = st.srv ? st.srv->overview() : nlohmann::json::object();
       j["uid"] = st.cfg.uid;
-      j["behaviour"] = st.role_name;
+      j["behaviour"] = st.srv ? to_string(st.srv->current_role()) : "follower";
       j["cluster_name"] = st.cfg.server.cluster_name;
       j["machine"] = st.cfg.machine;
       return j.dump();
