@@ -977,6 +977,28 @@ TEST_CASE_METHOD(role_fixture,
   CHECK(r->reply == 2);
 }
 
+TEST_CASE_METHOD(role_fixture,
+                 "coordinator: a pre_vote server answers a local query at once and a consistent one once it leads",
+                 "[coordinator][roles]") {
+  auto servers = isolated_candidate();
+  auto value = make_query<int64_t>([](const int64_t& s) { return s; });
+  auto local = ask<actors::query_result>(servers[0], 10s, actors::query_atom::value,
+                                         actors::query_msg{query_kind::local, value});
+  auto consistent = ask<actors::query_result>(servers[0], 10s, actors::query_atom::value,
+                                              actors::query_msg{query_kind::consistent, value});
+  run_jobs();
+  REQUIRE(local->has_value());
+  REQUIRE(**local);
+  CHECK(!(***local).failed);
+  CHECK(!consistent->has_value());  // postponed until a leader is known
+  heal();
+  REQUIRE(run_until([&] { return consistent->has_value(); }, bound()));
+  REQUIRE(**consistent);
+  CHECK(!(***consistent).failed);
+  CHECK((***consistent).leader == servers[0]);
+  CHECK(std::any_cast<int64_t>((***consistent).value) == 0);
+}
+
 TEST_CASE_METHOD(role_fixture, "coordinator: the requests a candidate postponed fail when it stops",
                  "[coordinator][roles]") {
   auto servers = isolated_candidate();
