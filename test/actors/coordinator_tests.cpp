@@ -999,6 +999,34 @@ TEST_CASE_METHOD(role_fixture,
   CHECK(std::any_cast<int64_t>((***consistent).value) == 0);
 }
 
+TEST_CASE_METHOD(role_fixture, "coordinator: a command pipelined to a pre_vote server is applied once it leads",
+                 "[coordinator][roles]") {
+  auto servers = isolated_candidate();
+  auto events = std::make_shared<std::vector<std::string>>();
+  auto server = caf::actor_cast<detail::server_actor_handle>(sys().lookup(servers[0]));
+  sys().actor_system().spawn(
+    [=](caf::event_based_actor* self, int) -> caf::behavior {
+      self->send(server, actors::pipeline_atom::value, encode(int64_t{3}), uint64_t{42},
+                 static_cast<uint8_t>(command_priority::normal), caf::actor_cast<caf::actor>(self));
+      return {
+        [=](actors::applied_atom, const actors::applied_batch& b) {
+          for (auto& [correlation, reply] : b.applied) events->push_back("applied " + std::to_string(correlation));
+          self->quit();
+        },
+        [=](actors::rejected_atom, uint64_t correlation, const command_error&) {
+          events->push_back("rejected " + std::to_string(correlation));
+          self->quit();
+        },
+      };
+    },
+    0);
+  run_jobs();
+  CHECK(events->empty());  // postponed, not rejected
+  heal();
+  REQUIRE(run_until([&] { return !events->empty(); }, bound()));
+  CHECK(*events == std::vector<std::string>{"applied 42"});
+}
+
 TEST_CASE_METHOD(role_fixture, "coordinator: the requests a candidate postponed fail when it stops",
                  "[coordinator][roles]") {
   auto servers = isolated_candidate();
