@@ -31,8 +31,8 @@
 #include "libra/log_store.hpp"
 #include "libra/messages.hpp"
 #include "segments/segment_set.hpp"
-#include "wal/entry_inspect.hpp"
-#include "wal/file.hpp"
+#include "wire/inspect.hpp"
+#include "io/file.hpp"
 
 // -- inspect overloads missing from libra/ (namespace ra for ADL) ----------------------
 namespace ra {

@@ -19,7 +19,7 @@
 #include "actors/pid.hpp"
 #include "actors/server_data.hpp"
 #include "libra/effects.hpp"
-#include "segments/durable_log.hpp"
+#include "log/durable_log.hpp"
 #include "wal/wal_actor.hpp"
 
 namespace ra::detail {

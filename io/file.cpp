@@ -2,7 +2,7 @@
 // and the two whole-file helpers. Every system call is retried on EINTR and every
 // short write is continued, so callers only ever see "all done" or an io_error.
 
-#include "file.hpp"
+#include "io/file.hpp"
 
 #include <algorithm>
 #include <climits>

@@ -10,10 +10,10 @@
 #include <variant>
 #include <vector>
 
-#include "bytes.hpp"
-#include "machine.hpp"
-#include "messages.hpp"
-#include "types.hpp"
+#include "libra/bytes.hpp"
+#include "libra/machine.hpp"
+#include "libra/messages.hpp"
+#include "libra/types.hpp"
 
 namespace ra {
 

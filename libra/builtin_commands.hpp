@@ -9,7 +9,7 @@
 #include <string>
 #include <variant>
 
-#include "bytes.hpp"
+#include "libra/bytes.hpp"
 
 namespace ra {
 

@@ -9,7 +9,7 @@
 #include <caf/binary_deserializer.hpp>
 #include <caf/binary_serializer.hpp>
 
-#include "bytes.hpp"
+#include "libra/bytes.hpp"
 
 namespace ra {
 

@@ -5,9 +5,9 @@
 #include <cstdint>
 #include <optional>
 
-#include "bytes.hpp"
-#include "cluster.hpp"
-#include "types.hpp"
+#include "libra/bytes.hpp"
+#include "libra/cluster.hpp"
+#include "libra/types.hpp"
 
 namespace ra {
 

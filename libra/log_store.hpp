@@ -14,10 +14,10 @@
 #include <optional>
 #include <vector>
 
-#include "bytes.hpp"
-#include "log_entry.hpp"
-#include "messages.hpp"
-#include "types.hpp"
+#include "libra/bytes.hpp"
+#include "libra/log_entry.hpp"
+#include "libra/messages.hpp"
+#include "libra/types.hpp"
 
 namespace ra {
 

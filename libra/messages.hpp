@@ -6,10 +6,10 @@
 #include <variant>
 #include <vector>
 
-#include "bytes.hpp"
-#include "cluster.hpp"
-#include "log_entry.hpp"
-#include "types.hpp"
+#include "libra/bytes.hpp"
+#include "libra/cluster.hpp"
+#include "libra/log_entry.hpp"
+#include "libra/types.hpp"
 
 namespace ra {
 

@@ -4,7 +4,7 @@
 #include <algorithm>
 #include <limits>
 
-#include "server.hpp"
+#include "libra/server.hpp"
 
 namespace ra {
 

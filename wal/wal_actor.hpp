@@ -27,8 +27,8 @@
 #include <caf/actor_system.hpp>
 #include <caf/atom.hpp>
 
-#include "entry_inspect.hpp"
-#include "wal_writer.hpp"
+#include "wire/inspect.hpp"
+#include "wal/wal_writer.hpp"
 
 namespace ra::storage {
 

@@ -1,14 +1,14 @@
 // The WAL writer: batching, gap detection, failure handling, roll-over and recovery.
 // See wal_writer.hpp for the contract and docs/storage-format.md for the file layout.
 
-#include "wal_writer.hpp"
+#include "wal/wal_writer.hpp"
 
 #include <algorithm>
 #include <charconv>
 #include <cstdio>
 #include <stdexcept>
 
-#include "wal_format.hpp"
+#include "wal/wal_format.hpp"
 
 namespace ra::storage {
 
