@@ -55,6 +55,8 @@ const char* to_string(error_code e);
 struct command_error {
   error_code code;
   server_id leader;  ///< hint, when known
+
+  bool operator==(const command_error&) const = default;
 };
 
 enum class timer_kind : uint8_t {

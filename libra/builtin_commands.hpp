@@ -23,11 +23,6 @@ struct pid {
   std::string to_string() const { return "<" + node + "." + std::to_string(id) + ">"; }
 };
 
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, pid& x) {
-  return f(x.node, x.id);
-}
-
 // -- built-in commands (appended by the leader's shell, applied by every member) --------
 
 /// A monitored process went away.
