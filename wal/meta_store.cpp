@@ -2,6 +2,7 @@
 
 #include <cstring>
 
+#include "io/atomic_write.hpp"
 #include "io/crc32c.hpp"
 #include "io/endian.hpp"
 

@@ -8,6 +8,7 @@
 #include <random>
 
 #include "test/storage/storage_test_util.hpp"
+#include "io/atomic_write.hpp"
 #include "io/crc32c.hpp"
 #include "io/file.hpp"
 #include "wal/wal_format.hpp"
