@@ -19,7 +19,7 @@
 //    coming back, and redials configured peers while they are down.
 //
 // Every message here uses CAF's built-in types only (atoms, strings, actors, vectors of
-// them, integers): nothing to announce.
+// them, integers): nothing to announce. The atoms (node_*_atom) are in wire/atoms.hpp.
 
 #include <chrono>
 #include <cstdint>
@@ -32,33 +32,12 @@
 
 #include "actors/result.hpp"
 #include "actors/system_core.hpp"
+#include "wire/atoms.hpp"
 
 namespace ra {
 
 class system;
 struct system_config;
-
-namespace actors {
-// -- to watchers (system_core::watch_node) -------------------------------------------------
-using node_down_atom = caf::atom_constant<caf::atom("ra_ndown")>;  ///< (node_down_atom, std::string node)
-using node_up_atom = caf::atom_constant<caf::atom("ra_nup")>;      ///< (node_up_atom, std::string node)
-
-// -- between node actors (the wire protocol) -----------------------------------------------
-/// (hello, my name, my node actor) -> std::string your_peer_name
-using node_hello_atom = caf::atom_constant<caf::atom("ra_nhello")>;
-/// (dir, std::vector<std::string> names; empty = all) -> (names, std::vector<caf::actor>)
-using node_dir_atom = caf::atom_constant<caf::atom("ra_ndir")>;
-/// (ping, my name, uint64_t seq), answered by a one-way (pong, my name, seq)
-using node_ping_atom = caf::atom_constant<caf::atom("ra_nping")>;
-using node_pong_atom = caf::atom_constant<caf::atom("ra_npong")>;
-
-// -- local requests to the node actor --------------------------------------------------------
-using node_watch_atom = caf::atom_constant<caf::atom("ra_nwatch")>;    ///< (node, watcher)
-using node_unwatch_atom = caf::atom_constant<caf::atom("ra_nunwtch")>;
-using leader_watch_atom = caf::atom_constant<caf::atom("ra_lwatch")>;  ///< (server_id leader, watcher)
-using node_lookup_atom = caf::atom_constant<caf::atom("ra_nlookup")>;  ///< (node, server name)
-using node_tick_atom = caf::atom_constant<caf::atom("ra_ntick")>;      ///< the detector's timer
-}  // namespace actors
 
 namespace detail {
 

@@ -29,7 +29,7 @@
 #include "actors/server_data.hpp"
 #include "libra/effects.hpp"
 #include "libra/overloaded.hpp"
-#include "segments/durable_log.hpp"
+#include "log/durable_log.hpp"
 #include "wal/wal_actor.hpp"
 
 namespace ra::detail {

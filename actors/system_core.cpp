@@ -6,6 +6,7 @@
 #include <caf/all.hpp>
 
 #include "actors/node_link.hpp"
+#include "wire/inspect.hpp"  // server_id in (leader_watch_atom, server_id, actor)
 
 namespace ra::detail {
 

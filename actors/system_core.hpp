@@ -19,7 +19,7 @@
 #include "libra/config.hpp"
 #include "libra/machine.hpp"
 #include "segments/segment_file.hpp"
-#include "wal/file.hpp"
+#include "io/file.hpp"
 #include "wal/meta_store.hpp"
 
 namespace ra {

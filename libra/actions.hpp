@@ -10,10 +10,10 @@
 #include <variant>
 #include <vector>
 
-#include "bytes.hpp"
-#include "machine.hpp"
-#include "messages.hpp"
-#include "types.hpp"
+#include "libra/bytes.hpp"
+#include "libra/machine.hpp"
+#include "libra/messages.hpp"
+#include "libra/types.hpp"
 
 namespace ra {
 
@@ -55,6 +55,8 @@ const char* to_string(error_code e);
 struct command_error {
   error_code code;
   server_id leader;  ///< hint, when known
+
+  bool operator==(const command_error&) const = default;
 };
 
 enum class timer_kind : uint8_t {

@@ -1,6 +1,6 @@
 // Applying committed entries to the machine, replies and effects, local snapshots.
 
-#include "server_internal.hpp"
+#include "libra/server_internal.hpp"
 
 namespace ra {
 

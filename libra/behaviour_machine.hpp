@@ -59,10 +59,10 @@
 #include <caf/binary_deserializer.hpp>
 #include <caf/binary_serializer.hpp>
 
-#include "builtin_commands.hpp"
-#include "codec.hpp"
-#include "machine.hpp"
-#include "typed_machine.hpp"
+#include "libra/builtin_commands.hpp"
+#include "libra/codec.hpp"
+#include "libra/machine.hpp"
+#include "libra/typed_machine.hpp"
 
 namespace ra {
 

@@ -9,7 +9,7 @@
 #include <string>
 #include <variant>
 
-#include "bytes.hpp"
+#include "libra/bytes.hpp"
 
 namespace ra {
 
@@ -22,11 +22,6 @@ struct pid {
   bool empty() const { return id == 0; }
   std::string to_string() const { return "<" + node + "." + std::to_string(id) + ">"; }
 };
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, pid& x) {
-  return f(x.node, x.id);
-}
 
 // -- built-in commands (appended by the leader's shell, applied by every member) --------
 

@@ -1,4 +1,4 @@
-#include "cluster.hpp"
+#include "libra/cluster.hpp"
 
 #include <algorithm>
 

@@ -5,7 +5,7 @@
 #include <optional>
 #include <vector>
 
-#include "types.hpp"
+#include "libra/types.hpp"
 
 namespace ra {
 

@@ -2,6 +2,9 @@
 // Encoding of user commands, replies and machine state to bytes, with the types' own
 // CAF-style `inspect` functions (the same ones that make them CAF message types), so
 // users never pack bytes by hand. Uses CAF's binary serializer without an actor system.
+// Part of the machine layer (ra_machine), not of the pure core: it includes the wire
+// format of ra's own types (wire/inspect.hpp), so machine commands and state may hold
+// pids, server ids and bytes.
 
 #include <optional>
 #include <vector>
@@ -9,7 +12,8 @@
 #include <caf/binary_deserializer.hpp>
 #include <caf/binary_serializer.hpp>
 
-#include "bytes.hpp"
+#include "libra/bytes.hpp"
+#include "wire/inspect.hpp"
 
 namespace ra {
 

@@ -5,8 +5,8 @@
 #include <string>
 #include <vector>
 
-#include "cluster.hpp"
-#include "types.hpp"
+#include "libra/cluster.hpp"
+#include "libra/types.hpp"
 
 namespace ra {
 

@@ -24,10 +24,10 @@
 
 #include <caf/message.hpp>
 
-#include "builtin_commands.hpp"
-#include "bytes.hpp"
-#include "machine.hpp"
-#include "types.hpp"
+#include "libra/builtin_commands.hpp"
+#include "libra/bytes.hpp"
+#include "libra/machine.hpp"
+#include "libra/types.hpp"
 
 namespace ra {
 

@@ -1,6 +1,6 @@
 // Elections: pre-vote, vote, leader transfer (timeout_now).
 
-#include "server_internal.hpp"
+#include "libra/server_internal.hpp"
 
 namespace ra {
 

@@ -1,8 +1,8 @@
-#include "log_entry.hpp"
+#include "libra/log_entry.hpp"
 
 #include <variant>
 
-#include "builtin_commands.hpp"
+#include "libra/builtin_commands.hpp"
 
 #include <cstring>
 

@@ -5,9 +5,9 @@
 #include <cstdint>
 #include <optional>
 
-#include "bytes.hpp"
-#include "cluster.hpp"
-#include "types.hpp"
+#include "libra/bytes.hpp"
+#include "libra/cluster.hpp"
+#include "libra/types.hpp"
 
 namespace ra {
 
@@ -31,11 +31,6 @@ struct log_entry {
 
   bool operator==(const log_entry&) const = default;
 };
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, log_entry& x) {
-  return f(x.index, x.term, x.kind, x.system_time, x.payload);
-}
 
 // Encodings of the system payloads (compact, versioned by the entry kind).
 shared_bytes encode_noop(uint32_t machine_version);

@@ -15,11 +15,11 @@
 #include <string>
 #include <vector>
 
-#include "bytes.hpp"
+#include "libra/bytes.hpp"
 #include "libra/expected.hpp"
-#include "log_entry.hpp"
-#include "messages.hpp"
-#include "types.hpp"
+#include "libra/log_entry.hpp"
+#include "libra/messages.hpp"
+#include "libra/types.hpp"
 
 namespace ra {
 

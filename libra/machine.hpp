@@ -22,9 +22,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "builtin_commands.hpp"
-#include "bytes.hpp"
-#include "types.hpp"
+#include "libra/builtin_commands.hpp"
+#include "libra/bytes.hpp"
+#include "libra/types.hpp"
 
 namespace ra {
 

@@ -1,7 +1,7 @@
 // Single-server membership changes (Raft thesis ch. 4): a change takes effect on every
 // member as soon as it is appended; at most one may be uncommitted at a time.
 
-#include "server_internal.hpp"
+#include "libra/server_internal.hpp"
 
 namespace ra {
 

@@ -1,4 +1,4 @@
-#include "memory_log.hpp"
+#include "libra/memory_log.hpp"
 
 #include <algorithm>
 #include <stdexcept>

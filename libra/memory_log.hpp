@@ -9,7 +9,7 @@
 #include <optional>
 #include <vector>
 
-#include "log_store.hpp"
+#include "libra/log_store.hpp"
 
 namespace ra {
 

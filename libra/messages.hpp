@@ -1,15 +1,16 @@
 #pragma once
-// The messages servers exchange (Ra's RPC records). Each is a plain serializable value
-// with a CAF-style `inspect`, so the actor shell can send it between processes.
+// The messages servers exchange (Ra's RPC records). Each is a plain value; its CAF
+// `inspect` overload (how the actor shell sends it between processes) is in
+// wire/inspect.hpp.
 
 #include <cstdint>
 #include <variant>
 #include <vector>
 
-#include "bytes.hpp"
-#include "cluster.hpp"
-#include "log_entry.hpp"
-#include "types.hpp"
+#include "libra/bytes.hpp"
+#include "libra/cluster.hpp"
+#include "libra/log_entry.hpp"
+#include "libra/types.hpp"
 
 namespace ra {
 
@@ -22,6 +23,8 @@ struct append_entries_rpc {
   index_t prev_log_index;
   term_t prev_log_term;
   std::vector<log_entry> entries;
+
+  bool operator==(const append_entries_rpc&) const = default;
 };
 
 /// Follower -> leader. On success, last_index/last_term name the follower's last
@@ -37,6 +40,8 @@ struct append_entries_reply {
   /// Highest machine version the replying member's code supports: the leader raises the
   /// effective version only when every member supports it (Ra's upgrade strategy `all`).
   uint32_t machine_version = 0;
+
+  bool operator==(const append_entries_reply&) const = default;
 };
 
 /// Pre-vote: asks "would you vote for me in term `term`?" without anyone changing
@@ -48,12 +53,16 @@ struct pre_vote_rpc {
   term_t last_log_term;
   uint64_t token = 0;  ///< ties replies to one round
   uint32_t machine_version = 0;
+
+  bool operator==(const pre_vote_rpc&) const = default;
 };
 
 struct pre_vote_result {
   term_t term;
   uint64_t token = 0;
   bool vote_granted = false;
+
+  bool operator==(const pre_vote_result&) const = default;
 };
 
 struct request_vote_rpc {
@@ -62,11 +71,15 @@ struct request_vote_rpc {
   index_t last_log_index;
   term_t last_log_term;
   bool leadership_transfer = false;
+
+  bool operator==(const request_vote_rpc&) const = default;
 };
 
 struct request_vote_result {
   term_t term;
   bool vote_granted = false;
+
+  bool operator==(const request_vote_result&) const = default;
 };
 
 /// Metadata of a snapshot: the last index/term it covers, the cluster at that index and
@@ -88,6 +101,8 @@ struct install_snapshot_rpc {
   uint32_t chunk_no = 1;
   bool last = false;
   shared_bytes data;
+
+  bool operator==(const install_snapshot_rpc&) const = default;
 };
 
 struct install_snapshot_result {
@@ -96,6 +111,8 @@ struct install_snapshot_result {
   uint32_t chunk_no = 0;   ///< chunk acknowledged
   index_t last_index;      ///< follower's last index after installing (last chunk only)
   term_t last_term;
+
+  bool operator==(const install_snapshot_result&) const = default;
 };
 
 /// Leadership confirmation round for consistent queries (ReadIndex).
@@ -103,17 +120,23 @@ struct heartbeat_rpc {
   term_t term;
   server_id leader_id;
   uint64_t query_index = 0;
+
+  bool operator==(const heartbeat_rpc&) const = default;
 };
 
 struct heartbeat_reply {
   term_t term;
   uint64_t query_index = 0;
+
+  bool operator==(const heartbeat_reply&) const = default;
 };
 
 /// Leader transfer: tells the target to start an election at once.
 struct timeout_now_rpc {
   term_t term;
   server_id leader_id;
+
+  bool operator==(const timeout_now_rpc&) const = default;
 };
 
 using peer_message =
@@ -122,39 +145,5 @@ using peer_message =
                install_snapshot_result, heartbeat_rpc, heartbeat_reply, timeout_now_rpc>;
 
 const char* message_name(const peer_message& m);
-
-// -- inspect overloads (CAF 0.17 signature) --------------------------------------------
-
-template <class F> typename F::result_type inspect(F& f, member& x) { return f(x.id, x.kind, x.promote_at); }
-template <class F> typename F::result_type inspect(F& f, append_entries_rpc& x) {
-  return f(x.term, x.leader_id, x.leader_commit, x.prev_log_index, x.prev_log_term, x.entries);
-}
-template <class F> typename F::result_type inspect(F& f, append_entries_reply& x) {
-  return f(x.term, x.success, x.next_index, x.last_index, x.last_term, x.machine_version);
-}
-template <class F> typename F::result_type inspect(F& f, pre_vote_rpc& x) {
-  return f(x.term, x.candidate_id, x.last_log_index, x.last_log_term, x.token, x.machine_version);
-}
-template <class F> typename F::result_type inspect(F& f, pre_vote_result& x) {
-  return f(x.term, x.token, x.vote_granted);
-}
-template <class F> typename F::result_type inspect(F& f, request_vote_rpc& x) {
-  return f(x.term, x.candidate_id, x.last_log_index, x.last_log_term, x.leadership_transfer);
-}
-template <class F> typename F::result_type inspect(F& f, request_vote_result& x) {
-  return f(x.term, x.vote_granted);
-}
-template <class F> typename F::result_type inspect(F& f, install_snapshot_result& x) {
-  return f(x.term, x.snapshot_index, x.chunk_no, x.last_index, x.last_term);
-}
-template <class F> typename F::result_type inspect(F& f, heartbeat_rpc& x) {
-  return f(x.term, x.leader_id, x.query_index);
-}
-template <class F> typename F::result_type inspect(F& f, heartbeat_reply& x) {
-  return f(x.term, x.query_index);
-}
-template <class F> typename F::result_type inspect(F& f, timeout_now_rpc& x) {
-  return f(x.term, x.leader_id);
-}
 
 }  // namespace ra

@@ -1,7 +1,7 @@
 // Queries: local (any member), leader, and consistent (ReadIndex: record the commit index,
 // confirm leadership with a quorum heartbeat round, answer once applied reaches it).
 
-#include "server_internal.hpp"
+#include "libra/server_internal.hpp"
 
 namespace ra {
 

@@ -1,6 +1,6 @@
 // Log replication: appending, AppendEntries on both sides, commit, the leader's tick.
 
-#include "server_internal.hpp"
+#include "libra/server_internal.hpp"
 
 namespace ra {
 

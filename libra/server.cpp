@@ -6,7 +6,7 @@
 #include <algorithm>
 #include <stdexcept>
 
-#include "server_internal.hpp"
+#include "libra/server_internal.hpp"
 
 namespace ra {
 

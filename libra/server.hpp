@@ -20,15 +20,15 @@
 
 #include <nlohmann/json.hpp>
 
-#include "actions.hpp"
-#include "cluster.hpp"
-#include "config.hpp"
-#include "log_store.hpp"
-#include "machine.hpp"
-#include "messages.hpp"
+#include "libra/actions.hpp"
+#include "libra/cluster.hpp"
+#include "libra/config.hpp"
+#include "libra/log_store.hpp"
+#include "libra/machine.hpp"
+#include "libra/messages.hpp"
 #include "libra/quorum.hpp"
-#include "small_rng.hpp"
-#include "types.hpp"
+#include "libra/small_rng.hpp"
+#include "libra/types.hpp"
 
 namespace ra {
 

@@ -6,7 +6,7 @@
 
 #include "libra/progress.hpp"
 #include "libra/quorum.hpp"
-#include "server.hpp"
+#include "libra/server.hpp"
 
 namespace ra {
 

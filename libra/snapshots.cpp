@@ -1,7 +1,7 @@
 // Snapshot transfer: the leader sends its latest snapshot in chunks to a follower that
 // needs entries the leader no longer holds; the follower assembles and installs it.
 
-#include "server_internal.hpp"
+#include "libra/server_internal.hpp"
 
 namespace ra {
 

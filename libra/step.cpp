@@ -4,7 +4,7 @@
 // topic files (election.cpp, replication.cpp, queries.cpp, snapshots.cpp).
 
 #include "libra/overloaded.hpp"
-#include "server_internal.hpp"
+#include "libra/server_internal.hpp"
 
 namespace ra {
 

@@ -42,8 +42,8 @@
 #include <type_traits>
 #include <utility>
 
-#include "codec.hpp"
-#include "machine.hpp"
+#include "libra/codec.hpp"
+#include "libra/machine.hpp"
 
 namespace ra {
 

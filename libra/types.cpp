@@ -1,6 +1,6 @@
-#include "types.hpp"
+#include "libra/types.hpp"
 
-#include "actions.hpp"
+#include "libra/actions.hpp"
 
 namespace ra {
 

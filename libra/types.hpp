@@ -28,11 +28,6 @@ struct strong_u64 {
   friend std::ostream& operator<<(std::ostream& os, strong_u64 x) { return os << x.value; }
 };
 
-template <class Inspector, class Tag>
-typename Inspector::result_type inspect(Inspector& f, strong_u64<Tag>& x) {
-  return f(x.value);
-}
-
 struct term_tag {};
 struct index_tag {};
 /// A Raft term. Term 0 means "before any election".
@@ -51,11 +46,6 @@ struct server_id {
   std::string to_string() const { return node.empty() ? name : name + "@" + node; }
   friend std::ostream& operator<<(std::ostream& os, const server_id& s) { return os << s.to_string(); }
 };
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, server_id& x) {
-  return f(x.name, x.node);
-}
 
 /// How a member takes part in the cluster (Ra's `membership`).
 enum class membership : uint8_t {

@@ -1,4 +1,4 @@
-#include "wal/endian.hpp"
+#include "io/endian.hpp"
 #include "segments/segment_file.hpp"
 
 #include <algorithm>
@@ -8,7 +8,7 @@
 #include <iterator>
 #include <stdexcept>
 
-#include "wal/crc32c.hpp"
+#include "io/crc32c.hpp"
 
 namespace ra::storage {
 

@@ -14,7 +14,7 @@
 
 #include "libra/log_entry.hpp"
 #include "libra/types.hpp"
-#include "wal/file.hpp"
+#include "io/file.hpp"
 
 namespace ra::storage {
 

@@ -16,20 +16,10 @@
 #include <caf/atom.hpp>
 
 #include "segments/segment_flush.hpp"
+#include "wire/atoms.hpp"    // seg_*_atom
+#include "wire/storage.hpp"  // rollover_info
 
 namespace ra::storage {
-
-using seg_flush_atom = caf::atom_constant<caf::atom("seg_flush")>;
-using seg_retry_atom = caf::atom_constant<caf::atom("seg_retry")>;
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, writer_range& x) {
-  return f(x.writer, x.first.value, x.last.value);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, rollover_info& x) {
-  return f(x.path, x.writers);
-}
 
 struct segment_writer_config {
   file_system* fs = nullptr;  ///< default: file_system::posix()

@@ -5,7 +5,7 @@
 #include <cstdio>
 
 #include "snapshot/snapshot_format.hpp"
-#include "wal/crc32c.hpp"
+#include "io/crc32c.hpp"
 
 namespace ra::storage {
 

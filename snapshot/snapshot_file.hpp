@@ -17,7 +17,7 @@
 
 #include "libra/log_store.hpp"
 #include "libra/messages.hpp"
-#include "wal/file.hpp"
+#include "io/file.hpp"
 
 namespace ra::storage {
 

@@ -3,8 +3,8 @@
 #include <cerrno>
 #include <cstring>
 
-#include "wal/crc32c.hpp"
-#include "wal/endian.hpp"
+#include "io/crc32c.hpp"
+#include "io/endian.hpp"
 
 namespace ra::storage::snapshot_format {
 

@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "libra/messages.hpp"
-#include "wal/file.hpp"
+#include "io/file.hpp"
 
 namespace ra::storage::snapshot_format {
 

@@ -4,7 +4,7 @@
 #include <cerrno>
 #include <stdexcept>
 
-#include "wal/crc32c.hpp"
+#include "io/crc32c.hpp"
 
 namespace ra::storage {
 

@@ -14,7 +14,7 @@
 #include "libra/codec.hpp"
 #include "libra/typed_machine.hpp"
 #include "machines/counter.hpp"
-#include "test/sim/cluster.hpp"
+#include "sim/cluster.hpp"
 
 namespace {
 

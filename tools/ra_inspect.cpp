@@ -23,8 +23,8 @@
 #include "segments/segment_file.hpp"
 #include "snapshot/snapshot_file.hpp"
 #include "snapshot/snapshot_format.hpp"
-#include "wal/crc32c.hpp"
-#include "wal/file.hpp"
+#include "io/crc32c.hpp"
+#include "io/file.hpp"
 #include "wal/wal_format.hpp"
 #include "wal/wal_reader.hpp"
 

@@ -19,8 +19,8 @@
 #include <system_error>
 #include <vector>
 
-#include "test/lincheck/checker.hpp"
-#include "test/lincheck/history.hpp"
+#include "lincheck/checker.hpp"
+#include "lincheck/history.hpp"
 
 namespace {
 

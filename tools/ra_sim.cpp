@@ -20,7 +20,7 @@
 
 #include <CLI/CLI.hpp>
 
-#include "test/sim/simulator.hpp"
+#include "sim/simulator.hpp"
 
 namespace {
 

@@ -7,7 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "wal/crc32c.hpp"
+#include "io/crc32c.hpp"
 
 namespace ra::storage {
 

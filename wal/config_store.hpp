@@ -9,7 +9,7 @@
 #include <string>
 
 #include "libra/config.hpp"
-#include "wal/file.hpp"
+#include "io/file.hpp"
 
 namespace ra::storage {
 

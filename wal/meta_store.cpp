@@ -2,8 +2,9 @@
 
 #include <cstring>
 
-#include "wal/crc32c.hpp"
-#include "wal/endian.hpp"
+#include "io/atomic_write.hpp"
+#include "io/crc32c.hpp"
+#include "io/endian.hpp"
 
 namespace ra::storage {
 

@@ -19,7 +19,7 @@
 #include <string>
 
 #include "libra/types.hpp"
-#include "wal/file.hpp"
+#include "io/file.hpp"
 
 namespace ra::storage {
 

@@ -1,6 +1,6 @@
 // The CAF shell around wal_writer (see wal_actor.hpp for the protocol).
 
-#include "wal_actor.hpp"
+#include "wal/wal_actor.hpp"
 
 #include <algorithm>
 #include <chrono>

@@ -27,23 +27,12 @@
 #include <caf/actor_system.hpp>
 #include <caf/atom.hpp>
 
-#include "entry_inspect.hpp"
-#include "wal_writer.hpp"
+#include "wal/wal_writer.hpp"
+#include "wire/atoms.hpp"    // wal_*_atom
+#include "wire/inspect.hpp"  // log entries
+#include "wire/storage.hpp"  // wal_writer_stats, rollover_info
 
 namespace ra::storage {
-
-using wal_append_atom = caf::atom_constant<caf::atom("wal_append")>;
-using wal_written_atom = caf::atom_constant<caf::atom("wal_wrtn")>;
-using wal_resend_atom = caf::atom_constant<caf::atom("wal_resend")>;
-using wal_error_atom = caf::atom_constant<caf::atom("wal_error")>;
-using wal_flush_atom = caf::atom_constant<caf::atom("wal_flush")>;
-using wal_stats_atom = caf::atom_constant<caf::atom("wal_stats")>;
-using wal_window_atom = caf::atom_constant<caf::atom("wal_window")>;
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, wal_writer_stats& x) {
-  return f(x.batches, x.syncs, x.entries, x.bytes, x.rollovers, x.failed_flushes);
-}
 
 /// Spawns the WAL actor with a new writer (no recovery; the first file is created by
 /// the first flush). on_rollover runs on the WAL's thread and must not block.

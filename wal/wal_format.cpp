@@ -1,15 +1,15 @@
 // Little-endian encoding and decoding of WAL records (layout in wal_format.hpp and
 // docs/storage-format.md).
 
-#include "wal_format.hpp"
+#include "wal/wal_format.hpp"
 
 #include <cstring>
 #include <limits>
 #include <stdexcept>
 #include <type_traits>
 
-#include "crc32c.hpp"
-#include "endian.hpp"
+#include "io/crc32c.hpp"
+#include "io/endian.hpp"
 
 namespace ra::storage::wal_format {
 namespace {

@@ -1,11 +1,11 @@
 // The WAL reader: chunked buffering plus the torn-tail rule (see wal_reader.hpp).
 
-#include "wal_reader.hpp"
+#include "wal/wal_reader.hpp"
 
 #include <algorithm>
 #include <cstring>
 
-#include "wal_format.hpp"
+#include "wal/wal_format.hpp"
 
 namespace ra::storage {
 

@@ -18,7 +18,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "file.hpp"
+#include "io/file.hpp"
 #include "libra/log_entry.hpp"
 
 namespace ra::storage {

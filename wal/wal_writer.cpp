@@ -1,14 +1,15 @@
 // The WAL writer: batching, gap detection, failure handling, roll-over and recovery.
 // See wal_writer.hpp for the contract and docs/storage-format.md for the file layout.
 
-#include "wal_writer.hpp"
+#include "wal/wal_writer.hpp"
 
 #include <algorithm>
 #include <charconv>
 #include <cstdio>
 #include <stdexcept>
 
-#include "wal_format.hpp"
+#include "io/atomic_write.hpp"
+#include "wal/wal_format.hpp"
 
 namespace ra::storage {
 
@@ -156,28 +157,11 @@ io_result<uint64_t> wal_writer::highest_file_number() {
 
 io_result<std::unique_ptr<file>> wal_writer::create_file(uint64_t number) {
   const std::string path = file_path(number);
-  const std::string tmp = path + ".tmp";
-  const bool durable = config_.wal_sync_method != sync_method::none;
-  // Header first, under a temporary name, so an empty or headerless WAL never appears.
-  {
-    auto f = fs_.open(tmp, {open_mode::create});
-    if (!f)
-      return f.error();
-    std::vector<char> header;
-    fmt::append_file_header(header);
-    if (auto st = (*f)->write(header); !st)
-      return st.error();
-    if (durable) {
-      if (auto st = (*f)->sync(config_.wal_sync_method); !st)
-        return st.error();
-    }
-  }
-  if (auto st = fs_.rename(tmp, path); !st)
+  // Header first, written atomically, so an empty or headerless WAL never appears.
+  std::vector<char> header;
+  fmt::append_file_header(header);
+  if (auto st = write_file_atomically(fs_, path, header, config_.wal_sync_method); !st)
     return st.error();
-  if (durable) {
-    if (auto st = fs_.sync_directory(config_.wal_data_dir); !st)
-      return st.error();
-  }
   if (strategy_ == write_strategy::o_sync) {
     auto f = fs_.open(path, {open_mode::read_write, true});
     if (f || f.error().code != EINVAL)

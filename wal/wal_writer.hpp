@@ -26,9 +26,9 @@
 #include <unordered_map>
 #include <vector>
 
-#include "file.hpp"
+#include "io/file.hpp"
 #include "libra/log_entry.hpp"
-#include "wal_reader.hpp"
+#include "wal/wal_reader.hpp"
 
 namespace ra::storage {
 

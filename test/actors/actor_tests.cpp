@@ -15,7 +15,7 @@
 #include "actors/api.hpp"
 #include "actors/messages.hpp"
 #include "machines/counter.hpp"
-#include "runtime_fixture.hpp"
+#include "test/actors/runtime_fixture.hpp"
 
 using namespace ra;
 using namespace ra::test;

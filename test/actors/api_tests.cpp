@@ -18,8 +18,8 @@
 #include "actors/pid.hpp"
 #include "libra/behaviour_machine.hpp"
 #include "machines/fifo.hpp"
-#include "runtime_fixture.hpp"
-#include "test_machines.hpp"
+#include "test/actors/runtime_fixture.hpp"
+#include "test/actors/test_machines.hpp"
 
 using namespace ra;
 using namespace ra::test;

@@ -55,7 +55,7 @@
 #include "actors/async_api.hpp"
 #include "actors/messages.hpp"
 #include "machines/counter.hpp"
-#include "runtime_fixture.hpp"
+#include "test/actors/runtime_fixture.hpp"
 
 namespace ra::test {
 

@@ -3,7 +3,7 @@
 // Which server wins an election still varies between runs (the system seeds each
 // server's PRNG at random), so the tests assert what must hold whoever wins.
 
-#include "coordinator_fixture.hpp"
+#include "test/actors/coordinator_fixture.hpp"
 
 #include <algorithm>
 
@@ -370,7 +370,7 @@ TEST_CASE_METHOD(coordinator_fixture,
 
 #include "actors/pid.hpp"
 #include "machines/fifo.hpp"
-#include "test_machines.hpp"
+#include "test/actors/test_machines.hpp"
 
 namespace {
 

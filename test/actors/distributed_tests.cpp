@@ -19,7 +19,7 @@
 #include <caf/io/all.hpp>
 #include <spdlog/spdlog.h>
 
-#include "runtime_fixture.hpp"
+#include "test/actors/runtime_fixture.hpp"
 #include "actors/api.hpp"
 #include "actors/messages.hpp"
 #include "actors/node_link.hpp"

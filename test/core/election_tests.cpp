@@ -1,7 +1,7 @@
 // Elections: pre-vote, votes, durability of votes, leader transfer.
 #include <catch2/catch.hpp>
 
-#include "cluster_harness.hpp"
+#include "test/core/cluster_harness.hpp"
 
 using namespace ra;
 using namespace ra::test;

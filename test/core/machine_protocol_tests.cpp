@@ -3,7 +3,7 @@
 // machine-version upgrades (Ra's strategy `all`).
 #include <catch2/catch.hpp>
 
-#include "cluster_harness.hpp"
+#include "test/core/cluster_harness.hpp"
 #include "libra/effects.hpp"
 
 using namespace ra;

@@ -1,7 +1,7 @@
 // Single-server membership changes, member kinds, promotion, removal of the leader.
 #include <catch2/catch.hpp>
 
-#include "cluster_harness.hpp"
+#include "test/core/cluster_harness.hpp"
 
 using namespace ra;
 using namespace ra::test;

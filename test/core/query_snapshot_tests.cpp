@@ -1,7 +1,7 @@
 // Queries (local, leader, consistent/ReadIndex) and snapshots (release_cursor, chunked install).
 #include <catch2/catch.hpp>
 
-#include "cluster_harness.hpp"
+#include "test/core/cluster_harness.hpp"
 
 using namespace ra;
 using namespace ra::test;

@@ -1,7 +1,7 @@
 // Replication, durability rules, commit rules (Raft figures 7 and 8), client replies.
 #include <catch2/catch.hpp>
 
-#include "cluster_harness.hpp"
+#include "test/core/cluster_harness.hpp"
 
 using namespace ra;
 using namespace ra::test;

@@ -14,7 +14,7 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "wal/file.hpp"
+#include "io/file.hpp"
 #include "wal/wal_reader.hpp"
 
 namespace {

@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "test/lincheck/checker.hpp"
-#include "test/lincheck/history.hpp"
+#include "lincheck/checker.hpp"
+#include "lincheck/history.hpp"
 
 namespace lc = ra::lincheck;
 using lc::event;

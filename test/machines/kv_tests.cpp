@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "../core/cluster_harness.hpp"
+#include "test/core/cluster_harness.hpp"
 #include "machines/kv.hpp"
 
 using namespace ra;

@@ -6,11 +6,11 @@
 #include <sstream>
 
 #include "libra/memory_log.hpp"
-#include "test/lincheck/checker.hpp"
-#include "test/lincheck/history.hpp"
-#include "test/sim/invariants.hpp"
-#include "test/sim/clients.hpp"
-#include "test/sim/simulator.hpp"
+#include "lincheck/checker.hpp"
+#include "lincheck/history.hpp"
+#include "sim/invariants.hpp"
+#include "sim/clients.hpp"
+#include "sim/simulator.hpp"
 
 using namespace ra::sim;
 

@@ -2,12 +2,12 @@
 // recovery of all of it from disk.
 #include <catch2/catch.hpp>
 
-#include "storage_test_util.hpp"
+#include "test/storage/storage_test_util.hpp"
 
 #include <atomic>
 #include <filesystem>
 
-#include "durable_node.hpp"
+#include "test/storage/durable_node.hpp"
 
 using namespace ra;
 using namespace ra::storage;

@@ -9,7 +9,7 @@
 #include <utility>
 #include <vector>
 
-#include "segments/durable_log.hpp"
+#include "log/durable_log.hpp"
 #include "segments/segment_flush.hpp"
 #include "wal/wal_writer.hpp"
 

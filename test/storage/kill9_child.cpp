@@ -15,7 +15,7 @@
 #include <string>
 #include <unistd.h>
 
-#include "durable_node.hpp"
+#include "test/storage/durable_node.hpp"
 #include "libra/server.hpp"
 #include "libra/typed_machine.hpp"
 #include "wal/meta_store.hpp"

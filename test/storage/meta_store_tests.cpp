@@ -1,7 +1,7 @@
 // Durable term / vote / last_applied per server.
 #include <catch2/catch.hpp>
 
-#include "storage_test_util.hpp"
+#include "test/storage/storage_test_util.hpp"
 
 #include <atomic>
 #include <filesystem>

@@ -12,7 +12,7 @@
 
 #include "segments/segment_set.hpp"
 #include "segments/segment_writer_actor.hpp"
-#include "storage_test_util.hpp"
+#include "test/storage/storage_test_util.hpp"
 #include "wal/wal_actor.hpp"
 
 using namespace ra;

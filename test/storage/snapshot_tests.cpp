@@ -3,7 +3,7 @@
 
 #include <catch2/catch.hpp>
 
-#include "storage_test_util.hpp"
+#include "test/storage/storage_test_util.hpp"
 
 #include <cstdlib>
 #include <filesystem>

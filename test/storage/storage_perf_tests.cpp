@@ -14,10 +14,10 @@
 
 #include <caf/all.hpp>
 
-#include "durable_node.hpp"
-#include "segments/mem_table.hpp"
+#include "test/storage/durable_node.hpp"
+#include "log/mem_table.hpp"
 #include "segments/segment_set.hpp"
-#include "storage_test_util.hpp"
+#include "test/storage/storage_test_util.hpp"
 #include "wal/config_store.hpp"
 #include "wal/wal_actor.hpp"
 

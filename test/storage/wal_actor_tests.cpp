@@ -10,7 +10,7 @@
 
 #include <caf/all.hpp>
 
-#include "storage_test_util.hpp"
+#include "test/storage/storage_test_util.hpp"
 #include "wal/wal_actor.hpp"
 
 using namespace ra;

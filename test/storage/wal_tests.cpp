@@ -7,9 +7,10 @@
 #include <cstring>
 #include <random>
 
-#include "storage_test_util.hpp"
-#include "wal/crc32c.hpp"
-#include "wal/file.hpp"
+#include "test/storage/storage_test_util.hpp"
+#include "io/atomic_write.hpp"
+#include "io/crc32c.hpp"
+#include "io/file.hpp"
 #include "wal/wal_format.hpp"
 #include "wal/wal_reader.hpp"
 

@@ -6,8 +6,8 @@
 #include <algorithm>
 #include <map>
 
-#include "storage_test_util.hpp"
-#include "wal/file.hpp"
+#include "test/storage/storage_test_util.hpp"
+#include "io/file.hpp"
 #include "wal/wal_format.hpp"
 #include "wal/wal_reader.hpp"
 #include "wal/wal_writer.hpp"

@@ -12,8 +12,8 @@
 #include <iostream>
 #include <thread>
 
-#include "bench_common.hpp"
-#include "bench_workloads.hpp"
+#include "tools/ra-bench/bench_common.hpp"
+#include "tools/ra-bench/bench_workloads.hpp"
 #include "wal/wal_format.hpp"
 
 namespace ra::bench {

@@ -22,8 +22,8 @@
 #include <stdexcept>
 #include <thread>
 
-#include "bench_common.hpp"
-#include "bench_workloads.hpp"
+#include "tools/ra-bench/bench_common.hpp"
+#include "tools/ra-bench/bench_workloads.hpp"
 
 namespace ra::bench {
 

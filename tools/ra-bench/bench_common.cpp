@@ -1,6 +1,6 @@
 // Shared parts of the runtime workloads (see bench_common.hpp).
 
-#include "bench_common.hpp"
+#include "tools/ra-bench/bench_common.hpp"
 
 #include <sys/resource.h>
 #include <unistd.h>

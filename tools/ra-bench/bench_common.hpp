@@ -16,7 +16,7 @@
 
 #include "actors/api.hpp"
 #include "actors/system.hpp"
-#include "disk_limits.hpp"
+#include "tools/ra-bench/disk_limits.hpp"
 
 namespace CLI {
 class App;

@@ -2,7 +2,7 @@
 
 #include <iostream>
 
-#include "bench_workloads.hpp"
+#include "tools/ra-bench/bench_workloads.hpp"
 
 namespace ra::bench {
 

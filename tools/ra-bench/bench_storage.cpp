@@ -1,7 +1,7 @@
 // `ra-bench storage` (see bench_storage.hpp for what is measured and why).
 
-#include "bench_storage.hpp"
-#include "disk_limits.hpp"
+#include "tools/ra-bench/bench_storage.hpp"
+#include "tools/ra-bench/disk_limits.hpp"
 
 #include <fcntl.h>
 #include <sys/statfs.h>
@@ -32,7 +32,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
-#include "wal/crc32c.hpp"
+#include "io/crc32c.hpp"
 #include "wal/wal_writer.hpp"
 
 namespace ra::bench {

@@ -5,7 +5,7 @@
 
 #include <string>
 
-#include "bench_common.hpp"
+#include "tools/ra-bench/bench_common.hpp"
 
 namespace ra::bench {
 

@@ -1,6 +1,6 @@
 // The raw disk limits and report helpers every ra-bench workload shares.
 
-#include "disk_limits.hpp"
+#include "tools/ra-bench/disk_limits.hpp"
 
 #include <fcntl.h>
 #include <sys/statfs.h>
@@ -19,7 +19,7 @@
 #include <thread>
 #include <vector>
 
-#include "wal/crc32c.hpp"
+#include "io/crc32c.hpp"
 
 namespace ra::bench {
 

@@ -19,8 +19,8 @@
 
 #include <CLI/CLI.hpp>
 
-#include "bench_storage.hpp"
-#include "bench_workloads.hpp"
+#include "tools/ra-bench/bench_storage.hpp"
+#include "tools/ra-bench/bench_workloads.hpp"
 
 namespace {
 

@@ -133,8 +133,6 @@ class faulty_file_system final : public file_system {
   std::atomic<uint64_t> failures_{0};
 };
 
-/// Writes `data` to `path` atomically: temp file, sync, rename, sync directory.
-io_status write_file_atomically(file_system& fs, const std::string& path, std::span<const char> data);
 /// Reads a whole file.
 io_result<std::vector<char>> read_file(file_system& fs, const std::string& path);
 

@@ -1,4 +1,4 @@
-#include "test/lincheck/history.hpp"
+#include "lincheck/history.hpp"
 
 #include <charconv>
 #include <istream>

@@ -1,4 +1,4 @@
-#include "segments/durable_log.hpp"
+#include "log/durable_log.hpp"
 
 #include <limits>
 

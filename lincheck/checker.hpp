@@ -5,7 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "history.hpp"
+#include "lincheck/history.hpp"
 
 namespace ra::lincheck {
 

@@ -1,8 +1,8 @@
-#include "invariants.hpp"
+#include "sim/invariants.hpp"
 
 #include <sstream>
 
-#include "rng.hpp"
+#include "sim/rng.hpp"
 
 namespace ra::sim {
 

@@ -16,10 +16,10 @@
 #include <string>
 #include <vector>
 
-#include "cluster.hpp"
-#include "invariants.hpp"
-#include "rng.hpp"
-#include "test/lincheck/history.hpp"
+#include "sim/cluster.hpp"
+#include "sim/invariants.hpp"
+#include "sim/rng.hpp"
+#include "lincheck/history.hpp"
 
 namespace ra::sim {
 

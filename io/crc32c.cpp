@@ -3,7 +3,7 @@
 // 256-entry tables, one table lookup per input byte but eight independent ones per
 // step, so the CPU can overlap them).
 
-#include "crc32c.hpp"
+#include "io/crc32c.hpp"
 
 #include <array>
 #include <bit>

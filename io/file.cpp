@@ -1,8 +1,8 @@
 // POSIX implementation of the file layer, the fault-injecting wrapper used by tests,
-// and the two whole-file helpers. Every system call is retried on EINTR and every
+// and the whole-file read helper (the atomic write is in io/atomic_write.cpp). Every system call is retried on EINTR and every
 // short write is continued, so callers only ever see "all done" or an io_error.
 
-#include "file.hpp"
+#include "io/file.hpp"
 
 #include <algorithm>
 #include <climits>
@@ -394,30 +394,6 @@ io_result<std::vector<std::string>> faulty_file_system::list(const std::string& 
   if (int e = check("list", dir))
     return io_error{e, "list", dir};
   return inner_.list(dir);
-}
-
-namespace {
-std::string parent_directory(const std::string& path) {
-  auto parent = std::filesystem::path(path).parent_path();
-  return parent.empty() ? std::string(".") : parent.string();
-}
-}  // namespace
-
-io_status write_file_atomically(file_system& fs, const std::string& path,
-                                std::span<const char> data) {
-  const std::string tmp = path + ".tmp";
-  {
-    auto f = fs.open(tmp, {open_mode::create});
-    if (!f)
-      return f.error();
-    if (auto st = (*f)->write(data); !st)
-      return st.error();
-    if (auto st = (*f)->sync(sync_method::datasync); !st)
-      return st.error();
-  }  // closed before the rename
-  if (auto st = fs.rename(tmp, path); !st)
-    return st.error();
-  return fs.sync_directory(parent_directory(path));
 }
 
 io_result<std::vector<char>> read_file(file_system& fs, const std::string& path) {

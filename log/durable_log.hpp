@@ -18,10 +18,10 @@
 #include <vector>
 
 #include "libra/log_store.hpp"
-#include "segments/mem_table.hpp"
+#include "log/mem_table.hpp"
 #include "segments/segment_set.hpp"
 #include "snapshot/snapshot_file.hpp"
-#include "wal/file.hpp"
+#include "io/file.hpp"
 
 namespace ra::storage {
 

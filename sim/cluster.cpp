@@ -1,4 +1,4 @@
-#include "cluster.hpp"
+#include "sim/cluster.hpp"
 
 #include <algorithm>
 #include <cstdio>

@@ -1,4 +1,4 @@
-#include "simulator.hpp"
+#include "sim/simulator.hpp"
 
 #include <algorithm>
 #include <filesystem>
@@ -6,13 +6,13 @@
 #include <iostream>
 #include <sstream>
 
-#include "clients.hpp"
-#include "cluster.hpp"
-#include "faults.hpp"
-#include "invariants.hpp"
-#include "recording_machine.hpp"
-#include "register_machine.hpp"
-#include "test/lincheck/checker.hpp"
+#include "sim/clients.hpp"
+#include "sim/cluster.hpp"
+#include "sim/faults.hpp"
+#include "sim/invariants.hpp"
+#include "sim/recording_machine.hpp"
+#include "sim/register_machine.hpp"
+#include "lincheck/checker.hpp"
 
 namespace ra::sim {
 

@@ -19,9 +19,9 @@
 #include <vector>
 
 #include "libra/server.hpp"
-#include "network.hpp"
-#include "observed_log.hpp"
-#include "rng.hpp"
+#include "sim/network.hpp"
+#include "sim/observed_log.hpp"
+#include "sim/rng.hpp"
 
 namespace ra::sim {
 

@@ -9,7 +9,7 @@
 // infinite return time. The search succeeds once every *completed* operation is linearized,
 // so an unknown operation is free to take effect anywhere after its invoke or never at all.
 
-#include "test/lincheck/checker.hpp"
+#include "lincheck/checker.hpp"
 
 #include <algorithm>
 #include <chrono>

@@ -9,7 +9,7 @@
 #include <utility>
 #include <vector>
 
-#include "rng.hpp"
+#include "sim/rng.hpp"
 
 namespace ra::sim {
 

@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "cluster.hpp"
-#include "rng.hpp"
+#include "sim/cluster.hpp"
+#include "sim/rng.hpp"
 
 namespace ra::sim {
 

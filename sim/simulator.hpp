@@ -9,7 +9,7 @@
 #include <iosfwd>
 #include <string>
 
-#include "test/lincheck/history.hpp"
+#include "lincheck/history.hpp"
 
 namespace ra::sim {
 

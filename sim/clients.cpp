@@ -1,11 +1,11 @@
-#include "clients.hpp"
+#include "sim/clients.hpp"
 
 #include <any>
 #include <map>
 #include <set>
 
 #include "libra/codec.hpp"
-#include "register_machine.hpp"
+#include "sim/register_machine.hpp"
 
 namespace ra::sim {
 

@@ -1,0 +1,62 @@
+#pragma once
+// The replies server actors send to clients, possibly in another process. They carry an
+// error code instead of a caf::error, so that the caller can tell "the request failed"
+// (caf::error: timeout, actor down) from "Raft said no" (command_result::error, e.g.
+// not_leader with a leader hint).
+
+#include <cstdint>
+#include <utility>
+#include <vector>
+
+#include <caf/meta/type_name.hpp>
+
+#include "libra/actions.hpp"
+#include "libra/bytes.hpp"
+#include "libra/cluster.hpp"
+#include "libra/types.hpp"
+#include "wire/inspect.hpp"
+
+namespace ra::actors {
+
+/// Reply to a command, membership change or leadership transfer (reply_action).
+struct command_result {
+  index_t index{0};
+  term_t term{0};
+  server_id leader;
+  shared_bytes reply;
+  bool failed = false;
+  command_error error{error_code::not_leader, {}};  ///< meaningful only if failed
+
+  bool operator==(const command_result&) const = default;
+};
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, command_result& x) {
+  return f(caf::meta::type_name("ra_command_result"), x.index, x.term, x.leader, x.reply, x.failed, x.error);
+}
+
+/// The member list as a server knows it, with its leader (empty if unknown).
+struct members_result {
+  std::vector<member> members;
+  server_id leader;
+  role server_role = role::follower;
+
+  bool operator==(const members_result&) const = default;
+};
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, members_result& x) {
+  return f(caf::meta::type_name("ra_members_result"), x.members, x.leader, x.server_role);
+}
+
+/// A batch of pipelined commands applied (Ra's {ra_event, Leader, {applied, [...]}}).
+struct applied_batch {
+  server_id leader;
+  std::vector<std::pair<uint64_t, shared_bytes>> applied;  ///< (correlation, reply)
+
+  bool operator==(const applied_batch&) const = default;
+};
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, applied_batch& x) {
+  return f(caf::meta::type_name("ra_applied_batch"), x.leader, x.applied);
+}
+
+}  // namespace ra::actors
