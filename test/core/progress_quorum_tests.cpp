@@ -3,7 +3,7 @@
 // repair of a follower whose log went backwards (review finding F2).
 #include <catch2/catch.hpp>
 
-#include "cluster_harness.hpp"
+#include "test/core/cluster_harness.hpp"
 #include "libra/progress.hpp"
 #include "libra/quorum.hpp"
 

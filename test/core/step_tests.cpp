@@ -3,7 +3,7 @@
 // steps behind it.
 #include <catch2/catch.hpp>
 
-#include "cluster_harness.hpp"
+#include "test/core/cluster_harness.hpp"
 
 using namespace ra;
 using namespace ra::test;
