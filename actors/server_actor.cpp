@@ -145,6 +145,18 @@ int64_t now_ms() {
 void sync_behavior(server_actor* self);
 void execute_effect(server_actor* self, shell_effect& e);
 
+/// Answers every request the server holds a promise for: it will not answer them now.
+/// (Requests still in the mailbox are bounced by CAF when the actor exits.)
+void fail_waiters(server_state& st) {
+  auto down = [] { return caf::make_error(caf::sec::request_receiver_down); };
+  for (auto& [id, rp] : st.command_waiters) rp.deliver(down());
+  for (auto& [id, rp] : st.query_waiters) rp.deliver(down());
+  for (auto& [index, rp] : st.apply_waiters) rp.deliver(down());
+  st.command_waiters.clear();
+  st.query_waiters.clear();
+  st.apply_waiters.clear();
+}
+
 void stop_server(server_actor* self, const std::string& reason, bool error) {
   auto& st = self->state;
   if (st.stopping) return;
@@ -153,10 +165,7 @@ void stop_server(server_actor* self, const std::string& reason, bool error) {
     spdlog::error("[{}] server stopped: {}", st.tag, reason);
   else
     spdlog::info("[{}] server stopped: {}", st.tag, reason);
-  for (auto& [id, rp] : st.command_waiters) rp.deliver(caf::make_error(caf::sec::request_receiver_down));
-  for (auto& [id, rp] : st.query_waiters) rp.deliver(caf::make_error(caf::sec::request_receiver_down));
-  st.command_waiters.clear();
-  st.query_waiters.clear();
+  fail_waiters(st);
   self->quit(error ? caf::exit_reason::unhandled_exception : caf::exit_reason::normal);
 }
 
@@ -783,6 +792,15 @@ server_behavior server_main(server_actor* self, std::shared_ptr<system_core> cor
     with_server(self, [&](server& s) {
       if (s.leader() == who) s.handle_leader_down(false);
     });
+  });
+  // Stopped from outside (system::stop_server, the system stopping, a linked exit): the
+  // requests it holds promises for are answered at once, as on an internal stop, instead
+  // of leaving their callers to wait out their timeouts.
+  self->set_exit_handler([self](caf::exit_msg& m) {
+    auto& st = self->state;
+    st.stopping = true;
+    fail_waiters(st);
+    self->quit(std::move(m.reason));
   });
   st.metrics = key_metrics_for(st.core->name, st.cfg.server.id.name);
   st.metrics->running.store(true);

@@ -1073,3 +1073,24 @@ TEST_CASE_METHOD(role_fixture, "coordinator: the requests a candidate postponed 
   REQUIRE(!**query);
   CHECK((*query)->error() == caf::sec::request_receiver_down);
 }
+
+TEST_CASE_METHOD(role_fixture, "coordinator: a leader stopped from outside answers the commands it was holding",
+                 "[coordinator][stop]") {
+  std::vector<server_id> ids{{"s1", sys().name()}, {"s2", sys().name()}, {"s3", sys().name()}};
+  auto leader = start_cluster("c1", ids);
+  // Cut the followers off: the command is appended but cannot commit, so the leader
+  // holds its reply promise.
+  for (auto& id : ids)
+    if (id != leader) isolate(id);
+  auto reply = command(leader, 1, 30s);
+  run_jobs();
+  REQUIRE_FALSE(reply->has_value());
+  heal();
+  for (auto& id : ids)
+    if (id != leader) REQUIRE(blocking([&] { return sys().stop_server(id); }));
+  REQUIRE(blocking([&] { return sys().stop_server(leader); }));
+  // Answered when the leader stops, long before the caller's 30 s timeout.
+  REQUIRE(run_until([&] { return reply->has_value(); }, 1s));
+  REQUIRE_FALSE(**reply);
+  CHECK((*reply)->error() == caf::sec::request_receiver_down);
+}
