@@ -146,10 +146,18 @@ void sync_behavior(server_actor* self);
 void execute_effect(server_actor* self, shell_effect& e);
 
 /// Answers every request the server holds a promise for: it will not answer them now.
-/// (Requests still in the mailbox are bounced by CAF when the actor exits.)
+/// (Requests still in the mailbox are bounced by CAF when the actor exits: those were
+/// never seen, and a caller may safely send them elsewhere.) A held command may already
+/// be in the log and commit under the next leader: it is answered leadership_lost ("may
+/// or may not be applied"), never an error a caller would retry, which could apply it twice.
 void fail_waiters(server_state& st) {
   auto down = [] { return caf::make_error(caf::sec::request_receiver_down); };
-  for (auto& [id, rp] : st.command_waiters) rp.deliver(down());
+  for (auto& [id, rp] : st.command_waiters) {
+    command_result unknown;
+    unknown.failed = true;
+    unknown.error = command_error{error_code::leadership_lost, {}};
+    rp.deliver(std::move(unknown));
+  }
   for (auto& [id, rp] : st.query_waiters) rp.deliver(down());
   for (auto& [index, rp] : st.apply_waiters) rp.deliver(down());
   st.command_waiters.clear();

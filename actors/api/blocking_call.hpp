@@ -37,10 +37,12 @@ enum class helper_end : uint8_t {
   system_stopped,  ///< the system is stopped: nothing was started
 };
 
-/// Spawns an event-based actor that runs `start(self)` in its first activation and waits
-/// (bounded, see above) until it terminates.
+/// Spawns an event-based actor that runs `start(self, waiter)` in its first activation and
+/// waits (bounded, see above) until it sends `waiter` an ok_atom (it reported) or
+/// terminates. Reporting by message, not by the helper's exit, saves the caller the wait
+/// for the helper's teardown and its down message on every call.
 helper_end run_helper(system& sys, std::chrono::milliseconds timeout,
-                      std::function<void(caf::event_based_actor*)> start);
+                      std::function<void(caf::event_based_actor*, const caf::actor&)> start);
 
 /// The error of a blocking call whose helper ended without a result.
 api_error blocking_failure(helper_end how);
@@ -51,13 +53,15 @@ api_error blocking_failure(helper_end how);
 template <class T, class Start>
 result<T> blocking_call(system& sys, std::chrono::milliseconds timeout, Start start) {
   auto out = std::make_shared<std::optional<result<T>>>();
-  auto how = run_helper(sys, timeout, [start = std::move(start), out](caf::event_based_actor* self) mutable {
-    start(self, async::callback<T>{[self, out](result<T> r) {
+  auto how = run_helper(sys, timeout, [start = std::move(start), out](caf::event_based_actor* self,
+                                                                      const caf::actor& waiter) mutable {
+    start(self, async::callback<T>{[self, out, waiter](result<T> r) {
             *out = std::move(r);
+            self->send(waiter, caf::ok_atom::value);  // after the write: the message orders it
             self->quit();
           }});
   });
-  // Only once the helper has terminated does `out` stop changing.
+  // `out` is written once, before the helper's ok_atom or its exit reaches the waiter.
   if (how == helper_end::quit && out->has_value()) return std::move(**out);
   return blocking_failure(how);
 }

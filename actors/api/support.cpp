@@ -227,23 +227,26 @@ status delete_stopped_server(system& sys, const server_id& id) {
 
 // -- the blocking adapter --------------------------------------------------------------------
 
-helper_end run_helper(system& sys, ms timeout, std::function<void(caf::event_based_actor*)> start) {
+helper_end run_helper(system& sys, ms timeout,
+                      std::function<void(caf::event_based_actor*, const caf::actor&)> start) {
   if (sys.stopped()) return helper_end::system_stopped;
   caf::scoped_actor waiter{sys.actor_system()};
-  // The dummy int: CAF 0.17 dereferences a null argument tuple for argument-less functors.
+  // The waiter's handle as a spawn argument (CAF 0.17 also dereferences a null argument
+  // tuple for argument-less functors).
   auto helper = waiter->spawn<caf::monitored>(
-    [start = std::move(start)](caf::event_based_actor* self, int) -> caf::behavior {
-      start(self);
+    [start = std::move(start)](caf::event_based_actor* self, caf::actor waiter) -> caf::behavior {
+      start(self, waiter);
       return {[](caf::ok_atom) {}};  // the helper only waits for the answers of its requests
     },
-    0);
+    caf::actor_cast<caf::actor>(waiter));
   // Bounded, so that a helper stuck for any reason cannot block the caller forever; capped
   // so that the deadline arithmetic cannot overflow.
   constexpr ms cap = std::chrono::hours(24 * 365);
   const ms limit = timeout >= cap - blocking_grace ? cap : std::max(timeout, ms{0}) + blocking_grace;
-  bool down = false;
-  waiter->receive([&](caf::down_msg&) { down = true; }, caf::after(limit) >> [] {});
-  if (down) return helper_end::quit;
+  bool ended = false;
+  waiter->receive([&](caf::ok_atom) { ended = true; }, [&](caf::down_msg&) { ended = true; },
+                  caf::after(limit) >> [] {});
+  if (ended) return helper_end::quit;
   waiter->send_exit(helper, caf::exit_reason::kill);
   return helper_end::timed_out;
 }
