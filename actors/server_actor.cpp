@@ -598,12 +598,15 @@ auto common(server_actor* self) {
     },
     [self](overview_atom) {
       auto& st = self->state;
-      nlohmann::json j = st.srv ? st.srv->overview() : nlohmann::json::object();
-      j["uid"] = st.cfg.uid;
-      j["behaviour"] = st.srv ? to_string(st.srv->current_role()) : "follower";
-      j["cluster_name"] = st.cfg.server.cluster_name;
-      j["machine"] = st.cfg.machine;
-      return j.dump();
+      overview_result r;
+      if (st.srv) {
+        r.has_core = true;
+        r.core = st.srv->overview();
+      }
+      r.uid = st.cfg.uid;
+      r.cluster_name = st.cfg.server.cluster_name;
+      r.machine = st.cfg.machine;
+      return r;
     },
     [self](flush_atom) { with_server(self, [&](server& s) { s.handle_flush_commands(); }); },
     [self](machine_timer_atom, const std::string& name, uint64_t gen) {

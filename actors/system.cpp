@@ -9,6 +9,7 @@
 
 #include "actors/messages.hpp"
 #include "actors/node_link.hpp"
+#include "actors/overview_json.hpp"
 #include "actors/server_actor.hpp"
 #include "actors/key_metrics.hpp"
 #include "actors/server_data.hpp"
@@ -381,7 +382,7 @@ nlohmann::json system::overview(std::chrono::milliseconds timeout) {
     s["running"] = static_cast<bool>(e.actor);
     if (e.actor) {
       self->request(e.actor, timeout, actors::overview_atom::value)
-        .receive([&](const std::string& dump) { s["member"] = nlohmann::json::parse(dump, nullptr, false); },
+        .receive([&](const actors::overview_result& r) { s["member"] = actors::to_json(r); },
                  [&](caf::error&) {});
     }
     servers[name] = std::move(s);
