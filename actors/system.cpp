@@ -13,6 +13,7 @@
 #include "actors/server_actor.hpp"
 #include "actors/key_metrics.hpp"
 #include "actors/server_data.hpp"
+#include "actors/system_core.hpp"
 #include "segments/segment_flush.hpp"
 #include "wal/wal_reader.hpp"
 #include "segments/segment_writer_actor.hpp"
@@ -362,6 +363,11 @@ status system::delete_server(const server_id& id, std::chrono::milliseconds time
     return make_api_error(api_errc::storage, err);
   return done{};
 }
+
+const std::string& system::name() const { return core_->name; }
+const std::string& system::data_dir() const { return core_->data_dir; }
+caf::actor system::lookup(const server_id& id) const { return core_->resolve(id); }
+bool system::is_running(const std::string& name) const { return static_cast<bool>(core_->find(name)); }
 
 nlohmann::json system::overview(std::chrono::milliseconds timeout) {
   nlohmann::json j;
