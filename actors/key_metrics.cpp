@@ -8,18 +8,9 @@ namespace ra::detail {
 key_metrics_snapshot key_metrics_block::read() const {
   constexpr auto o = std::memory_order_relaxed;
   key_metrics_snapshot s;
-  s.commands = commands.load(o);
-  s.elections = elections.load(o);
-  s.term = term.load(o);
-  s.commit_index = commit_index.load(o);
-  s.last_applied = last_applied.load(o);
-  s.last_index = last_index.load(o);
-  s.last_written_index = last_written_index.load(o);
-  s.snapshot_index = snapshot_index.load(o);
-  s.snapshots_written = snapshots_written.load(o);
-  s.checkpoints_written = checkpoints_written.load(o);
-  s.effective_machine_version = effective_machine_version.load(o);
-  s.state = static_cast<role>(state.load(o));
+#define RA_KEY_METRICS_LOAD(type, name, source, doc) s.name = name.load(o);
+  RA_KEY_METRICS_FIELDS(RA_KEY_METRICS_LOAD)
+#undef RA_KEY_METRICS_LOAD
   s.running = running.load(o);
   return s;
 }

@@ -14,20 +14,30 @@
 
 namespace ra {
 
+/// The published fields, written once: X(type, name, source, doc). `source` is the
+/// value's expression over `s` (the ra::server, libra/server.hpp) and `mt` (its
+/// server_metrics); it is only evaluated where the server actor publishes
+/// (publish_key_metrics in actors/server_actor.cpp), so this header does not need the core.
+/// The snapshot struct, the atomic block, read() and the publish step are generated from it.
+#define RA_KEY_METRICS_FIELDS(X)                                                                \
+  X(uint64_t, commands, mt.commands, "commands accepted as leader")                             \
+  X(uint64_t, elections, mt.elections, "elections started")                                     \
+  X(uint64_t, term, s.current_term().value, "current term")                                     \
+  X(uint64_t, commit_index, s.commit_index().value, "commit index")                             \
+  X(uint64_t, last_applied, s.last_applied().value, "last index applied to the machine")        \
+  X(uint64_t, last_index, s.log().last_index().value, "last index in the log")                  \
+  X(uint64_t, last_written_index, s.log().last_written().index.value, "last index made durable") \
+  X(uint64_t, snapshot_index, s.log().first_index().value - 1, "index of the latest snapshot")  \
+  X(uint64_t, snapshots_written, mt.snapshots_written, "snapshots written")                     \
+  X(uint64_t, checkpoints_written, mt.checkpoints_written, "checkpoints written")               \
+  X(uint64_t, effective_machine_version, s.effective_machine_version(), "machine version in use") \
+  X(role, state, s.current_role(), "current role")
+
 /// A copy of a server's metrics at one moment.
 struct key_metrics_snapshot {
-  uint64_t commands = 0;        ///< commands accepted as leader
-  uint64_t elections = 0;       ///< elections started
-  uint64_t term = 0;
-  uint64_t commit_index = 0;
-  uint64_t last_applied = 0;
-  uint64_t last_index = 0;
-  uint64_t last_written_index = 0;
-  uint64_t snapshot_index = 0;
-  uint64_t snapshots_written = 0;
-  uint64_t checkpoints_written = 0;
-  uint64_t effective_machine_version = 0;
-  role state = role::follower;
+#define RA_KEY_METRICS_MEMBER(type, name, source, doc) type name{};
+  RA_KEY_METRICS_FIELDS(RA_KEY_METRICS_MEMBER)
+#undef RA_KEY_METRICS_MEMBER
   bool running = false;  ///< false once the server stopped (the values are its last ones)
 };
 
@@ -35,10 +45,9 @@ namespace detail {
 
 /// The shared block a server actor writes and readers read.
 struct key_metrics_block {
-  std::atomic<uint64_t> commands{0}, elections{0}, term{0}, commit_index{0}, last_applied{0}, last_index{0},
-    last_written_index{0}, snapshot_index{0}, snapshots_written{0}, checkpoints_written{0},
-    effective_machine_version{0};
-  std::atomic<uint8_t> state{0};
+#define RA_KEY_METRICS_MEMBER(type, name, source, doc) std::atomic<type> name{type{}};
+  RA_KEY_METRICS_FIELDS(RA_KEY_METRICS_MEMBER)
+#undef RA_KEY_METRICS_MEMBER
   std::atomic<bool> running{false};
 
   key_metrics_snapshot read() const;

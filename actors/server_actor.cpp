@@ -353,19 +353,10 @@ void after_event(server_actor* self) {
   auto& s = *st.srv;
   if (auto& m = st.metrics) {
     constexpr auto o = std::memory_order_relaxed;
-    auto& mt = s.metrics();
-    m->commands.store(mt.commands, o);
-    m->elections.store(mt.elections, o);
-    m->term.store(s.current_term().value, o);
-    m->commit_index.store(s.commit_index().value, o);
-    m->last_applied.store(s.last_applied().value, o);
-    m->last_index.store(s.log().last_index().value, o);
-    m->last_written_index.store(s.log().last_written().index.value, o);
-    m->snapshot_index.store(s.log().first_index().value - 1, o);
-    m->snapshots_written.store(mt.snapshots_written, o);
-    m->checkpoints_written.store(mt.checkpoints_written, o);
-    m->effective_machine_version.store(s.effective_machine_version(), o);
-    m->state.store(static_cast<uint8_t>(s.current_role()), o);
+    [[maybe_unused]] const auto& mt = s.metrics();
+#define RA_KEY_METRICS_STORE(type, name, source, doc) m->name.store(source, o);
+    RA_KEY_METRICS_FIELDS(RA_KEY_METRICS_STORE)
+#undef RA_KEY_METRICS_STORE
   }
   while (!st.apply_waiters.empty() && st.apply_waiters.begin()->first <= s.last_applied()) {
     st.apply_waiters.begin()->second.deliver(caf::ok_atom::value, s.last_applied());
@@ -624,12 +615,15 @@ auto common(server_actor* self) {
     },
     [self](overview_atom) {
       auto& st = self->state;
-      nlohmann::json j = st.srv ? st.srv->overview() : nlohmann::json::object();
-      j["uid"] = st.cfg.uid;
-      j["behaviour"] = st.srv ? to_string(st.srv->current_role()) : "follower";
-      j["cluster_name"] = st.cfg.server.cluster_name;
-      j["machine"] = st.cfg.machine;
-      return j.dump();
+      overview_result r;
+      if (st.srv) {
+        r.has_core = true;
+        r.core = st.srv->overview();
+      }
+      r.uid = st.cfg.uid;
+      r.cluster_name = st.cfg.server.cluster_name;
+      r.machine = st.cfg.machine;
+      return r;
     },
     [self](flush_atom) { with_server(self, [&](server& s) { s.handle_flush_commands(); }); },
     [self](machine_timer_atom, const std::string& name, uint64_t gen) {

@@ -84,8 +84,8 @@ using server_actor_interface = caf::typed_actor<
   caf::replies_to<actors::ready_atom>::with<std::string>,
   caf::replies_to<actors::election_atom>::with<caf::ok_atom>,
   caf::replies_to<actors::members_atom>::with<actors::members_result>,
-  /// the member overview as JSON
-  caf::replies_to<actors::overview_atom>::with<std::string>,
+  /// the member overview, typed (JSON only at the edge: actors/overview_json.hpp)
+  caf::replies_to<actors::overview_atom>::with<actors::overview_result>,
   /// answered once last_applied >= index, with last_applied
   caf::replies_to<actors::wait_applied_atom, index_t>::with<caf::ok_atom, index_t>,
 

@@ -9,9 +9,11 @@
 
 #include "actors/messages.hpp"
 #include "actors/node_link.hpp"
+#include "actors/overview_json.hpp"
 #include "actors/server_actor.hpp"
 #include "actors/key_metrics.hpp"
 #include "actors/server_data.hpp"
+#include "actors/system_core.hpp"
 #include "segments/segment_flush.hpp"
 #include "wal/wal_reader.hpp"
 #include "segments/segment_writer_actor.hpp"
@@ -362,6 +364,11 @@ status system::delete_server(const server_id& id, std::chrono::milliseconds time
   return done{};
 }
 
+const std::string& system::name() const { return core_->name; }
+const std::string& system::data_dir() const { return core_->data_dir; }
+caf::actor system::lookup(const server_id& id) const { return core_->resolve(id); }
+bool system::is_running(const std::string& name) const { return static_cast<bool>(core_->find(name)); }
+
 nlohmann::json system::overview(std::chrono::milliseconds timeout) {
   nlohmann::json j;
   j["name"] = core_->name;
@@ -381,7 +388,7 @@ nlohmann::json system::overview(std::chrono::milliseconds timeout) {
     s["running"] = static_cast<bool>(e.actor);
     if (e.actor) {
       self->request(e.actor, timeout, actors::overview_atom::value)
-        .receive([&](const std::string& dump) { s["member"] = nlohmann::json::parse(dump, nullptr, false); },
+        .receive([&](const actors::overview_result& r) { s["member"] = actors::to_json(r); },
                  [&](caf::error&) {});
     }
     servers[name] = std::move(s);

@@ -25,13 +25,23 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/result.hpp"
-#include "actors/system_core.hpp"
 #include "libra/cluster.hpp"
 #include "libra/config.hpp"
-#include "wal/config_store.hpp"
+#include "libra/log_entry.hpp"
+#include "libra/machine.hpp"
+// The storage knobs of system_config (wal_config, segment_config, file_system); the
+// system's internals (system_core, config store, meta store) stay out of this header.
+#include "segments/segment_file.hpp"
 #include "wal/wal_writer.hpp"
 
 namespace ra {
+
+namespace detail {
+struct system_core;  // actors/system_core.hpp
+}
+namespace storage {
+struct persisted_server_config;  // wal/config_store.hpp
+}
 
 struct system_config {
   /// The node name: the `node` of this system's server ids. Unique per process.
@@ -110,8 +120,8 @@ class system {
   /// True once stop() ran: actor_system() is gone then.
   bool stopped() const { return stopped_; }
 
-  const std::string& name() const { return core_->name; }
-  const std::string& data_dir() const { return core_->data_dir; }
+  const std::string& name() const;
+  const std::string& data_dir() const;
   caf::actor_system& actor_system() { return *sys_; }
   void register_machine(const std::string& name, machine_factory f);
 
@@ -126,10 +136,10 @@ class system {
   status delete_server(const server_id& id, std::chrono::milliseconds timeout = std::chrono::seconds(5));
 
   /// The running actor of a server of this process (any system), or null.
-  caf::actor lookup(const server_id& id) const { return core_->resolve(id); }
+  caf::actor lookup(const server_id& id) const;
   /// Names of every server this system knows (running or not).
   std::vector<std::string> known_servers() const;
-  bool is_running(const std::string& name) const { return static_cast<bool>(core_->find(name)); }
+  bool is_running(const std::string& name) const;
   /// The uid of a known server ("" if unknown).
   std::string uid_of(const std::string& name) const;
 

@@ -24,9 +24,6 @@
 
 namespace ra {
 
-/// Builds a machine from the opaque arguments stored in the server's config.
-using machine_factory = std::function<std::unique_ptr<machine>(const std::string& args)>;
-
 namespace detail {
 
 struct server_entry {

@@ -107,4 +107,8 @@ class machine {
 /// A query over the machine state, evaluated inside the server. Results stay in process.
 using query_fn = std::function<std::any(const machine&)>;
 
+/// Builds a machine from the opaque arguments stored in the server's config (the
+/// machine registry of ra::system, system_config::machines).
+using machine_factory = std::function<std::unique_ptr<machine>(const std::string& args)>;
+
 }  // namespace ra

@@ -235,34 +235,28 @@ server::peer* server::find_peer(const server_id& id) {
   return nullptr;
 }
 
-nlohmann::json server::overview() const {
-  nlohmann::json members = nlohmann::json::array();
-  for (auto& m : cluster_.members()) members.push_back({{"id", m.id.to_string()}, {"membership", to_string(m.kind)}});
-  nlohmann::json j = {
-    {"id", cfg_.id.to_string()},
-    {"cluster_name", cfg_.cluster_name},
-    {"role", to_string(role_)},
-    {"term", current_term_.value},
-    {"voted_for", voted_for_ ? voted_for_->to_string() : ""},
-    {"leader", leader_id_ ? leader_id_->to_string() : ""},
-    {"commit_index", commit_index_.value},
-    {"last_applied", last_applied_.value},
-    {"last_index", log_.last_index().value},
-    {"last_written_index", log_.last_written().index.value},
-    {"snapshot_index", log_.first_index().value - 1},
-    {"effective_machine_version", machine_version_},
-    {"members", members},
-    {"machine", machine_->overview()},
-  };
-  if (!stop_reason_.empty()) j["stop_reason"] = stop_reason_;
+server_overview server::overview() const {
+  server_overview o;
+  o.id = cfg_.id;
+  o.cluster_name = cfg_.cluster_name;
+  o.server_role = role_;
+  o.term = current_term_;
+  o.voted_for = voted_for_.value_or(server_id{});
+  o.leader = leader_id_.value_or(server_id{});
+  o.commit_index = commit_index_;
+  o.last_applied = last_applied_;
+  o.last_index = log_.last_index();
+  o.last_written_index = log_.last_written().index;
+  o.snapshot_index = index_t{log_.first_index().value - 1};
+  o.effective_machine_version = machine_version_;
+  o.members = cluster_.members();
+  o.stop_reason = stop_reason_;
   if (auto* l = lead()) {
-    nlohmann::json ps = nlohmann::json::object();
+    o.has_peers = true;
     for (auto& p : l->peers)
-      ps[p->id.to_string()] = {{"next_index", p->repl.next().value}, {"match_index", p->repl.match().value},
-                               {"sending_snapshot", p->repl.current() == progress::state::snapshot}};
-    j["peers"] = ps;
+      o.peers.push_back({p->id, p->repl.next(), p->repl.match(), p->repl.current() == progress::state::snapshot});
   }
-  return j;
+  return o;
 }
 
 }  // namespace ra

@@ -18,14 +18,13 @@
 #include <variant>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 #include "libra/actions.hpp"
 #include "libra/cluster.hpp"
 #include "libra/config.hpp"
 #include "libra/log_store.hpp"
 #include "libra/machine.hpp"
 #include "libra/messages.hpp"
+#include "libra/overview.hpp"
 #include "libra/quorum.hpp"
 #include "libra/small_rng.hpp"
 #include "libra/types.hpp"
@@ -143,8 +142,8 @@ class server {
   const log_store& log() const { return log_; }
   /// Why the server stopped, if it did.
   const std::string& stop_reason() const { return stop_reason_; }
-  /// Member overview as JSON (Ra's member_overview).
-  nlohmann::json overview() const;
+  /// Member overview (Ra's member_overview), typed; JSON only at the edge.
+  server_overview overview() const;
 
  private:
   struct peer;

@@ -25,6 +25,7 @@
 #include "libra/cluster.hpp"
 #include "libra/log_entry.hpp"
 #include "libra/messages.hpp"
+#include "libra/overview.hpp"
 #include "libra/types.hpp"
 
 namespace ra {
@@ -96,6 +97,18 @@ typename Inspector::result_type inspect(Inspector& f, snapshot_meta& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, command_error& x) {
   return f(x.code, x.leader);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, peer_overview& x) {
+  return f(x.id, x.next_index, x.match_index, x.sending_snapshot);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, server_overview& x) {
+  return f(x.id, x.cluster_name, x.server_role, x.term, x.voted_for, x.leader, x.commit_index, x.last_applied,
+           x.last_index, x.last_written_index, x.snapshot_index, x.effective_machine_version, x.members,
+           x.stop_reason, x.has_peers, x.peers);
 }
 
 // -- peer RPCs ------------------------------------------------------------------------------

@@ -5,6 +5,7 @@
 // not_leader with a leader hint).
 
 #include <cstdint>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -13,6 +14,7 @@
 #include "libra/actions.hpp"
 #include "libra/bytes.hpp"
 #include "libra/cluster.hpp"
+#include "libra/overview.hpp"
 #include "libra/types.hpp"
 #include "wire/inspect.hpp"
 
@@ -45,6 +47,22 @@ struct members_result {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, members_result& x) {
   return f(caf::meta::type_name("ra_members_result"), x.members, x.leader, x.server_role);
+}
+
+/// A server actor's member overview: the core's view (absent while the core is not up)
+/// and what only the shell knows. Made JSON only at the edge (actors/overview_json.hpp).
+struct overview_result {
+  bool has_core = false;
+  server_overview core;  ///< meaningful only if has_core
+  std::string uid;
+  std::string cluster_name;
+  std::string machine;  ///< the machine's registered name
+
+  bool operator==(const overview_result&) const = default;
+};
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, overview_result& x) {
+  return f(caf::meta::type_name("ra_overview_result"), x.has_core, x.core, x.uid, x.cluster_name, x.machine);
 }
 
 /// A batch of pipelined commands applied (Ra's {ra_event, Leader, {applied, [...]}}).

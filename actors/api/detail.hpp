@@ -138,6 +138,11 @@ void request_command(caf::event_based_actor* self, const caf::actor& a, const se
 void ask_members(caf::event_based_actor* self, system& sys, const server_id& who, time_point deadline,
                  std::function<void(std::optional<actors::members_result>)> next);
 
+/// Asks `id` (no redirect) for its member overview, typed (member_overview and members_info
+/// read it; JSON only at the public edge). Errors: noproc, timeout.
+void ask_overview(caf::event_based_actor* self, system& sys, const server_id& id, std::chrono::milliseconds timeout,
+                  callback<actors::overview_result> then);
+
 // -- stopping servers of this node -------------------------------------------------------------
 
 /// Stops server `id` of this node (exit user_shutdown, as system::stop_server) and reports

@@ -4,7 +4,6 @@
 #include <memory>
 
 #include <caf/all.hpp>
-#include <nlohmann/json.hpp>
 
 #include "actors/api.hpp"
 #include "actors/api/blocking_call.hpp"
@@ -36,29 +35,20 @@ void change_membership(caf::event_based_actor* self, system& sys, const server_i
 }
 
 /// members_info's answer from the member list (`m`, from members()) and the leader's
-/// member overview (`leader_view`: null if it could not be read; the indexes then stay 0).
-/// The leader's peers entry gives each follower's replication state; for the leader itself
+/// member overview (`leader_view`: nullptr if it could not be read; the indexes then stay 0).
+/// The leader's peer entries give each follower's replication state; for the leader itself
 /// match_index is its last written index and next_index its last index + 1.
-members_detail to_members_detail(const cluster_members& m, const nlohmann::json& leader_view) {
+members_detail to_members_detail(const cluster_members& m, const server_overview* leader_view) {
   members_detail out;
   out.leader = m.leader;
-  const bool have_view = leader_view.is_object();
-  const nlohmann::json* peers = nullptr;
-  if (have_view) {
-    auto it = leader_view.find("peers");
-    if (it != leader_view.end() && it->is_object()) peers = &*it;
-  }
   for (auto& mem : m.members) {
     member_info info{mem.id, mem.kind, mem.id == m.leader, index_t{0}, index_t{0}};
-    if (info.is_leader && have_view) {
-      info.match_index = index_t{leader_view.value("last_written_index", uint64_t{0})};
-      info.next_index = index_t{leader_view.value("last_index", uint64_t{0}) + 1};
-    } else if (peers) {
-      auto it = peers->find(mem.id.to_string());
-      if (it != peers->end() && it->is_object()) {
-        info.match_index = index_t{it->value("match_index", uint64_t{0})};
-        info.next_index = index_t{it->value("next_index", uint64_t{0})};
-      }
+    if (info.is_leader && leader_view) {
+      info.match_index = leader_view->last_written_index;
+      info.next_index = index_t{leader_view->last_index.value + 1};
+    } else if (auto* p = leader_view ? leader_view->find_peer(mem.id) : nullptr) {
+      info.match_index = p->match_index;
+      info.next_index = p->next_index;
     }
     out.members.push_back(std::move(info));
   }
@@ -88,12 +78,12 @@ void async::members_info(caf::event_based_actor* self, system& sys, const server
   const auto deadline = self->clock().now() + timeout;
   members(self, sys, id, timeout, [self, sysp = &sys, deadline, then](result<cluster_members> m) {
     if (!m) return then(std::move(*m.error));
-    if (m->leader.empty()) return then(to_members_detail(*m, nlohmann::json{}));
-    member_overview(self, *sysp, m->leader, std::max(left_until(self, deadline), ms{1}),
-                    [m = *m, then](result<nlohmann::json> ov) {
-                      // Without the leader's view the members are still worth reporting.
-                      then(to_members_detail(m, ov ? *ov : nlohmann::json{}));
-                    });
+    if (m->leader.empty()) return then(to_members_detail(*m, nullptr));
+    ask_overview(self, *sysp, m->leader, std::max(left_until(self, deadline), ms{1}),
+                 [m = *m, then](result<overview_result> ov) {
+                   // Without the leader's view the members are still worth reporting.
+                   then(to_members_detail(m, ov && ov->has_core ? &ov->core : nullptr));
+                 });
   });
 }
 

@@ -9,25 +9,27 @@
 #include "actors/api/blocking_call.hpp"
 #include "actors/api/detail.hpp"
 #include "actors/async_api.hpp"
+#include "actors/overview_json.hpp"
 
 namespace ra {
 
 using namespace ra::actors;
 using namespace ra::detail;
 
-void async::member_overview(caf::event_based_actor* self, system& sys, const server_id& id, ms timeout,
-                            callback<nlohmann::json> then) {
+void detail::ask_overview(caf::event_based_actor* self, system& sys, const server_id& id, ms timeout,
+                          callback<overview_result> then) {
   auto a = sys.lookup(id);
   if (!a) return then(not_running(id));
   self->request(a, timeout, overview_atom::value)
-    .then(
-      [then, id](const std::string& dump) {
-        auto j = nlohmann::json::parse(dump, nullptr, false);
-        if (j.is_discarded())
-          return then(make_api_error(api_errc::bad_reply, "overview of " + id.to_string() + " is not JSON"));
-        then(std::move(j));
-      },
-      [then, id](caf::error& e) { then(from_caf(e, id)); });
+    .then([then](const overview_result& r) { then(r); }, [then, id](caf::error& e) { then(from_caf(e, id)); });
+}
+
+void async::member_overview(caf::event_based_actor* self, system& sys, const server_id& id, ms timeout,
+                            callback<nlohmann::json> then) {
+  ask_overview(self, sys, id, timeout, [then](result<overview_result> r) {
+    if (!r) return then(std::move(*r.error));
+    then(to_json(*r));
+  });
 }
 
 result<nlohmann::json> member_overview(system& sys, const server_id& id, ms timeout) {

@@ -145,13 +145,33 @@ TEST_CASE("api: key_metrics, member_overview and members_info describe the serve
   REQUIRE(ov);
   CHECK((*ov)["role"] == "leader");
   CHECK((*ov)["last_applied"].get<uint64_t>() >= 11);
+  // The JSON shape users see (built at the edge from the typed overview).
+  CHECK((*ov)["behaviour"] == "leader");
+  CHECK((*ov)["machine"] == "counter");
+  CHECK((*ov)["cluster_name"] == "c1");
+  CHECK((*ov)["id"] == c->leader.to_string());
+  CHECK((*ov)["members"].size() == 3);
+  REQUIRE((*ov)["peers"].is_object());
+  CHECK((*ov)["peers"].size() == 2);
+  for (auto& [peer, st] : (*ov)["peers"].items()) {
+    CHECK(st.contains("next_index"));
+    CHECK(st.contains("match_index"));
+    CHECK(st.contains("sending_snapshot"));
+  }
 
   auto follower = ids[0] == c->leader ? ids[1] : ids[0];
   REQUIRE(eventually([&] {
     auto info = members_info(*sys, follower);
     if (!info || info->members.size() != 3) return false;
-    for (auto& mi : info->members)
+    for (auto& mi : info->members) {
       if (mi.match_index.value < m->last_applied) return false;
+      // Each follower's match index is what it wrote, as it reports itself; the next index
+      // to send follows it (a misread peer field fails here).
+      if (mi.is_leader) continue;
+      auto own = key_metrics(mi.id);
+      if (!own || mi.match_index.value != own->last_written_index) return false;
+      if (mi.next_index.value != mi.match_index.value + 1) return false;
+    }
     return info->leader == c->leader;
   }));
   auto info = members_info(*sys, follower);

@@ -110,6 +110,14 @@ template <> struct sample<actors::command_result> {
 template <> struct sample<actors::members_result> {
   static actors::members_result make() { return {sample<std::vector<member>>::make(), sid("leader"), role::candidate}; }
 };
+template <> struct sample<actors::overview_result> {
+  static actors::overview_result make() {
+    server_overview o{sid("a"), "cluster", role::leader, term_t{5}, sid("a"), sid("a"), index_t{9}, index_t{8},
+                      index_t{10}, index_t{10}, index_t{3}, 2, sample<std::vector<member>>::make(), "stopped",
+                      true, {{sid("b"), index_t{11}, index_t{10}, false}, {sid("c"), index_t{4}, index_t{0}, true}}};
+    return {true, std::move(o), "uid1", "cluster", "kv"};
+  }
+};
 template <> struct sample<actors::applied_batch> {
   static actors::applied_batch make() { return {sid("leader"), {{1, bytes("one")}, {2, bytes("two")}}}; }
 };
