@@ -171,9 +171,9 @@ result<std::unique_ptr<system>> system::start(system_config cfg) {
   auto writer = std::make_unique<storage::wal_writer>(
     wc, [seg = core->segment_writer](storage::rollover_info r) { storage::submit_rollover(seg, std::move(r)); });
   storage::wal_recovery rec;
-  if (auto err = writer->recover(rec, /*collect_entries=*/false)) {
+  if (auto rc = writer->recover(rec, /*collect_entries=*/false); !rc) {
     s->stop();
-    return make_api_error(api_errc::storage, "WAL recovery: " + err->message());
+    return make_api_error(api_errc::storage, "WAL recovery: " + rc.error().message());
   }
   for (auto& f : rec.files) {
     auto res = storage::flush_wal_file(fs, f, server_dir, cfg.segments);
@@ -182,9 +182,9 @@ result<std::unique_ptr<system>> system::start(system_config cfg) {
       return make_api_error(api_errc::storage, "moving recovered WAL file " + f.path + ": " + *res.error);
     }
   }
-  if (auto err = writer->start()) {
+  if (auto st = writer->start(); !st) {
     s->stop();
-    return make_api_error(api_errc::storage, "WAL start: " + err->message());
+    return make_api_error(api_errc::storage, "WAL start: " + st.error().message());
   }
   core->wal = storage::spawn_wal(*s->sys_, std::move(writer), cfg.detached_storage_actors);
   s->wal_dir_ = wc.wal_data_dir;
