@@ -190,9 +190,9 @@ result<std::unique_ptr<system>> system::start(system_config cfg) {
   s->wal_dir_ = wc.wal_data_dir;
   detail::register_system(core);
   // [node_link] distribution: node actor, peers, node failure detector (actors/node_link.hpp)
-  if (auto err = detail::start_node_link(core, cfg); !err.empty()) {
+  if (auto linked = detail::start_node_link(core, cfg); !linked) {
     s->stop();
-    return make_api_error(api_errc::invalid_argument, err);
+    return linked.error();
   }
   spdlog::info("[{}] system started in {} ({} known servers)", cfg.name, cfg.data_dir, core->directory.size());
   return s;
@@ -266,17 +266,25 @@ status system::spawn_server(storage::persisted_server_config pc, std::vector<log
     std::lock_guard lk{core_->mx};
     core_->directory[name].actor = a;
   }
-  std::string error;
+  // The server's own verdict (typed: unknown machine = invalid_argument), or, without an
+  // answer, a storage error with CAF's reason.
+  api_error error = make_api_error(api_errc::storage);
   bool answered = false;
+  bool started = false;
   caf::scoped_actor self{*sys_};
   self->request(a, std::chrono::seconds(30), actors::ready_atom::value)
-    .receive([&](const std::string& e) { error = e; answered = true; },
-             [&](caf::error& e) { error = sys_->render(e); });
-  if (answered && error.empty()) return done{};
+    .receive(
+        [&](actors::ready_result& r) {
+          answered = true;
+          started = r.status.has_value();
+          if (!started) error = std::move(r.status.error());
+        },
+        [&](caf::error& e) { error.message = sys_->render(e); });
+  if (started) return done{};
   if (!answered) caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
   core_->forget_actor(name, a.address());
-  auto code = error.find("unknown machine") != std::string::npos ? api_errc::invalid_argument : api_errc::storage;
-  return make_api_error(code, "server " + name + ": " + error);
+  error.message = "server " + name + ": " + error.message;
+  return error;
 }
 
 status system::start_server(const std::string& cluster_name, const server_id& id, const std::string& machine,
@@ -292,7 +300,7 @@ status system::start_server(const std::string& cluster_name, const server_id& id
   pc.server.initial_members = std::move(initial_members);
   pc.machine = machine;
   pc.machine_args = std::move(machine_args);
-  if (auto why = validate(pc.server); !why.empty()) return make_api_error(api_errc::invalid_argument, why);
+  if (auto ok = validate(pc.server); !ok) return make_api_error(api_errc::invalid_argument, ok.error().message());
   {
     std::lock_guard lk{core_->mx};
     if (core_->directory.count(id.name))
@@ -357,8 +365,7 @@ status system::delete_server(const server_id& id, std::chrono::milliseconds time
     if (auto st = stop_server(id, timeout); !st) return st;
   std::string uid = uid_of(id.name);
   if (uid.empty()) return make_api_error(api_errc::noproc, "unknown server " + id.to_string());
-  if (auto err = detail::delete_server_data(*core_, id.name, uid); !err.empty())
-    return make_api_error(api_errc::storage, err);
+  if (auto del = detail::delete_server_data(*core_, id.name, uid); !del) return del.error();
   return done{};
 }
 
