@@ -415,14 +415,14 @@ result<std::shared_ptr<detail::system_core>> distributed_core(const system& sys)
 
 status watch_node(const system& sys, const std::string& node, const caf::actor& watcher) {
   auto core = distributed_core(sys);
-  if (!core) return *core.error;
+  if (!core) return core.error();
   (*core)->watch_node(node, watcher);
   return done{};
 }
 
 status unwatch_node(const system& sys, const std::string& node, const caf::actor& watcher) {
   auto core = distributed_core(sys);
-  if (!core) return *core.error;
+  if (!core) return core.error();
   (*core)->unwatch_node(node, watcher);
   return done{};
 }
