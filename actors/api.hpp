@@ -112,7 +112,7 @@ namespace detail {
 /// A process_command result as Reply (has_reply false: no machine reply in this mode).
 template <class Reply>
 result<command_reply<Reply>> to_command_reply(result<raw_reply> raw, bool has_reply) {
-  if (!raw) return std::move(*raw.error);
+  if (!raw) return std::move(raw.error());
   if (!has_reply) return command_reply<Reply>{Reply{}, raw->leader, raw->index};
   auto reply = decode<Reply>(raw->reply);
   if (!reply) return make_api_error(api_errc::bad_reply, "reply does not decode to the expected type");
@@ -122,7 +122,7 @@ result<command_reply<Reply>> to_command_reply(result<raw_reply> raw, bool has_re
 /// An aux_command result as Reply.
 template <class Reply>
 result<Reply> to_aux_reply(result<shared_bytes> raw) {
-  if (!raw) return std::move(*raw.error);
+  if (!raw) return std::move(raw.error());
   auto reply = decode<Reply>(*raw);
   if (!reply) return make_api_error(api_errc::bad_reply, "aux reply does not decode to the expected type");
   return std::move(*reply);
@@ -206,7 +206,7 @@ namespace detail {
 /// A query result as the query function's type R.
 template <class R>
 result<query_reply<R>> to_query_reply(result<query_reply<std::any>> raw) {
-  if (!raw) return std::move(*raw.error);
+  if (!raw) return std::move(raw.error());
   if (auto* v = std::any_cast<R>(&raw->value)) return query_reply<R>{std::move(*v), raw->leader};
   return make_api_error(api_errc::bad_reply, "query result has an unexpected type");
 }

@@ -29,8 +29,10 @@
 #include <caf/error.hpp>
 #include <caf/none.hpp>
 
+#include "actors/result.hpp"
 #include "io/file.hpp"
 #include "libra/actions.hpp"
+#include "libra/expected.hpp"
 #include "libra/log_store.hpp"
 #include "segments/segment_set.hpp"
 #include "wire/announce.hpp"
@@ -57,6 +59,11 @@ struct query_result {
 struct segments_msg {
   std::vector<storage::segment_ref> refs;
 };
+/// Server -> its starter (answer to ready_atom): running, or why it could not start
+/// (api_errc::invalid_argument for an unknown machine, api_errc::storage otherwise).
+struct ready_result {
+  expected<void, api_error> status;
+};
 /// Snapshot worker -> server: the result of a snapshot write.
 struct snapshot_done_msg {
   storage::io_result<std::string> result{std::string{}};
@@ -68,3 +75,4 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(ra::actors::query_msg)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(ra::actors::query_result)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(ra::actors::segments_msg)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(ra::actors::snapshot_done_msg)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(ra::actors::ready_result)

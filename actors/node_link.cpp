@@ -332,13 +332,15 @@ caf::behavior node_main(node_actor* self, std::shared_ptr<system_core> core, nod
 
 }  // namespace
 
-std::string start_node_link(const std::shared_ptr<system_core>& core, const system_config& cfg) {
+expected<void, api_error> start_node_link(const std::shared_ptr<system_core>& core, const system_config& cfg) {
   core->in_process_resolution = cfg.in_process_resolution;
   if (!cfg.distributed) return {};
   auto& sys = *core->sys;
-  if (!sys.has_middleman()) return "distributed needs CAF's io middleman: load it in configure_caf";
+  if (!sys.has_middleman())
+    return make_api_error(api_errc::invalid_argument, "distributed needs CAF's io middleman: load it in configure_caf");
   if (cfg.node_ping_interval_ms == 0 || cfg.node_down_after_ms < cfg.node_ping_interval_ms)
-    return "node_ping_interval_ms must be > 0 and node_down_after_ms >= node_ping_interval_ms";
+    return make_api_error(api_errc::invalid_argument,
+                          "node_ping_interval_ms must be > 0 and node_down_after_ms >= node_ping_interval_ms");
   node_settings settings{cfg.name, cfg.peers, ms{cfg.node_ping_interval_ms}, ms{cfg.node_down_after_ms}};
   settings.peers.erase(cfg.name);
   auto node = sys.spawn(node_main, core, std::move(settings));
@@ -347,7 +349,8 @@ std::string start_node_link(const std::shared_ptr<system_core>& core, const syst
                                       true);  // rebinding a port right after a restart is fine
   if (!port) {
     caf::anon_send_exit(node, caf::exit_reason::user_shutdown);
-    return "publishing the node on port " + std::to_string(cfg.listen_port) + ": " + sys.render(port.error());
+    return make_api_error(api_errc::invalid_argument, "publishing the node on port " +
+                                                          std::to_string(cfg.listen_port) + ": " + sys.render(port.error()));
   }
   {
     std::lock_guard lk{core->remote_mx};
@@ -412,14 +415,14 @@ result<std::shared_ptr<detail::system_core>> distributed_core(const system& sys)
 
 status watch_node(const system& sys, const std::string& node, const caf::actor& watcher) {
   auto core = distributed_core(sys);
-  if (!core) return *core.error;
+  if (!core) return core.error();
   (*core)->watch_node(node, watcher);
   return done{};
 }
 
 status unwatch_node(const system& sys, const std::string& node, const caf::actor& watcher) {
   auto core = distributed_core(sys);
-  if (!core) return *core.error;
+  if (!core) return core.error();
   (*core)->unwatch_node(node, watcher);
   return done{};
 }

@@ -42,9 +42,10 @@ struct system_config;
 namespace detail {
 
 /// Sets the core's distribution knobs from `cfg` and, if cfg.distributed, spawns and
-/// publishes the node actor and starts dialling cfg.peers. Returns an error text ("" on
-/// success): distributed without the io middleman loaded, or the port cannot be bound.
-std::string start_node_link(const std::shared_ptr<system_core>& core, const system_config& cfg);
+/// publishes the node actor and starts dialling cfg.peers. Fails with
+/// api_errc::invalid_argument: distributed without the io middleman loaded, bad
+/// failure-detector timings, or the port cannot be bound.
+expected<void, api_error> start_node_link(const std::shared_ptr<system_core>& core, const system_config& cfg);
 /// Stops the node actor (bounded wait), closes its port and drops every remote proxy.
 /// Call before the actor system is destroyed. Idempotent.
 void stop_node_link(system_core& core);

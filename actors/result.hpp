@@ -3,13 +3,14 @@
 // never an exception for an expected failure.
 //
 //   auto r = ra::process_command<int64_t>(sys, id, int64_t{5});
-//   if (r) use(r->reply, r->leader); else log(r.error->to_string());
+//   if (r) use(r->reply, r->leader); else log(r.error().to_string());
 
 #include <optional>
 #include <string>
 #include <utility>
 
 #include "libra/actions.hpp"
+#include "libra/expected.hpp"
 #include "libra/types.hpp"
 
 namespace ra {
@@ -37,22 +38,9 @@ struct api_error {
   std::string to_string() const;
 };
 
+/// A value or the api_error that prevented it: ra::expected, as everywhere else.
 template <class T>
-struct result {
-  std::optional<T> value;
-  std::optional<api_error> error;
-
-  result() = default;
-  result(T v) : value(std::move(v)) {}
-  result(api_error e) : error(std::move(e)) {}
-
-  bool ok() const { return value.has_value(); }
-  explicit operator bool() const { return ok(); }
-  T& operator*() { return *value; }
-  const T& operator*() const { return *value; }
-  T* operator->() { return &*value; }
-  const T* operator->() const { return &*value; }
-};
+using result = expected<T, api_error>;
 
 /// For calls with nothing to return.
 struct done {};

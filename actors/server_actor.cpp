@@ -76,7 +76,8 @@ struct server_state {
   std::unique_ptr<actor_snapshot_worker> worker;
   std::unique_ptr<durable_log> log;
   std::unique_ptr<server> srv;
-  std::string init_error;
+  /// Set by init_server: whether the server could start.
+  expected<void, api_error> init_status;
   bool initializing = true;
   bool stopping = false;
   std::array<uint64_t, 4> timer_gen{};  ///< per timer_kind: ticks with an older number are stale
@@ -567,10 +568,10 @@ auto common(server_actor* self) {
     peer_handler<heartbeat_rpc>(self),
     peer_handler<heartbeat_reply>(self),
     peer_handler<timeout_now_rpc>(self),
-    [self](ready_atom) -> std::string {
+    [self](ready_atom) -> ready_result {
       // A server that could not start answers its starter, then goes.
-      if (!self->state.init_error.empty()) self->quit(caf::exit_reason::normal);
-      return self->state.init_error;
+      if (!self->state.init_status) self->quit(caf::exit_reason::normal);
+      return ready_result{self->state.init_status};
     },
     [self](timer_atom, uint8_t kind, uint64_t gen) {
       if (kind < self->state.timer_gen.size() && gen == self->state.timer_gen[kind])
@@ -719,8 +720,9 @@ void sync_behavior(server_actor* self) {
   self->become(behavior_for(self, want));
 }
 
-/// Opens the log, builds the machine and the core; returns why not on failure.
-std::string init_server(server_actor* self, std::vector<log_entry> wal_entries) {
+/// Opens the log, builds the machine and the core; on failure says why, with
+/// api_errc::invalid_argument for an unknown machine and api_errc::storage otherwise.
+expected<void, api_error> init_server(server_actor* self, std::vector<log_entry> wal_entries) {
   auto& st = self->state;
   auto& core = *st.core;
   machine_factory factory;
@@ -728,14 +730,14 @@ std::string init_server(server_actor* self, std::vector<log_entry> wal_entries) 
     std::lock_guard lk{core.mx};
     if (auto it = core.machines.find(st.cfg.machine); it != core.machines.end()) factory = it->second;
   }
-  if (!factory) return "unknown machine '" + st.cfg.machine + "'";
+  if (!factory) return make_api_error(api_errc::invalid_argument, "unknown machine '" + st.cfg.machine + "'");
   std::unique_ptr<machine> m;
   try {
     m = factory(st.cfg.machine_args);
   } catch (const std::exception& e) {
-    return std::string("machine factory failed: ") + e.what();
+    return make_api_error(api_errc::storage, std::string("machine factory failed: ") + e.what());
   }
-  if (!m) return "machine factory returned nothing";
+  if (!m) return make_api_error(api_errc::storage, "machine factory returned nothing");
   st.sink = std::make_unique<actor_wal_sink>(self, core.wal);
   st.worker = std::make_unique<actor_snapshot_worker>(self);
   durable_log_config lc;
@@ -745,7 +747,7 @@ std::string init_server(server_actor* self, std::vector<log_entry> wal_entries) 
   lc.max_open_segments = core.max_open_segments;
   std::vector<invalid_snapshot> skipped;
   auto log = durable_log::open(*core.fs, lc, *st.sink, std::move(wal_entries), &skipped);
-  if (!log) return "opening the log: " + log.error().message();
+  if (!log) return make_api_error(api_errc::storage, "opening the log: " + log.error().message());
   st.log = std::move(*log);
   st.log->set_snapshot_worker(st.worker.get());
   for (auto& s : skipped) spdlog::warn("[{}] skipped invalid snapshot {}: {}", st.tag, s.path, s.reason);
@@ -761,7 +763,7 @@ std::string init_server(server_actor* self, std::vector<log_entry> wal_entries) 
     st.srv = std::make_unique<server>(st.cfg.server, *st.log, std::move(m),
                                       durable_meta{meta.current_term, meta.voted_for});
   } catch (const std::exception& e) {
-    return std::string("recovery failed: ") + e.what();
+    return make_api_error(api_errc::storage, std::string("recovery failed: ") + e.what());
   }
   return {};
 }
@@ -773,7 +775,7 @@ server_behavior server_main(server_actor* self, std::shared_ptr<system_core> cor
   st.cfg = std::move(cfg);
   st.tag = st.cfg.server.cluster_name + "/" + st.cfg.server.id.to_string();
   st.postpone_bound = postpone_bound(st.cfg.server);
-  st.init_error = init_server(self, std::move(wal_entries));
+  st.init_status = init_server(self, std::move(wal_entries));
   self->set_down_handler([self](caf::down_msg& m) {
     auto& st = self->state;
     // One actor may be watched for several reasons (a pipelining client that is also a
@@ -812,12 +814,12 @@ server_behavior server_main(server_actor* self, std::shared_ptr<system_core> cor
     core->forget_actor(name, addr);
     // delete_cluster: the data goes with the server (after the actor released its files).
     if (*del) {
-      if (auto err = delete_server_data(*core, name, uid); !err.empty())
-        spdlog::error("[{}] deleting the data of {}: {}", core->name, name, err);
+      if (auto del = delete_server_data(*core, name, uid); !del)
+        spdlog::error("[{}] deleting the data of {}: {}", core->name, name, del.error().message);
     }
   });
-  if (!st.init_error.empty()) {
-    spdlog::error("[{}] cannot start: {}", st.tag, st.init_error);
+  if (!st.init_status) {
+    spdlog::error("[{}] cannot start: {}", st.tag, st.init_status.error().message);
     return follower(self);  // answers the starter's ready request, then goes
   }
   with_server(self, [](server&) {});  // actions from recovery (timers, role)

@@ -80,8 +80,8 @@ using server_actor_interface = caf::typed_actor<
 
   // -- client requests any member answers in any role
   caf::replies_to<actors::aux_atom, shared_bytes>::with<actors::command_result>,
-  /// "" = running, else why the server could not start (it then quits)
-  caf::replies_to<actors::ready_atom>::with<std::string>,
+  /// running, or why the server could not start (it then quits)
+  caf::replies_to<actors::ready_atom>::with<actors::ready_result>,
   caf::replies_to<actors::election_atom>::with<caf::ok_atom>,
   caf::replies_to<actors::members_atom>::with<actors::members_result>,
   /// the member overview, typed (JSON only at the edge: actors/overview_json.hpp)

@@ -6,7 +6,7 @@
 
 namespace ra::detail {
 
-std::string delete_server_data(system_core& core, const std::string& name, const std::string& uid) {
+expected<void, api_error> delete_server_data(system_core& core, const std::string& name, const std::string& uid) {
   std::string err;
   {
     std::lock_guard lk{core.meta_mx};
@@ -18,7 +18,8 @@ std::string delete_server_data(system_core& core, const std::string& name, const
   std::lock_guard lk{core.mx};
   if (auto it = core.directory.find(name); it != core.directory.end() && it->second.uid == uid)
     core.directory.erase(it);
-  return err;
+  if (!err.empty()) return make_api_error(api_errc::storage, err);
+  return {};
 }
 
 }  // namespace ra::detail

@@ -5,12 +5,15 @@
 
 #include <string>
 
+#include "actors/result.hpp"
+#include "libra/expected.hpp"
+
 namespace ra::detail {
 
 struct system_core;
 
-/// Deletes server `name`'s data (uid `uid`). The server must not be running. Returns
-/// "" on success, else what failed (the rest is still attempted).
-std::string delete_server_data(system_core& core, const std::string& name, const std::string& uid);
+/// Deletes server `name`'s data (uid `uid`). The server must not be running. On failure
+/// an api_errc::storage error says what failed (the rest is still attempted).
+expected<void, api_error> delete_server_data(system_core& core, const std::string& name, const std::string& uid);
 
 }  // namespace ra::detail

@@ -173,9 +173,9 @@ result<std::unique_ptr<system>> system::start(system_config cfg) {
   auto writer = std::make_unique<storage::wal_writer>(
     wc, [seg = core->segment_writer](storage::rollover_info r) { storage::submit_rollover(seg, std::move(r)); });
   storage::wal_recovery rec;
-  if (auto err = writer->recover(rec, /*collect_entries=*/false)) {
+  if (auto rc = writer->recover(rec, /*collect_entries=*/false); !rc) {
     s->stop();
-    return make_api_error(api_errc::storage, "WAL recovery: " + err->message());
+    return make_api_error(api_errc::storage, "WAL recovery: " + rc.error().message());
   }
   for (auto& f : rec.files) {
     auto res = storage::flush_wal_file(fs, f, server_dir, cfg.segments);
@@ -184,17 +184,17 @@ result<std::unique_ptr<system>> system::start(system_config cfg) {
       return make_api_error(api_errc::storage, "moving recovered WAL file " + f.path + ": " + *res.error);
     }
   }
-  if (auto err = writer->start()) {
+  if (auto st = writer->start(); !st) {
     s->stop();
-    return make_api_error(api_errc::storage, "WAL start: " + err->message());
+    return make_api_error(api_errc::storage, "WAL start: " + st.error().message());
   }
   core->wal = storage::spawn_wal(*s->sys_, std::move(writer), cfg.detached_storage_actors);
   s->wal_dir_ = wc.wal_data_dir;
   detail::register_system(core);
   // [node_link] distribution: node actor, peers, node failure detector (actors/node_link.hpp)
-  if (auto err = detail::start_node_link(core, cfg); !err.empty()) {
+  if (auto linked = detail::start_node_link(core, cfg); !linked) {
     s->stop();
-    return make_api_error(api_errc::invalid_argument, err);
+    return linked.error();
   }
   spdlog::info("[{}] system started in {} ({} known servers)", cfg.name, cfg.data_dir, core->directory.size());
   return s;
@@ -268,17 +268,25 @@ status system::spawn_server(storage::persisted_server_config pc, std::vector<log
     std::lock_guard lk{core_->mx};
     core_->directory[name].actor = a;
   }
-  std::string error;
+  // The server's own verdict (typed: unknown machine = invalid_argument), or, without an
+  // answer, a storage error with CAF's reason.
+  api_error error = make_api_error(api_errc::storage);
   bool answered = false;
+  bool started = false;
   caf::scoped_actor self{*sys_};
   self->request(a, std::chrono::seconds(30), actors::ready_atom::value)
-    .receive([&](const std::string& e) { error = e; answered = true; },
-             [&](caf::error& e) { error = sys_->render(e); });
-  if (answered && error.empty()) return done{};
+    .receive(
+        [&](actors::ready_result& r) {
+          answered = true;
+          started = r.status.has_value();
+          if (!started) error = std::move(r.status.error());
+        },
+        [&](caf::error& e) { error.message = sys_->render(e); });
+  if (started) return done{};
   if (!answered) caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
   core_->forget_actor(name, a.address());
-  auto code = error.find("unknown machine") != std::string::npos ? api_errc::invalid_argument : api_errc::storage;
-  return make_api_error(code, "server " + name + ": " + error);
+  error.message = "server " + name + ": " + error.message;
+  return error;
 }
 
 status system::start_server(const std::string& cluster_name, const server_id& id, const std::string& machine,
@@ -294,7 +302,7 @@ status system::start_server(const std::string& cluster_name, const server_id& id
   pc.server.initial_members = std::move(initial_members);
   pc.machine = machine;
   pc.machine_args = std::move(machine_args);
-  if (auto why = validate(pc.server); !why.empty()) return make_api_error(api_errc::invalid_argument, why);
+  if (auto ok = validate(pc.server); !ok) return make_api_error(api_errc::invalid_argument, ok.error().message());
   {
     std::lock_guard lk{core_->mx};
     if (core_->directory.count(id.name))
@@ -359,8 +367,7 @@ status system::delete_server(const server_id& id, std::chrono::milliseconds time
     if (auto st = stop_server(id, timeout); !st) return st;
   std::string uid = uid_of(id.name);
   if (uid.empty()) return make_api_error(api_errc::noproc, "unknown server " + id.to_string());
-  if (auto err = detail::delete_server_data(*core_, id.name, uid); !err.empty())
-    return make_api_error(api_errc::storage, err);
+  if (auto del = detail::delete_server_data(*core_, id.name, uid); !del) return del.error();
   return done{};
 }
 

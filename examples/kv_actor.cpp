@@ -27,7 +27,7 @@ void kv_call(caf::event_based_actor* self, ra::system& sys, const ra::server_id&
   ra::async::process_command_raw(self, sys, id, ra::encode_command<kv_protocol>(cmd), 5s,
                                  [then](ra::result<ra::raw_reply> r) {
                                    if (!r) {
-                                     std::printf("command failed: %s\n", r.error->to_string().c_str());
+                                     std::printf("command failed: %s\n", r.error().to_string().c_str());
                                      return then(std::optional<typename Cmd::reply_type>{});
                                    }
                                    then(ra::decode_reply<Cmd>(r->reply));
@@ -76,10 +76,10 @@ int main(int argc, char** argv) {
     cfg.data_dir = dir;
     cfg.machines["kv"] = [](const std::string&) { return make_kv_machine(); };
     auto sys = ra::system::start(cfg);
-    if (!sys) return std::fprintf(stderr, "system: %s\n", sys.error->to_string().c_str()), 1;
+    if (!sys) return std::fprintf(stderr, "system: %s\n", sys.error().to_string().c_str()), 1;
     std::vector<ra::server_id> members{{"kv1", "node1"}, {"kv2", "node1"}, {"kv3", "node1"}};
     auto started = ra::start_cluster(**sys, "kv", "kv", members);
-    if (!started) return std::fprintf(stderr, "start_cluster: %s\n", started.error->to_string().c_str()), 1;
+    if (!started) return std::fprintf(stderr, "start_cluster: %s\n", started.error().to_string().c_str()), 1;
     auto client = (*sys)->actor_system().spawn(kv_client, sys->get(), members[1], &ok);
     caf::scoped_actor waiter{(*sys)->actor_system()};
     waiter->wait_for(client);

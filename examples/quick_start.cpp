@@ -32,12 +32,12 @@ int main(int argc, char** argv) {
       return ra::make_simple_machine<int64_t, int64_t>([](const int64_t& n, int64_t state) { return state + n; }, 0);
     };
     auto sys = ra::system::start(cfg);
-    if (!sys) return std::fprintf(stderr, "system: %s\n", sys.error->to_string().c_str()), 1;
+    if (!sys) return std::fprintf(stderr, "system: %s\n", sys.error().to_string().c_str()), 1;
 
     // 2. A 3-member cluster (all members on this node here; ids name {server, node}).
     std::vector<ra::server_id> members{{"a", "node1"}, {"b", "node1"}, {"c", "node1"}};
     auto started = ra::start_cluster(**sys, "quick_start", "adder", members);
-    if (!started) return std::fprintf(stderr, "start_cluster: %s\n", started.error->to_string().c_str()), 1;
+    if (!started) return std::fprintf(stderr, "start_cluster: %s\n", started.error().to_string().c_str()), 1;
     std::printf("cluster started, leader %s\n", started->leader.to_string().c_str());
 
     // 3. Commands go to any member; they are redirected to the leader.
@@ -49,10 +49,11 @@ int main(int argc, char** argv) {
     if (r2->reply != 12) rc = 1;
 
     // 4. Lose the leader: the others elect a new one; nothing acknowledged is lost.
-    ra::stop_server(**sys, r2->leader);
+    if (auto st = ra::stop_server(**sys, r2->leader); !st)
+      return std::fprintf(stderr, "stop_server: %s\n", st.error().to_string().c_str()), 1;
     auto survivor = r2->leader == members[0] ? members[1] : members[0];
     auto r3 = ra::process_command<int64_t>(**sys, survivor, int64_t{30});
-    if (!r3) return std::fprintf(stderr, "after leader stop: %s\n", r3.error->to_string().c_str()), 1;
+    if (!r3) return std::fprintf(stderr, "after leader stop: %s\n", r3.error().to_string().c_str()), 1;
     std::printf("leader %s stopped; new leader %s; 30 more -> %lld\n", r2->leader.to_string().c_str(),
                 r3->leader.to_string().c_str(), static_cast<long long>(r3->reply));
     if (r3->reply != 42) rc = 1;

@@ -16,6 +16,8 @@
 #include <sys/uio.h>
 #include <vector>
 
+#include "libra/expected.hpp"
+
 namespace ra::storage {
 
 /// An I/O failure: what was done, to which file, and errno.
@@ -28,24 +30,10 @@ struct io_error {
 
 /// Either a value or an io_error (no exceptions for expected I/O failures).
 template <class T>
-class io_result {
- public:
-  io_result(T v) : value_(std::move(v)) {}
-  io_result(io_error e) : error_(std::move(e)) {}
-  explicit operator bool() const { return value_.has_value(); }
-  T& operator*() { return *value_; }
-  const T& operator*() const { return *value_; }
-  T* operator->() { return &*value_; }
-  const io_error& error() const { return *error_; }
-
- private:
-  std::optional<T> value_;
-  std::optional<io_error> error_;
-};
-
-struct ok_t {};
-using io_status = io_result<ok_t>;
-inline io_status io_ok() { return ok_t{}; }
+using io_result = ra::expected<T, io_error>;
+/// Success or an io_error.
+using io_status = ra::expected<void, io_error>;
+inline io_status io_ok() { return {}; }
 
 enum class sync_method : uint8_t { datasync, sync, none };
 

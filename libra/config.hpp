@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "libra/cluster.hpp"
+#include "libra/expected.hpp"
 #include "libra/types.hpp"
 
 namespace ra {
@@ -47,7 +48,15 @@ struct server_config {
   uint64_t rng_seed = 1;
 };
 
-/// Returns an empty string if the config is usable, else what is wrong with it.
-std::string validate(const server_config& c);
+/// What makes a server_config unusable: the field and why.
+struct config_error {
+  std::string field;   ///< "tick_timeout_ms", "id", "initial_members"
+  std::string reason;  ///< "must be > 0"
+  /// "tick_timeout_ms must be > 0"
+  std::string message() const { return field + " " + reason; }
+};
+
+/// Nothing if the config is usable, else the first field that is wrong.
+expected<void, config_error> validate(const server_config& c);
 
 }  // namespace ra

@@ -5,11 +5,18 @@
 // a sentinel or an out-of-band "last error".
 //
 //   expected<segment, io_error> open(...);
-//   if (!r) return ra::unexpected{r.error()};   // or: return r.error() where E is distinct
+//   if (!r) return r.error();   // or: return ra::unexpected{r.error()};
 //   use(*r);
+//
+// Deliberate difference from std::expected: an expected<T, E> is implicitly
+// constructible from an E when E and T do not convert into each other (always for
+// expected<void, E>). So `return some_io_error;` reads like `return value;`. Where T
+// and E could be confused (say expected<std::string, std::string>) the constructor is
+// disabled and the error must be spelled ra::unexpected{e}.
 
 #include <cassert>
 #include <optional>
+#include <type_traits>
 #include <utility>
 #include <variant>
 
@@ -35,6 +42,9 @@ class [[nodiscard]] expected {
   expected() requires std::is_default_constructible_v<T> : v_(std::in_place_index<0>) {}
   expected(T v) : v_(std::in_place_index<0>, std::move(v)) {}  // NOLINT: implicit, as std::expected
   expected(unexpected<E> e) : v_(std::in_place_index<1>, std::move(e).error()) {}  // NOLINT
+  /// Not in std::expected: an E converts to the error state unless T and E mix.
+  expected(E e) requires(!std::is_convertible_v<E, T> && !std::is_convertible_v<T, E>)  // NOLINT
+      : v_(std::in_place_index<1>, std::move(e)) {}
 
   bool has_value() const { return v_.index() == 0; }
   explicit operator bool() const { return has_value(); }
@@ -50,6 +60,7 @@ class [[nodiscard]] expected {
 
   const E& error() const& { assert(!has_value()); return std::get<1>(v_); }
   E& error() & { assert(!has_value()); return std::get<1>(v_); }
+  E&& error() && { assert(!has_value()); return std::get<1>(std::move(v_)); }
 
   template <class U>
   T value_or(U&& fallback) const& {
@@ -69,11 +80,14 @@ class [[nodiscard]] expected<void, E> {
 
   expected() = default;
   expected(unexpected<E> e) : error_(std::move(e).error()) {}  // NOLINT
+  /// Not in std::expected: an E converts to the error state.
+  expected(E e) : error_(std::move(e)) {}  // NOLINT
 
   bool has_value() const { return !error_.has_value(); }
   explicit operator bool() const { return has_value(); }
   const E& error() const& { assert(!has_value()); return *error_; }
   E& error() & { assert(!has_value()); return *error_; }
+  E&& error() && { assert(!has_value()); return std::move(*error_); }
 
  private:
   std::optional<E> error_;

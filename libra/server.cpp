@@ -10,23 +10,24 @@
 
 namespace ra {
 
-std::string validate(const server_config& c) {
-  if (c.id.empty()) return "server id has an empty name";
-  if (c.broadcast_time_ms == 0) return "broadcast_time_ms must be > 0";
-  if (c.tick_timeout_ms == 0) return "tick_timeout_ms must be > 0";
-  if (c.max_pipeline_count == 0) return "max_pipeline_count must be > 0";
-  if (c.max_append_entries_rpc_batch_size == 0) return "max_append_entries_rpc_batch_size must be > 0";
-  if (c.snapshot_chunk_size == 0) return "snapshot_chunk_size must be > 0";
-  if (c.low_priority_commands_flush_size == 0) return "low_priority_commands_flush_size must be > 0";
+expected<void, config_error> validate(const server_config& c) {
+  const std::string positive = "must be > 0";
+  if (c.id.empty()) return config_error{"id", "has an empty name"};
+  if (c.broadcast_time_ms == 0) return config_error{"broadcast_time_ms", positive};
+  if (c.tick_timeout_ms == 0) return config_error{"tick_timeout_ms", positive};
+  if (c.max_pipeline_count == 0) return config_error{"max_pipeline_count", positive};
+  if (c.max_append_entries_rpc_batch_size == 0) return config_error{"max_append_entries_rpc_batch_size", positive};
+  if (c.snapshot_chunk_size == 0) return config_error{"snapshot_chunk_size", positive};
+  if (c.low_priority_commands_flush_size == 0) return config_error{"low_priority_commands_flush_size", positive};
   for (auto& m : c.initial_members)
-    if (m.id.empty()) return "an initial member has an empty name";
+    if (m.id.empty()) return config_error{"initial_members", "holds a member with an empty name"};
   return {};
 }
 
 server::server(server_config cfg, log_store& log, std::unique_ptr<machine> m, durable_meta meta)
   : cfg_(std::move(cfg)), log_(log), machine_(std::move(m)), rng_(cfg_.rng_seed),
     role_state_(follower_state{}) {
-  if (auto err = validate(cfg_); !err.empty()) throw std::invalid_argument("ra::server: " + err);
+  if (auto ok = validate(cfg_); !ok) throw std::invalid_argument("ra::server: " + ok.error().message());
   if (!machine_) throw std::invalid_argument("ra::server: no machine");
   current_term_ = meta.current_term;
   voted_for_ = std::move(meta.voted_for);

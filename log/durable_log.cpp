@@ -194,7 +194,7 @@ void durable_log::on_snapshot_written(const io_result<std::string>& result) {
   }
   if (snap.meta.index <= snapshot_index()) {
     // A leader's snapshot was installed meanwhile and supersedes this one.
-    fs_.remove(*result);
+    (void)fs_.remove(*result);  // best effort: an orphan snapshot file is skipped at recovery
     return;
   }
   adopt_local_snapshot(std::move(snap), *result);

@@ -150,7 +150,7 @@ io_result<uint64_t> wal_writer::highest_file_number() {
     if (auto n = wal_file_number(name))
       highest = std::max(highest, *n);
     else if (ends_with(name, tmp_suffix))
-      fs_.remove(config_.wal_data_dir + "/" + name);  // a creation a crash interrupted
+      (void)fs_.remove(config_.wal_data_dir + "/" + name);  // a creation a crash interrupted; best effort
   }
   return highest;
 }
@@ -173,9 +173,9 @@ io_result<std::unique_ptr<file>> wal_writer::create_file(uint64_t number) {
   return fs_.open(path, {open_mode::read_write});
 }
 
-std::optional<io_error> wal_writer::start() {
+io_status wal_writer::start() {
   if (file_)
-    return std::nullopt;
+    return {};
   if (auto st = fs_.create_directories(config_.wal_data_dir); !st)
     return st.error();
   if (!next_file_number_) {
@@ -194,7 +194,7 @@ std::optional<io_error> wal_writer::start() {
   durable_size_ = fmt::file_header_size;
   file_entries_ = 0;
   must_truncate_ = false;
-  return std::nullopt;
+  return {};
 }
 
 uint32_t wal_writer::writer_ref(const std::string& writer) {
@@ -260,8 +260,8 @@ flush_result wal_writer::flush() {
   if (batch_.empty())
     return {};
   if (!file_) {
-    if (auto err = start())
-      return fail_batch(std::move(*err));
+    if (auto st = start(); !st)
+      return fail_batch(std::move(st).error());
   }
   if (must_truncate_) {
     if (auto st = file_->truncate(durable_size_); !st)
@@ -331,13 +331,13 @@ void wal_writer::roll_over() {
     on_rollover_(std::move(closed));
 }
 
-std::optional<wal_error> wal_writer::recover(wal_recovery& out, bool collect_entries) {
+ra::expected<void, wal_error> wal_writer::recover(wal_recovery& out, bool collect_entries) {
   out = wal_recovery{};
   if (file_)  // it would read the file it is writing, and renumber the next one
     return wal_error{path_, 0, "wal recovery must run before the writer starts"};
   if (!fs_.exists(config_.wal_data_dir)) {
     next_file_number_ = 1;
-    return std::nullopt;
+    return {};
   }
   auto names = fs_.list(config_.wal_data_dir);
   if (!names)
@@ -347,7 +347,7 @@ std::optional<wal_error> wal_writer::recover(wal_recovery& out, bool collect_ent
     if (auto n = wal_file_number(name))
       files.emplace_back(*n, config_.wal_data_dir + "/" + name);
     else if (ends_with(name, tmp_suffix))
-      fs_.remove(config_.wal_data_dir + "/" + name);
+      (void)fs_.remove(config_.wal_data_dir + "/" + name);  // best effort, as above
   }
   std::sort(files.begin(), files.end());
 
@@ -388,7 +388,7 @@ std::optional<wal_error> wal_writer::recover(wal_recovery& out, bool collect_ent
   for (const auto& [writer, b] : bounds)
     if (!b.empty) sequences_[writer] = writer_sequence{b.last, false};
   next_file_number_ = files.empty() ? 1 : files.back().first + 1;
-  return std::nullopt;
+  return {};
 }
 
 }  // namespace ra::storage

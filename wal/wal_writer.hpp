@@ -149,11 +149,11 @@ class wal_writer {
   /// With collect_entries = false, out.entries stays empty (the checks still run): the
   /// runtime moves the files into segments instead, and a million-entry WAL need not be
   /// copied into memory on the way.
-  std::optional<wal_error> recover(wal_recovery& out, bool collect_entries = true);
+  ra::expected<void, wal_error> recover(wal_recovery& out, bool collect_entries = true);
 
   /// Creates wal_data_dir if needed and opens a new WAL file numbered after every
   /// existing one. flush() calls it if it was not called (or failed).
-  std::optional<io_error> start();
+  io_status start();
 
   /// Queues `entries` (contiguous indexes) of `writer`. The first index may be at most
   /// the writer's last index + 1; lower means an overwrite, written with the truncate

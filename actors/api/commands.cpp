@@ -80,10 +80,10 @@ void async::process_command_raw(caf::event_based_actor* self, system& sys, const
   if (opts.mode == reply_mode::await_consensus && opts.from != reply_from::leader)
     wait_for = opts.from == reply_from::local ? id : opts.reply_member;
   redirecting(self, sys, id, timeout, attempt, [self, sysp = &sys, out, wait_for, deadline, then](status st) {
-    if (!st) return then(std::move(*st.error));
+    if (!st) return then(std::move(st.error()));
     if (!wait_for) return then(std::move(*out));
     wait_applied(self, *sysp, *wait_for, out->index, left_until(self, deadline), [out, then](status applied) {
-      if (!applied) return then(std::move(*applied.error));
+      if (!applied) return then(std::move(applied.error()));
       then(std::move(*out));
     });
   });

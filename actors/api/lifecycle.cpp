@@ -84,7 +84,7 @@ void async::delete_cluster(caf::event_based_actor* self, system& sys, const std:
     request_command(self, a, to, left, {}, done, delete_cluster_atom::value);
   };
   redirecting(self, sys, ask, timeout, attempt, [self, sysp = &sys, ids, deadline, then](status st) {
-    if (!st) return then(std::move(*st.error));
+    if (!st) return then(std::move(st.error()));
     // The leader applied the entry; each local member stops and deletes its data as it
     // applies it too (in its exit hook), which no message reports to us: poll.
     auto gone = [sysp, ids](ms, std::function<void(std::optional<done>)> answer) {
@@ -105,7 +105,7 @@ void async::leave_and_terminate(caf::event_based_actor* self, system& sys, const
                                 const server_id& target, ms timeout, callback<done> then) {
   const auto deadline = self->clock().now() + timeout;
   remove_member(self, sys, id, target, timeout, [self, sysp = &sys, target, deadline, then](result<server_id> r) {
-    if (!r) return then(std::move(*r.error));
+    if (!r) return then(std::move(r.error()));
     // A member of another node is stopped there; a stopped one has nothing left to do.
     if (target.node != sysp->name() || !sysp->is_running(target.name)) return then(done{});
     stop_local_server(self, *sysp, target, deadline, then);
@@ -116,10 +116,10 @@ void async::leave_and_delete_server(caf::event_based_actor* self, system& sys, c
                                     const server_id& target, ms timeout, callback<done> then) {
   const auto deadline = self->clock().now() + timeout;
   remove_member(self, sys, id, target, timeout, [self, sysp = &sys, target, deadline, then](result<server_id> r) {
-    if (!r) return then(std::move(*r.error));
+    if (!r) return then(std::move(r.error()));
     if (target.node != sysp->name()) return then(done{});
     auto remove_data = [sysp, target, then](status stopped) {
-      if (!stopped) return then(std::move(*stopped.error));
+      if (!stopped) return then(std::move(stopped.error()));
       then(delete_stopped_server(*sysp, target));
     };
     if (!sysp->is_running(target.name)) return remove_data(done{});
@@ -159,21 +159,21 @@ result<cluster_started> start_cluster(system& sys, const std::string& cluster_na
       out.started.push_back(id);
     } else {
       out.not_started.push_back(id);
-      why += (why.empty() ? "" : "; ") + id.to_string() + ": " + st.error->to_string();
+      why += (why.empty() ? "" : "; ") + id.to_string() + ": " + st.error().to_string();
     }
   }
   if (out.started.size() < ids.size() / 2 + 1) {
-    for (auto& id : out.started) sys.delete_server(id);
+    for (auto& id : out.started) (void)sys.delete_server(id);  // best effort: the error below is what matters
     return make_api_error(api_errc::cluster_not_formed, why);
   }
-  if (auto st = trigger_election(sys, out.started.front(), remaining(started_at, timeout)); !st) return *st.error;
+  if (auto st = trigger_election(sys, out.started.front(), remaining(started_at, timeout)); !st) return st.error();
   // Wait until a started member says it is the leader.
   auto started = std::make_shared<const std::vector<server_id>>(out.started);
   auto leader = await_leader(sys, cluster_name, remaining(started_at, timeout),
                              [sysp = &sys, started](caf::event_based_actor* self, time_point deadline, auto answer) {
                                first_leader(self, *sysp, started, 0, deadline, std::move(answer));
                              });
-  if (!leader) return *leader.error;
+  if (!leader) return leader.error();
   out.leader = std::move(*leader);
   return out;
 }
@@ -212,7 +212,7 @@ result<cluster_started> start_or_restart_cluster(system& sys, const std::string&
                                                 answer(std::nullopt);
                                               });
                              });
-  if (!leader) return *leader.error;
+  if (!leader) return leader.error();
   out.leader = std::move(*leader);
   return out;
 }

@@ -27,7 +27,7 @@ void change_membership(caf::event_based_actor* self, system& sys, const server_i
   redirecting(
     self, sys, id, timeout, attempt,
     [leader, then](status st) {
-      if (!st) return then(std::move(*st.error));
+      if (!st) return then(std::move(st.error()));
       then(*leader);
     },
     // A new leader cannot change the membership before its noop commits: wait for it.
@@ -77,7 +77,7 @@ void async::members_info(caf::event_based_actor* self, system& sys, const server
                          callback<members_detail> then) {
   const auto deadline = self->clock().now() + timeout;
   members(self, sys, id, timeout, [self, sysp = &sys, deadline, then](result<cluster_members> m) {
-    if (!m) return then(std::move(*m.error));
+    if (!m) return then(std::move(m.error()));
     if (m->leader.empty()) return then(to_members_detail(*m, nullptr));
     ask_overview(self, *sysp, m->leader, std::max(left_until(self, deadline), ms{1}),
                  [m = *m, then](result<overview_result> ov) {

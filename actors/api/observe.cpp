@@ -27,7 +27,7 @@ void detail::ask_overview(caf::event_based_actor* self, system& sys, const serve
 void async::member_overview(caf::event_based_actor* self, system& sys, const server_id& id, ms timeout,
                             callback<nlohmann::json> then) {
   ask_overview(self, sys, id, timeout, [then](result<overview_result> r) {
-    if (!r) return then(std::move(*r.error));
+    if (!r) return then(std::move(r.error()));
     then(to_json(*r));
   });
 }

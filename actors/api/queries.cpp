@@ -33,7 +33,7 @@ void async::query_raw(caf::event_based_actor* self, system& sys, const server_id
         [done, to](caf::error& e) { done(from_caf(e, to)); });
   };
   auto finished = [out, then](status st) {
-    if (!st) return then(std::move(*st.error));
+    if (!st) return then(std::move(st.error()));
     then(std::move(*out));
   };
   if (kind != query_kind::local) return redirecting(self, sys, id, timeout, attempt, finished);

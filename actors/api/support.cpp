@@ -221,7 +221,7 @@ status delete_stopped_server(system& sys, const server_id& id) {
   auto core = find_system(sys.name());
   std::string uid = sys.uid_of(id.name);
   if (!core || uid.empty()) return make_api_error(api_errc::noproc, "unknown server " + id.to_string());
-  if (auto err = delete_server_data(*core, id.name, uid); !err.empty()) return make_api_error(api_errc::storage, err);
+  if (auto del = delete_server_data(*core, id.name, uid); !del) return del.error();
   return done{};
 }
 

@@ -7,6 +7,8 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <optional>
+#include <stdexcept>
 #include <thread>
 
 #include <caf/all.hpp>
@@ -60,8 +62,46 @@ TEST_CASE("actors: start_cluster without a majority fails with cluster_not_forme
   auto ids = ids_of(*sys, {"s1", "s2", "s3"});
   auto c = start_cluster(*sys, "c1", "no_such_machine", ids, 5s);
   REQUIRE(!c);
-  CHECK(c.error->code == api_errc::cluster_not_formed);
+  CHECK(c.error().code == api_errc::cluster_not_formed);
   CHECK(sys->known_servers().empty());
+}
+
+TEST_CASE("actors: a server that cannot start reports a typed error code", "[actors]") {
+  temp_dir dir;
+  server_id id{"s1", "n1"};
+  {
+    auto sys = start_system("n1", dir.path());
+    REQUIRE(sys->start_server("c1", id, "counter", {member{id}}));
+    REQUIRE(stop_server(*sys, id));
+    sys->stop();
+  }
+  // Restarts s1 on a system whose only machine (if any) is `counter`; returns the status.
+  auto restart_with = [&](std::optional<machine_factory> counter) {
+    auto cfg = make_config("n1", dir.path());
+    cfg.machines.clear();
+    if (counter) cfg.machines["counter"] = *counter;
+    auto s = ra::system::start(cfg);
+    REQUIRE(s);
+    auto st = restart_server(**s, id);
+    CHECK(!(*s)->is_running(id.name));
+    return st;
+  };
+  SECTION("its machine is no longer registered: invalid_argument") {
+    auto st = restart_with(std::nullopt);
+    REQUIRE(!st);
+    CHECK(st.error().code == api_errc::invalid_argument);
+    CHECK(st.error().message.find("unknown machine 'counter'") != std::string::npos);
+  }
+  SECTION("its machine factory fails: storage, whatever the message says") {
+    // The kind travels as a code: a failure whose text happens to read "unknown machine"
+    // is not taken for a configuration error (the old substring match did).
+    auto st = restart_with([](const std::string&) -> std::unique_ptr<machine> {
+      throw std::runtime_error("unknown machine state on disk");
+    });
+    REQUIRE(!st);
+    CHECK(st.error().code == api_errc::storage);
+    CHECK(st.error().message.find("machine factory failed: unknown machine state on disk") != std::string::npos);
+  }
 }
 
 TEST_CASE("actors: errors are results, not exceptions", "[actors]") {
@@ -69,10 +109,10 @@ TEST_CASE("actors: errors are results, not exceptions", "[actors]") {
   auto sys = start_system("n1", dir.path());
   auto r = process_command<int64_t>(*sys, server_id{"nobody", "n1"}, int64_t{1}, 1s);
   REQUIRE(!r);
-  CHECK(r.error->code == api_errc::noproc);
+  CHECK(r.error().code == api_errc::noproc);
   auto st = restart_server(*sys, server_id{"nobody", "n1"});
   REQUIRE(!st);
-  CHECK(st.error->code == api_errc::noproc);
+  CHECK(st.error().code == api_errc::noproc);
 }
 
 TEST_CASE("actors: stopping the leader elects a new one and commands continue", "[actors]") {
@@ -114,7 +154,7 @@ TEST_CASE("actors: restart_server recovers a stopped follower from disk", "[acto
   CHECK(await_local(*sys, follower, 555) == 555);
   auto st = restart_server(*sys, follower);
   REQUIRE(!st);
-  CHECK(st.error->code == api_errc::invalid_argument);  // already running
+  CHECK(st.error().code == api_errc::invalid_argument);  // already running
 }
 
 TEST_CASE("actors: consistent_query sees every acknowledged write", "[actors]") {

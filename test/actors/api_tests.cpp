@@ -33,7 +33,7 @@ std::unique_ptr<ra::system> start_with(const std::string& name, const std::strin
   auto cfg = make_config(name, dir);
   tune(cfg);
   auto s = ra::system::start(cfg);
-  if (!s) FAIL("system start failed: " << s.error->to_string());
+  if (!s) FAIL("system start failed: " << s.error().to_string());
   return std::move(*s);
 }
 
@@ -84,7 +84,7 @@ TEST_CASE("api: reply options: after_log_append, reply_from a member, noreply", 
   command_options bad{reply_mode::await_consensus, reply_from::member, {}};
   auto refused = process_command<int64_t>(*sys, c->leader, int64_t{1}, bad);
   REQUIRE(!refused);
-  CHECK(refused.error->code == api_errc::invalid_argument);
+  CHECK(refused.error().code == api_errc::invalid_argument);
 
   command_options no_reply;
   no_reply.mode = reply_mode::noreply;
@@ -114,7 +114,7 @@ TEST_CASE("api: aux commands run on the addressed member with its own aux state"
   CHECK(*rl == "leader 1 5");  // the leader's aux state is its own
   auto wrong = aux_command<std::string>(*sys, follower, int64_t{1});  // does not decode
   REQUIRE(!wrong);
-  CHECK(wrong.error->is(error_code::invalid_argument));
+  CHECK(wrong.error().is(error_code::invalid_argument));
 }
 
 TEST_CASE("api: key_metrics, member_overview and members_info describe the servers", "[api]") {
@@ -139,7 +139,7 @@ TEST_CASE("api: key_metrics, member_overview and members_info describe the serve
   CHECK(m->term >= 1);
   auto missing = key_metrics(server_id{"nobody", "n1"});
   REQUIRE(!missing);
-  CHECK(missing.error->code == api_errc::noproc);
+  CHECK(missing.error().code == api_errc::noproc);
 
   auto ov = member_overview(*sys, c->leader);
   REQUIRE(ov);
@@ -256,7 +256,7 @@ TEST_CASE("effects: the FIFO queue delivers with send_msg and re-delivers when a
   using namespace ra::machines;
   auto send = [&](const auto& cmd) {
     auto r = process_command_raw(*sys, ids[0], encode_command<fifo_protocol>(cmd), 10s);
-    if (!r) FAIL(r.error->to_string());
+    if (!r) FAIL(r.error().to_string());
     return decode<uint64_t>(r->reply).value_or(0);
   };
   for (int i = 0; i < 4; ++i) send(fifo_enqueue{"m" + std::to_string(i)});
@@ -310,7 +310,7 @@ TEST_CASE("versions: a rolling upgrade switches the cluster once every member ru
   REQUIRE(c);
   auto send = [&](int64_t n) {
     auto r = process_command_raw(*sys, ids[0], encode_command<vcount_protocol>(vcount_cmd{n}), 10s);
-    if (!r) FAIL(r.error->to_string());
+    if (!r) FAIL(r.error().to_string());
     return decode_reply<vcount_cmd>(r->reply).value_or(-1);
   };
   CHECK(send(1) == 1);
@@ -380,7 +380,7 @@ TEST_CASE("api: a blocking call returns its async call's report, or noproc if it
     self->quit();  // ends without reporting
   });
   REQUIRE(!quit);
-  CHECK(quit.error->code == api_errc::noproc);
+  CHECK(quit.error().code == api_errc::noproc);
   CHECK(std::chrono::steady_clock::now() - asked < 5s);  // not the 10 s bound
 }
 
@@ -393,7 +393,7 @@ TEST_CASE("api: a blocking call whose async call never reports ends at its bound
   auto r = detail::blocking_call<int>(*sys, 100ms, [](caf::event_based_actor*, async::callback<int>) {});
   const auto waited = std::chrono::steady_clock::now() - asked;
   REQUIRE(!r);
-  CHECK(r.error->code == api_errc::timeout);
+  CHECK(r.error().code == api_errc::timeout);
   CHECK(waited >= 100ms + detail::blocking_grace);
   CHECK(waited < 100ms + detail::blocking_grace + 5s);
   CHECK(eventually([&] { return sys->actor_system().registry().running() == before; }));
@@ -421,8 +421,8 @@ TEST_CASE("api: a blocking call pending while the system stops ends by its bound
   CHECK(std::chrono::steady_clock::now() - asked < 2s + detail::blocking_grace + 3s);
   auto after = process_command<int64_t>(*sys, c->leader, int64_t{1}, 1s);
   REQUIRE(!after);
-  CHECK(after.error->code == api_errc::noproc);
+  CHECK(after.error().code == api_errc::noproc);
   auto m = members(*sys, c->leader, 1s);
   REQUIRE(!m);
-  CHECK(m.error->code == api_errc::noproc);
+  CHECK(m.error().code == api_errc::noproc);
 }

@@ -104,7 +104,7 @@ class coordinator_fixture {
     };
     cfg.detached_storage_actors = false;
     auto s = ra::system::start(std::move(cfg));
-    if (!s) FAIL("system start failed: " << s.error->to_string());
+    if (!s) FAIL("system start failed: " << s.error().to_string());
     sys_ = std::move(*s);
     sched_ = &dynamic_cast<caf::scheduler::test_coordinator&>(sys_->actor_system().scheduler());
   }
@@ -228,7 +228,7 @@ class coordinator_fixture {
   void start_server(const std::string& cluster, const server_id& id, const std::vector<member>& members,
                     const std::string& machine = "counter") {
     auto st = blocking([&] { return sys_->start_server(cluster, id, machine, members); });
-    if (!st) FAIL("start_server " << id.to_string() << ": " << st.error->to_string());
+    if (!st) FAIL("start_server " << id.to_string() << ": " << st.error().to_string());
   }
 
   /// Starts `ids` as a new cluster, triggers an election on the first and waits for a
@@ -239,7 +239,7 @@ class coordinator_fixture {
     auto st = call<done>([&](caf::event_based_actor* self, async::callback<done> then) {
       async::trigger_election(self, *sys_, ids.front(), call_timeout, std::move(then));
     });
-    if (!st) FAIL("trigger_election: " << st.error->to_string());
+    if (!st) FAIL("trigger_election: " << st.error().to_string());
     auto leader = await_leader(ids);
     if (leader.empty()) FAIL("no leader elected");
     return leader;

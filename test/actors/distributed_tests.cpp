@@ -68,7 +68,7 @@ system_config distributed_config(const std::string& name, const std::string& dir
 std::unique_ptr<ra::system> start_system(system_config cfg) {
   spdlog::set_level(spdlog::level::warn);
   auto s = ra::system::start(std::move(cfg));
-  if (!s) FAIL("system start failed: " << s.error->to_string());
+  if (!s) FAIL("system start failed: " << s.error().to_string());
   return std::move(*s);
 }
 
@@ -230,7 +230,7 @@ TEST_CASE("distributed: a 3-node cluster over the middleman elects, replicates a
     [&] {
       auto r = members(client, old_leader, 2s);
       if (r) m = *r;
-      return r.ok();
+      return r.has_value();
     },
     5s));
   CHECK(m->members.size() == 3);
@@ -396,7 +396,7 @@ TEST_CASE("distributed: a distributed system needs the io middleman", "[distribu
   cfg.configure_caf = nullptr;
   auto s = ra::system::start(std::move(cfg));
   REQUIRE(!s);
-  CHECK(s.error->code == api_errc::invalid_argument);
+  CHECK(s.error().code == api_errc::invalid_argument);
 }
 
 TEST_CASE("distributed: a query to a server on another node fails cleanly (not supported yet)", "[distributed]") {
@@ -410,7 +410,7 @@ TEST_CASE("distributed: a query to a server on another node fails cleanly (not s
   // The query function cannot be serialised: the call is refused at once, nothing crashes.
   auto q = local_query<int64_t>(*n2, s1, [](const int64_t& s) { return s; }, 1s);
   REQUIRE(!q);
-  CHECK(q.error->code == api_errc::invalid_argument);
+  CHECK(q.error().code == api_errc::invalid_argument);
   // Both nodes still work.
   REQUIRE(trigger_election(*n1, s1));
   auto r = process_command<int64_t>(*n2, s1, int64_t{4}, 10s);

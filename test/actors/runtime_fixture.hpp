@@ -50,7 +50,7 @@ inline system_config make_config(const std::string& name, const std::string& dir
 inline std::unique_ptr<ra::system> start_system(const std::string& name, const std::string& dir) {
   spdlog::set_level(spdlog::level::warn);
   auto s = ra::system::start(make_config(name, dir));
-  if (!s) FAIL("system start failed: " << s.error->to_string());
+  if (!s) FAIL("system start failed: " << s.error().to_string());
   return std::move(*s);
 }
 
@@ -62,7 +62,7 @@ inline std::vector<server_id> ids_of(const ra::system& sys, std::initializer_lis
 
 inline int64_t add(ra::system& sys, const server_id& to, int64_t n) {
   auto r = process_command<int64_t>(sys, to, n, 10s);
-  if (!r) FAIL("command " << n << " failed: " << r.error->to_string());
+  if (!r) FAIL("command " << n << " failed: " << r.error().to_string());
   return r->reply;
 }
 

@@ -28,9 +28,10 @@ class durable_node final : public wal_sink {
   /// `uids` and starts a fresh WAL file. Returns an error message, or "" on success.
   std::string open(const std::vector<std::string>& uids) {
     wal_ = std::make_unique<wal_writer>(wcfg_, [this](rollover_info r) { rollovers_.push_back(std::move(r)); });
-    for (auto& u : uids) fs_.create_directories(server_dir(u));
+    for (auto& u : uids)
+      if (auto st = fs_.create_directories(server_dir(u)); !st) return st.error().message();
     wal_recovery rec;
-    if (auto err = wal_->recover(rec)) return err->message();
+    if (auto rc = wal_->recover(rec); !rc) return rc.error().message();
     for (auto& f : rec.files)
       if (auto res = flush_wal_file(fs_, f, [&](const std::string& u) { return server_dir(u); }, scfg_); res.error)
         return *res.error;
@@ -41,7 +42,7 @@ class durable_node final : public wal_sink {
       if (!log) return log.error().message();
       logs_[u] = std::move(*log);
     }
-    if (auto err = wal_->start()) return err->message();
+    if (auto st = wal_->start(); !st) return st.error().message();
     return {};
   }
 

@@ -53,7 +53,7 @@ void write_wal(const std::string& dir) {
   config.wal_max_size_bytes = wal_min_size_bytes;
   uint64_t entries_in_current_file = 0;
   wal_writer wal{config, [&](rollover_info) { entries_in_current_file = 0; }};
-  if (auto err = wal.start()) throw std::runtime_error("wal start: " + err->message());
+  if (auto st = wal.start(); !st) throw std::runtime_error("wal start: " + st.error().message());
   uint64_t next = 1;
   while (next <= entries_per_writer || entries_in_current_file < 3 * entries_per_batch) {
     for (auto& w : writers) {

@@ -50,7 +50,7 @@ started_cluster start_one_cluster(ra::system& sys, const std::string& name) {
   started_cluster c;
   c.ids = cluster_ids(name, sys.name());
   auto r = ra::start_cluster(sys, name, bench_machine, c.ids, std::chrono::seconds(30));
-  if (!r) throw std::runtime_error("start_cluster " + name + ": " + r.error->to_string());
+  if (!r) throw std::runtime_error("start_cluster " + name + ": " + r.error().to_string());
   c.leader = r->leader;
   return c;
 }
@@ -66,7 +66,7 @@ json run_a1(const run_options& o, run_frame& frame) {
   const auto cmd = make_command(16);
   auto one = [&]() {
     auto r = ra::process_command_raw(*sys, c.leader, cmd);
-    if (!r) throw std::runtime_error("process_command: " + r.error->to_string());
+    if (!r) throw std::runtime_error("process_command: " + r.error().to_string());
     c.leader = r->leader;
   };
   frame.progress("a1: " + thousands(o.warmup) + " warm-up commands");

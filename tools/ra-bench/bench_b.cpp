@@ -55,7 +55,7 @@ json run_b_one(const run_options& o, run_frame& frame, size_t n) {
           ++started;
         } else {
           std::lock_guard lk{err_mx};
-          if (first_error.empty()) first_error = name + ": " + r.error->to_string();
+          if (first_error.empty()) first_error = name + ": " + r.error().to_string();
           ++failures;
         }
       }

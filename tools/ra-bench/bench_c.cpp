@@ -45,7 +45,7 @@ int child_write(const run_options& o) {
   auto sys = start_system(o, o.c_state_dir, node_name);
   auto ids = cluster_ids(cluster_name, node_name);
   auto r = ra::start_cluster(*sys, cluster_name, bench_machine, ids, std::chrono::seconds(30));
-  if (!r) throw std::runtime_error("start_cluster: " + r.error->to_string());
+  if (!r) throw std::runtime_error("start_cluster: " + r.error().to_string());
   const double started_s = seconds_since(t0);
   auto counters = std::make_shared<client_counters>();
   client_config cc;
@@ -95,7 +95,7 @@ int child_recover(const run_options& o) {
   for (auto& n : names) {
     ids.push_back(server_id{n, node_name});
     if (auto st = ra::restart_server(*sys, ids.back()); !st)
-      throw std::runtime_error("restart_server " + n + ": " + st.error->to_string());
+      throw std::runtime_error("restart_server " + n + ": " + st.error().to_string());
   }
   const double restarted_s = seconds_since(t0);
   // A leader: poll the members until one says it leads.

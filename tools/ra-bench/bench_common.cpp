@@ -73,7 +73,7 @@ std::unique_ptr<ra::system> start_system(const run_options& o, const std::string
   cfg.scheduler_threads = o.scheduler_threads;
   cfg.machines[bench_machine] = [](const std::string&) { return ra::make_machine<bench_counter>(); };
   auto sys = ra::system::start(std::move(cfg));
-  if (!sys) throw std::runtime_error("system start: " + sys.error->to_string());
+  if (!sys) throw std::runtime_error("system start: " + sys.error().to_string());
   return std::move(*sys);
 }
 

@@ -70,7 +70,7 @@ class wal_thread {
   wal_thread(storage::wal_config config, std::vector<std::string> uids)
     : wal_(std::move(config)), uids_(std::move(uids)) {
     for (uint32_t i = 0; i < uids_.size(); ++i) ids_.emplace(uids_[i], i);
-    if (auto err = wal_.start()) throw std::runtime_error("wal start: " + err->message());
+    if (auto st = wal_.start(); !st) throw std::runtime_error("wal start: " + st.error().message());
     thread_ = std::thread([this] { run(); });
   }
   wal_thread(const wal_thread&) = delete;
