@@ -665,8 +665,10 @@ auto common(server_actor* self) {
 
 template <class... Common, class... Calls>
 server_behavior make_behavior(std::tuple<Common...> shared, std::tuple<Calls...> calls) {
+  // CAF 0.17 tries handlers in order: the leader calls (a command or pipelined command per
+  // client request, the hottest messages) go first, then the shared set.
   return std::apply([](auto&&... hs) { return server_behavior{std::move(hs)...}; },
-                    std::tuple_cat(std::move(shared), std::move(calls)));
+                    std::tuple_cat(std::move(calls), std::move(shared)));
 }
 
 /// Leader: takes every leader call (the core appends the command, runs the query ...).
