@@ -97,6 +97,15 @@ struct single {
     step("b", request_vote_result{term_t{6}, true});
     REQUIRE(srv->current_role() == role::leader);
   }
+  /// A leader whose log holds its noop (index 1) and `n` commands after it.
+  void make_leader_with_entries(int n) {
+    make_leader();
+    for (int i = 0; i < n; ++i)
+      srv->handle_command(command_request{client_ref{uint64_t(i + 1)}, encode(int64_t{i}), reply_mode::await_consensus,
+                                          0, command_priority::normal});
+    take();
+    REQUIRE(srv->log().last_index() == index_t{uint64_t(n) + 1});
+  }
 };
 
 enum class start { follower, pre_vote, candidate, leader };
@@ -330,11 +339,7 @@ TEST_CASE("F4: query heartbeats do not abort a snapshot being received", "[snaps
 
 TEST_CASE("a leader that cannot read its log stops with the store's error instead of sending a snapshot", "[step][storage]") {
   single s;
-  s.make_leader();
-  for (int i = 0; i < 5; ++i)
-    s->handle_command(command_request{client_ref{uint64_t(i + 1)}, encode(int64_t{i}), reply_mode::await_consensus, 0,
-                                      command_priority::normal});
-  s.take();
+  s.make_leader_with_entries(5);
   // A snapshot exists, so "compacted" would have had an answer; the entries are simply
   // unreadable.
   s.log.inner.write_snapshot(stored_snapshot{snapshot_meta{index_t{1}, term_t{6}, {}, 0}, shared_bytes::copy_of("s")});
@@ -349,11 +354,7 @@ TEST_CASE("a leader that cannot read its log stops with the store's error instea
 
 TEST_CASE("a leader whose follower needs released entries sends its snapshot", "[step][snapshot]") {
   single s;
-  s.make_leader();
-  for (int i = 0; i < 5; ++i)
-    s->handle_command(command_request{client_ref{uint64_t(i + 1)}, encode(int64_t{i}), reply_mode::await_consensus, 0,
-                                      command_priority::normal});
-  s.take();
+  s.make_leader_with_entries(5);
   s.log.inner.write_snapshot(stored_snapshot{snapshot_meta{index_t{4}, term_t{6}, {}, 0}, shared_bytes::copy_of("s")});
   s.step("b", append_entries_reply{s->current_term(), false, index_t{2}, index_t{1}, term_t{6}, 0});
   CHECK_FALSE(s.stopped());
