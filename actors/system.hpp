@@ -29,10 +29,11 @@
 #include "libra/config.hpp"
 #include "libra/log_entry.hpp"
 #include "libra/machine.hpp"
-// The storage knobs of system_config (wal_config, segment_config, file_system); the
-// system's internals (system_core, config store, meta store) stay out of this header.
-#include "segments/segment_file.hpp"
-#include "wal/wal_writer.hpp"
+// The storage knobs of system_config (their own small headers); the system's internals
+// (system_core, the WAL writer, segment files, the file layer, the config and meta
+// stores) stay out of this header.
+#include "segments/segment_config.hpp"
+#include "wal/wal_config.hpp"
 
 namespace ra {
 

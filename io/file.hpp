@@ -18,6 +18,8 @@
 
 #include "libra/expected.hpp"
 
+#include "io/sync_method.hpp"
+
 namespace ra::storage {
 
 /// An I/O failure: what was done, to which file, and errno.
@@ -35,7 +37,6 @@ using io_result = ra::expected<T, io_error>;
 using io_status = ra::expected<void, io_error>;
 inline io_status io_ok() { return {}; }
 
-enum class sync_method : uint8_t { datasync, sync, none };
 
 enum class open_mode : uint8_t {
   read,           ///< existing file, read only

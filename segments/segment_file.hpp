@@ -15,18 +15,9 @@
 #include "libra/log_entry.hpp"
 #include "libra/types.hpp"
 #include "io/file.hpp"
+#include "segments/segment_config.hpp"
 
 namespace ra::storage {
-
-struct segment_config {
-  /// Index slots per file: the file is full when they run out.
-  uint32_t segment_max_entries = 4096;
-  /// The file is full when its data area would grow past this (a single entry larger
-  /// than this still gets a file of its own, or it could never be stored).
-  uint64_t segment_max_size_bytes = 64'000'000;
-  /// CRC32C over every entry's data, checked on read. The index slots always carry a CRC.
-  bool segment_compute_checksums = true;
-};
 
 /// Sanity bound on a header's slot count, so a corrupt header cannot make a reader
 /// believe in an index area of gigabytes.

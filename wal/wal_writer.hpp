@@ -27,47 +27,11 @@
 #include <vector>
 
 #include "io/file.hpp"
+#include "wal/wal_config.hpp"
 #include "libra/log_entry.hpp"
 #include "wal/wal_reader.hpp"
 
 namespace ra::storage {
-
-enum class write_strategy : uint8_t {
-  default_strategy,  ///< write, then fdatasync/fsync per batch (wal_sync_method)
-  o_sync,            ///< open with O_DSYNC; no separate sync
-};
-
-inline constexpr uint64_t wal_min_size_bytes = 65536;
-
-/// Ra's WAL settings, with Ra's names and defaults.
-struct wal_config {
-  std::string wal_data_dir;
-  /// Roll over to a new file once a batch leaves the file larger than this. Values
-  /// below wal_min_size_bytes are raised to it. One oversized batch is still accepted.
-  uint64_t wal_max_size_bytes = 256'000'000;
-  /// Roll over once a file holds more entries than this; 0 = no limit.
-  uint64_t wal_max_entries = 0;
-  /// Entries per batch: the shell flushes once this many are queued.
-  size_t wal_max_batch_size = 8192;
-  /// When false, entry bodies carry CRC 0 and readers skip the check (headers are
-  /// always checksummed: that is what detects a torn tail).
-  bool wal_compute_checksums = true;
-  sync_method wal_sync_method = sync_method::datasync;
-  write_strategy wal_write_strategy = write_strategy::default_strategy;
-  /// Group commit (used by the WAL actor): when a batch is about to be synced and holds
-  /// the entries of one writer only, wait up to this long for other writers to join the
-  /// same sync; it goes at once as soon as a second writer joins (or the batch fills).
-  /// Members of a cluster on one node share the WAL: the leader's entry arrives first
-  /// and the followers' copies tens of microseconds later, so without the window a
-  /// commit waits for two syncs. 0 = off (every batch is synced as soon as the actor
-  /// reaches it).
-  std::chrono::microseconds wal_group_commit_window{150};
-  /// The file layer; null means file_system::posix(). Must outlive the writer.
-  file_system* fs = nullptr;
-  /// Diagnostics that need no action from the caller (an O_DSYNC fallback, a failed
-  /// roll-over that will be retried).
-  std::function<void(std::string_view)> on_notice;
-};
 
 /// The range of one writer's entries in a WAL file. Entries in [first, last] are all
 /// there; where a writer overwrote, the later record wins.
