@@ -22,10 +22,7 @@ bool progress::on_accept(index_t index, bool matches) {
   bool moved = matches && index > match_;
   if (moved) match_ = index;
   // A success ends probing, and a snapshot transfer too (the peer caught up anyway).
-  state_ = state::replicate;
-  probe_sent_ = false;
-  snap_.reset();
-  next_ = std::max(next_, match_ + 1);
+  become_replicate();
   return moved;
 }
 
@@ -47,6 +44,13 @@ bool progress::on_reject(index_t hint) {
   return true;
 }
 
+void progress::become_replicate() {
+  state_ = state::replicate;
+  probe_sent_ = false;
+  snap_.reset();
+  next_ = std::max(next_, match_ + 1);
+}
+
 void progress::become_probe(index_t next) {
   state_ = state::probe;
   probe_sent_ = false;
@@ -63,10 +67,8 @@ void progress::become_snapshot(stored_snapshot snap) {
 
 void progress::snapshot_done(index_t match) {
   match_ = std::max(match_, match);
-  state_ = state::replicate;
-  probe_sent_ = false;
-  snap_.reset();
-  next_ = std::max(match_ + 1, match + 1);
+  next_ = match_ + 1;
+  become_replicate();
 }
 
 void progress::snapshot_not_needed(index_t resume) {

@@ -78,6 +78,7 @@ class progress {
   void set_commit_sent(index_t i) { commit_sent_ = i; }
 
  private:
+  void become_replicate();
   void become_probe(index_t next);
 
   state state_ = state::replicate;

@@ -152,8 +152,8 @@ void server::leave_leadership(error_code pending_code) {
   if (!l) return;
   // Answer everyone still waiting, then drop the leader's state in one go.
   fail_pending(pending_code);
-  fail_queries(role_ == role::stopped || pending_code == error_code::stopped ? error_code::stopped
-                                                                              : error_code::not_leader);
+  // Queries never reached the log: not_leader (try the next one), unless the server stops.
+  fail_queries(pending_code == error_code::stopped ? error_code::stopped : error_code::not_leader);
   if (l->tick_armed) emit(cancel_timer_action{timer_kind::tick});
   role_state_ = follower_state{};
 }

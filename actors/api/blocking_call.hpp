@@ -7,8 +7,9 @@
 //   }
 //
 // The call runs in a short-lived helper actor; the calling thread waits for it on a
-// scoped_actor. The helper quits as soon as the async call reports, and the waiting
-// thread monitors it: if it dies without reporting, the call ends with noproc at once.
+// scoped_actor. The helper tells the waiter (ok_atom) and quits as soon as the async call
+// reports; the waiter also monitors it: if it dies without reporting, the call ends with
+// noproc at once.
 // The async call keeps its own timeout (on the actor clock); the wait is bounded by
 // that timeout plus blocking_grace, after which the helper is killed and the call ends
 // with api_errc::timeout. The async call runs exactly once: nothing is retried here.
@@ -32,7 +33,7 @@ inline constexpr std::chrono::milliseconds blocking_grace{1000};
 
 /// How the helper actor of a blocking call ended.
 enum class helper_end : uint8_t {
-  quit,            ///< it terminated (after reporting, or because it failed)
+  quit,            ///< it reported (its ok_atom), or it terminated without reporting
   timed_out,       ///< it did not end within timeout + blocking_grace (it was killed)
   system_stopped,  ///< the system is stopped: nothing was started
 };

@@ -409,9 +409,10 @@ TEST_CASE("api: a blocking call pending while the system stops ends by its bound
   REQUIRE(add(*sys, c->leader, 1) == 1);
   for (auto& id : ids)
     if (id != c->leader) REQUIRE(stop_server(*sys, id));
-  // Without a quorum the command waits. A server stopped by an exit message does not
-  // answer its pending requests, so the call ends by its own timeout: stop() must not
-  // hang meanwhile (it waits for the call's actors), and the call must not outlive its bound.
+  // Without a quorum the command waits. The system's stop ends the server (which answers
+  // the command it holds: leadership_lost) and the call's helper actor alike: stop() must
+  // not hang meanwhile (it waits for the call's actors), and the call must fail within its
+  // bound.
   const auto asked = std::chrono::steady_clock::now();
   auto pending = std::async(std::launch::async, [&] { return process_command<int64_t>(*sys, c->leader, int64_t{1}, 2s); });
   std::this_thread::sleep_for(200ms);
