@@ -8,10 +8,15 @@
 //
 // Snapshots: the core hands the store a snapshot of the machine state at some applied
 // index (`write_snapshot`); the store keeps it and may drop entries at or below that
-// index. A follower installs a leader's snapshot with `install_snapshot`.
+// index. The core then only knows the snapshot by reference (meta + state size): a
+// leader reads the chunks it sends from the store (`read_snapshot_chunk`), a follower
+// streams the chunks it receives into the store (`begin_snapshot_receipt` ...
+// `complete_snapshot_receipt`), and the whole state is loaded only to restore a machine
+// (`load_snapshot_state`). A store on disk need not hold any snapshot's bytes in memory.
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -34,16 +39,35 @@ struct stored_snapshot {
   shared_bytes data;
 };
 
+/// What the core knows of a stored snapshot: its meta and how many bytes of machine
+/// state it holds, never the bytes themselves.
+struct snapshot_ref {
+  snapshot_meta meta;
+  uint64_t state_size = 0;
+  bool operator==(const snapshot_ref&) const = default;
+};
+
+/// The install-snapshot chunking (the same cut on both sides, and in the snapshot files'
+/// chunk reader): chunk n (1-based) is state bytes [(n-1)*chunk_size, n*chunk_size);
+/// there is at least one chunk, even for an empty state.
+inline uint32_t snapshot_chunk_count(uint64_t state_size, uint64_t chunk_size) {
+  auto n = (state_size + chunk_size - 1) / chunk_size;
+  return static_cast<uint32_t>(n == 0 ? 1 : n);
+}
+
 /// Why a read returned less than was asked for (etcd's ErrCompacted / ErrUnavailable):
 /// `compacted` means the entries were released into a snapshot (a leader sends the
 /// snapshot instead); `unreadable` means the store cannot read what it should hold (an
-/// I/O error, a checksum failure): the server must stop with `message`, never guess.
+/// I/O error, a checksum failure): the server must stop with `message`, never guess;
+/// `unwritable` means a write the store had to make durable failed (a full disk): the
+/// server must stop too, rather than acknowledge what is not stored.
 struct log_error {
-  enum class kind : uint8_t { compacted, unreadable };
+  enum class kind : uint8_t { compacted, unreadable, unwritable };
   kind what = kind::unreadable;
   std::string message;
 };
 using log_status = expected<void, log_error>;
+using snapshot_bytes = expected<shared_bytes, log_error>;
 
 class log_store {
  public:
@@ -76,14 +100,41 @@ class log_store {
 
   // -- snapshots -----------------------------------------------------------------------
 
-  /// The newest snapshot, if any.
-  virtual std::optional<stored_snapshot> snapshot() const = 0;
+  /// The newest snapshot, if any (by reference: no state bytes).
+  virtual std::optional<snapshot_ref> snapshot() const = 0;
+  /// The newest snapshot's whole state, only to restore a machine from it (at start, or
+  /// after installing a leader's snapshot). `unreadable` if it cannot be read back.
+  virtual snapshot_bytes load_snapshot_state() const = 0;
+  /// Chunk `chunk_no` (1-based, cut as snapshot_chunk_count says) of the snapshot
+  /// `meta`, for sending it to a follower. `compacted` if the store no longer holds that
+  /// snapshot (a newer one replaced it before its transfer began: send the newer one);
+  /// `unreadable` on an I/O or checksum failure.
+  virtual snapshot_bytes read_snapshot_chunk(const snapshot_meta& meta, uint32_t chunk_no,
+                                             uint64_t chunk_size) const = 0;
   /// Stores a snapshot of the local machine (taken after applying meta.index) and
   /// releases entries up to meta.index.
   virtual void write_snapshot(stored_snapshot snap) = 0;
-  /// Installs a snapshot received from the leader. If the log holds an entry at
-  /// meta.index with meta.term, later entries are kept; otherwise the log is replaced.
-  virtual void install_snapshot(stored_snapshot snap) = 0;
+
+  /// Receiving a leader's snapshot, chunk by chunk: begin (drops any receipt in
+  /// progress), accept each chunk's state bytes in order, complete after the last one.
+  /// Nothing changes in the log until complete, which installs the snapshot: if the log
+  /// holds an entry at meta.index with meta.term, later entries are kept; otherwise the
+  /// log is replaced. When complete returns success the install is durable, including
+  /// the discarded log (a restart never brings the old entries back). abort (or a begin)
+  /// discards a receipt in progress and whatever it stored.
+  virtual log_status begin_snapshot_receipt(const snapshot_meta& meta) = 0;
+  virtual log_status accept_snapshot_chunk(std::span<const char> state_chunk) = 0;
+  virtual log_status complete_snapshot_receipt() = 0;
+  virtual void abort_snapshot_receipt() = 0;
+  /// A whole snapshot received at once (tests, tools): begin, one chunk, complete.
+  log_status install_snapshot(const stored_snapshot& snap) {
+    if (auto st = begin_snapshot_receipt(snap.meta); !st) return st;
+    if (auto st = accept_snapshot_chunk(snap.data.span()); !st) {
+      abort_snapshot_receipt();
+      return st;
+    }
+    return complete_snapshot_receipt();
+  }
 
   // -- checkpoints (optional) -----------------------------------------------------------
 

@@ -82,6 +82,7 @@ bool memory_log::sync(index_t up_to) {
 }
 
 void memory_log::crash() {
+  receipt_.reset();
   checkpoints_.clear();
   entries_ = durable_;
   written_ = snap_index() + durable_.size();
@@ -112,7 +113,53 @@ void memory_log::write_snapshot(stored_snapshot snap) {
   written_ = std::max(written_, i);
 }
 
-void memory_log::install_snapshot(stored_snapshot snap) {
+std::optional<snapshot_ref> memory_log::snapshot() const {
+  if (!snapshot_) return std::nullopt;
+  return snapshot_ref{snapshot_->meta, snapshot_->data.size()};
+}
+
+snapshot_bytes memory_log::load_snapshot_state() const {
+  if (!snapshot_) return unexpected{log_error{log_error::kind::unreadable, "there is no snapshot"}};
+  return snapshot_->data;
+}
+
+snapshot_bytes memory_log::read_snapshot_chunk(const snapshot_meta& meta, uint32_t chunk_no,
+                                               uint64_t chunk_size) const {
+  if (!being_sent_ || being_sent_->meta != meta) {
+    if (!snapshot_ || snapshot_->meta != meta)
+      return unexpected{log_error{log_error::kind::compacted,
+                                  "snapshot " + std::to_string(meta.index.value) + " was replaced"}};
+    being_sent_ = snapshot_;  // shares the bytes
+  }
+  const auto& data = being_sent_->data;
+  if (chunk_no == 0 || chunk_no > snapshot_chunk_count(data.size(), chunk_size))
+    return unexpected{log_error{log_error::kind::unreadable, "snapshot has no chunk " + std::to_string(chunk_no)}};
+  auto offset = uint64_t{chunk_no - 1} * chunk_size;
+  auto length = std::min<uint64_t>(chunk_size, data.size() - offset);
+  auto begin = data.data() + offset;
+  return shared_bytes{std::vector<char>(begin, begin + length)};
+}
+
+log_status memory_log::begin_snapshot_receipt(const snapshot_meta& meta) {
+  receipt_ = receipt{meta, {}};
+  return {};
+}
+
+log_status memory_log::accept_snapshot_chunk(std::span<const char> state_chunk) {
+  if (!receipt_) throw std::logic_error("memory_log::accept_snapshot_chunk: no receipt in progress");
+  receipt_->state.insert(receipt_->state.end(), state_chunk.begin(), state_chunk.end());
+  return {};
+}
+
+log_status memory_log::complete_snapshot_receipt() {
+  if (!receipt_) throw std::logic_error("memory_log::complete_snapshot_receipt: no receipt in progress");
+  stored_snapshot snap{std::move(receipt_->meta), shared_bytes{std::move(receipt_->state)}};
+  receipt_.reset();
+  install_received(std::move(snap));
+  return {};
+}
+
+void memory_log::install_received(stored_snapshot snap) {
   const index_t i = snap.meta.index;
   // term_at also answers for the current snapshot point, so re-installing it keeps the log.
   const bool matches = i >= snap_index() && term_at(i) == snap.meta.term;

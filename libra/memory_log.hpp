@@ -4,7 +4,8 @@
 // Appended entries are readable at once but durable only after sync(): a crash()
 // returns the store to its durable image, losing un-synced writes (including an
 // un-synced overwrite, which brings the older entries back, as a real WAL would).
-// Snapshots are durable when written.
+// Snapshots are durable when written. Unlike a store on disk it keeps the snapshot's
+// bytes (it is the fast model), but it answers the same chunk-by-chunk interface.
 
 #include <optional>
 #include <vector>
@@ -23,13 +24,19 @@ class memory_log final : public log_store {
   log_status read(index_t from, index_t to, size_t max_count, std::vector<log_entry>& out) const override;
   index_t first_index() const override { return snap_index() + 1; }
   void append(std::vector<log_entry> entries) override;
-  std::optional<stored_snapshot> snapshot() const override { return snapshot_; }
+  std::optional<snapshot_ref> snapshot() const override;
+  snapshot_bytes load_snapshot_state() const override;
+  snapshot_bytes read_snapshot_chunk(const snapshot_meta& meta, uint32_t chunk_no, uint64_t chunk_size) const override;
   void write_snapshot(stored_snapshot snap) override;
+  log_status begin_snapshot_receipt(const snapshot_meta& meta) override;
+  log_status accept_snapshot_chunk(std::span<const char> state_chunk) override;
+  log_status complete_snapshot_receipt() override;
+  void abort_snapshot_receipt() override { receipt_.reset(); }
+  bool receiving_snapshot() const { return receipt_.has_value(); }
   /// Checkpoints are kept in memory only (not durable: a crash() forgets them).
   void write_checkpoint(stored_snapshot snap) override;
   bool promote_checkpoint(index_t index) override;
   size_t checkpoint_count() const { return checkpoints_.size(); }
-  void install_snapshot(stored_snapshot snap) override;
 
   // -- durability control -------------------------------------------------------------
 
@@ -39,7 +46,7 @@ class memory_log final : public log_store {
   bool sync_all() { return sync(last_index()); }
   /// Index of the first entry not yet durable (last_index()+1 if all are).
   index_t unsynced_from() const { return written_ + 1; }
-  /// Forgets everything not durable.
+  /// Forgets everything not durable (a snapshot being received too).
   void crash();
 
   /// Entries held (for invariant checks): [first_index(), last_index()].
@@ -49,8 +56,17 @@ class memory_log final : public log_store {
   index_t snap_index() const { return snapshot_ ? snapshot_->meta.index : index_t{0}; }
   const log_entry* at(index_t i) const;
   void drop_through(index_t i);  // releases entries <= i from both images
+  void install_received(stored_snapshot snap);
 
   std::optional<stored_snapshot> snapshot_;
+  /// The snapshot whose chunks were read last: a transfer that began before a newer
+  /// snapshot replaced it can finish (as an open file does for a store on disk).
+  mutable std::optional<stored_snapshot> being_sent_;
+  struct receipt {
+    snapshot_meta meta;
+    std::vector<char> state;
+  };
+  std::optional<receipt> receipt_;  // a leader's snapshot being received
   std::vector<stored_snapshot> checkpoints_;  // ascending index
   std::vector<log_entry> entries_;  // current view: indexes snap_index()+1 ...
   index_t written_{0};              // entries <= written_ in the view are durable

@@ -58,7 +58,7 @@ void progress::become_probe(index_t next) {
   next_ = std::max(match_ + 1, next);
 }
 
-void progress::become_snapshot(stored_snapshot snap) {
+void progress::become_snapshot(snapshot_ref snap) {
   state_ = state::snapshot;
   probe_sent_ = false;
   snap_ = std::make_unique<snapshot_send>();

@@ -29,7 +29,7 @@ class progress {
 
   /// A snapshot being sent: which one, how far, and the stall/back-off bookkeeping.
   struct snapshot_send {
-    stored_snapshot snap;
+    snapshot_ref snap;  ///< no bytes: each chunk is read from the log store when sent
     uint32_t chunks_acked = 0;
     bool progressed = true;       ///< a chunk was acknowledged since the last tick
     uint32_t stalled_ticks = 0;
@@ -59,7 +59,7 @@ class progress {
   bool on_reject(index_t hint);
 
   /// Enters the snapshot state.
-  void become_snapshot(stored_snapshot snap);
+  void become_snapshot(snapshot_ref snap);
   /// Leaves the snapshot state after the whole snapshot was acknowledged: the follower
   /// holds `match`; AEs resume after it.
   void snapshot_done(index_t match);

@@ -34,7 +34,12 @@ server::server(server_config cfg, log_store& log, std::unique_ptr<machine> m, du
   base_config_ = cluster_config{cfg_.initial_members};
 
   if (auto snap = log_.snapshot()) {
-    if (!machine_->restore(snap->data)) {
+    auto state = log_.load_snapshot_state();
+    if (!state) {
+      stop("reading snapshot at index " + std::to_string(snap->meta.index.value) + ": " + state.error().message);
+      return;
+    }
+    if (!machine_->restore(*state)) {
       stop("snapshot at index " + std::to_string(snap->meta.index.value) + " does not decode");
       return;
     }

@@ -33,10 +33,22 @@ struct server::pending_query {
   bool confirmed = false;
 };
 
+/// A leader's snapshot being received, its bytes streamed into the log store. Dropping
+/// the receipt before it completed (a new transfer, the timeout, leaving the follower
+/// role) aborts the store's receipt, so no half-received snapshot lingers there.
 struct detail::snapshot_receipt {
+  snapshot_receipt(log_store& store, snapshot_meta m) : log(&store), meta(std::move(m)) {}
+  snapshot_receipt(const snapshot_receipt&) = delete;
+  snapshot_receipt& operator=(const snapshot_receipt&) = delete;
+  ~snapshot_receipt() {
+    if (log) log->abort_snapshot_receipt();
+  }
+  /// The store's receipt is finished (completed or failed): nothing left to abort.
+  void finished() { log = nullptr; }
+
+  log_store* log;  ///< null once finished
   snapshot_meta meta;
   uint32_t next_chunk = 1;
-  std::vector<char> data;
 };
 
 /// State only a leader (or a leader transferring leadership, await_condition) has.

@@ -20,15 +20,24 @@ void server::start_snapshot_send(peer& p) {
 
 void server::send_snapshot_chunk(peer& p) {
   auto& s = *p.repl.sending();
-  auto size = s.snap.data.size();
-  auto chunk = cfg_.snapshot_chunk_size;
   auto no = s.chunks_acked + 1;
-  auto offset = std::min<uint64_t>(uint64_t{s.chunks_acked} * chunk, size);
-  auto len = std::min<uint64_t>(chunk, size - offset);
-  bool last = offset + len >= size;
-  auto begin = s.snap.data.data() + offset;
-  send(p.id, install_snapshot_rpc{current_term_, cfg_.id, s.snap.meta, no, last,
-                                  shared_bytes{std::vector<char>(begin, begin + len)}});
+  auto chunk = log_.read_snapshot_chunk(s.snap.meta, no, cfg_.snapshot_chunk_size);
+  if (!chunk) {
+    auto& why = chunk.error();
+    auto current = log_.snapshot();
+    if (why.what == log_error::kind::compacted && current && current->meta != s.snap.meta) {
+      // A newer snapshot replaced this one before its transfer began: send that one.
+      start_snapshot_send(p);
+      return;
+    }
+    // Never retried: a snapshot the store cannot read is not sent, and the server stops
+    // as it does for an entry it cannot read.
+    stop("reading chunk " + std::to_string(no) + " of snapshot " + std::to_string(s.snap.meta.index.value) +
+         " for " + p.id.to_string() + ": " + why.message);
+    return;
+  }
+  bool last = no >= snapshot_chunk_count(s.snap.state_size, cfg_.snapshot_chunk_size);
+  send(p.id, install_snapshot_rpc{current_term_, cfg_.id, s.snap.meta, no, last, std::move(*chunk)});
 }
 
 void server::on_install_snapshot_result(const server_id& from, const install_snapshot_result& m) {
@@ -51,8 +60,7 @@ void server::on_install_snapshot_result(const server_id& from, const install_sna
   if (m.chunk_no != s->chunks_acked + 1) return;  // duplicate or stale
   ++s->chunks_acked;
   s->progressed = true;
-  auto total = std::max<uint64_t>(1, (s->snap.data.size() + cfg_.snapshot_chunk_size - 1) / cfg_.snapshot_chunk_size);
-  if (s->chunks_acked < total) {
+  if (s->chunks_acked < snapshot_chunk_count(s->snap.state_size, cfg_.snapshot_chunk_size)) {
     send_snapshot_chunk(*p);
     return;
   }
@@ -86,8 +94,12 @@ void server::on_install_snapshot(const server_id& from, const install_snapshot_r
   };
   auto& receipt = f.receipt;
   if (m.chunk_no == 1) {
-    receipt = std::make_unique<detail::snapshot_receipt>();
-    receipt->meta = m.meta;
+    receipt.reset();  // aborts an interrupted transfer in the store first
+    if (auto st = log_.begin_snapshot_receipt(m.meta); !st) {
+      stop("receiving snapshot " + std::to_string(m.meta.index.value) + ": " + st.error().message);
+      return;
+    }
+    receipt = std::make_unique<detail::snapshot_receipt>(log_, m.meta);
     set_role(role::receive_snapshot);
   } else if (!receipt || receipt->meta != m.meta || m.chunk_no != receipt->next_chunk) {
     // A duplicate of the chunk we just took: acknowledge it again. Anything else is out
@@ -96,7 +108,12 @@ void server::on_install_snapshot(const server_id& from, const install_snapshot_r
       ack_chunk(m.chunk_no, {});
     return;
   }
-  receipt->data.insert(receipt->data.end(), m.data.data(), m.data.data() + m.data.size());
+  if (auto st = log_.accept_snapshot_chunk(m.data.span()); !st) {
+    // Stopping ends the receipt (and aborts the store's) with the role state.
+    stop("receiving chunk " + std::to_string(m.chunk_no) + " of snapshot " + std::to_string(m.meta.index.value) +
+         ": " + st.error().message);
+    return;
+  }
   ++receipt->next_chunk;
   emit(set_timer_action{timer_kind::receive_snapshot, cfg_.receive_snapshot_timeout_ms});
   if (!m.last) {
@@ -115,19 +132,31 @@ void server::install_received_snapshot() {
   auto& f = *following();
   auto r = std::move(f.receipt);
   emit(cancel_timer_action{timer_kind::receive_snapshot});
-  stored_snapshot snap{r->meta, shared_bytes{std::move(r->data)}};
-  if (!machine_->restore(snap.data)) {
-    stop("snapshot at index " + std::to_string(snap.meta.index.value) + " from the leader does not decode");
+  auto meta = r->meta;
+  auto installed = log_.complete_snapshot_receipt();
+  r->finished();
+  // Only an install the store made durable may be acknowledged (review finding F2).
+  if (!installed) {
+    stop("installing snapshot " + std::to_string(meta.index.value) + " from the leader: " +
+         installed.error().message);
     return;
   }
-  auto idx = snap.meta.index;
-  log_.install_snapshot(snap);
+  auto state = log_.load_snapshot_state();
+  if (!state) {
+    stop("reading back snapshot " + std::to_string(meta.index.value) + ": " + state.error().message);
+    return;
+  }
+  if (!machine_->restore(*state)) {
+    stop("snapshot at index " + std::to_string(meta.index.value) + " from the leader does not decode");
+    return;
+  }
+  auto idx = meta.index;
   ++metrics_.snapshots_installed;
   commit_index_ = std::max(commit_index_, idx);
   last_applied_ = idx;
-  machine_version_ = snap.meta.machine_version;
+  machine_version_ = meta.machine_version;
   f.consistent_index = std::max(f.consistent_index, idx);
-  base_config_ = snap.meta.cluster;
+  base_config_ = meta.cluster;
   if (log_.last_index() <= idx) config_history_.clear();
   else config_history_.erase(config_history_.begin(), config_history_.upper_bound(idx));
   recompute_config();

@@ -1,8 +1,42 @@
 #include "log/durable_log.hpp"
 
+#include <charconv>
 #include <limits>
+#include <stdexcept>
+
+#include "io/atomic_write.hpp"
 
 namespace ra::storage {
+
+namespace {
+
+constexpr const char* log_reset_file_name = "log_reset";
+
+std::string log_reset_path(const std::string& dir) { return dir + "/" + log_reset_file_name; }
+
+/// "<index> <term>\n" of the snapshot that discarded the log: written and synced before
+/// that snapshot takes its name.
+io_status write_log_reset(file_system& fs, const std::string& dir, const snapshot_meta& meta) {
+  auto text = std::to_string(meta.index.value) + " " + std::to_string(meta.term.value) + "\n";
+  return write_file_atomically(fs, log_reset_path(dir), std::span<const char>{text.data(), text.size()});
+}
+
+/// The snapshot index a log reset marker names, if there is one.
+io_result<std::optional<index_t>> read_log_reset(file_system& fs, const std::string& dir) {
+  auto path = log_reset_path(dir);
+  if (!fs.exists(path)) return std::optional<index_t>{};
+  auto bytes = read_file(fs, path);
+  if (!bytes) return bytes.error();
+  uint64_t index = 0;
+  auto [end, ec] = std::from_chars(bytes->data(), bytes->data() + bytes->size(), index);
+  if (ec != std::errc{} || end == bytes->data()) return io_error{EILSEQ, "recover", path + ": not a log reset marker"};
+  return std::optional<index_t>{index_t{index}};
+}
+
+log_error unwritable(const io_error& e) { return log_error{log_error::kind::unwritable, e.message()}; }
+log_error unreadable(const io_error& e) { return log_error{log_error::kind::unreadable, e.message()}; }
+
+}  // namespace
 
 durable_log::durable_log(file_system& fs, durable_log_config cfg, wal_sink& wal, segment_set segs)
   : fs_(fs), wal_(wal), uid_(std::move(cfg.uid)), snap_cfg_(cfg.snapshots), segs_(std::move(segs)) {}
@@ -14,8 +48,13 @@ durable_log::cold_state& durable_log::cold() const {
   return *cold_;
 }
 
-void durable_log::set_snapshot(stored_snapshot snap) {
-  snapshot_ = std::make_unique<const stored_snapshot>(std::move(snap));
+void durable_log::set_snapshot(snapshot_ref ref, std::string path) {
+  snapshot_ = std::make_unique<const current_snapshot>(current_snapshot{std::move(ref), std::move(path)});
+}
+
+const std::string& durable_log::snapshot_path() const {
+  static const std::string none;
+  return snapshot_ ? snapshot_->path : none;
 }
 
 io_result<std::unique_ptr<durable_log>> durable_log::open(file_system& fs, durable_log_config cfg, wal_sink& wal,
@@ -28,7 +67,12 @@ io_result<std::unique_ptr<durable_log>> durable_log::open(file_system& fs, durab
   auto segs = segment_set::open(fs, cfg.dir, cfg.max_open_segments);
   if (!segs) return segs.error();
   std::unique_ptr<durable_log> log{new durable_log(fs, std::move(cfg), wal, std::move(*segs))};
-  if (snap->snapshot) log->set_snapshot(std::move(*snap->snapshot));
+  if (snap->snapshot) {
+    // Validated and then let go: the state is read again only to restore the machine.
+    log->set_snapshot(snapshot_ref{snap->snapshot->meta, snap->snapshot->data.size()}, snap->path);
+    snap->snapshot.reset();
+  }
+  if (auto st = log->recover_log_reset(wal_entries); !st) return st.error();
   auto snap_index = log->snapshot_index();
 
   // Entries the snapshot covers are not needed; the rest of the WAL's entries are newer
@@ -55,6 +99,31 @@ io_result<std::unique_ptr<durable_log>> durable_log::open(file_system& fs, durab
   return log;
 }
 
+io_status durable_log::recover_log_reset(std::vector<log_entry>& wal_entries) {
+  auto marker = read_log_reset(fs_, dir());
+  if (!marker) return marker.error();
+  if (!*marker) return io_ok();
+  if (snapshot_index() < **marker) {
+    // The crash came before the snapshot took its name: the install never happened and
+    // the old log stands.
+    return clear_log_reset();
+  }
+  // No entry of the new log was durable when we stopped (the marker goes as soon as one
+  // is): every entry above the snapshot is either from the discarded log or one nobody
+  // was told about. None may come back.
+  wal_entries.clear();
+  if (auto st = segs_.delete_up_to(index_t{std::numeric_limits<uint64_t>::max()}); !st) return st.error();
+  cold().pending_log_reset = **marker;
+  next_write_starts_new_log_ = true;
+  return io_ok();
+}
+
+io_status durable_log::clear_log_reset() {
+  if (cold_) cold_->pending_log_reset.reset();
+  if (auto st = fs_.remove(log_reset_path(dir())); !st) return st;
+  return fs_.sync_directory(dir());
+}
+
 void durable_log::note_error(const io_error& e) const {
   if (!cold().error) cold().error = e;
 }
@@ -67,7 +136,7 @@ std::optional<term_t> durable_log::term_at(index_t i) const {
   if (i == index_t{0}) return term_t{0};
   if (i > last_index_) return std::nullopt;
   auto snap_index = snapshot_index();
-  if (i == snap_index) return snapshot_->meta.term;
+  if (i == snap_index) return snapshot_->ref.meta.term;
   if (i < snap_index) return std::nullopt;
   if (auto e = mem_.find(i)) return e->term;
   if (!mem_.empty() && i >= mem_.first_index()) return std::nullopt;
@@ -135,6 +204,15 @@ void durable_log::append(std::vector<log_entry> entries) {
 bool durable_log::on_written(index_t index, term_t term) {
   index = std::min(index, last_index_);
   if (index <= written_ || term_at(index) != term) return false;  // stale (overwritten since)
+  if (log_reset_pending()) {
+    // The first entry of the new log is durable: from now on a recovery must keep what
+    // the WAL holds above the snapshot. Cleared before the entry counts as written, so
+    // nothing acknowledged can be discarded by a recovery that still sees the marker.
+    if (auto st = clear_log_reset(); !st) {
+      note_error(st.error());
+      return false;
+    }
+  }
   written_ = index;
   return true;
 }
@@ -169,7 +247,7 @@ void durable_log::write_snapshot(stored_snapshot snap) {
   // machine will emit another.
   if (idx <= snapshot_index() || idx > last_index_ || snapshot_pending()) return;
   if (worker_) {
-    cold().pending_snapshot = snap;
+    cold().pending_snapshot = snapshot_ref{snap.meta, snap.data.size()};
     worker_->submit(uid_, [&fs = fs_, dir = dir(), snap = std::move(snap)]() {
       return write_snapshot_file(fs, dir, snap);
     });
@@ -181,7 +259,7 @@ void durable_log::write_snapshot(stored_snapshot snap) {
     cold().snapshot_error = path.error();
     return;
   }
-  adopt_local_snapshot(std::move(snap), *path);
+  adopt_local_snapshot(snapshot_ref{snap.meta, snap.data.size()}, *path);
 }
 
 void durable_log::on_snapshot_written(const io_result<std::string>& result) {
@@ -200,9 +278,9 @@ void durable_log::on_snapshot_written(const io_result<std::string>& result) {
   adopt_local_snapshot(std::move(snap), *result);
 }
 
-void durable_log::adopt_local_snapshot(stored_snapshot snap, const std::string& path) {
-  auto idx = snap.meta.index;
-  set_snapshot(std::move(snap));
+void durable_log::adopt_local_snapshot(snapshot_ref ref, const std::string& path) {
+  auto idx = ref.meta.index;
+  set_snapshot(std::move(ref), path);
   if (cold_) cold_->snapshot_error.reset();
   if (auto st = remove_superseded_snapshots(fs_, dir(), path, idx); !st) cold().snapshot_error = st.error();
   // Only durable entries may be dropped from memory: the rest still await the WAL.
@@ -210,26 +288,89 @@ void durable_log::adopt_local_snapshot(stored_snapshot snap, const std::string& 
   if (auto st = segs_.delete_up_to(idx); !st) note_error(st.error());
 }
 
-void durable_log::install_snapshot(stored_snapshot snap) {
-  auto idx = snap.meta.index;
-  bool keeps_suffix = term_at(idx) == snap.meta.term;
-  if (auto st = storage::write_snapshot(fs_, dir(), snap); !st) {
-    note_error(st.error());
-    return;
+snapshot_bytes durable_log::load_snapshot_state() const {
+  if (!snapshot_) return unexpected{log_error{log_error::kind::unreadable, dir() + " has no snapshot"}};
+  auto snap = read_snapshot_file(fs_, snapshot_->path);
+  if (!snap) return unexpected{unreadable(snap.error())};
+  return std::move(snap->data);
+}
+
+snapshot_bytes durable_log::read_snapshot_chunk(const snapshot_meta& meta, uint32_t chunk_no,
+                                                uint64_t chunk_size) const {
+  auto& c = cold();
+  bool open_already = c.chunk_reader && c.chunk_reader->meta() == meta && c.chunk_reader_size == chunk_size;
+  if (!open_already) {
+    if (!snapshot_ || snapshot_->ref.meta != meta)
+      return unexpected{log_error{log_error::kind::compacted,
+                                  "snapshot " + std::to_string(meta.index.value) + " was replaced by a newer one"}};
+    // Opened once per snapshot (validating its CRC), not per chunk or per peer.
+    c.chunk_reader.reset();
+    auto reader = snapshot_chunk_reader::open(fs_, snapshot_->path, chunk_size);
+    if (!reader) return unexpected{unreadable(reader.error())};
+    c.chunk_reader.emplace(std::move(*reader));
+    c.chunk_reader_size = chunk_size;
   }
-  set_snapshot(std::move(snap));
+  auto chunk = c.chunk_reader->read_chunk(chunk_no);
+  if (!chunk) return unexpected{unreadable(chunk.error())};
+  return std::move(*chunk);
+}
+
+log_status durable_log::begin_snapshot_receipt(const snapshot_meta& meta) {
+  auto& c = cold();
+  c.receipt.reset();  // removes an interrupted transfer's temporary file
+  auto receiver = snapshot_receiver::begin(fs_, dir(), meta);
+  if (!receiver) return unexpected{unwritable(receiver.error())};
+  c.receipt.emplace(std::move(*receiver));
+  return {};
+}
+
+log_status durable_log::accept_snapshot_chunk(std::span<const char> state_chunk) {
+  if (!cold_ || !cold_->receipt) throw std::logic_error("durable_log: a snapshot chunk without a receipt in progress");
+  if (auto st = cold_->receipt->accept_chunk(state_chunk); !st) return unexpected{unwritable(st.error())};
+  return {};
+}
+
+void durable_log::abort_snapshot_receipt() {
+  if (cold_) cold_->receipt.reset();
+}
+
+log_status durable_log::complete_snapshot_receipt() {
+  if (!cold_ || !cold_->receipt) throw std::logic_error("durable_log: completing a snapshot receipt not begun");
+  // Destroying the receiver on any failure below removes its temporary file.
+  auto receiver = std::move(*cold_->receipt);
+  cold_->receipt.reset();
+  auto meta = receiver.meta();
+  auto idx = meta.index;
+  bool keeps_suffix = term_at(idx) == meta.term;
+  if (!keeps_suffix) {
+    // Durable before the snapshot takes its name, so no recovery can see the snapshot
+    // followed by the discarded log (review finding F1).
+    if (auto st = write_log_reset(fs_, dir(), meta); !st) return unexpected{unwritable(st.error())};
+  }
+  auto path = receiver.complete();
+  if (!path) {
+    note_error(path.error());
+    return unexpected{unwritable(path.error())};
+  }
+  set_snapshot(snapshot_ref{meta, receiver.bytes_received()}, *path);
   if (keeps_suffix) {
     mem_.drop_through(idx);
     if (auto st = segs_.delete_up_to(idx); !st) note_error(st.error());
     written_ = std::max(written_, idx);
-    return;
+    return {};
   }
   // Our log diverges from the snapshot's history: none of it may come back.
+  discard_log_above(idx);
+  cold().pending_log_reset = idx;
+  next_write_starts_new_log_ = true;
+  return {};
+}
+
+void durable_log::discard_log_above(index_t idx) {
   mem_.clear();
   if (auto st = segs_.delete_up_to(index_t{std::numeric_limits<uint64_t>::max()}); !st) note_error(st.error());
   last_index_ = idx;
   written_ = idx;
-  next_write_starts_new_log_ = true;
 }
 
 }  // namespace ra::storage
@@ -256,7 +397,7 @@ bool durable_log::promote_checkpoint(index_t index) {
     return false;
   }
   auto idx = loaded->snapshot->meta.index;
-  set_snapshot(std::move(*loaded->snapshot));
+  set_snapshot(snapshot_ref{loaded->snapshot->meta, loaded->snapshot->data.size()}, loaded->path);
   mem_.drop_through(std::min(idx, written_));
   if (auto st = segs_.delete_up_to(idx); !st) note_error(st.error());
   return true;

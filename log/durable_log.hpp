@@ -7,6 +7,19 @@
 // "written" only when the WAL reports it durable (on_written), so the core never
 // acknowledges an entry that a crash could lose.
 //
+// Snapshots stay on disk: the log holds only the current snapshot's meta, state size and
+// path. A leader's chunks are read from the file (one open reader, kept while transfers
+// of that snapshot run, so a newer snapshot replacing the file does not cut them short);
+// a follower streams the chunks it receives into a temporary file that is renamed into
+// place on completion. The whole state is read only to restore a machine.
+//
+// Installing a snapshot that does not match the log discards the log, and that must
+// survive a restart (review finding F1): before the snapshot takes its name, a durable
+// "log reset" marker (<dir>/log_reset) is written; until the first entry of the new log
+// is durable in the WAL, a recovery discards every entry above the snapshot (old ones
+// may still be in the shared WAL or in segments) and flags the first write as a new log,
+// so the WAL accepts it whatever it remembers of this server's old indexes.
+//
 // Threading: a durable_log belongs to its server (one actor); the node's WAL and segment
 // writer reach it only through messages that the server's shell turns into on_written /
 // on_resend / on_segments calls.
@@ -21,6 +34,7 @@
 #include "log/mem_table.hpp"
 #include "segments/segment_set.hpp"
 #include "snapshot/snapshot_file.hpp"
+#include "snapshot/snapshot_transfer.hpp"
 #include "io/file.hpp"
 
 namespace ra::storage {
@@ -68,11 +82,16 @@ class durable_log final : public log_store {
   log_status read(index_t from, index_t to, size_t max_count, std::vector<log_entry>& out) const override;
   index_t first_index() const override { return snapshot_index() + 1; }
   void append(std::vector<log_entry> entries) override;
-  std::optional<stored_snapshot> snapshot() const override {
-    return snapshot_ ? std::optional<stored_snapshot>{*snapshot_} : std::nullopt;
+  std::optional<snapshot_ref> snapshot() const override {
+    return snapshot_ ? std::optional<snapshot_ref>{snapshot_->ref} : std::nullopt;
   }
+  snapshot_bytes load_snapshot_state() const override;
+  snapshot_bytes read_snapshot_chunk(const snapshot_meta& meta, uint32_t chunk_no, uint64_t chunk_size) const override;
   void write_snapshot(stored_snapshot snap) override;
-  void install_snapshot(stored_snapshot snap) override;
+  log_status begin_snapshot_receipt(const snapshot_meta& meta) override;
+  log_status accept_snapshot_chunk(std::span<const char> state_chunk) override;
+  log_status complete_snapshot_receipt() override;
+  void abort_snapshot_receipt() override;
   void write_checkpoint(stored_snapshot snap) override;
   bool promote_checkpoint(index_t index) override;
 
@@ -100,23 +119,39 @@ class durable_log final : public log_store {
   const std::string& uid() const { return uid_; }
   const mem_table& memory() const { return mem_; }
   const segment_set& segments() const { return segs_; }
+  /// The path of the current snapshot's file ("" without one).
+  const std::string& snapshot_path() const;
+  /// Whether a discarded log still awaits the first durable entry of the new one.
+  bool log_reset_pending() const { return cold_ && cold_->pending_log_reset.has_value(); }
 
  private:
   durable_log(file_system& fs, durable_log_config cfg, wal_sink& wal, segment_set segs);
-  index_t snapshot_index() const { return snapshot_ ? snapshot_->meta.index : index_t{0}; }
+  index_t snapshot_index() const { return snapshot_ ? snapshot_->ref.meta.index : index_t{0}; }
   const std::string& dir() const { return segs_.directory(); }
-  void set_snapshot(stored_snapshot snap);
+  void set_snapshot(snapshot_ref ref, std::string path);
+  /// Drops the whole log above the snapshot at `idx`, in memory and in segments.
+  void discard_log_above(index_t idx);
+  /// Applies a log reset marker found at open (see the header comment).
+  io_status recover_log_reset(std::vector<log_entry>& wal_entries);
+  io_status clear_log_reset();
   std::optional<log_entry> entry_at(index_t i) const;
   void note_error(const io_error& e) const;
 
-  void adopt_local_snapshot(stored_snapshot snap, const std::string& path);
+  void adopt_local_snapshot(snapshot_ref ref, const std::string& path);
 
-  /// What most servers never need (a snapshot being written, errors): allocated on
-  /// first use, so an idle server's log stays small (a node holds thousands of them).
+  /// What most servers never need (a snapshot being written, sent or received, errors):
+  /// allocated on first use, so an idle server's log stays small (a node holds
+  /// thousands of them).
   struct cold_state {
-    std::optional<stored_snapshot> pending_snapshot;
+    std::optional<snapshot_ref> pending_snapshot;
     std::optional<io_error> error;
     std::optional<io_error> snapshot_error;
+    /// The reader of the snapshot being sent (its file stays open), and its chunk size.
+    std::optional<snapshot_chunk_reader> chunk_reader;
+    uint64_t chunk_reader_size = 0;
+    std::optional<snapshot_receiver> receipt;
+    /// The snapshot index of a log reset whose marker is still on disk.
+    std::optional<index_t> pending_log_reset;
   };
   cold_state& cold() const;
   static const std::optional<io_error> no_error_;
@@ -127,8 +162,12 @@ class durable_log final : public log_store {
   snapshot_config snap_cfg_;
   mutable segment_set segs_;  // reads go through its (mutable) open-file cache; holds the directory
   mem_table mem_;
-  /// Boxed: a stored_snapshot is large and many servers have none.
-  std::unique_ptr<const stored_snapshot> snapshot_;
+  struct current_snapshot {
+    snapshot_ref ref;
+    std::string path;
+  };
+  /// Boxed: a snapshot's meta (its cluster) is large and many servers have none.
+  std::unique_ptr<const current_snapshot> snapshot_;
   index_t last_index_{0};
   index_t written_{0};
   bool next_write_starts_new_log_ = false;

@@ -24,9 +24,21 @@ class observed_log final : public ra::log_store {
       changed_from_ = changed_from_ ? std::min(*changed_from_, entries.front().index) : entries.front().index;
     disk_.append(std::move(entries));
   }
-  std::optional<ra::stored_snapshot> snapshot() const override { return disk_.snapshot(); }
+  std::optional<ra::snapshot_ref> snapshot() const override { return disk_.snapshot(); }
+  ra::snapshot_bytes load_snapshot_state() const override { return disk_.load_snapshot_state(); }
+  ra::snapshot_bytes read_snapshot_chunk(const ra::snapshot_meta& meta, uint32_t chunk_no,
+                                         uint64_t chunk_size) const override {
+    return disk_.read_snapshot_chunk(meta, chunk_no, chunk_size);
+  }
   void write_snapshot(ra::stored_snapshot snap) override { disk_.write_snapshot(std::move(snap)); }
-  void install_snapshot(ra::stored_snapshot snap) override { disk_.install_snapshot(std::move(snap)); }
+  ra::log_status begin_snapshot_receipt(const ra::snapshot_meta& meta) override {
+    return disk_.begin_snapshot_receipt(meta);
+  }
+  ra::log_status accept_snapshot_chunk(std::span<const char> state_chunk) override {
+    return disk_.accept_snapshot_chunk(state_chunk);
+  }
+  ra::log_status complete_snapshot_receipt() override { return disk_.complete_snapshot_receipt(); }
+  void abort_snapshot_receipt() override { disk_.abort_snapshot_receipt(); }
   void write_checkpoint(ra::stored_snapshot snap) override { disk_.write_checkpoint(std::move(snap)); }
   bool promote_checkpoint(ra::index_t index) override { return disk_.promote_checkpoint(index); }
 

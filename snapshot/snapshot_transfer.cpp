@@ -32,8 +32,7 @@ io_result<snapshot_chunk_reader> snapshot_chunk_reader::open(file_system& fs, co
 }
 
 uint32_t snapshot_chunk_reader::chunk_count() const {
-  auto n = (layout_.state_size + chunk_size_ - 1) / chunk_size_;
-  return static_cast<uint32_t>(std::max<uint64_t>(1, n));
+  return snapshot_chunk_count(layout_.state_size, chunk_size_);
 }
 
 io_result<shared_bytes> snapshot_chunk_reader::read_chunk(uint32_t chunk_no) const {

@@ -115,7 +115,7 @@ TEST_CASE("progress: a rejection below the match point forgets the match (the fo
 }
 
 TEST_CASE("progress: the snapshot state owns its transfer and every way out clears it", "[progress][snapshot]") {
-  stored_snapshot snap{snapshot_meta{ix(100), term_t{2}, {}, 0}, shared_bytes{std::vector<char>(10, 'x')}};
+  snapshot_ref snap{snapshot_meta{ix(100), term_t{2}, {}, 0}, 10};
   SECTION("done") {
     progress p{ix(1)};
     p.become_snapshot(snap);

@@ -10,10 +10,12 @@ using namespace ra::test;
 
 namespace {
 
-/// A memory log whose reads from `unreadable_from` on fail as a disk would (I/O error).
+/// A memory log whose reads from `unreadable_from` on (and snapshot chunk reads, with
+/// `snapshot_unreadable`) fail as a disk would (I/O error).
 struct failing_log final : log_store {
   memory_log inner;
   std::optional<index_t> unreadable_from;
+  bool snapshot_unreadable = false;
 
   index_t last_index() const override { return inner.last_index(); }
   index_term last_written() const override { return inner.last_written(); }
@@ -25,9 +27,18 @@ struct failing_log final : log_store {
   }
   index_t first_index() const override { return inner.first_index(); }
   void append(std::vector<log_entry> entries) override { inner.append(std::move(entries)); }
-  std::optional<stored_snapshot> snapshot() const override { return inner.snapshot(); }
+  std::optional<snapshot_ref> snapshot() const override { return inner.snapshot(); }
+  snapshot_bytes load_snapshot_state() const override { return inner.load_snapshot_state(); }
+  snapshot_bytes read_snapshot_chunk(const snapshot_meta& meta, uint32_t no, uint64_t size) const override {
+    if (snapshot_unreadable)
+      return unexpected{log_error{log_error::kind::unreadable, "snapshot 0000.snapshot: bad checksum"}};
+    return inner.read_snapshot_chunk(meta, no, size);
+  }
   void write_snapshot(stored_snapshot snap) override { inner.write_snapshot(std::move(snap)); }
-  void install_snapshot(stored_snapshot snap) override { inner.install_snapshot(std::move(snap)); }
+  log_status begin_snapshot_receipt(const snapshot_meta& meta) override { return inner.begin_snapshot_receipt(meta); }
+  log_status accept_snapshot_chunk(std::span<const char> chunk) override { return inner.accept_snapshot_chunk(chunk); }
+  log_status complete_snapshot_receipt() override { return inner.complete_snapshot_receipt(); }
+  void abort_snapshot_receipt() override { inner.abort_snapshot_receipt(); }
   bool sync_all() { return inner.sync_all(); }
 };
 
@@ -37,9 +48,10 @@ struct single {
   std::unique_ptr<server> srv;
   std::vector<action> out;  ///< actions of the last step
 
-  single() {
+  explicit single(uint64_t snapshot_chunk_size = server_config{}.snapshot_chunk_size) {
     server_config cfg;
     cfg.id = sid("a");
+    cfg.snapshot_chunk_size = snapshot_chunk_size;
     cfg.cluster_name = "test";
     for (auto n : {"a", "b", "c"}) cfg.initial_members.push_back(member{sid(n), membership::voter, index_t{0}});
     cfg.rng_seed = 7;
@@ -360,4 +372,42 @@ TEST_CASE("a leader whose follower needs released entries sends its snapshot", "
   CHECK_FALSE(s.stopped());
   REQUIRE(s.sent<install_snapshot_rpc>().size() == 1);
   CHECK(s.sent<install_snapshot_rpc>()[0].meta.index == index_t{4});
+}
+
+TEST_CASE("a leader that cannot read a snapshot chunk stops with the store's error, never retrying", "[step][snapshot][storage]") {
+  single s;
+  s.make_leader_with_entries(5);
+  s.log.inner.write_snapshot(stored_snapshot{snapshot_meta{index_t{4}, term_t{6}, {}, 0}, shared_bytes::copy_of("s")});
+  s.log.snapshot_unreadable = true;
+  s.step("b", append_entries_reply{s->current_term(), false, index_t{2}, index_t{1}, term_t{6}, 0});
+  CHECK(s.stopped());
+  CHECK(s->stop_reason().find("snapshot 0000.snapshot: bad checksum") != std::string::npos);
+  CHECK(s.sent<install_snapshot_rpc>().empty());
+}
+
+TEST_CASE("a leader sends its snapshot in chunks read from the store, cut by snapshot_chunk_size", "[step][snapshot]") {
+  single s{1000};
+  s.make_leader_with_entries(5);
+  std::string state(2500, 'x');
+  for (size_t i = 0; i < state.size(); ++i) state[i] = static_cast<char>('a' + i % 26);
+  snapshot_meta meta{index_t{4}, term_t{6}, {}, 0};
+  s.log.inner.write_snapshot(stored_snapshot{meta, shared_bytes::copy_of(state)});
+  s->handle(sid("b"), append_entries_reply{s->current_term(), false, index_t{2}, index_t{1}, term_t{6}, 0});
+  std::string received;
+  uint32_t chunks = 0;
+  for (uint32_t no = 1;; ++no) {
+    ++chunks;
+    s.take();
+    auto rpcs = s.sent<install_snapshot_rpc>();
+    REQUIRE(rpcs.size() == 1);
+    CHECK(rpcs[0].chunk_no == no);
+    CHECK(rpcs[0].meta == meta);
+    CHECK(rpcs[0].data.size() == (no < 3 ? 1000u : 500u));
+    received += std::string{rpcs[0].data.view()};
+    if (rpcs[0].last) break;
+    REQUIRE(no < 10);
+    s->handle(sid("b"), install_snapshot_result{s->current_term(), index_t{4}, no, index_t{}, term_t{}});
+  }
+  CHECK(chunks == 3);
+  CHECK(received == state);
 }

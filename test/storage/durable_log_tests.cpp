@@ -141,7 +141,7 @@ TEST_CASE("a local snapshot releases entries and segments and is used on restart
   REQUIRE(node.open({"s1"}) == "");
   auto& log = node.log("s1");
   REQUIRE(log.snapshot());
-  CHECK(log.snapshot()->data.view() == "state@50");
+  CHECK(log.load_snapshot_state()->view() == "state@50");
   CHECK(log.first_index() == index_t{51});
   CHECK(read_all(log) == entries(51, 60, 1));
 }
@@ -155,7 +155,7 @@ TEST_CASE("installing a leader's snapshot that does not match the log discards t
     log.append(entries(1, 20, 1));
     node.flush();
     snapshot_meta meta{index_t{30}, term_t{3}, cluster_config{}, 0};
-    log.install_snapshot(stored_snapshot{meta, shared_bytes::copy_of("leader-state")});
+    REQUIRE(log.install_snapshot(stored_snapshot{meta, shared_bytes::copy_of("leader-state")}));
     CHECK(log.last_index() == index_t{30});
     CHECK(log.last_written().index == index_t{30});
     log.append(entries(31, 32, 3));  // the first write after the install: a new log
@@ -228,7 +228,7 @@ TEST_CASE("a snapshot written off the server's thread releases the log only once
   durable_node again{file_system::posix(), d.path(), small_wal(), small_segments()};
   REQUIRE(again.open({"s1"}) == "");
   REQUIRE(again.log("s1").snapshot());
-  CHECK(again.log("s1").snapshot()->data.view() == "state@30");
+  CHECK(again.log("s1").load_snapshot_state()->view() == "state@30");
 }
 
 TEST_CASE("a failed background snapshot write keeps the log whole and reports the error", "[storage][durable_log][snapshot][faults]") {
@@ -268,7 +268,7 @@ TEST_CASE("a checkpoint keeps the log until a release cursor promotes it to the 
   REQUIRE(log.promote_checkpoint(index_t{30}));  // newest checkpoint <= 30 is the one at 20
   REQUIRE(log.snapshot());
   CHECK(log.snapshot()->meta.index == index_t{20});
-  CHECK(log.snapshot()->data.view() == "cp@20");
+  CHECK(log.load_snapshot_state()->view() == "cp@20");
   CHECK(log.first_index() == index_t{21});
   CHECK(read_all(log) == entries(21, 50, 1));
   REQUIRE(log.promote_checkpoint(index_t{45}));
@@ -276,6 +276,88 @@ TEST_CASE("a checkpoint keeps the log until a release cursor promotes it to the 
   CHECK_FALSE(log.promote_checkpoint(index_t{45}));  // nothing newer left
   durable_node again{file_system::posix(), d.path(), small_wal(), small_segments()};
   REQUIRE(again.open({"s1"}) == "");
-  CHECK(again.log("s1").snapshot()->data.view() == "cp@40");
+  CHECK(again.log("s1").load_snapshot_state()->view() == "cp@40");
   CHECK(read_all(again.log("s1")) == entries(41, 50, 1));
+}
+
+// Review finding F1: an install that discards the log must stay discarded across a
+// restart that comes before the first write of the new log.
+
+TEST_CASE("F1: after a non-matching install and a restart before any write, the server accepts writes", "[storage][durable_log][snapshot][f1]") {
+  temp_dir d;
+  {
+    durable_node node{file_system::posix(), d.path()};
+    REQUIRE(node.open({"s1"}) == "");
+    auto& log = node.log("s1");
+    log.append(entries(1, 20, 1));
+    node.flush();
+    // A lagging follower catches up by snapshot: nothing of its log is at 1000.
+    REQUIRE(log.install_snapshot(stored_snapshot{snapshot_meta{index_t{1000}, term_t{3}, cluster_config{}, 0},
+                                                 shared_bytes::copy_of("leader-state")}));
+  }  // crash before any write: the WAL still remembers this server's entries 1..20
+  durable_node node{file_system::posix(), d.path()};
+  REQUIRE(node.open({"s1"}) == "");
+  auto& log = node.log("s1");
+  CHECK(log.last_index() == index_t{1000});
+  log.append(entries(1001, 1002, 3));
+  for (int i = 0; i < 3; ++i) node.flush();  // room for a resend round, if one were needed
+  CHECK(log.last_written() == index_term{index_t{1002}, term_t{3}});
+  CHECK_FALSE(log.log_reset_pending());
+  durable_node again{file_system::posix(), d.path()};
+  REQUIRE(again.open({"s1"}) == "");
+  CHECK(read_all(again.log("s1")) == entries(1001, 1002, 3));
+}
+
+TEST_CASE("F1: a restart after a non-matching install brings back no divergent suffix", "[storage][durable_log][snapshot][f1]") {
+  temp_dir d;
+  {
+    durable_node node{file_system::posix(), d.path(), small_wal(), small_segments()};
+    REQUIRE(node.open({"s1"}) == "");
+    auto& log = node.log("s1");
+    for (uint64_t i = 1; i <= 40; i += 5) {  // several batches: some roll into segments
+      log.append(entries(i, i + 4, 1));
+      node.flush();
+    }
+    REQUIRE(log.last_written().index == index_t{40});
+    // The leader's snapshot at 20 has another term: entries 21..40 of term 1 diverge.
+    REQUIRE(log.install_snapshot(stored_snapshot{snapshot_meta{index_t{20}, term_t{3}, cluster_config{}, 0},
+                                                 shared_bytes::copy_of("leader-state")}));
+    CHECK(log.last_index() == index_t{20});
+  }  // crash before any write
+  durable_node node{file_system::posix(), d.path(), small_wal(), small_segments()};
+  REQUIRE(node.open({"s1"}) == "");
+  auto& log = node.log("s1");
+  CHECK(log.last_index() == index_t{20});
+  CHECK(log.first_index() == index_t{21});
+  CHECK(read_all(log).empty());
+  log.append(entries(21, 22, 3));
+  for (int i = 0; i < 3; ++i) node.flush();
+  CHECK(log.last_written() == index_term{index_t{22}, term_t{3}});
+  durable_node again{file_system::posix(), d.path(), small_wal(), small_segments()};
+  REQUIRE(again.open({"s1"}) == "");
+  CHECK(read_all(again.log("s1")) == entries(21, 22, 3));
+}
+
+TEST_CASE("F1: a crash before the installed snapshot took its name keeps the old log", "[storage][durable_log][snapshot][f1]") {
+  temp_dir d;
+  faulty_file_system fs{file_system::posix()};
+  {
+    durable_node node{fs, d.path()};
+    REQUIRE(node.open({"s1"}) == "");
+    auto& log = node.log("s1");
+    log.append(entries(1, 20, 1));
+    node.flush();
+    // The received snapshot cannot be renamed into place: the install fails after the
+    // log reset marker was written.
+    fs.set_rule([](std::string_view op, const std::string& path) {
+      return op == "rename" && path.find(".receiving") != std::string::npos ? EIO : 0;
+    });
+    CHECK_FALSE(log.install_snapshot(stored_snapshot{snapshot_meta{index_t{1000}, term_t{3}, cluster_config{}, 0},
+                                                     shared_bytes::copy_of("leader-state")}));
+    fs.clear();
+  }
+  durable_node node{fs, d.path()};
+  REQUIRE(node.open({"s1"}) == "");
+  CHECK_FALSE(node.log("s1").snapshot());
+  CHECK(read_all(node.log("s1")) == entries(1, 20, 1));
 }
