@@ -214,6 +214,26 @@ TEST_CASE("wal writer: a fresh log after a snapshot drops older entries on recov
   CHECK(rec.entries["w"] == make_entries(100, 102, 2));
 }
 
+TEST_CASE("wal writer: a writer's new log resets its sequence, also one learned at recovery or out of sequence", "[wal][writer][f1]") {
+  temp_dir dir;
+  {
+    wal_writer wal{config_in(dir)};
+    wal.queue("w", make_entries(1, 20, 1));
+    REQUIRE(wal.flush().ok());
+  }
+  wal_writer wal{config_in(dir)};
+  wal_recovery rec;
+  REQUIRE(wal.recover(rec));
+  REQUIRE(wal.start());
+  // Unflagged, 1001 is a gap after the recovered 20 ...
+  CHECK(wal.queue("w", make_entries(1001, 1001, 3)).status == queue_status::resend);
+  // ... flagged as a new log it is accepted even while out of sequence, and the
+  // writer's sequence continues from it.
+  CHECK(wal.queue("w", make_entries(1001, 1001, 3), true).status == queue_status::queued);
+  CHECK(wal.queue("w", make_entries(1002, 1003, 3)).status == queue_status::queued);
+  REQUIRE(wal.flush().ok());
+}
+
 TEST_CASE("wal writer: a gap asks for a resend and drops writes until it is filled", "[wal][writer]") {
   temp_dir dir;
   wal_writer wal{config_in(dir)};
