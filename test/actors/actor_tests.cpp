@@ -16,6 +16,7 @@
 
 #include "actors/api.hpp"
 #include "actors/messages.hpp"
+#include "libra/effects.hpp"
 #include "machines/counter.hpp"
 #include "test/actors/runtime_fixture.hpp"
 
@@ -459,4 +460,60 @@ TEST_CASE("actors: announced peer messages survive CAF serialization", "[actors]
   REQUIRE(m3.match_elements<actors::command_result>());
   CHECK(m3.get_as<actors::command_result>(0).error.leader == b);
   CHECK(m3.get_as<actors::command_result>(0).reply == cr.reply);
+}
+
+namespace {
+/// A counter whose state grows by 200 bytes per command, so its snapshot spans many
+/// chunks, and which lets the log go every 5 commands.
+struct padded_counter {
+  using command_type = int64_t;
+  using state_type = std::string;
+  using reply_type = int64_t;  ///< commands applied
+
+  state_type init() const { return {}; }
+  apply_result<state_type, reply_type> apply(const command_meta& meta, const command_type& n, state_type s) const {
+    s.append(200, static_cast<char>('a' + n % 26));
+    auto applied = static_cast<int64_t>(s.size() / 200);
+    effects effs;
+    if (applied % 5 == 0) effs.push_back(effect::release_cursor(meta.index));
+    return {std::move(s), applied, std::move(effs)};
+  }
+};
+}  // namespace
+
+TEST_CASE("actors: a follower that was down catches up by a snapshot streamed in many chunks", "[actors][snapshot]") {
+  temp_dir dir;
+  auto cfg = make_config("n1", dir.path());
+  cfg.server_defaults.min_snapshot_interval = 5;
+  cfg.server_defaults.snapshot_chunk_size = 512;  // 30 commands: a 6000-byte state, 12 chunks
+  cfg.machines["padded"] = [](const std::string&) { return make_machine<padded_counter>(); };
+  spdlog::set_level(spdlog::level::warn);
+  auto started = ra::system::start(cfg);
+  REQUIRE(started);
+  auto& sys = **started;
+  auto ids = ids_of(sys, {"s1", "s2", "s3"});
+  auto c = start_cluster(sys, "c1", "padded", ids, 10s);
+  REQUIRE(c);
+  server_id follower = c->leader == ids[2] ? ids[1] : ids[2];
+  REQUIRE(stop_server(sys, follower));
+  for (int64_t i = 1; i <= 30; ++i) {
+    auto r = process_command<int64_t>(sys, c->leader, i, 10s);
+    REQUIRE(r);
+  }
+  auto leader_view = member_overview(sys, c->leader);
+  REQUIRE(leader_view);
+  REQUIRE((*leader_view)["snapshot_index"].get<uint64_t>() > 1);  // the follower's entries are gone
+
+  REQUIRE(restart_server(sys, follower));
+  auto size_of = [&](const server_id& id) {
+    auto q = local_query<std::string>(sys, id, [](const std::string& s) { return static_cast<int64_t>(s.size()); }, 1s);
+    return q ? q->value : int64_t{-1};
+  };
+  CHECK(eventually([&] { return size_of(follower) == 6000; }));
+  auto follower_view = member_overview(sys, follower);
+  REQUIRE(follower_view);
+  CHECK((*follower_view)["snapshot_index"].get<uint64_t>() > 1);
+  // The received snapshot was renamed into place: no temporary file is left behind.
+  for (auto& e : std::filesystem::recursive_directory_iterator(dir.path()))
+    CHECK_FALSE(e.path().string().ends_with(".receiving"));
 }
