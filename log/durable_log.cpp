@@ -119,9 +119,11 @@ io_status durable_log::recover_log_reset(std::vector<log_entry>& wal_entries) {
 }
 
 io_status durable_log::clear_log_reset() {
-  if (cold_) cold_->pending_log_reset.reset();
+  // Still pending until the removal is durable: a failure is retried on the next write.
   if (auto st = fs_.remove(log_reset_path(dir())); !st) return st;
-  return fs_.sync_directory(dir());
+  if (auto st = fs_.sync_directory(dir()); !st) return st;
+  if (cold_) cold_->pending_log_reset.reset();
+  return io_ok();
 }
 
 void durable_log::note_error(const io_error& e) const {

@@ -36,6 +36,11 @@ wal_config small_wal() {
   c.wal_max_size_bytes = wal_min_size_bytes;  // roll over often
   return c;
 }
+/// A snapshot as a leader would send it (its state is opaque to the log).
+stored_snapshot leader_snapshot(uint64_t index, uint64_t term) {
+  return stored_snapshot{snapshot_meta{index_t{index}, term_t{term}, cluster_config{}, 0},
+                         shared_bytes::copy_of("leader-state")};
+}
 segment_config small_segments() {
   segment_config c;
   c.segment_max_entries = 16;
@@ -292,8 +297,7 @@ TEST_CASE("F1: after a non-matching install and a restart before any write, the 
     log.append(entries(1, 20, 1));
     node.flush();
     // A lagging follower catches up by snapshot: nothing of its log is at 1000.
-    REQUIRE(log.install_snapshot(stored_snapshot{snapshot_meta{index_t{1000}, term_t{3}, cluster_config{}, 0},
-                                                 shared_bytes::copy_of("leader-state")}));
+    REQUIRE(log.install_snapshot(leader_snapshot(1000, 3)));
   }  // crash before any write: the WAL still remembers this server's entries 1..20
   durable_node node{file_system::posix(), d.path()};
   REQUIRE(node.open({"s1"}) == "");
@@ -320,8 +324,7 @@ TEST_CASE("F1: a restart after a non-matching install brings back no divergent s
     }
     REQUIRE(log.last_written().index == index_t{40});
     // The leader's snapshot at 20 has another term: entries 21..40 of term 1 diverge.
-    REQUIRE(log.install_snapshot(stored_snapshot{snapshot_meta{index_t{20}, term_t{3}, cluster_config{}, 0},
-                                                 shared_bytes::copy_of("leader-state")}));
+    REQUIRE(log.install_snapshot(leader_snapshot(20, 3)));
     CHECK(log.last_index() == index_t{20});
   }  // crash before any write
   durable_node node{file_system::posix(), d.path(), small_wal(), small_segments()};
@@ -352,12 +355,39 @@ TEST_CASE("F1: a crash before the installed snapshot took its name keeps the old
     fs.set_rule([](std::string_view op, const std::string& path) {
       return op == "rename" && path.find(".receiving") != std::string::npos ? EIO : 0;
     });
-    CHECK_FALSE(log.install_snapshot(stored_snapshot{snapshot_meta{index_t{1000}, term_t{3}, cluster_config{}, 0},
-                                                     shared_bytes::copy_of("leader-state")}));
+    CHECK_FALSE(log.install_snapshot(leader_snapshot(1000, 3)));
     fs.clear();
   }
   durable_node node{fs, d.path()};
   REQUIRE(node.open({"s1"}) == "");
   CHECK_FALSE(node.log("s1").snapshot());
   CHECK(read_all(node.log("s1")) == entries(1, 20, 1));
+}
+
+TEST_CASE("F1: the log reset marker goes only when the new log's first entry is durable, and counts it written only then", "[storage][durable_log][snapshot][f1]") {
+  temp_dir d;
+  faulty_file_system fs{file_system::posix()};
+  durable_node node{fs, d.path()};
+  REQUIRE(node.open({"s1"}) == "");
+  auto& log = node.log("s1");
+  log.append(entries(1, 20, 1));
+  node.flush();
+  REQUIRE(log.install_snapshot(leader_snapshot(1000, 3)));
+  auto marker = node.server_dir("s1") + "/log_reset";
+  CHECK(log.log_reset_pending());
+  CHECK(std::filesystem::exists(marker));
+  log.append(entries(1001, 1001, 3));
+  fs.set_rule([](std::string_view op, const std::string& path) {
+    return op == "remove" && path.ends_with("/log_reset") ? EIO : 0;
+  });
+  node.flush();
+  // Durable in the WAL, but while the marker stays a recovery would drop it: not written.
+  CHECK(log.last_written().index == index_t{1000});
+  CHECK(log.log_reset_pending());
+  CHECK(log.error());
+  fs.clear();
+  CHECK(log.on_written(index_t{1001}, term_t{3}));
+  CHECK_FALSE(log.log_reset_pending());
+  CHECK_FALSE(std::filesystem::exists(marker));
+  CHECK(log.last_written() == index_term{index_t{1001}, term_t{3}});
 }
