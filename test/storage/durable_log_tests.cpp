@@ -41,6 +41,16 @@ stored_snapshot leader_snapshot(uint64_t index, uint64_t term) {
   return stored_snapshot{snapshot_meta{index_t{index}, term_t{term}, cluster_config{}, 0},
                          shared_bytes::copy_of("leader-state")};
 }
+/// Opens server "s1" on `node` and makes entries 1..20 of term 1 durable: a follower
+/// about to be sent a snapshot.
+durable_log& follower_with_20_entries(durable_node& node) {
+  REQUIRE(node.open({"s1"}) == "");
+  auto& log = node.log("s1");
+  log.append(entries(1, 20, 1));
+  node.flush();
+  REQUIRE(log.last_written().index == index_t{20});
+  return log;
+}
 segment_config small_segments() {
   segment_config c;
   c.segment_max_entries = 16;
@@ -155,10 +165,7 @@ TEST_CASE("installing a leader's snapshot that does not match the log discards t
   temp_dir d;
   {
     durable_node node{file_system::posix(), d.path(), small_wal(), small_segments()};
-    REQUIRE(node.open({"s1"}) == "");
-    auto& log = node.log("s1");
-    log.append(entries(1, 20, 1));
-    node.flush();
+    auto& log = follower_with_20_entries(node);
     snapshot_meta meta{index_t{30}, term_t{3}, cluster_config{}, 0};
     REQUIRE(log.install_snapshot(stored_snapshot{meta, shared_bytes::copy_of("leader-state")}));
     CHECK(log.last_index() == index_t{30});
@@ -292,10 +299,7 @@ TEST_CASE("F1: after a non-matching install and a restart before any write, the 
   temp_dir d;
   {
     durable_node node{file_system::posix(), d.path()};
-    REQUIRE(node.open({"s1"}) == "");
-    auto& log = node.log("s1");
-    log.append(entries(1, 20, 1));
-    node.flush();
+    auto& log = follower_with_20_entries(node);
     // A lagging follower catches up by snapshot: nothing of its log is at 1000.
     REQUIRE(log.install_snapshot(leader_snapshot(1000, 3)));
   }  // crash before any write: the WAL still remembers this server's entries 1..20
@@ -346,10 +350,7 @@ TEST_CASE("F1: a crash before the installed snapshot took its name keeps the old
   faulty_file_system fs{file_system::posix()};
   {
     durable_node node{fs, d.path()};
-    REQUIRE(node.open({"s1"}) == "");
-    auto& log = node.log("s1");
-    log.append(entries(1, 20, 1));
-    node.flush();
+    auto& log = follower_with_20_entries(node);
     // The received snapshot cannot be renamed into place: the install fails after the
     // log reset marker was written.
     fs.set_rule([](std::string_view op, const std::string& path) {
@@ -368,10 +369,7 @@ TEST_CASE("F1: the log reset marker goes only when the new log's first entry is 
   temp_dir d;
   faulty_file_system fs{file_system::posix()};
   durable_node node{fs, d.path()};
-  REQUIRE(node.open({"s1"}) == "");
-  auto& log = node.log("s1");
-  log.append(entries(1, 20, 1));
-  node.flush();
+  auto& log = follower_with_20_entries(node);
   REQUIRE(log.install_snapshot(leader_snapshot(1000, 3)));
   auto marker = node.server_dir("s1") + "/log_reset";
   CHECK(log.log_reset_pending());
