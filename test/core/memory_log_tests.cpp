@@ -287,3 +287,54 @@ TEST_CASE("re-installing the current snapshot keeps the log", "[memory_log]") {
   CHECK(log.last_index() == index_t{7});
   CHECK(log.last_written() == it(7, 2));
 }
+
+TEST_CASE("a snapshot is received chunk by chunk and changes nothing until complete", "[memory_log][snapshot]") {
+  memory_log log;
+  log.append(entries(1, 8, 2));
+  log.sync_all();
+  REQUIRE(log.begin_snapshot_receipt(snapshot_at(12, 3).meta));
+  REQUIRE(log.accept_snapshot_chunk(std::string_view{"sta"}));
+  REQUIRE(log.accept_snapshot_chunk(std::string_view{"te"}));
+  CHECK_FALSE(log.snapshot());
+  CHECK(log.last_index() == index_t{8});
+  SECTION("complete installs it") {
+    REQUIRE(log.complete_snapshot_receipt());
+    REQUIRE(log.snapshot());
+    CHECK(log.snapshot()->meta.index == index_t{12});
+    CHECK(log.snapshot()->state_size == 5);
+    CHECK(log.load_snapshot_state()->view() == "state");
+    CHECK(log.last_index() == index_t{12});
+  }
+  SECTION("abort forgets it") {
+    log.abort_snapshot_receipt();
+    CHECK_FALSE(log.receiving_snapshot());
+    CHECK_FALSE(log.snapshot());
+    CHECK(log.last_index() == index_t{8});
+  }
+  SECTION("a crash forgets it") {
+    log.crash();
+    CHECK_FALSE(log.receiving_snapshot());
+    CHECK(log.last_index() == index_t{8});
+  }
+}
+
+TEST_CASE("snapshot chunks are cut by chunk size; a replaced snapshot is still read while its transfer runs", "[memory_log][snapshot]") {
+  memory_log log;
+  log.append(entries(1, 8, 2));
+  log.sync_all();
+  auto older = snapshot_at(5, 2, "0123456789");
+  log.write_snapshot(older);
+  CHECK(log.snapshot()->state_size == 10);
+  CHECK(ra::snapshot_chunk_count(10, 4) == 3);
+  CHECK(log.read_snapshot_chunk(older.meta, 1, 4)->view() == "0123");
+  log.write_snapshot(snapshot_at(7, 2, "newer"));
+  CHECK(log.read_snapshot_chunk(older.meta, 3, 4)->view() == "89");
+  auto past_end = log.read_snapshot_chunk(older.meta, 4, 4);
+  REQUIRE_FALSE(past_end);
+  CHECK(past_end.error().what == ra::log_error::kind::unreadable);
+  // Once the newer one is being read, the older one is gone.
+  REQUIRE(log.read_snapshot_chunk(log.snapshot()->meta, 1, 4));
+  auto gone = log.read_snapshot_chunk(older.meta, 1, 4);
+  REQUIRE_FALSE(gone);
+  CHECK(gone.error().what == ra::log_error::kind::compacted);
+}

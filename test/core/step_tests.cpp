@@ -411,3 +411,27 @@ TEST_CASE("a leader sends its snapshot in chunks read from the store, cut by sna
   CHECK(chunks == 3);
   CHECK(received == state);
 }
+
+TEST_CASE("a transfer whose snapshot the store no longer holds restarts with the newer one", "[step][snapshot]") {
+  single s{4};
+  s.make_leader_with_entries(5);
+  snapshot_meta older{index_t{4}, term_t{6}, {}, 0}, newer{index_t{5}, term_t{6}, {}, 0};
+  s.log.inner.write_snapshot(stored_snapshot{older, shared_bytes::copy_of("older state")});
+  s.step("b", append_entries_reply{s->current_term(), false, index_t{2}, index_t{1}, term_t{6}, 0});
+  REQUIRE(s.sent<install_snapshot_rpc>().size() == 1);
+  CHECK(s.sent<install_snapshot_rpc>()[0].meta == older);
+  // A newer snapshot replaces it, and c's transfer of that one moves the store on.
+  s.log.inner.write_snapshot(stored_snapshot{newer, shared_bytes::copy_of("newer state")});
+  s.step("c", append_entries_reply{s->current_term(), false, index_t{2}, index_t{1}, term_t{6}, 0});
+  REQUIRE(s.sent<install_snapshot_rpc>().size() == 1);
+  CHECK(s.sent<install_snapshot_rpc>()[0].meta == newer);
+  // b's next chunk of the older snapshot cannot be read any more: b gets the newer one
+  // from its first chunk, and the leader keeps leading.
+  s.step("b", install_snapshot_result{s->current_term(), index_t{4}, 1, index_t{}, term_t{}});
+  CHECK_FALSE(s.stopped());
+  auto rpcs = s.sent<install_snapshot_rpc>();
+  REQUIRE(rpcs.size() == 1);
+  CHECK(rpcs[0].meta == newer);
+  CHECK(rpcs[0].chunk_no == 1);
+  CHECK(rpcs[0].data.view() == "newe");
+}
