@@ -11,387 +11,19 @@
 
 #include "actors/server_actor.hpp"
 
-#include <array>
-#include <chrono>
-#include <map>
-#include <optional>
 #include <tuple>
-#include <unordered_map>
 #include <variant>
 
 #include <caf/all.hpp>
 #include <spdlog/spdlog.h>
 
-#include "actors/key_metrics.hpp"
-#include "actors/messages.hpp"
 #include "actors/node_link.hpp"
-#include "actors/pid.hpp"
 #include "actors/server_data.hpp"
-#include "libra/effects.hpp"
+#include "actors/server_shell.hpp"
 #include "libra/overloaded.hpp"
-#include "log/durable_log.hpp"
-#include "wal/wal_actor.hpp"
 
-namespace ra::detail {
+namespace ra::detail::shell {
 namespace {
-
-using namespace ra::actors;
-using namespace ra::storage;
-
-struct server_state;
-using server_actor = caf::stateful_actor<server_state, server_actor_interface::base>;
-using server_behavior = server_actor_interface::behavior_type;
-
-/// The shell behaviours: which one a role runs (behavior_of).
-enum class shell_behavior : uint8_t { follower, candidate, leader };
-
-/// The durable_log's writes go to the node's WAL actor, which notifies this server.
-class actor_wal_sink final : public wal_sink {
- public:
-  actor_wal_sink(server_actor* self, caf::actor wal) : self_(self), wal_(std::move(wal)) {}
-  void write(const std::string& uid, std::vector<log_entry> entries, bool starts_new_log) override;
-
- private:
-  server_actor* self_;
-  caf::actor wal_;
-};
-
-/// Snapshot writes run on a short-lived detached helper actor, which messages the
-/// result back (snapshot_done_atom) so the log is updated on the server's thread.
-class actor_snapshot_worker final : public snapshot_worker {
- public:
-  explicit actor_snapshot_worker(server_actor* self) : self_(self) {}
-  void submit(const std::string& uid, std::function<io_result<std::string>()> job) override;
-
- private:
-  server_actor* self_;
-};
-
-struct server_state {
-  std::shared_ptr<system_core> core;
-  persisted_server_config cfg;
-  std::string tag;  ///< "cluster/name@node" for log lines
-  // Destroyed in reverse order: the server before its log, the log before its sink.
-  std::unique_ptr<actor_wal_sink> sink;
-  std::unique_ptr<actor_snapshot_worker> worker;
-  std::unique_ptr<durable_log> log;
-  std::unique_ptr<server> srv;
-  /// Set by init_server: whether the server could start.
-  expected<void, api_error> init_status;
-  bool initializing = true;
-  bool stopping = false;
-  std::array<uint64_t, 4> timer_gen{};  ///< per timer_kind: ticks with an older number are stale
-  uint64_t next_client = 0;
-  /// client_ref id -> the request waiting for a reply_action / query_reply_action
-  std::map<uint64_t, caf::typed_response_promise<command_result>> command_waiters;
-  std::map<uint64_t, caf::typed_response_promise<query_result>> query_waiters;
-  std::map<uint64_t, caf::actor> notify_targets;       ///< client_ref id -> pipelining actor
-  std::map<caf::actor_addr, uint64_t> notify_ids;
-  std::optional<server_id> watched;  ///< the leader being monitored
-  caf::actor_addr watched_addr;
-  // Machine effects (leader-local): monitored processes and named timers.
-  std::map<caf::actor_addr, pid> monitored;
-  std::map<std::string, uint64_t> machine_timers;  ///< name -> generation of the live arming
-  uint64_t machine_timer_seq = 0;
-  /// reply_from: requests waiting until last_applied reaches an index.
-  std::multimap<index_t, caf::typed_response_promise<caf::ok_atom, index_t>> apply_waiters;
-  /// The behaviour installed (changed by sync_behavior when the role needs another).
-  shell_behavior installed = shell_behavior::follower;
-  /// Leader calls postponed (left in the mailbox with caf::skip) -> when the core answers
-  /// them anyway. Keyed by the mailbox element, which keeps its address while skipped.
-  std::unordered_map<const caf::mailbox_element*, caf::actor_clock::time_point> postponed;
-  caf::timespan postpone_bound{};
-  bool postpone_timer_armed = false;
-  std::shared_ptr<key_metrics_block> metrics;
-  /// Set when the cluster was deleted; read by the exit hook (outlives the state).
-  std::shared_ptr<bool> delete_on_exit = std::make_shared<bool>(false);
-};
-
-/// Sends to a dynamically typed actor (the WAL, a peer, a pipelining client, a machine's
-/// pid) with the server as sender. CAF 0.17 lets a typed actor send() only to typed
-/// actors. None of these messages expects an answer (a machine's send_msg target that
-/// answers anyway gets the server's unexpected-message handling, as before).
-template <class... Ts>
-void send_untyped(server_actor* self, const caf::actor& dst, Ts&&... xs) {
-  caf::unsafe_send_as(self, dst, std::forward<Ts>(xs)...);
-}
-
-void actor_wal_sink::write(const std::string& uid, std::vector<log_entry> entries, bool starts_new_log) {
-  send_untyped(self_, wal_, wal_append_atom::value, uid, caf::actor_cast<caf::actor>(self_), std::move(entries),
-               starts_new_log);
-}
-
-/// Runs one snapshot write and reports it to `server`. Takes its inputs as spawn
-/// arguments (CAF 0.17 dereferences a null argument tuple for argument-less functors).
-void snapshot_writer(caf::event_based_actor* helper, caf::actor server,
-                     std::function<io_result<std::string>()> job) {
-  snapshot_done_msg done{job()};
-  helper->send(server, snapshot_done_atom::value, std::move(done));
-}
-
-void actor_snapshot_worker::submit(const std::string&, std::function<io_result<std::string>()> job) {
-  auto me = caf::actor_cast<caf::actor>(self_);
-  // Detached: the write blocks on the disk. Under CAF's test scheduler it cannot be.
-  if (self_->state.core->detached_storage_actors)
-    self_->system().spawn<caf::detached>(snapshot_writer, me, std::move(job));
-  else
-    self_->system().spawn(snapshot_writer, me, std::move(job));
-}
-
-int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-    .count();
-}
-
-void sync_behavior(server_actor* self);
-void execute_effect(server_actor* self, shell_effect& e);
-
-/// Answers every request the server holds a promise for: it will not answer them now.
-/// (Requests still in the mailbox are bounced by CAF when the actor exits: those were
-/// never seen, and a caller may safely send them elsewhere.) A held command may already
-/// be in the log and commit under the next leader: it is answered leadership_lost ("may
-/// or may not be applied"), never an error a caller would retry, which could apply it twice.
-void fail_waiters(server_state& st) {
-  auto down = [] { return caf::make_error(caf::sec::request_receiver_down); };
-  for (auto& [id, rp] : st.command_waiters) {
-    command_result unknown;
-    unknown.failed = true;
-    unknown.error = command_error{error_code::leadership_lost, {}};
-    rp.deliver(std::move(unknown));
-  }
-  for (auto& [id, rp] : st.query_waiters) rp.deliver(down());
-  for (auto& [index, rp] : st.apply_waiters) rp.deliver(down());
-  st.command_waiters.clear();
-  st.query_waiters.clear();
-  st.apply_waiters.clear();
-}
-
-void stop_server(server_actor* self, const std::string& reason, bool error) {
-  auto& st = self->state;
-  if (st.stopping) return;
-  st.stopping = true;
-  if (error)
-    spdlog::error("[{}] server stopped: {}", st.tag, reason);
-  else
-    spdlog::info("[{}] server stopped: {}", st.tag, reason);
-  fail_waiters(st);
-  self->quit(error ? caf::exit_reason::unhandled_exception : caf::exit_reason::normal);
-}
-
-void send_peer(server_actor* self, const caf::actor& dst, const server_id& from, peer_message& msg) {
-  std::visit([&](auto& m) { send_untyped(self, dst, peer_atom::value, from, std::move(m)); }, msg);
-}
-
-/// Answers the request waiting in `waiters` under `id` (none: it was noreply, or it was
-/// answered already).
-template <class Waiters, class Reply>
-void deliver(Waiters& waiters, uint64_t id, Reply reply) {
-  auto it = waiters.find(id);
-  if (it == waiters.end()) return;
-  it->second.deliver(std::move(reply));
-  waiters.erase(it);
-}
-
-/// Executes one action of the core. One overload per action type and no catch-all: a new
-/// action type does not compile until the shell executes it.
-void execute(server_actor* self, action& a) {
-  auto& st = self->state;
-  std::visit(
-    overloaded{
-      [&](send_action& s) {
-        if (auto dst = st.core->resolve(s.to)) send_peer(self, dst, st.srv->id(), s.msg);
-      },
-      [&](persist_meta_action& p) {
-        io_status res = io_ok();
-        {
-          std::lock_guard lk{st.core->meta_mx};
-          res = st.core->meta->put_term_vote(st.cfg.uid, p.term, p.voted_for);
-        }
-        if (!res)  // never act on a vote that is not durable
-          stop_server(self, "meta store: " + res.error().message(), true);
-      },
-      [&](set_timer_action& t) {
-        auto k = static_cast<uint8_t>(t.kind);
-        self->delayed_send(self, std::chrono::milliseconds(t.ms), timer_atom::value, k, ++st.timer_gen.at(k));
-      },
-      [&](cancel_timer_action& c) { ++st.timer_gen.at(static_cast<uint8_t>(c.kind)); },
-      [&](reply_action& r) {
-        deliver(st.command_waiters, r.to.id,
-                command_result{r.index, r.term, r.leader, r.reply, r.error.has_value(),
-                               r.error.value_or(command_error{error_code::not_leader, {}})});
-      },
-      [&](notify_action& n) {
-        if (auto it = st.notify_targets.find(n.to.id); it != st.notify_targets.end())
-          send_untyped(self, it->second, applied_atom::value, applied_batch{n.leader, std::move(n.applied)});
-      },
-      [&](reject_action& rj) {
-        if (auto it = st.notify_targets.find(rj.to.id); it != st.notify_targets.end())
-          send_untyped(self, it->second, rejected_atom::value, rj.correlation, rj.error);
-      },
-      [&](query_reply_action& q) {
-        deliver(st.query_waiters, q.to.id,
-                query_result{q.leader, std::move(q.result), q.error.has_value(),
-                             q.error.value_or(command_error{error_code::not_leader, {}})});
-      },
-      [&](effect_action& ef) { execute_effect(self, ef.effect); },
-      [&](role_change_action& rc) {
-        // The behaviour follows once the batch is done (sync_behavior).
-        spdlog::info("[{}] {} -> {} in term {} (leader: {})", st.tag, to_string(rc.from), to_string(rc.to),
-                     rc.term.value, rc.leader.to_string());
-      },
-      [&](monitor_leader_action& m) {
-        auto dst = st.core->resolve(m.leader);
-        if (!dst) {
-          self->send(self, leader_down_atom::value, m.leader);
-        } else if (!st.watched || *st.watched != m.leader || st.watched_addr != dst.address()) {
-          if (st.watched_addr) self->demonitor(st.watched_addr);
-          self->monitor(dst);
-          st.watched = m.leader;
-          st.watched_addr = dst.address();
-          // Node-level detector (node_link): a lost or partitioned node sends us leader_down.
-          if (m.leader.node != st.core->name) st.core->watch_leader(m.leader, caf::actor_cast<caf::actor>(self));
-        }
-      },
-      [&](flush_commands_action&) {
-        // The flush batches the commands already queued behind this one; with nothing
-        // queued it runs now, sparing a lone command (process_command) a mailbox round trip.
-        if (self->mailbox().empty())
-          st.srv->handle_flush_commands();
-        else
-          self->send(self, flush_atom::value);
-      },
-      [&](stopped_action& so) {
-        *st.delete_on_exit = so.delete_data;
-        stop_server(self, so.reason, so.failed);
-      },
-    },
-    a);
-}
-
-// -- machine effects (libra/effects.hpp) ----------------------------------------------------
-
-/// The reason of a down message as text for the machine's down_command.
-std::string down_reason(server_actor* self, const caf::error& reason) {
-  if (!reason || reason == caf::exit_reason::normal) return "normal";
-  return self->system().render(reason);
-}
-
-void execute_effect(server_actor* self, shell_effect& e) {
-  auto& st = self->state;
-  auto* value = std::any_cast<shell_effect_value>(&e.value);
-  if (!value) {
-    spdlog::warn("[{}] ignoring a machine effect of unknown type {}", st.tag, e.value.type().name());
-    return;
-  }
-  std::visit(
-    overloaded{
-      [&](send_msg_effect& x) {
-        if (auto dst = resolve_pid(x.to)) send_untyped(self, dst, std::move(x.msg));
-      },
-      [&](reply_effect& x) {
-        if (auto dst = resolve_pid(x.to)) send_untyped(self, dst, machine_reply_atom::value, std::move(x.reply));
-      },
-      [&](mod_call_effect& x) {
-        try {
-          if (x.fn) x.fn();
-        } catch (const std::exception& ex) {
-          spdlog::error("[{}] mod_call effect threw: {}", st.tag, ex.what());
-        }
-      },
-      [&](monitor_effect& x) {
-        auto dst = resolve_pid(x.target);
-        if (!dst) {
-          st.srv->handle_builtin(down_command{x.target, "noproc"});
-          return;
-        }
-        if (st.monitored.emplace(dst.address(), x.target).second) self->monitor(dst);
-      },
-      [&](demonitor_effect& x) {
-        for (auto it = st.monitored.begin(); it != st.monitored.end(); ++it)
-          if (it->second == x.target) {
-            self->demonitor(it->first);
-            st.monitored.erase(it);
-            break;
-          }
-      },
-      [&](monitor_node_effect& x) { st.core->watch_node(x.node, caf::actor_cast<caf::actor>(self)); },
-      [&](demonitor_node_effect& x) { st.core->unwatch_node(x.node, caf::actor_cast<caf::actor>(self)); },
-      [&](timer_effect& x) {
-        if (x.ms < 0) {
-          st.machine_timers.erase(x.name);
-          return;
-        }
-        auto gen = ++st.machine_timer_seq;
-        st.machine_timers[x.name] = gen;
-        self->delayed_send(self, std::chrono::milliseconds(x.ms), machine_timer_atom::value, x.name, gen);
-      },
-      [&](log_effect& x) {
-        std::vector<std::pair<index_t, shared_bytes>> found;
-        std::vector<log_entry> tmp;
-        for (auto i : x.indexes) {
-          tmp.clear();
-          // A released (compacted) entry is simply not found, as in Ra; an unreadable log
-          // stops the server once the actions are done (st.log->error()).
-          (void)st.log->read(i, i, 1, tmp);
-          if (!tmp.empty() && tmp.front().kind == entry_kind::command) found.emplace_back(i, tmp.front().payload);
-        }
-        effects more;
-        try {
-          if (x.then) more = x.then(found);
-        } catch (const std::exception& ex) {
-          spdlog::error("[{}] log effect continuation threw: {}", st.tag, ex.what());
-        }
-        st.srv->handle_machine_effects(std::move(more));
-      },
-      [&](aux_effect& x) { st.srv->handle_aux(client_ref{}, x.command); },
-    },
-    *value);
-}
-
-/// Publishes the key metrics (actors/key_metrics.hpp) and answers reply_from waiters.
-void after_event(server_actor* self) {
-  auto& st = self->state;
-  auto& s = *st.srv;
-  if (auto& m = st.metrics) {
-    constexpr auto o = std::memory_order_relaxed;
-    [[maybe_unused]] const auto& mt = s.metrics();
-#define RA_KEY_METRICS_STORE(type, name, source, doc) m->name.store(source, o);
-    RA_KEY_METRICS_FIELDS(RA_KEY_METRICS_STORE)
-#undef RA_KEY_METRICS_STORE
-  }
-  while (!st.apply_waiters.empty() && st.apply_waiters.begin()->first <= s.last_applied()) {
-    st.apply_waiters.begin()->second.deliver(caf::ok_atom::value, s.last_applied());
-    st.apply_waiters.erase(st.apply_waiters.begin());
-  }
-}
-
-/// Executes every pending action of the core, in order; stops the server if its log
-/// met a storage error it cannot run on.
-void run_actions(server_actor* self) {
-  auto& st = self->state;
-  // Executing an action may feed the core again (effects: aux, down of a dead pid, log
-  // reads), so drain until it has nothing more to say.
-  for (auto actions = st.srv->take_actions(); !actions.empty(); actions = st.srv->take_actions()) {
-    for (auto& a : actions) {
-      if (st.stopping) return;
-      execute(self, a);
-    }
-  }
-  if (!st.stopping && st.log->error())
-    stop_server(self, "log: " + st.log->error()->message(), true);
-  if (st.stopping) return;
-  after_event(self);
-  sync_behavior(self);
-}
-
-template <class F>
-void with_server(server_actor* self, F&& f) {
-  auto& st = self->state;
-  if (!st.srv || st.stopping) return;
-  st.srv->set_time(now_ms());
-  f(*st.srv);
-  run_actions(self);
-}
 
 template <class Rpc>
 auto peer_handler(server_actor* self) {
@@ -712,6 +344,8 @@ server_behavior behavior_for(server_actor* self, shell_behavior b) {
   return follower(self);
 }
 
+}  // namespace
+
 /// After an event: installs the behaviour of the core's role if it is not the current one.
 void sync_behavior(server_actor* self) {
   auto& st = self->state;
@@ -721,6 +355,8 @@ void sync_behavior(server_actor* self) {
   st.installed = want;
   self->become(behavior_for(self, want));
 }
+
+namespace {
 
 /// Opens the log, builds the machine and the core; on failure says why, with
 /// api_errc::invalid_argument for an unknown machine and api_errc::storage otherwise.
@@ -831,11 +467,14 @@ server_behavior server_main(server_actor* self, std::shared_ptr<system_core> cor
 }
 
 }  // namespace
+}  // namespace ra::detail::shell
+
+namespace ra::detail {
 
 caf::actor spawn_server_actor(std::shared_ptr<system_core> core, storage::persisted_server_config cfg,
                               std::vector<log_entry> wal_entries) {
   return caf::actor_cast<caf::actor>(
-    core->sys->spawn(server_main, std::move(core), std::move(cfg), std::move(wal_entries)));
+    core->sys->spawn(shell::server_main, std::move(core), std::move(cfg), std::move(wal_entries)));
 }
 
 }  // namespace ra::detail
