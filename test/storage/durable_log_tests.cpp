@@ -44,7 +44,7 @@ stored_snapshot leader_snapshot(uint64_t index, uint64_t term) {
 /// Opens server "s1" on `node` and makes entries 1..20 of term 1 durable: a follower
 /// about to be sent a snapshot.
 durable_log& follower_with_20_entries(durable_node& node) {
-  REQUIRE(node.open({"s1"}) == "");
+  REQUIRE(node.open({"s1"}));
   auto& log = node.log("s1");
   log.append(entries(1, 20, 1));
   node.flush();
@@ -61,7 +61,7 @@ segment_config small_segments() {
 TEST_CASE("appended entries are readable at once and written only after the WAL syncs", "[storage][durable_log]") {
   temp_dir d;
   durable_node node{file_system::posix(), d.path()};
-  REQUIRE(node.open({"s1"}) == "");
+  REQUIRE(node.open({"s1"}));
   auto& log = node.log("s1");
   log.append(entries(1, 5, 1));
   CHECK(log.last_index() == index_t{5});
@@ -75,14 +75,14 @@ TEST_CASE("a restart recovers exactly the durable entries", "[storage][durable_l
   temp_dir d;
   {
     durable_node node{file_system::posix(), d.path()};
-    REQUIRE(node.open({"s1", "s2"}) == "");
+    REQUIRE(node.open({"s1", "s2"}));
     node.log("s1").append(entries(1, 10, 1));
     node.log("s2").append(entries(1, 3, 2));
     node.flush();
     node.log("s1").append(entries(11, 12, 1));  // never flushed: lost in the "crash"
   }
   durable_node node{file_system::posix(), d.path()};
-  REQUIRE(node.open({"s1", "s2"}) == "");
+  REQUIRE(node.open({"s1", "s2"}));
   CHECK(read_all(node.log("s1")) == entries(1, 10, 1));
   CHECK(node.log("s1").last_written().index == index_t{10});
   CHECK(read_all(node.log("s2")) == entries(1, 3, 2));
@@ -91,7 +91,7 @@ TEST_CASE("a restart recovers exactly the durable entries", "[storage][durable_l
 TEST_CASE("roll-over moves entries to segments, deletes the WAL file, and reads still work", "[storage][durable_log][segments]") {
   temp_dir d;
   durable_node node{file_system::posix(), d.path(), small_wal(), small_segments()};
-  REQUIRE(node.open({"s1"}) == "");
+  REQUIRE(node.open({"s1"}));
   auto& log = node.log("s1");
   // ~100 entries of 2 KiB overflow a 64 KiB WAL file a few times.
   std::vector<log_entry> big;
@@ -111,14 +111,14 @@ TEST_CASE("roll-over moves entries to segments, deletes the WAL file, and reads 
   CHECK(wal_files <= 2);
   // And after a restart, from segments + WAL.
   durable_node again{file_system::posix(), d.path(), small_wal(), small_segments()};
-  REQUIRE(again.open({"s1"}) == "");
+  REQUIRE(again.open({"s1"}));
   CHECK(read_all(again.log("s1")) == big);
 }
 
 TEST_CASE("an overwrite of a divergent suffix survives segment flushes and restarts", "[storage][durable_log][overwrite]") {
   temp_dir d;
   durable_node node{file_system::posix(), d.path(), small_wal(), small_segments()};
-  REQUIRE(node.open({"s1"}) == "");
+  REQUIRE(node.open({"s1"}));
   auto& log = node.log("s1");
   log.append(entries(1, 40, 1));
   node.flush();
@@ -132,7 +132,7 @@ TEST_CASE("an overwrite of a divergent suffix survives segment flushes and resta
   CHECK(read_all(log) == expect);
   // Force the WAL files through the segment writer by a restart, then read again.
   durable_node again{file_system::posix(), d.path(), small_wal(), small_segments()};
-  REQUIRE(again.open({"s1"}) == "");
+  REQUIRE(again.open({"s1"}));
   CHECK(read_all(again.log("s1")) == expect);
   CHECK(again.log("s1").last_index() == index_t{35});
 }
@@ -141,7 +141,7 @@ TEST_CASE("a local snapshot releases entries and segments and is used on restart
   temp_dir d;
   {
     durable_node node{file_system::posix(), d.path(), small_wal(), small_segments()};
-    REQUIRE(node.open({"s1"}) == "");
+    REQUIRE(node.open({"s1"}));
     auto& log = node.log("s1");
     log.append(entries(1, 60, 1));
     node.flush();
@@ -153,7 +153,7 @@ TEST_CASE("a local snapshot releases entries and segments and is used on restart
     CHECK_FALSE(log.error());
   }
   durable_node node{file_system::posix(), d.path(), small_wal(), small_segments()};
-  REQUIRE(node.open({"s1"}) == "");
+  REQUIRE(node.open({"s1"}));
   auto& log = node.log("s1");
   REQUIRE(log.snapshot());
   CHECK(log.load_snapshot_state()->view() == "state@50");
@@ -175,7 +175,7 @@ TEST_CASE("installing a leader's snapshot that does not match the log discards t
     CHECK(log.last_written() == index_term{index_t{32}, term_t{3}});
   }
   durable_node node{file_system::posix(), d.path(), small_wal(), small_segments()};
-  REQUIRE(node.open({"s1"}) == "");
+  REQUIRE(node.open({"s1"}));
   auto& log = node.log("s1");
   CHECK(log.first_index() == index_t{31});
   CHECK(read_all(log) == entries(31, 32, 3));
@@ -185,7 +185,7 @@ TEST_CASE("a full disk never acknowledges and the log recovers when space return
   temp_dir d;
   faulty_file_system fs{file_system::posix()};
   durable_node node{fs, d.path()};
-  REQUIRE(node.open({"s1"}) == "");
+  REQUIRE(node.open({"s1"}));
   auto& log = node.log("s1");
   log.append(entries(1, 3, 1));
   node.flush();
@@ -200,7 +200,7 @@ TEST_CASE("a full disk never acknowledges and the log recovers when space return
   for (int i = 0; i < 3 && log.last_written().index < index_t{6}; ++i) node.flush();
   CHECK(log.last_written().index == index_t{6});
   durable_node again{file_system::posix(), d.path()};
-  REQUIRE(again.open({"s1"}) == "");
+  REQUIRE(again.open({"s1"}));
   CHECK(read_all(again.log("s1")) == entries(1, 6, 1));
 }
 
@@ -215,7 +215,7 @@ struct manual_worker : snapshot_worker {
 TEST_CASE("a snapshot written off the server's thread releases the log only once written", "[storage][durable_log][snapshot]") {
   temp_dir d;
   durable_node node{file_system::posix(), d.path(), small_wal(), small_segments()};
-  REQUIRE(node.open({"s1"}) == "");
+  REQUIRE(node.open({"s1"}));
   auto& log = node.log("s1");
   manual_worker worker;
   log.set_snapshot_worker(&worker);
@@ -238,7 +238,7 @@ TEST_CASE("a snapshot written off the server's thread releases the log only once
   CHECK(log.first_index() == index_t{31});
   CHECK(read_all(log) == entries(31, 40, 1));
   durable_node again{file_system::posix(), d.path(), small_wal(), small_segments()};
-  REQUIRE(again.open({"s1"}) == "");
+  REQUIRE(again.open({"s1"}));
   REQUIRE(again.log("s1").snapshot());
   CHECK(again.log("s1").load_snapshot_state()->view() == "state@30");
 }
@@ -247,7 +247,7 @@ TEST_CASE("a failed background snapshot write keeps the log whole and reports th
   temp_dir d;
   faulty_file_system fs{file_system::posix()};
   durable_node node{fs, d.path()};
-  REQUIRE(node.open({"s1"}) == "");
+  REQUIRE(node.open({"s1"}));
   auto& log = node.log("s1");
   manual_worker worker;
   log.set_snapshot_worker(&worker);
@@ -269,7 +269,7 @@ TEST_CASE("a failed background snapshot write keeps the log whole and reports th
 TEST_CASE("a checkpoint keeps the log until a release cursor promotes it to the snapshot", "[storage][durable_log][checkpoint]") {
   temp_dir d;
   durable_node node{file_system::posix(), d.path(), small_wal(), small_segments()};
-  REQUIRE(node.open({"s1"}) == "");
+  REQUIRE(node.open({"s1"}));
   auto& log = node.log("s1");
   log.append(entries(1, 50, 1));
   node.flush();
@@ -287,7 +287,7 @@ TEST_CASE("a checkpoint keeps the log until a release cursor promotes it to the 
   CHECK(log.snapshot()->meta.index == index_t{40});
   CHECK_FALSE(log.promote_checkpoint(index_t{45}));  // nothing newer left
   durable_node again{file_system::posix(), d.path(), small_wal(), small_segments()};
-  REQUIRE(again.open({"s1"}) == "");
+  REQUIRE(again.open({"s1"}));
   CHECK(again.log("s1").load_snapshot_state()->view() == "cp@40");
   CHECK(read_all(again.log("s1")) == entries(41, 50, 1));
 }
@@ -304,7 +304,7 @@ TEST_CASE("F1: after a non-matching install and a restart before any write, the 
     REQUIRE(log.install_snapshot(leader_snapshot(1000, 3)));
   }  // crash before any write: the WAL still remembers this server's entries 1..20
   durable_node node{file_system::posix(), d.path()};
-  REQUIRE(node.open({"s1"}) == "");
+  REQUIRE(node.open({"s1"}));
   auto& log = node.log("s1");
   CHECK(log.last_index() == index_t{1000});
   log.append(entries(1001, 1002, 3));
@@ -312,7 +312,7 @@ TEST_CASE("F1: after a non-matching install and a restart before any write, the 
   CHECK(log.last_written() == index_term{index_t{1002}, term_t{3}});
   CHECK_FALSE(log.log_reset_pending());
   durable_node again{file_system::posix(), d.path()};
-  REQUIRE(again.open({"s1"}) == "");
+  REQUIRE(again.open({"s1"}));
   CHECK(read_all(again.log("s1")) == entries(1001, 1002, 3));
 }
 
@@ -320,7 +320,7 @@ TEST_CASE("F1: a restart after a non-matching install brings back no divergent s
   temp_dir d;
   {
     durable_node node{file_system::posix(), d.path(), small_wal(), small_segments()};
-    REQUIRE(node.open({"s1"}) == "");
+    REQUIRE(node.open({"s1"}));
     auto& log = node.log("s1");
     for (uint64_t i = 1; i <= 40; i += 5) {  // several batches: some roll into segments
       log.append(entries(i, i + 4, 1));
@@ -332,7 +332,7 @@ TEST_CASE("F1: a restart after a non-matching install brings back no divergent s
     CHECK(log.last_index() == index_t{20});
   }  // crash before any write
   durable_node node{file_system::posix(), d.path(), small_wal(), small_segments()};
-  REQUIRE(node.open({"s1"}) == "");
+  REQUIRE(node.open({"s1"}));
   auto& log = node.log("s1");
   CHECK(log.last_index() == index_t{20});
   CHECK(log.first_index() == index_t{21});
@@ -341,7 +341,7 @@ TEST_CASE("F1: a restart after a non-matching install brings back no divergent s
   for (int i = 0; i < 3; ++i) node.flush();
   CHECK(log.last_written() == index_term{index_t{22}, term_t{3}});
   durable_node again{file_system::posix(), d.path(), small_wal(), small_segments()};
-  REQUIRE(again.open({"s1"}) == "");
+  REQUIRE(again.open({"s1"}));
   CHECK(read_all(again.log("s1")) == entries(21, 22, 3));
 }
 
@@ -360,7 +360,7 @@ TEST_CASE("F1: a crash before the installed snapshot took its name keeps the old
     fs.clear();
   }
   durable_node node{fs, d.path()};
-  REQUIRE(node.open({"s1"}) == "");
+  REQUIRE(node.open({"s1"}));
   CHECK_FALSE(node.log("s1").snapshot());
   CHECK(read_all(node.log("s1")) == entries(1, 20, 1));
 }

@@ -25,8 +25,8 @@ class durable_node final : public wal_sink {
   }
 
   /// Recovers the WAL, moves every recovered WAL file into segments, opens the logs of
-  /// `uids` and starts a fresh WAL file. Returns an error message, or "" on success.
-  std::string open(const std::vector<std::string>& uids) {
+  /// `uids` and starts a fresh WAL file. On failure, says which step failed and why.
+  ra::expected<void, std::string> open(const std::vector<std::string>& uids) {
     wal_ = std::make_unique<wal_writer>(wcfg_, [this](rollover_info r) { rollovers_.push_back(std::move(r)); });
     for (auto& u : uids)
       if (auto st = fs_.create_directories(server_dir(u)); !st) return st.error().message();
@@ -43,7 +43,7 @@ class durable_node final : public wal_sink {
       logs_[u] = std::move(*log);
     }
     if (auto st = wal_->start(); !st) return st.error().message();
-    return {};
+    return ra::expected<void, std::string>{};
   }
 
   durable_log& log(const std::string& uid) { return *logs_.at(uid); }

@@ -53,7 +53,7 @@ struct two_servers {
   snapshot_meta meta{index_t{10}, term_t{2}, cluster_config{}, 0};
 
   two_servers() {
-    REQUIRE(node.open({"l", "f"}) == "");
+    REQUIRE(node.open({"l", "f"}));
     leader().append(entries(1, 12, 2));
     node.flush();
     leader().write_snapshot(stored_snapshot{meta, shared_bytes::copy_of(state)});
@@ -100,7 +100,7 @@ TEST_CASE("stream: a snapshot of many chunks goes from the leader's file to the 
 
   // The installed file is what a restart restores from.
   durable_node again{file_system::posix(), s.d.path()};
-  REQUIRE(again.open({"l", "f"}) == "");
+  REQUIRE(again.open({"l", "f"}));
   REQUIRE(again.log("f").snapshot());
   CHECK(again.log("f").load_snapshot_state()->view() == s.state);
 }
