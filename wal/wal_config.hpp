@@ -44,6 +44,11 @@ struct wal_config {
   /// commit waits for two syncs. 0 = off (every batch is synced as soon as the actor
   /// reaches it).
   std::chrono::microseconds wal_group_commit_window{150};
+  /// Lock wal_data_dir for the writer's lifetime (io/directory_lock.hpp), so that a
+  /// second writer on it fails instead of recovering the live file into segments. Off
+  /// only in tests that read a WAL, or simulate a crash and restart, while the writer
+  /// object that holds the directory still exists in the same process.
+  bool lock_directory = true;
   /// The file layer; null means file_system::posix(). Must outlive the writer.
   file_system* fs = nullptr;
   /// Diagnostics that need no action from the caller (an O_DSYNC fallback, a failed

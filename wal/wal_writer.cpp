@@ -173,11 +173,23 @@ io_result<std::unique_ptr<file>> wal_writer::create_file(uint64_t number) {
   return fs_.open(path, {open_mode::read_write});
 }
 
+io_status wal_writer::lock_directory() {
+  if (dir_lock_ || !config_.lock_directory)
+    return {};
+  auto locked = directory_lock::acquire(config_.wal_data_dir);
+  if (!locked)
+    return locked.error();
+  dir_lock_ = std::move(*locked);
+  return {};
+}
+
 io_status wal_writer::start() {
   if (file_)
     return {};
   if (auto st = fs_.create_directories(config_.wal_data_dir); !st)
     return st.error();
+  if (auto locked = lock_directory(); !locked)
+    return locked.error();
   if (!next_file_number_) {
     auto highest = highest_file_number();
     if (!highest)
@@ -338,6 +350,10 @@ ra::expected<void, wal_error> wal_writer::recover(wal_recovery& out, bool collec
   if (!fs_.exists(config_.wal_data_dir)) {
     next_file_number_ = 1;
     return {};
+  }
+  if (auto locked = lock_directory(); !locked) {
+    const auto& e = locked.error();
+    return wal_error{config_.wal_data_dir, 0, e.message(), directory_lock::is_held_elsewhere(e)};
   }
   auto names = fs_.list(config_.wal_data_dir);
   if (!names)
