@@ -24,6 +24,7 @@ enum class api_errc : uint8_t {
   invalid_argument,    ///< bad configuration, unknown machine, already exists ...
   bad_reply,           ///< a reply or query result did not decode to the expected type
   data_dir_locked,     ///< system::start: another running system holds the data (or WAL) dir
+  command_too_large,   ///< the command is over max_command_bytes: nothing was sent or appended
 };
 
 const char* to_string(api_errc e);

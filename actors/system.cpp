@@ -35,6 +35,7 @@ const char* to_string(api_errc e) {
     case api_errc::invalid_argument: return "invalid_argument";
     case api_errc::bad_reply: return "bad_reply";
     case api_errc::data_dir_locked: return "data_dir_locked";
+    case api_errc::command_too_large: return "command_too_large";
   }
   return "?";
 }
@@ -109,6 +110,18 @@ result<std::unique_ptr<system>> system::start(system_config cfg) {
     return make_api_error(api_errc::invalid_argument, "system needs a name and a data_dir");
   if (detail::find_system(cfg.name))
     return make_api_error(api_errc::invalid_argument, "a system named '" + cfg.name + "' is running");
+  {
+    // The defaults of every new server, and the API's command size limit: checked now
+    // rather than at the first start_server (their id is filled in per server).
+    auto defaults = cfg.server_defaults;
+    defaults.id = server_id{"server_defaults", cfg.name};
+    if (auto ok = validate(defaults); !ok)
+      return make_api_error(api_errc::invalid_argument, "server_defaults: " + ok.error().message());
+  }
+  if (cfg.wal.wal_max_batch_size == 0)
+    return make_api_error(api_errc::invalid_argument, "wal.wal_max_batch_size must be > 0");
+  if (cfg.wal.wal_max_batch_bytes == 0)
+    return make_api_error(api_errc::invalid_argument, "wal.wal_max_batch_bytes must be > 0");
   auto& fs = cfg.fs ? *cfg.fs : storage::file_system::posix();
   if (auto st = fs.create_directories(cfg.data_dir); !st)
     return make_api_error(api_errc::storage, st.error().message());
@@ -390,6 +403,7 @@ status system::delete_server(const server_id& id, std::chrono::milliseconds time
 
 const std::string& system::name() const { return core_->name; }
 const std::string& system::data_dir() const { return core_->data_dir; }
+uint64_t system::max_command_bytes() const { return core_->defaults.max_command_bytes; }
 caf::actor system::lookup(const server_id& id) const { return core_->resolve(id); }
 bool system::is_running(const std::string& name) const { return static_cast<bool>(core_->find(name)); }
 

@@ -48,6 +48,7 @@ enum class error_code : uint8_t {
   invalid_argument,
   stopped,                      ///< the server halted (removed, or its machine failed)
   storage_unavailable,          ///< the log cannot be written now (full disk, I/O error); retry later
+  command_too_large,            ///< the command is over the leader's server_config::max_command_bytes
 };
 
 const char* to_string(error_code e);

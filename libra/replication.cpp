@@ -9,6 +9,9 @@ namespace ra {
 void server::handle_command(command_request req) {
   if (role_ != role::leader) return refuse_command(req, not_leader_error());
   if (!storage_error_.empty()) return refuse_command(req, {error_code::storage_unavailable, cfg_.id});
+  // Also for commands of remote callers, which no API check has seen: an entry over the
+  // storage formats' limit must never reach the log.
+  if (req.payload.size() > cfg_.max_command_bytes) return refuse_command(req, {error_code::command_too_large, cfg_.id});
   ++metrics_.commands;
   auto& l = *lead();
   if (req.priority == command_priority::low || cfg_.batch_commands) {

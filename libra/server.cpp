@@ -19,6 +19,10 @@ expected<void, config_error> validate(const server_config& c) {
   if (c.max_append_entries_rpc_batch_size == 0) return config_error{"max_append_entries_rpc_batch_size", positive};
   if (c.snapshot_chunk_size == 0) return config_error{"snapshot_chunk_size", positive};
   if (c.low_priority_commands_flush_size == 0) return config_error{"low_priority_commands_flush_size", positive};
+  if (c.max_command_bytes == 0) return config_error{"max_command_bytes", positive};
+  if (c.max_command_bytes > max_storable_command_bytes)
+    return config_error{"max_command_bytes",
+                        "must be at most " + std::to_string(max_storable_command_bytes) + " (the storage formats' entry limit)"};
   for (auto& m : c.initial_members)
     if (m.id.empty()) return config_error{"initial_members", "holds a member with an empty name"};
   return {};

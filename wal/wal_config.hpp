@@ -31,6 +31,10 @@ struct wal_config {
   uint64_t wal_max_entries = 0;
   /// Entries per batch: the shell flushes once this many are queued.
   size_t wal_max_batch_size = 8192;
+  /// Bytes per batch: the shell also flushes once the encoded batch holds this much, so
+  /// big commands do not pile up into a multi-GB buffer and write. One entry bigger than
+  /// this still goes (alone); entries are bounded by server_config::max_command_bytes.
+  uint64_t wal_max_batch_bytes = 64ull << 20;
   /// When false, entry bodies carry CRC 0 and readers skip the check (headers are
   /// always checksummed: that is what detects a torn tail).
   bool wal_compute_checksums = true;

@@ -39,6 +39,7 @@ std::optional<uint64_t> wal_file_number(std::string_view name) {
 wal_config normalized(wal_config c) {
   c.wal_max_size_bytes = std::max(c.wal_max_size_bytes, wal_min_size_bytes);
   c.wal_max_batch_size = std::max<size_t>(c.wal_max_batch_size, 1);
+  c.wal_max_batch_bytes = std::max<uint64_t>(c.wal_max_batch_bytes, 1);
   return c;
 }
 

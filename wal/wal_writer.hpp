@@ -137,7 +137,9 @@ class wal_writer {
   /// Distinct writers with entries in the batch being built.
   size_t pending_writers() const { return batch_writers_.size(); }
   const wal_config& config() const { return config_; }
-  bool batch_full() const { return batch_entries_ >= config_.wal_max_batch_size; }
+  bool batch_full() const {
+    return batch_entries_ >= config_.wal_max_batch_size || batch_.size() >= config_.wal_max_batch_bytes;
+  }
 
   /// Writes and syncs everything queued (see the file comment), then rolls over if the
   /// file grew past a limit. Returns the durable point of every writer in the batch.

@@ -467,3 +467,18 @@ TEST_CASE("wal writer: a second writer on a directory in use is refused until th
   REQUIRE(after.recover(rec));
   CHECK(rec.entries["a"] == make_entries(1, 3, 1));
 }
+
+TEST_CASE("wal writer: a batch is full at wal_max_batch_bytes as well as at wal_max_batch_size", "[wal][writer]") {
+  temp_dir dir;
+  auto c = config_in(dir);
+  c.wal_max_batch_bytes = 1000;
+  wal_writer wal{c};
+  wal.queue("a", make_entries(1, 1, 1, 400));
+  CHECK(!wal.batch_full());
+  wal.queue("a", make_entries(2, 2, 1, 400));
+  CHECK(!wal.batch_full());
+  wal.queue("a", make_entries(3, 3, 1, 400));  // past 1000 bytes with the record headers
+  CHECK(wal.batch_full());
+  REQUIRE(wal.flush().ok());
+  CHECK(!wal.batch_full());
+}
