@@ -73,7 +73,12 @@ void server::apply_entry(const log_entry& e) {
   }
   command_meta meta{e.index, e.term, e.system_time, machine_version_};
   apply_output out;
-  if (!guarded_apply(e.index, [&] { out = machine_->apply(meta, e.payload); })) return;
+  if (auto failure = machine_failure_of([&] { out = machine_->apply(meta, e.payload); })) {
+    if (cfg_.on_apply_failure == apply_failure_policy::reject && !failure->state_lost)
+      return skip_failed_command(e);
+    stop("machine apply failed at index " + std::to_string(e.index.value) + ": " + failure->what);
+    return;
+  }
   if (auto* l = lead()) {
     if (auto it = l->pending.find(e.index); it != l->pending.end()) {
       auto& req = it->second;
@@ -100,16 +105,37 @@ void server::answer_membership(const log_entry& e) {
   }
 }
 
-bool server::guarded_apply(index_t index, const std::function<void()>& fn) {
+std::optional<server::machine_failure> server::machine_failure_of(const std::function<void()>& fn) {
   try {
     fn();
-    return true;
+    return std::nullopt;
+  } catch (const machine_state_lost& ex) {
+    return machine_failure{ex.what(), true};
   } catch (const std::exception& ex) {
-    stop("machine apply failed at index " + std::to_string(index.value) + ": " + ex.what());
+    return machine_failure{ex.what(), false};
   } catch (...) {
-    stop("machine apply failed at index " + std::to_string(index.value) + ": unknown exception");
+    return machine_failure{"unknown exception", false};
   }
-  return false;
+}
+
+bool server::guarded_apply(index_t index, const std::function<void()>& fn) {
+  if (auto failure = machine_failure_of(fn)) {
+    stop("machine apply failed at index " + std::to_string(index.value) + ": " + failure->what);
+    return false;
+  }
+  return true;
+}
+
+void server::skip_failed_command(const log_entry& e) {
+  // The entry stays in the log and counts as applied; the machine state is as before it.
+  // Every member gets here for the same entry, so their states stay equal.
+  ++metrics_.commands_rejected;
+  auto* l = lead();
+  if (!l) return;
+  auto it = l->pending.find(e.index);
+  if (it == l->pending.end()) return;
+  refuse_command(it->second, {error_code::apply_failed, cfg_.id});
+  l->pending.erase(it);
 }
 
 bool server::apply_builtin_entry(const log_entry& e, const builtin_command& cmd) {

@@ -12,6 +12,9 @@ void server::handle_command(command_request req) {
   // Also for commands of remote callers, which no API check has seen: an entry over the
   // storage formats' limit must never reach the log.
   if (req.payload.size() > cfg_.max_command_bytes) return refuse_command(req, {error_code::command_too_large, cfg_.id});
+  // A command of another type (process_command<int64_t> to a machine of structs) would
+  // not decode in apply on any member: refuse it instead of committing a poison entry.
+  if (!machine_->accepts(req.payload)) return refuse_command(req, {error_code::bad_command, cfg_.id});
   ++metrics_.commands;
   auto& l = *lead();
   if (req.priority == command_priority::low || cfg_.batch_commands) {

@@ -50,6 +50,8 @@ struct server_metrics {
   uint64_t checkpoints_promoted = 0;
   uint64_t consistent_queries = 0;
   uint64_t aer_received = 0;
+  /// Committed commands whose apply threw and that were skipped (apply_failure_policy::reject).
+  uint64_t commands_rejected = 0;
 };
 
 namespace detail {
@@ -225,7 +227,17 @@ class server {
   void apply_committed();
   void apply_entry(const log_entry& e);
   void answer_membership(const log_entry& e);
+  /// What a machine call that threw left behind.
+  struct machine_failure {
+    std::string what;
+    bool state_lost = false;  ///< machine_state_lost: the state cannot be kept as it was
+  };
+  /// Runs a machine call; its failure if it threw.
+  static std::optional<machine_failure> machine_failure_of(const std::function<void()>& fn);
+  /// Runs a machine call; if it throws, stops the server with the reason.
   bool guarded_apply(index_t index, const std::function<void()>& fn);
+  /// apply_failure_policy::reject: answers the command's caller with apply_failed.
+  void skip_failed_command(const log_entry& e);
   bool apply_builtin_entry(const log_entry& e, const builtin_command& cmd);
   void maybe_upgrade_machine_version();
   void run_effects(effects effs, bool from_apply);

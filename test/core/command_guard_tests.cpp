@@ -10,7 +10,7 @@ using namespace ra::test;
 
 namespace {
 
-constexpr uint64_t small_limit = 16;
+constexpr uint64_t small_limit = 8;  // an encoded int64_t, list_machine's command
 
 cluster three_with_small_limit() {
   return cluster{{"a", "b", "c"}, [](server_config& c) { c.max_command_bytes = small_limit; }};
@@ -37,11 +37,11 @@ TEST_CASE("the leader refuses a command over max_command_bytes and appends nothi
   CHECK(c["a"].log().last_index() == before);
   CHECK(c["b"].log().last_index() == before);
 
-  // At the limit it is appended (the machine cannot decode it, which is not this test's
-  // business: after_log_append answers once it is in the log).
+  // At the limit it is appended.
   auto at_limit = c.next_client();
-  c["a"].handle_command(command_request{at_limit, payload_of(small_limit), reply_mode::after_log_append, 0,
-                                        command_priority::normal});
+  auto command = encode(int64_t{3});
+  REQUIRE(command.size() == small_limit);
+  c["a"].handle_command(command_request{at_limit, command, reply_mode::after_log_append, 0, command_priority::normal});
   c.collect();
   auto ok = c.reply_for(at_limit);
   REQUIRE(ok);
@@ -61,4 +61,115 @@ TEST_CASE("a pipelined command over the limit is rejected to its notify target",
   CHECK(c.rejections_[0].correlation == 42);
   CHECK(c.rejections_[0].error.code == error_code::command_too_large);
   CHECK(c["a"].log().last_index() == before);
+}
+
+// -- poison commands: a command of the wrong type, an apply that throws -------------------
+
+namespace {
+
+/// A sum that throws on -999. Its state is trivially copyable, so the typed machine
+/// applies to a copy and a throw leaves the state as it was.
+struct fragile_sum {
+  using command_type = int64_t;
+  using state_type = int64_t;
+  using reply_type = int64_t;
+  state_type init() const { return 0; }
+  apply_result<state_type, reply_type> apply(const command_meta&, const command_type& c, state_type s) const {
+    if (c == -999) throw std::runtime_error("poisoned command");
+    s += c;
+    return {s, s};
+  }
+};
+
+/// Three members running fragile_sum under `policy`, with "a" elected.
+void start_fragile(cluster& c) {
+  for (auto& n : c.names()) {
+    c.set_machine(n, [] { return make_machine<fragile_sum>(); });
+    c.crash(n);
+    c.restart(n);
+  }
+  c.elect("a");
+  c.run();
+}
+
+auto with_policy(apply_failure_policy policy) {
+  return [policy](server_config& cfg) { cfg.on_apply_failure = policy; };
+}
+
+int64_t sum_of(cluster& c, const std::string& name) { return machine_state<int64_t>(c[name].state_machine()); }
+
+}  // namespace
+
+TEST_CASE("reject: a throwing apply is skipped on every member, state unchanged, caller told", "[machine][poison]") {
+  cluster c{{"a", "b", "c"}, with_policy(apply_failure_policy::reject)};
+  start_fragile(c);
+  c.command("a", 5);
+  c.run();
+  auto poison = c.command("a", -999);
+  c.run();
+  auto r = c.reply_for(poison);
+  REQUIRE(r);
+  REQUIRE(r->error);
+  CHECK(r->error->code == error_code::apply_failed);
+  for (auto& n : c.names()) {
+    INFO(n);
+    CHECK(c[n].current_role() != role::stopped);
+    CHECK(sum_of(c, n) == 5);
+    CHECK(c[n].metrics().commands_rejected == 1);
+    CHECK(c[n].last_applied() == c["a"].commit_index());  // skipped, not stuck
+  }
+  // The cluster carries on.
+  auto next = c.command("a", 7);
+  c.run();
+  REQUIRE(c.reply_for(next));
+  CHECK(!c.reply_for(next)->error);
+  for (auto& n : c.names()) CHECK(sum_of(c, n) == 12);
+}
+
+TEST_CASE("reject: a pipelined command whose apply throws is rejected to its notify target", "[machine][poison]") {
+  cluster c{{"a", "b", "c"}, with_policy(apply_failure_policy::reject)};
+  start_fragile(c);
+  c.command("a", -999, reply_mode::notify, command_priority::normal, 77);
+  c.run();
+  REQUIRE(c.rejections_.size() == 1);
+  CHECK(c.rejections_[0].correlation == 77);
+  CHECK(c.rejections_[0].error.code == error_code::apply_failed);
+}
+
+TEST_CASE("stop: a throwing apply stops the server, as in Ra", "[machine][poison]") {
+  cluster c{{"a", "b", "c"}, with_policy(apply_failure_policy::stop)};
+  start_fragile(c);
+  c.command("a", -999);
+  c.run();
+  CHECK(c["a"].current_role() == role::stopped);
+  CHECK(c["a"].stop_reason().find("poisoned command") != std::string::npos);
+  CHECK(c["a"].metrics().commands_rejected == 0);
+}
+
+TEST_CASE("reject: a machine that gave its state away stops anyway", "[machine][poison]") {
+  // list_machine's state (a vector) is moved into apply: after a throw it is gone, so
+  // skipping the command would leave this member with a wrong state.
+  cluster c{{"a"}, with_policy(apply_failure_policy::reject)};
+  c.elect("a");
+  c.command("a", -999);
+  c.run();
+  CHECK(c["a"].current_role() == role::stopped);
+  CHECK(c["a"].stop_reason().find("poisoned command") != std::string::npos);
+}
+
+TEST_CASE("a command that does not decode as the machine's command type is refused, not appended", "[machine][poison]") {
+  cluster c{{"a", "b", "c"}};
+  c.elect("a");
+  c.run();
+  const auto before = c["a"].log().last_index();
+  auto wrong = c.next_client();
+  c["a"].handle_command(command_request{wrong, encode(std::string("not an int64")), reply_mode::await_consensus, 0,
+                                        command_priority::normal});
+  c.run();
+  auto r = c.reply_for(wrong);
+  REQUIRE(r);
+  REQUIRE(r->error);
+  CHECK(r->error->code == error_code::bad_command);
+  CHECK(c["a"].log().last_index() == before);
+  for (auto& n : c.names()) CHECK(c[n].current_role() != role::stopped);
 }
