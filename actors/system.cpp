@@ -118,6 +118,11 @@ result<std::unique_ptr<system>> system::start(system_config cfg) {
     if (auto ok = validate(defaults); !ok)
       return make_api_error(api_errc::invalid_argument, "server_defaults: " + ok.error().message());
   }
+  // Checked here: segment files are created inside start (recovered WAL files) and in the
+  // segment writer actor, where a bad value would throw.
+  if (cfg.segments.segment_max_entries == 0 || cfg.segments.segment_max_entries > storage::segment_max_entries_limit)
+    return make_api_error(api_errc::invalid_argument, "segments.segment_max_entries must be in [1, " +
+                                                          std::to_string(storage::segment_max_entries_limit) + "]");
   if (cfg.wal.wal_max_batch_size == 0)
     return make_api_error(api_errc::invalid_argument, "wal.wal_max_batch_size must be > 0");
   if (cfg.wal.wal_max_batch_bytes == 0)
@@ -333,6 +338,11 @@ status system::start_server(const std::string& cluster_name, const server_id& id
   pc.machine = machine;
   pc.machine_args = std::move(machine_args);
   if (auto ok = validate(pc.server); !ok) return make_api_error(api_errc::invalid_argument, ok.error().message());
+  // The pure core (and the simulator) has no nodes; here a member without one could never
+  // be reached and the cluster would silently never form.
+  for (auto& m : pc.server.initial_members)
+    if (m.id.node.empty())
+      return make_api_error(api_errc::invalid_argument, "initial_members: " + m.id.name + " has no node");
   {
     std::lock_guard lk{core_->mx};
     if (core_->directory.count(id.name))

@@ -118,6 +118,13 @@ std::optional<server::machine_failure> server::machine_failure_of(const std::fun
   }
 }
 
+bool server::guard_machine(const char* what, const std::function<void()>& fn) {
+  auto failure = machine_failure_of(fn);
+  if (!failure) return true;
+  if (!machine_callback_failure_) machine_callback_failure_ = std::string("machine ") + what + " failed: " + failure->what;
+  return false;
+}
+
 bool server::guarded_apply(index_t index, const std::function<void()>& fn) {
   if (auto failure = machine_failure_of(fn)) {
     stop("machine apply failed at index " + std::to_string(index.value) + ": " + failure->what);
@@ -187,7 +194,7 @@ void server::maybe_upgrade_machine_version() {
   // Ra's strategy `all`: the effective version rises only once every member (voters and
   // non-voters) reported code that supports it; the upgrade is an ordinary noop.
   if (role_ != role::leader || last_applied_ < lead()->term_start_index) return;
-  uint32_t target = machine_->version();
+  uint32_t target = machine_code_version_;
   for (auto& m : cluster_.members()) {
     if (m.id == cfg_.id) continue;
     auto p = find_peer(m.id);
@@ -222,7 +229,9 @@ void server::run_effects(effects effs, bool from_apply) {
         } else if constexpr (std::is_same_v<T, checkpoint_effect>) {
           // A checkpoint keeps the state without releasing the log (Ra's checkpoint).
           if (from_apply && last_applied_ - last_checkpoint_ >= cfg_.min_checkpoint_interval) {
-            log_.write_checkpoint(snapshot_of_state());
+            auto snap = snapshot_of_state();
+            if (!snap) return;
+            log_.write_checkpoint(std::move(*snap));
             last_checkpoint_ = last_applied_;
             ++metrics_.checkpoints_written;
           }
@@ -245,16 +254,19 @@ void server::flush_notifications() {
   l->notify_batch.clear();
 }
 
-stored_snapshot server::snapshot_of_state() const {
+std::optional<stored_snapshot> server::snapshot_of_state() {
   auto term = log_.term_at(last_applied_).value_or(term_t{0});
-  return {snapshot_meta{last_applied_, term, config_at(last_applied_), machine_version_}, machine_->snapshot()};
+  shared_bytes state;
+  if (!guard_machine("snapshot", [&] { state = machine_->snapshot(); })) return std::nullopt;
+  return stored_snapshot{snapshot_meta{last_applied_, term, config_at(last_applied_), machine_version_}, std::move(state)};
 }
 
 void server::take_snapshot(index_t index) {
   if (index != last_applied_ || !log_.term_at(index)) return;
   auto snap = snapshot_of_state();
-  auto meta = snap.meta;
-  log_.write_snapshot(std::move(snap));
+  if (!snap) return;
+  auto meta = snap->meta;
+  log_.write_snapshot(std::move(*snap));
   ++metrics_.snapshots_written;
   base_config_ = meta.cluster;
   config_history_.erase(config_history_.begin(), config_history_.upper_bound(index));

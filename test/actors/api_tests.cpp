@@ -466,7 +466,7 @@ TEST_CASE("api: a leader refuses a command over its own limit from a caller with
   CHECK(refused.error().command->code == error_code::command_too_large);
 }
 
-TEST_CASE("api: system::start validates the server defaults and the WAL batch limits", "[api][limits]") {
+TEST_CASE("api: system::start validates the server defaults, the WAL batch and segment limits", "[api][limits]") {
   temp_dir dir;
   auto cfg = make_config("n1", dir.path());
   cfg.server_defaults.max_command_bytes = max_storable_command_bytes + 1;
@@ -481,4 +481,25 @@ TEST_CASE("api: system::start validates the server defaults and the WAL batch li
   REQUIRE(!s);
   CHECK(s.error().code == api_errc::invalid_argument);
   CHECK(s.error().message.find("wal_max_batch_bytes") != std::string::npos);
+
+  cfg = make_config("n1", dir.path());
+  cfg.segments.segment_max_entries = 0;
+  s = ra::system::start(cfg);
+  REQUIRE(!s);
+  CHECK(s.error().code == api_errc::invalid_argument);
+  CHECK(s.error().message.find("segment_max_entries") != std::string::npos);
+}
+
+TEST_CASE("api: start_server refuses members it could never reach or that leave it out", "[api][limits]") {
+  temp_dir dir;
+  auto sys = start_system("n1", dir.path());
+  server_id s1{"s1", "n1"};
+  auto no_node = start_server(*sys, "x", s1, "counter", {member{s1}, member{server_id{"s2", ""}}});
+  REQUIRE(!no_node);
+  CHECK(no_node.error().code == api_errc::invalid_argument);
+  CHECK(no_node.error().message.find("s2") != std::string::npos);
+  auto without_self = start_server(*sys, "x", s1, "counter", {member{server_id{"s2", "n1"}}});
+  REQUIRE(!without_self);
+  CHECK(without_self.error().code == api_errc::invalid_argument);
+  CHECK(without_self.error().message.find("initial_members") != std::string::npos);
 }

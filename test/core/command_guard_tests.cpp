@@ -173,3 +173,57 @@ TEST_CASE("a command that does not decode as the machine's command type is refus
   CHECK(c["a"].log().last_index() == before);
   for (auto& n : c.names()) CHECK(c[n].current_role() != role::stopped);
 }
+
+// -- machine callbacks besides apply (F14): a throw stops only that server, cleanly ----------
+
+namespace {
+
+/// A sum whose `fail_in` callback throws: "state_enter" (on becoming leader) or "tick".
+struct throwing_callbacks {
+  using command_type = int64_t;
+  using state_type = int64_t;
+  using reply_type = int64_t;
+  std::string fail_in;
+
+  state_type init() const { return 0; }
+  apply_result<state_type, reply_type> apply(const command_meta&, const command_type& c, state_type s) const {
+    return {s + c, s + c};
+  }
+  effects state_enter(role r, const state_type&) const {
+    if (fail_in == "state_enter" && r == role::leader) throw std::runtime_error("state_enter broke");
+    return {};
+  }
+  effects tick(int64_t, const state_type&) const {
+    if (fail_in == "tick") throw 42;  // not even a std::exception
+    return {};
+  }
+};
+
+void run_throwing(cluster& c, const std::string& fail_in) {
+  for (auto& n : c.names()) {
+    c.set_machine(n, [fail_in] { return make_machine<throwing_callbacks>(throwing_callbacks{fail_in}); });
+    c.crash(n);
+    c.restart(n);
+  }
+}
+
+}  // namespace
+
+TEST_CASE("a throwing state_enter stops the new leader with the reason, at the end of the event", "[machine][callbacks]") {
+  cluster c{{"a", "b", "c"}};
+  run_throwing(c, "state_enter");
+  c["a"].handle_trigger_election();
+  c.run();  // would throw out of the harness without the guard
+  CHECK(c["a"].current_role() == role::stopped);
+  CHECK(c["a"].stop_reason() == "machine state_enter failed: state_enter broke");
+}
+
+TEST_CASE("a tick that throws anything stops the leader with the reason", "[machine][callbacks]") {
+  cluster c{{"a", "b", "c"}};
+  run_throwing(c, "tick");
+  c.elect("a");
+  REQUIRE(c["a"].current_role() == role::leader);
+  c.fire("a", timer_kind::tick);
+  CHECK(c["a"].current_role() == role::stopped);
+  CHECK(c["a"].stop_reason().find("machine tick failed") != std::string::npos);
+}
