@@ -366,8 +366,7 @@ TEST_CASE("actors: a throwing apply is skipped by every member under the default
 TEST_CASE("actors: a command of the wrong type is refused before it is appended", "[actors][poison]") {
   temp_dir dir;
   auto sys = start_system("n1", dir.path());
-  auto ids = ids_of(*sys, {"s1"});
-  REQUIRE(start_cluster(*sys, "c1", "counter", ids, 10s));
+  const std::vector<server_id> ids{start_single_counter(*sys)};
   CHECK(add(*sys, ids[0], 5) == 5);
   // Typed with the machine: the command type is checked at compile time.
   static_assert(submittable_to<machines::counter, int64_t>);

@@ -432,8 +432,7 @@ TEST_CASE("api: a command over max_command_bytes is refused before anything is s
   temp_dir dir;
   auto sys = start_with("n1", dir.path(), [](system_config& c) { c.server_defaults.max_command_bytes = 64; });
   CHECK(sys->max_command_bytes() == 64);
-  auto ids = ids_of(*sys, {"s1"});
-  REQUIRE(start_cluster(*sys, "c1", "counter", ids, 10s));
+  const std::vector<server_id> ids{start_single_counter(*sys)};
   auto first = process_command_raw(*sys, ids[0], encode(int64_t{5}), 10s);
   REQUIRE(first);
 
@@ -457,8 +456,7 @@ TEST_CASE("api: a leader refuses a command over its own limit from a caller with
   temp_dir caller_dir, leader_dir;
   auto caller = start_system("caller", caller_dir.path());
   auto leader = start_with("leader", leader_dir.path(), [](system_config& c) { c.server_defaults.max_command_bytes = 64; });
-  auto ids = ids_of(*leader, {"s1"});
-  REQUIRE(start_cluster(*leader, "c1", "counter", ids, 10s));
+  const std::vector<server_id> ids{start_single_counter(*leader)};
   auto refused = process_command_raw(*caller, ids[0], shared_bytes::copy_of(std::string(100, 'x')), 10s);
   REQUIRE(!refused);
   CHECK(refused.error().code == api_errc::command_too_large);

@@ -53,8 +53,7 @@ log_entry entry_at(uint64_t index) {
 TEST_CASE("system start: a data dir held by a running system is refused, the holder keeps working", "[actors][start]") {
   temp_dir dir;
   auto first = start_system("n1", dir.path());
-  auto ids = ids_of(*first, {"s1"});
-  REQUIRE(start_cluster(*first, "c1", "counter", ids, 10s));
+  const std::vector<server_id> ids{start_single_counter(*first)};
   CHECK(add(*first, ids[0], 5) == 5);
 
   auto second = start_within(make_config("n2", dir.path()));
@@ -112,8 +111,7 @@ TEST_CASE("system start: an unwritable server directory fails the start promptly
   std::string uid;
   {
     auto sys = start_system("n1", dir.path());
-    auto ids = ids_of(*sys, {"s1"});
-    REQUIRE(start_cluster(*sys, "c1", "counter", ids, 10s));
+    const std::vector<server_id> ids{start_single_counter(*sys)};
     CHECK(add(*sys, ids[0], 5) == 5);
     uid = sys->uid_of("s1");
   }  // the live WAL file keeps s1's entries: the next start moves them into s1's segments
