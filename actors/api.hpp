@@ -23,6 +23,7 @@
 
 #include <any>
 #include <chrono>
+#include <concepts>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -153,8 +154,19 @@ result<raw_reply> process_command_raw(system& sys, const server_id& id, shared_b
 result<raw_reply> process_command_raw(system& sys, const server_id& id, shared_bytes command,
                                       const command_options& opts,
                                       std::chrono::milliseconds timeout = default_timeout);
+/// A typed machine (libra/typed_machine.hpp): it names its command, state and reply types.
+template <class M>
+concept typed_machine_type = requires {
+  typename M::command_type;
+  typename M::state_type;
+  typename M::reply_type;
+};
+
 /// process_command<Reply>(sys, id, cmd): encodes `cmd`, waits for the machine's reply.
+/// The leader refuses a command that does not decode as its machine's command type
+/// (error_code::bad_command); process_command<Machine> below checks it at compile time.
 template <class Reply, class Cmd>
+  requires(!typed_machine_type<Reply>)
 result<command_reply<Reply>> process_command(system& sys, const server_id& id, const Cmd& cmd,
                                              std::chrono::milliseconds timeout = default_timeout) {
   return process_command<Reply>(sys, id, cmd, command_options{}, timeout);
@@ -163,11 +175,30 @@ result<command_reply<Reply>> process_command(system& sys, const server_id& id, c
 /// Typed, with options. With after_log_append or noreply there is no machine reply and
 /// `reply` is a default-constructed Reply.
 template <class Reply, class Cmd>
+  requires(!typed_machine_type<Reply>)
 result<command_reply<Reply>> process_command(system& sys, const server_id& id, const Cmd& cmd,
                                              const command_options& opts,
                                              std::chrono::milliseconds timeout = default_timeout) {
   return detail::to_command_reply<Reply>(process_command_raw(sys, id, encode(cmd), opts, timeout),
                                          opts.mode == reply_mode::await_consensus);
+}
+
+/// process_command<Machine>(sys, id, cmd): `cmd` must be exactly Machine::command_type
+/// (checked at compile time, so an int64_t cannot be sent to a machine of structs); the
+/// reply is Machine::reply_type.
+template <typed_machine_type Machine, class Cmd>
+  requires std::same_as<Cmd, typename Machine::command_type>
+result<command_reply<typename Machine::reply_type>> process_command(
+    system& sys, const server_id& id, const Cmd& cmd, const command_options& opts,
+    std::chrono::milliseconds timeout = default_timeout) {
+  return detail::to_command_reply<typename Machine::reply_type>(
+      process_command_raw(sys, id, encode(cmd), opts, timeout), opts.mode == reply_mode::await_consensus);
+}
+template <typed_machine_type Machine, class Cmd>
+  requires std::same_as<Cmd, typename Machine::command_type>
+result<command_reply<typename Machine::reply_type>> process_command(
+    system& sys, const server_id& id, const Cmd& cmd, std::chrono::milliseconds timeout = default_timeout) {
+  return process_command<Machine>(sys, id, cmd, command_options{}, timeout);
 }
 
 /// Ra's pipeline_command: one-way. `notify` receives (applied_atom, actors::applied_batch)

@@ -22,6 +22,7 @@ namespace ra {
 #define RA_KEY_METRICS_FIELDS(X)                                                                \
   X(uint64_t, commands, mt.commands, "commands accepted as leader")                             \
   X(uint64_t, elections, mt.elections, "elections started")                                     \
+  X(uint64_t, commands_rejected, mt.commands_rejected, "committed commands skipped: apply threw") \
   X(uint64_t, term, s.current_term().value, "current term")                                     \
   X(uint64_t, commit_index, s.commit_index().value, "commit index")                             \
   X(uint64_t, last_applied, s.last_applied().value, "last index applied to the machine")        \

@@ -23,6 +23,8 @@ enum class api_errc : uint8_t {
   storage,             ///< a disk or recovery error (message says which file)
   invalid_argument,    ///< bad configuration, unknown machine, already exists ...
   bad_reply,           ///< a reply or query result did not decode to the expected type
+  data_dir_locked,     ///< system::start: another running system holds the data (or WAL) dir
+  command_too_large,   ///< the command is over max_command_bytes: nothing was sent or appended
 };
 
 const char* to_string(api_errc e);

@@ -87,6 +87,10 @@ void taken(server_actor* self) {
 // -- leader calls: handing them to the core ----------------------------------------------------
 
 caf::result<command_result> take_command(server_actor* self, const shared_bytes& payload, uint8_t mode) {
+  // The mode comes off the wire: an unknown one (or notify, which needs pipeline_atom's
+  // correlation and target) would keep a response promise forever.
+  if (mode > static_cast<uint8_t>(reply_mode::noreply) || mode == static_cast<uint8_t>(reply_mode::notify))
+    return caf::make_error(caf::sec::invalid_argument);
   auto rm = static_cast<reply_mode>(mode);
   // noreply: nobody waits, so keep no promise (it would only be answered at stop).
   if (rm == reply_mode::noreply) {
@@ -108,9 +112,10 @@ void take_pipeline(server_actor* self, const shared_bytes& payload, uint64_t cor
     self->monitor(notify);  // forgotten when it goes (down handler)
   }
   client_ref from{it->second};
+  // From the wire: anything but low is taken as normal priority.
+  auto prio = priority == static_cast<uint8_t>(command_priority::low) ? command_priority::low : command_priority::normal;
   with_server(self, [&](server& s) {
-    s.handle_command(
-      command_request{from, payload, reply_mode::notify, correlation, static_cast<command_priority>(priority)});
+    s.handle_command(command_request{from, payload, reply_mode::notify, correlation, prio});
   });
 }
 
@@ -443,6 +448,22 @@ server_behavior server_main(server_actor* self, std::shared_ptr<system_core> cor
     st.stopping = true;
     fail_waiters(st);
     self->quit(std::move(m.reason));
+  });
+  // The core guards every machine callback; an exception that still escapes a handler
+  // (a bug in the shell) ends the actor with a logged reason and answered waiters instead
+  // of CAF's silent default.
+  self->set_exception_handler([self](caf::scheduled_actor*, std::exception_ptr& eptr) -> caf::error {
+    std::string what = "unknown exception";
+    try {
+      std::rethrow_exception(eptr);
+    } catch (const std::exception& ex) {
+      what = ex.what();
+    } catch (...) {
+    }
+    spdlog::error("[{}] server actor failed: {}", self->state.tag, what);
+    self->state.stopping = true;
+    fail_waiters(self->state);
+    return caf::make_error(caf::exit_reason::unhandled_exception);
   });
   st.metrics = key_metrics_for(st.core->name, st.cfg.server.id.name);
   st.metrics->running.store(true);

@@ -14,6 +14,7 @@
 #include "actors/key_metrics.hpp"
 #include "actors/server_data.hpp"
 #include "actors/system_core.hpp"
+#include "io/directory_lock.hpp"
 #include "segments/segment_flush.hpp"
 #include "wal/wal_reader.hpp"
 #include "segments/segment_writer_actor.hpp"
@@ -33,6 +34,8 @@ const char* to_string(api_errc e) {
     case api_errc::storage: return "storage";
     case api_errc::invalid_argument: return "invalid_argument";
     case api_errc::bad_reply: return "bad_reply";
+    case api_errc::data_dir_locked: return "data_dir_locked";
+    case api_errc::command_too_large: return "command_too_large";
   }
   return "?";
 }
@@ -107,9 +110,34 @@ result<std::unique_ptr<system>> system::start(system_config cfg) {
     return make_api_error(api_errc::invalid_argument, "system needs a name and a data_dir");
   if (detail::find_system(cfg.name))
     return make_api_error(api_errc::invalid_argument, "a system named '" + cfg.name + "' is running");
+  {
+    // The defaults of every new server, and the API's command size limit: checked now
+    // rather than at the first start_server (their id is filled in per server).
+    auto defaults = cfg.server_defaults;
+    defaults.id = server_id{"server_defaults", cfg.name};
+    if (auto ok = validate(defaults); !ok)
+      return make_api_error(api_errc::invalid_argument, "server_defaults: " + ok.error().message());
+  }
+  // Checked here: segment files are created inside start (recovered WAL files) and in the
+  // segment writer actor, where a bad value would throw.
+  if (cfg.segments.segment_max_entries == 0 || cfg.segments.segment_max_entries > storage::segment_max_entries_limit)
+    return make_api_error(api_errc::invalid_argument, "segments.segment_max_entries must be in [1, " +
+                                                          std::to_string(storage::segment_max_entries_limit) + "]");
+  if (cfg.wal.wal_max_batch_size == 0)
+    return make_api_error(api_errc::invalid_argument, "wal.wal_max_batch_size must be > 0");
+  if (cfg.wal.wal_max_batch_bytes == 0)
+    return make_api_error(api_errc::invalid_argument, "wal.wal_max_batch_bytes must be > 0");
   auto& fs = cfg.fs ? *cfg.fs : storage::file_system::posix();
   if (auto st = fs.create_directories(cfg.data_dir); !st)
     return make_api_error(api_errc::storage, st.error().message());
+  // One running system per data dir: a second one would recover the first one's live WAL
+  // into segments and delete it under its feet. Held until stop() has ended every actor.
+  auto data_dir_lock = storage::directory_lock::acquire(cfg.data_dir);
+  if (!data_dir_lock) {
+    if (storage::directory_lock::is_held_elsewhere(data_dir_lock.error()))
+      return make_api_error(api_errc::data_dir_locked, "data dir " + cfg.data_dir + " is in use by another system");
+    return make_api_error(api_errc::storage, "locking the data dir: " + data_dir_lock.error().message());
+  }
 
   std::unique_ptr<system> s{new system()};
   s->caf_cfg_ = std::make_unique<caf::actor_system_config>();
@@ -127,6 +155,7 @@ result<std::unique_ptr<system>> system::start(system_config cfg) {
   core->defaults = cfg.server_defaults;
   core->sys = s->sys_.get();
   core->machines = std::move(cfg.machines);
+  core->data_dir_lock = std::move(*data_dir_lock);
   s->core_ = core;
 
   auto meta = storage::meta_store::open(fs, cfg.data_dir + "/meta");
@@ -172,22 +201,25 @@ result<std::unique_ptr<system>> system::start(system_config cfg) {
   wc.fs = &fs;
   auto writer = std::make_unique<storage::wal_writer>(
     wc, [seg = core->segment_writer](storage::rollover_info r) { storage::submit_rollover(seg, std::move(r)); });
+  // Every failure below must drop the writer before stopping: its roll-over callback
+  // holds a handle of the segment writer, and ~actor_system waits for every actor whose
+  // handle is still alive, so stopping with the writer alive never returns.
+  auto fail = [&](api_error error) {
+    writer.reset();
+    s->stop();
+    return error;
+  };
   storage::wal_recovery rec;
   if (auto rc = writer->recover(rec, /*collect_entries=*/false); !rc) {
-    s->stop();
-    return make_api_error(api_errc::storage, "WAL recovery: " + rc.error().message());
+    if (rc.error().held_elsewhere)
+      return fail(make_api_error(api_errc::data_dir_locked, "WAL dir " + wc.wal_data_dir + " is in use by another system"));
+    return fail(make_api_error(api_errc::storage, "WAL recovery: " + rc.error().message()));
   }
   for (auto& f : rec.files) {
     auto res = storage::flush_wal_file(fs, f, server_dir, cfg.segments);
-    if (res.error) {
-      s->stop();
-      return make_api_error(api_errc::storage, "moving recovered WAL file " + f.path + ": " + *res.error);
-    }
+    if (res.error) return fail(make_api_error(api_errc::storage, "moving recovered WAL file " + f.path + ": " + *res.error));
   }
-  if (auto st = writer->start(); !st) {
-    s->stop();
-    return make_api_error(api_errc::storage, "WAL start: " + st.error().message());
-  }
+  if (auto st = writer->start(); !st) return fail(make_api_error(api_errc::storage, "WAL start: " + st.error().message()));
   core->wal = storage::spawn_wal(*s->sys_, std::move(writer), cfg.detached_storage_actors);
   s->wal_dir_ = wc.wal_data_dir;
   detail::register_system(core);
@@ -237,8 +269,11 @@ void system::stop() {
   }
   sys_.reset();  // waits for every remaining actor
   if (core_) {
-    std::lock_guard lk{core_->meta_mx};
-    core_->meta.reset();
+    {
+      std::lock_guard lk{core_->meta_mx};
+      core_->meta.reset();
+    }
+    core_->data_dir_lock.reset();  // last: nothing of this system touches the dir now
   }
 }
 
@@ -303,6 +338,11 @@ status system::start_server(const std::string& cluster_name, const server_id& id
   pc.machine = machine;
   pc.machine_args = std::move(machine_args);
   if (auto ok = validate(pc.server); !ok) return make_api_error(api_errc::invalid_argument, ok.error().message());
+  // The pure core (and the simulator) has no nodes; here a member without one could never
+  // be reached and the cluster would silently never form.
+  for (auto& m : pc.server.initial_members)
+    if (m.id.node.empty())
+      return make_api_error(api_errc::invalid_argument, "initial_members: " + m.id.name + " has no node");
   {
     std::lock_guard lk{core_->mx};
     if (core_->directory.count(id.name))
@@ -373,6 +413,7 @@ status system::delete_server(const server_id& id, std::chrono::milliseconds time
 
 const std::string& system::name() const { return core_->name; }
 const std::string& system::data_dir() const { return core_->data_dir; }
+uint64_t system::max_command_bytes() const { return core_->defaults.max_command_bytes; }
 caf::actor system::lookup(const server_id& id) const { return core_->resolve(id); }
 bool system::is_running(const std::string& name) const { return static_cast<bool>(core_->find(name)); }
 

@@ -123,6 +123,9 @@ class system {
 
   const std::string& name() const;
   const std::string& data_dir() const;
+  /// The API refuses bigger commands before sending them (server_defaults'
+  /// max_command_bytes; each leader checks its own config's limit too).
+  uint64_t max_command_bytes() const;
   caf::actor_system& actor_system() { return *sys_; }
   void register_machine(const std::string& name, machine_factory f);
 

@@ -8,6 +8,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <utility>
@@ -19,6 +20,7 @@
 #include "libra/config.hpp"
 #include "libra/machine.hpp"
 #include "segments/segment_file.hpp"
+#include "io/directory_lock.hpp"
 #include "io/file.hpp"
 #include "wal/meta_store.hpp"
 
@@ -42,6 +44,9 @@ struct system_core {
   caf::actor_system* sys = nullptr;
   /// False under CAF's test scheduler: storage helpers run as scheduled actors.
   bool detached_storage_actors = true;
+
+  /// Held from start until stop() has ended every actor: one system per data dir.
+  std::optional<storage::directory_lock> data_dir_lock;
 
   std::mutex meta_mx;  ///< the meta store is shared by every server actor
   std::unique_ptr<storage::meta_store> meta;

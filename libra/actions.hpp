@@ -48,6 +48,9 @@ enum class error_code : uint8_t {
   invalid_argument,
   stopped,                      ///< the server halted (removed, or its machine failed)
   storage_unavailable,          ///< the log cannot be written now (full disk, I/O error); retry later
+  command_too_large,            ///< the command is over the leader's server_config::max_command_bytes
+  bad_command,                  ///< the command does not decode as the machine's command type: not appended
+  apply_failed,                 ///< the machine's apply threw (apply_failure_policy::reject): skipped, state unchanged
 };
 
 const char* to_string(error_code e);

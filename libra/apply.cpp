@@ -73,7 +73,12 @@ void server::apply_entry(const log_entry& e) {
   }
   command_meta meta{e.index, e.term, e.system_time, machine_version_};
   apply_output out;
-  if (!guarded_apply(e.index, [&] { out = machine_->apply(meta, e.payload); })) return;
+  if (auto failure = machine_failure_of([&] { out = machine_->apply(meta, e.payload); })) {
+    if (cfg_.on_apply_failure == apply_failure_policy::reject && !failure->state_lost)
+      return skip_failed_command(e);
+    stop("machine apply failed at index " + std::to_string(e.index.value) + ": " + failure->what);
+    return;
+  }
   if (auto* l = lead()) {
     if (auto it = l->pending.find(e.index); it != l->pending.end()) {
       auto& req = it->second;
@@ -100,16 +105,44 @@ void server::answer_membership(const log_entry& e) {
   }
 }
 
-bool server::guarded_apply(index_t index, const std::function<void()>& fn) {
+std::optional<server::machine_failure> server::machine_failure_of(const std::function<void()>& fn) {
   try {
     fn();
-    return true;
+    return std::nullopt;
+  } catch (const machine_state_lost& ex) {
+    return machine_failure{ex.what(), true};
   } catch (const std::exception& ex) {
-    stop("machine apply failed at index " + std::to_string(index.value) + ": " + ex.what());
+    return machine_failure{ex.what(), false};
   } catch (...) {
-    stop("machine apply failed at index " + std::to_string(index.value) + ": unknown exception");
+    return machine_failure{"unknown exception", false};
   }
+}
+
+bool server::guard_machine(const char* what, const std::function<void()>& fn) {
+  auto failure = machine_failure_of(fn);
+  if (!failure) return true;
+  if (!machine_callback_failure_) machine_callback_failure_ = std::string("machine ") + what + " failed: " + failure->what;
   return false;
+}
+
+bool server::guarded_apply(index_t index, const std::function<void()>& fn) {
+  if (auto failure = machine_failure_of(fn)) {
+    stop("machine apply failed at index " + std::to_string(index.value) + ": " + failure->what);
+    return false;
+  }
+  return true;
+}
+
+void server::skip_failed_command(const log_entry& e) {
+  // The entry stays in the log and counts as applied; the machine state is as before it.
+  // Every member gets here for the same entry, so their states stay equal.
+  ++metrics_.commands_rejected;
+  auto* l = lead();
+  if (!l) return;
+  auto it = l->pending.find(e.index);
+  if (it == l->pending.end()) return;
+  refuse_command(it->second, {error_code::apply_failed, cfg_.id});
+  l->pending.erase(it);
 }
 
 bool server::apply_builtin_entry(const log_entry& e, const builtin_command& cmd) {
@@ -161,7 +194,7 @@ void server::maybe_upgrade_machine_version() {
   // Ra's strategy `all`: the effective version rises only once every member (voters and
   // non-voters) reported code that supports it; the upgrade is an ordinary noop.
   if (role_ != role::leader || last_applied_ < lead()->term_start_index) return;
-  uint32_t target = machine_->version();
+  uint32_t target = machine_code_version_;
   for (auto& m : cluster_.members()) {
     if (m.id == cfg_.id) continue;
     auto p = find_peer(m.id);
@@ -196,7 +229,9 @@ void server::run_effects(effects effs, bool from_apply) {
         } else if constexpr (std::is_same_v<T, checkpoint_effect>) {
           // A checkpoint keeps the state without releasing the log (Ra's checkpoint).
           if (from_apply && last_applied_ - last_checkpoint_ >= cfg_.min_checkpoint_interval) {
-            log_.write_checkpoint(snapshot_of_state());
+            auto snap = snapshot_of_state();
+            if (!snap) return;
+            log_.write_checkpoint(std::move(*snap));
             last_checkpoint_ = last_applied_;
             ++metrics_.checkpoints_written;
           }
@@ -219,16 +254,19 @@ void server::flush_notifications() {
   l->notify_batch.clear();
 }
 
-stored_snapshot server::snapshot_of_state() const {
+std::optional<stored_snapshot> server::snapshot_of_state() {
   auto term = log_.term_at(last_applied_).value_or(term_t{0});
-  return {snapshot_meta{last_applied_, term, config_at(last_applied_), machine_version_}, machine_->snapshot()};
+  shared_bytes state;
+  if (!guard_machine("snapshot", [&] { state = machine_->snapshot(); })) return std::nullopt;
+  return stored_snapshot{snapshot_meta{last_applied_, term, config_at(last_applied_), machine_version_}, std::move(state)};
 }
 
 void server::take_snapshot(index_t index) {
   if (index != last_applied_ || !log_.term_at(index)) return;
   auto snap = snapshot_of_state();
-  auto meta = snap.meta;
-  log_.write_snapshot(std::move(snap));
+  if (!snap) return;
+  auto meta = snap->meta;
+  log_.write_snapshot(std::move(*snap));
   ++metrics_.snapshots_written;
   base_config_ = meta.cluster;
   config_history_.erase(config_history_.begin(), config_history_.upper_bound(index));

@@ -40,9 +40,11 @@
 //    the reply of that command decodes with `ra::decode_reply<put>(reply_bytes)` (the client
 //    knows what it sent, so it knows the reply type).
 //
-// A command whose tag is unknown, whose body does not decode, or that the effective
-// version has no handler for throws bad_command (the server stops: the protocol was
-// broken). The state snapshot also records the effective version.
+// A command whose tag is unknown is refused by the leader before it is appended
+// (machine::accepts). One whose body does not decode, or that the effective version has
+// no handler for, throws bad_command before any handler runs: skipped under
+// apply_failure_policy::reject (the default), the server stops under stop. Handlers
+// mutate the state in place: one that throws must do so before it mutates. The state snapshot also records the effective version.
 
 #include <array>
 #include <cstdint>
@@ -340,6 +342,15 @@ class behaviour_machine final : public machine {
       throw bad_command("command of " + std::to_string(command.size()) + " bytes at index " +
                         std::to_string(meta.index.value) + " has no tag");
     return b.apply(tag, meta, src, state_);
+  }
+
+  /// The tag must name a command of the protocol (the leader refuses others before they
+  /// are appended). A body that does not decode still throws bad_command in apply, before
+  /// any handler runs, so apply_failure_policy::reject skips it with the state intact.
+  bool accepts(const shared_bytes& command) const override {
+    caf::binary_deserializer src{nullptr, command.data(), command.size()};
+    uint32_t tag = 0;
+    return !src(tag) && tag < Protocol::size;
   }
 
   apply_output apply_builtin(const command_meta& meta, const builtin_command& command) override {

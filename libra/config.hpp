@@ -11,6 +11,23 @@
 
 namespace ra {
 
+/// The largest command payload the storage formats can hold: the WAL and the segment
+/// files store an entry's length in 32 bits (with a few bytes of entry header).
+/// server_config::max_command_bytes must stay below it.
+inline constexpr uint64_t max_storable_command_bytes = 0xFFFF'FFFFull - 64;
+
+/// What a server does when its machine's apply throws on a committed command.
+enum class apply_failure_policy : uint8_t {
+  /// Skip the command: the machine state stays as it was (apply must throw before it
+  /// mutates, machine.hpp), the caller gets error_code::apply_failed, and the server's
+  /// commands_rejected metric counts it. Every member does the same (apply is
+  /// deterministic), so one poison command no longer stops the whole cluster, again on
+  /// every restart.
+  reject,
+  /// Stop the server with the exception as the reason (Ra's behaviour).
+  stop,
+};
+
 struct server_config {
   server_id id;
   std::string cluster_name;
@@ -36,6 +53,14 @@ struct server_config {
   /// command, at the cost of one extra self-message per batch. The actor runtime turns
   /// it on; the pure core's default keeps one append per command (simpler to script).
   bool batch_commands = false;
+  /// The largest command payload (encoded bytes) the leader appends; bigger ones are
+  /// refused with error_code::command_too_large (and by the API before sending, with
+  /// api_errc::command_too_large). 64 MiB by default: far below the storage formats'
+  /// limit (max_storable_command_bytes), and small enough that one command does not
+  /// turn into multi-GB replication messages and WAL buffers.
+  uint64_t max_command_bytes = 64ull << 20;
+  /// What a throwing apply does (see apply_failure_policy).
+  apply_failure_policy on_apply_failure = apply_failure_policy::reject;
 
   // Snapshots.
   uint64_t snapshot_chunk_size = 1'000'000;

@@ -20,7 +20,7 @@ void server::become_pre_vote() {
   auto last = last_entry();
   for (auto& m : cluster_.members())
     if (m.kind == membership::voter && m.id != cfg_.id)
-      send(m.id, pre_vote_rpc{current_term_ + 1, cfg_.id, last.index, last.term, c.token, machine_->version()});
+      send(m.id, pre_vote_rpc{current_term_ + 1, cfg_.id, last.index, last.term, c.token, machine_code_version_});
   arm_election(long_timeout());
 }
 

@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <typeinfo>
 #include <variant>
@@ -57,6 +58,13 @@ struct shell_effect {
 using machine_effect = std::variant<release_cursor_effect, checkpoint_effect, append_effect, shell_effect>;
 using effects = std::vector<machine_effect>;
 
+/// Thrown by apply when it failed after its state was already given away (moved into a
+/// typed machine's apply): the server cannot keep the state as it was and stops, whatever
+/// its apply_failure_policy.
+struct machine_state_lost : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
 struct apply_output {
   shared_bytes reply;
   effects effs;
@@ -75,8 +83,18 @@ class machine {
 
   /// Resets to the initial state (called at start when there is no snapshot).
   virtual void init() = 0;
-  /// Applies one committed command. May throw: the server then stops with an error.
+  /// Applies one committed command. May throw; what follows is the server's
+  /// apply_failure_policy (libra/config.hpp): `reject` (default) skips the command (the
+  /// caller gets error_code::apply_failed, every member does the same since apply is
+  /// deterministic), `stop` stops the server (Ra's behaviour). For `reject` to be sound a
+  /// throwing apply must leave the state exactly as it was: throw before mutating. A
+  /// machine that cannot (it gave its state away) throws machine_state_lost, which stops
+  /// the server under either policy.
   virtual apply_output apply(const command_meta& meta, const shared_bytes& command) = 0;
+  /// Whether `command` is a command of this machine (it decodes as one). The leader
+  /// refuses one that is not (error_code::bad_command) before appending it, so a command
+  /// of the wrong type never reaches the log. Default: every command is accepted.
+  virtual bool accepts(const shared_bytes& /*command*/) const { return true; }
   /// Applies a built-in command (builtin_commands.hpp: down, nodeup/nodedown, timeout,
   /// machine_version). Same rules as apply. Default: ignored.
   virtual apply_output apply_builtin(const command_meta&, const builtin_command&) { return {}; }

@@ -9,7 +9,7 @@ namespace {
 std::any run_query(const query_fn& fn, const machine& m, std::optional<command_error>& err) {
   try {
     return fn(m);
-  } catch (const std::exception&) {
+  } catch (...) {  // a failing query is the caller's error, whatever it throws
     err = command_error{error_code::invalid_argument, {}};
     return {};
   }

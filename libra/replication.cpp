@@ -9,6 +9,14 @@ namespace ra {
 void server::handle_command(command_request req) {
   if (role_ != role::leader) return refuse_command(req, not_leader_error());
   if (!storage_error_.empty()) return refuse_command(req, {error_code::storage_unavailable, cfg_.id});
+  // Also for commands of remote callers, which no API check has seen: an entry over the
+  // storage formats' limit must never reach the log.
+  if (req.payload.size() > cfg_.max_command_bytes) return refuse_command(req, {error_code::command_too_large, cfg_.id});
+  // A command of another type (process_command<int64_t> to a machine of structs) would
+  // not decode in apply on any member: refuse it instead of committing a poison entry.
+  bool accepted = false;
+  guard_machine("accepts", [&] { accepted = machine_->accepts(req.payload); });
+  if (!accepted) return refuse_command(req, {error_code::bad_command, cfg_.id});
   ++metrics_.commands;
   auto& l = *lead();
   if (req.priority == command_priority::low || cfg_.batch_commands) {
@@ -210,7 +218,7 @@ void server::handle_log_written() {
 void server::maybe_arm_tick() {
   auto& l = *lead();
   if (l.tick_armed) return;
-  bool work = machine_->wants_tick() || !l.low_priority.empty() || !l.batched.empty() || !l.queries.empty() ||
+  bool work = machine_wants_tick_ || !l.low_priority.empty() || !l.batched.empty() || !l.queries.empty() ||
               !l.pending.empty();
   auto last = log_.last_index();
   for (auto& p : l.peers)
@@ -253,7 +261,9 @@ void server::on_tick() {
   });
   if (!lead()) return;
   send_query_heartbeats();
-  if (role_ == role::leader) run_effects(machine_->tick(now_ms_), false);
+  effects tick_effects;
+  if (role_ == role::leader && guard_machine("tick", [&] { tick_effects = machine_->tick(now_ms_); }))
+    run_effects(std::move(tick_effects), false);
   if (auto* l = lead(); l && (!l->low_priority.empty() || !l->batched.empty())) handle_flush_commands();
 }
 
@@ -272,7 +282,7 @@ void server::on_append_entries(const server_id& from, const append_entries_rpc& 
   ++metrics_.aer_received;
 
   auto reject = [&](index_t next) {
-    send(from, append_entries_reply{current_term_, false, next, last, log_.term_at(last).value_or(term_t{0}), machine_->version()});
+    send(from, append_entries_reply{current_term_, false, next, last, log_.term_at(last).value_or(term_t{0}), machine_code_version_});
   };
   auto snap_index = log_.first_index() - 1;
   if (m.prev_log_index > last) return reject(last + 1);
@@ -322,7 +332,7 @@ void server::on_append_entries(const server_id& from, const append_entries_rpc& 
   auto& acked = following()->acked_index;
   if (ack.index > acked || resend_covered || anchor_behind) {
     acked = std::max(acked, ack.index);
-    send(from, append_entries_reply{current_term_, true, log_.last_index() + 1, ack.index, ack.term, machine_->version()});
+    send(from, append_entries_reply{current_term_, true, log_.last_index() + 1, ack.index, ack.term, machine_code_version_});
   }
 }
 
@@ -332,7 +342,7 @@ void server::follower_ack() {
   auto& acked = following()->acked_index;
   if (ack.index <= acked) return;
   acked = ack.index;
-  send(*leader_id_, append_entries_reply{current_term_, true, log_.last_index() + 1, ack.index, ack.term, machine_->version()});
+  send(*leader_id_, append_entries_reply{current_term_, true, log_.last_index() + 1, ack.index, ack.term, machine_code_version_});
 }
 
 }  // namespace ra

@@ -15,12 +15,24 @@ expected<void, config_error> validate(const server_config& c) {
   if (c.id.empty()) return config_error{"id", "has an empty name"};
   if (c.broadcast_time_ms == 0) return config_error{"broadcast_time_ms", positive};
   if (c.tick_timeout_ms == 0) return config_error{"tick_timeout_ms", positive};
+  if (c.detector_poll_ms == 0) return config_error{"detector_poll_ms", positive};
+  if (c.await_condition_timeout_ms == 0) return config_error{"await_condition_timeout_ms", positive};
+  if (c.receive_snapshot_timeout_ms == 0) return config_error{"receive_snapshot_timeout_ms", positive};
   if (c.max_pipeline_count == 0) return config_error{"max_pipeline_count", positive};
   if (c.max_append_entries_rpc_batch_size == 0) return config_error{"max_append_entries_rpc_batch_size", positive};
   if (c.snapshot_chunk_size == 0) return config_error{"snapshot_chunk_size", positive};
   if (c.low_priority_commands_flush_size == 0) return config_error{"low_priority_commands_flush_size", positive};
+  if (c.max_command_bytes == 0) return config_error{"max_command_bytes", positive};
+  if (c.max_command_bytes > max_storable_command_bytes)
+    return config_error{"max_command_bytes",
+                        "must be at most " + std::to_string(max_storable_command_bytes) + " (the storage formats' entry limit)"};
   for (auto& m : c.initial_members)
     if (m.id.empty()) return config_error{"initial_members", "holds a member with an empty name"};
+  // Empty initial members: a new server that joins through add_member. Otherwise the
+  // server must be one of them, or the cluster it was meant to form never forms.
+  if (!c.initial_members.empty() &&
+      std::none_of(c.initial_members.begin(), c.initial_members.end(), [&](const member& m) { return m.id == c.id; }))
+    return config_error{"initial_members", "does not include the server itself (" + c.id.to_string() + ")"};
   return {};
 }
 
@@ -29,6 +41,13 @@ server::server(server_config cfg, log_store& log, std::unique_ptr<machine> m, du
     role_state_(follower_state{}) {
   if (auto ok = validate(cfg_); !ok) throw std::invalid_argument("ra::server: " + ok.error().message());
   if (!machine_) throw std::invalid_argument("ra::server: no machine");
+  if (!guard_machine("version", [&] {
+        machine_code_version_ = machine_->version();
+        machine_wants_tick_ = machine_->wants_tick();
+      })) {
+    stop(*machine_callback_failure_);
+    return;
+  }
   current_term_ = meta.current_term;
   voted_for_ = std::move(meta.voted_for);
   base_config_ = cluster_config{cfg_.initial_members};
@@ -39,15 +58,21 @@ server::server(server_config cfg, log_store& log, std::unique_ptr<machine> m, du
       stop("reading snapshot at index " + std::to_string(snap->meta.index.value) + ": " + state.error().message);
       return;
     }
-    if (!machine_->restore(*state)) {
+    bool restored = false;
+    if (!guard_machine("restore", [&] { restored = machine_->restore(*state); })) {
+      stop(*machine_callback_failure_);
+      return;
+    }
+    if (!restored) {
       stop("snapshot at index " + std::to_string(snap->meta.index.value) + " does not decode");
       return;
     }
     commit_index_ = last_applied_ = snap->meta.index;
     machine_version_ = snap->meta.machine_version;
     base_config_ = snap->meta.cluster;
-  } else {
-    machine_->init();
+  } else if (!guard_machine("init", [&] { machine_->init(); })) {
+    stop(*machine_callback_failure_);
+    return;
   }
   // Membership changes take effect when appended, so the newest one in the log rules,
   // committed or not.
@@ -73,6 +98,7 @@ server::server(server_config cfg, log_store& log, std::unique_ptr<machine> m, du
 server::~server() = default;
 
 std::vector<action> server::take_actions() {
+  if (machine_callback_failure_ && role_ != role::stopped) stop(*machine_callback_failure_);
   if (auto* l = lead(); l && l->replication_due) {
     l->replication_due = false;
     each_peer([&](peer& p) { replicate_to(p, false); });
@@ -142,7 +168,8 @@ void server::set_role(role r) {
   role_ = r;
   emit(role_change_action{from, r, current_term_, leader_id_.value_or(server_id{})});
   if (r == role::stopped) return;
-  run_effects(machine_->state_enter(r), false);
+  effects effs;
+  if (guard_machine("state_enter", [&] { effs = machine_->state_enter(r); })) run_effects(std::move(effs), false);
 }
 
 void server::update_term(term_t t) {

@@ -50,6 +50,8 @@ struct server_metrics {
   uint64_t checkpoints_promoted = 0;
   uint64_t consistent_queries = 0;
   uint64_t aer_received = 0;
+  /// Committed commands whose apply threw and that were skipped (apply_failure_policy::reject).
+  uint64_t commands_rejected = 0;
 };
 
 namespace detail {
@@ -225,13 +227,29 @@ class server {
   void apply_committed();
   void apply_entry(const log_entry& e);
   void answer_membership(const log_entry& e);
+  /// What a machine call that threw left behind.
+  struct machine_failure {
+    std::string what;
+    bool state_lost = false;  ///< machine_state_lost: the state cannot be kept as it was
+  };
+  /// Runs a machine call; its failure if it threw.
+  static std::optional<machine_failure> machine_failure_of(const std::function<void()>& fn);
+  /// Runs a machine call; if it throws, stops the server with the reason.
   bool guarded_apply(index_t index, const std::function<void()>& fn);
+  /// Runs a machine callback other than apply (state_enter, tick, snapshot, accepts ...).
+  /// If it throws, the server stops at the end of the current event (take_actions), not
+  /// in the middle of, say, a role change whose callers still expect their role's state.
+  bool guard_machine(const char* what, const std::function<void()>& fn);
+  /// apply_failure_policy::reject: answers the command's caller with apply_failed.
+  void skip_failed_command(const log_entry& e);
   bool apply_builtin_entry(const log_entry& e, const builtin_command& cmd);
   void maybe_upgrade_machine_version();
   void run_effects(effects effs, bool from_apply);
   void flush_notifications();
   void take_snapshot(index_t index);
-  stored_snapshot snapshot_of_state() const;
+  /// The machine state as a snapshot; empty if the machine's snapshot() threw (the
+  /// server then stops at the end of the event).
+  std::optional<stored_snapshot> snapshot_of_state();
   void fail_pending(error_code code);
   void append_commands(std::vector<command_request> reqs);
   void reply_error(const client_ref& to, error_code code, const server_id& hint = {});
@@ -281,6 +299,12 @@ class server {
   index_t last_applied_{0};
   index_t last_checkpoint_{0};
   uint32_t machine_version_ = 0;  ///< the cluster's effective version (applied noops)
+  /// What the machine code says of itself, read once (guarded) at construction: it does
+  /// not change for a machine instance, and the core asks for it on every reply.
+  uint32_t machine_code_version_ = 0;
+  bool machine_wants_tick_ = false;
+  /// Set by guard_machine: the stop reason the next take_actions() stops with.
+  std::optional<std::string> machine_callback_failure_;
   std::string stop_reason_;
   std::string storage_error_;  ///< non-empty while the log cannot be written
   index_t written_at_error_{0};

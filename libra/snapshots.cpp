@@ -146,7 +146,12 @@ void server::install_received_snapshot() {
     stop("reading back snapshot " + std::to_string(meta.index.value) + ": " + state.error().message);
     return;
   }
-  if (!machine_->restore(*state)) {
+  bool restored = false;
+  if (!guard_machine("restore", [&] { restored = machine_->restore(*state); })) {
+    stop(*machine_callback_failure_);
+    return;
+  }
+  if (!restored) {
     stop("snapshot at index " + std::to_string(meta.index.value) + " from the leader does not decode");
     return;
   }

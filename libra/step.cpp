@@ -64,7 +64,7 @@ void server::reject_stale(const server_id& from, const peer_message& msg) {
                [&](const append_entries_rpc&) {
                  auto last = log_.last_index();
                  send(from, append_entries_reply{current_term_, false, last + 1, last,
-                                                 log_.term_at(last).value_or(term_t{0}), machine_->version()});
+                                                 log_.term_at(last).value_or(term_t{0}), machine_code_version_});
                },
                [&](const install_snapshot_rpc& m) {
                  send(from, install_snapshot_result{current_term_, m.meta.index, 0, index_t{0}, term_t{0}});

@@ -18,6 +18,11 @@
 //   ra::effects tick(int64_t now_ms, const state_type&) const;
 //   nlohmann::json overview(const state_type&) const;
 //   uint32_t version() const;
+//   static constexpr bool copy_state_before_apply = true;
+//       (apply gets a copy of the state, so a throwing apply leaves the state as it was
+//       and apply_failure_policy::reject can skip the command; states that are trivially
+//       copyable always get a copy. Without it the state is moved into apply, and a throw
+//       stops the server: machine_state_lost)
 //   ra::apply_result<state_type, reply_type>
 //     apply_builtin(const ra::command_meta&, const ra::builtin_command&, state_type) const;
 //       (down / nodeup / nodedown / timeout / machine_version; without it they are ignored)
@@ -68,6 +73,11 @@ struct aux_result {
 
 namespace detail {
 
+/// M asks for a copy of the state per apply (`static constexpr bool
+/// copy_state_before_apply = true;`) so that a throwing apply is rejected, not fatal.
+template <class M>
+concept copies_state_before_apply = requires { requires M::copy_state_before_apply; };
+
 template <class M>
 concept has_aux = requires { typename M::aux_command_type; typename M::aux_reply_type; typename M::aux_state_type; };
 
@@ -94,13 +104,30 @@ class typed_machine final : public machine {
 
   apply_output apply(const command_meta& meta, const shared_bytes& command) override {
     auto cmd = decode<command_type>(command);
-    if (!cmd)
+    if (!cmd)  // before the state is touched: a rejected command leaves it as it was
       throw bad_command("command of " + std::to_string(command.size()) + " bytes at index " +
                         std::to_string(meta.index.value) + " does not decode");
-    auto res = m_.apply(meta, *cmd, std::move(state_));
-    state_ = std::move(res.state);
-    return {encode(res.reply), std::move(res.effs)};
+    if constexpr (std::is_trivially_copyable_v<state_type> || detail::copies_state_before_apply<M>) {
+      // A copy (cheap here, or asked for by M) keeps state_ intact if apply throws.
+      auto res = m_.apply(meta, *cmd, state_);
+      state_ = std::move(res.state);
+      return {encode(res.reply), std::move(res.effs)};
+    } else {
+      // The state is moved into apply (copying a large state per command is too dear): if
+      // apply throws, it is gone, so the server must stop (machine_state_lost).
+      try {
+        auto res = m_.apply(meta, *cmd, std::move(state_));
+        state_ = std::move(res.state);
+        return {encode(res.reply), std::move(res.effs)};
+      } catch (const std::exception& ex) {
+        throw machine_state_lost(ex.what());
+      } catch (...) {
+        throw machine_state_lost("apply threw a non-standard exception");
+      }
+    }
   }
+
+  bool accepts(const shared_bytes& command) const override { return decode<command_type>(command).has_value(); }
 
   apply_output apply_builtin(const command_meta& meta, const builtin_command& command) override {
     if constexpr (requires(const M& m, state_type s) { m.apply_builtin(meta, command, std::move(s)); }) {

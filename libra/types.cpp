@@ -39,6 +39,9 @@ const char* to_string(error_code e) {
     case error_code::invalid_argument: return "invalid_argument";
     case error_code::stopped: return "stopped";
     case error_code::storage_unavailable: return "storage_unavailable";
+    case error_code::command_too_large: return "command_too_large";
+    case error_code::bad_command: return "bad_command";
+    case error_code::apply_failed: return "apply_failed";
   }
   return "?";
 }

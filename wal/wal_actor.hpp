@@ -4,7 +4,7 @@
 // gen_batch_server: each append is queued at once, and a flush marker the actor sends
 // itself goes to the back of the mailbox, so one write + one sync covers every append
 // that arrived before it; appends arriving during a sync form the next batch. A batch
-// is also flushed as soon as it holds wal_max_batch_size entries.
+// is also flushed as soon as it holds wal_max_batch_size entries or wal_max_batch_bytes.
 //
 // Group commit (wal_group_commit_window): when the marker finds a batch of a single
 // writer, the actor waits up to the window (a delayed message to itself) for more

@@ -31,6 +31,10 @@ struct wal_config {
   uint64_t wal_max_entries = 0;
   /// Entries per batch: the shell flushes once this many are queued.
   size_t wal_max_batch_size = 8192;
+  /// Bytes per batch: the shell also flushes once the encoded batch holds this much, so
+  /// big commands do not pile up into a multi-GB buffer and write. One entry bigger than
+  /// this still goes (alone); entries are bounded by server_config::max_command_bytes.
+  uint64_t wal_max_batch_bytes = 64ull << 20;
   /// When false, entry bodies carry CRC 0 and readers skip the check (headers are
   /// always checksummed: that is what detects a torn tail).
   bool wal_compute_checksums = true;
@@ -44,6 +48,11 @@ struct wal_config {
   /// commit waits for two syncs. 0 = off (every batch is synced as soon as the actor
   /// reaches it).
   std::chrono::microseconds wal_group_commit_window{150};
+  /// Lock wal_data_dir for the writer's lifetime (io/directory_lock.hpp), so that a
+  /// second writer on it fails instead of recovering the live file into segments. Off
+  /// only in tests that read a WAL, or simulate a crash and restart, while the writer
+  /// object that holds the directory still exists in the same process.
+  bool lock_directory = true;
   /// The file layer; null means file_system::posix(). Must outlive the writer.
   file_system* fs = nullptr;
   /// Diagnostics that need no action from the caller (an O_DSYNC fallback, a failed

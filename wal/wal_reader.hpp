@@ -28,6 +28,8 @@ struct wal_error {
   std::string path;
   uint64_t offset = 0;  ///< offset of the bad record (0 for header and open errors)
   std::string reason;
+  /// wal_writer::recover: another WAL writer holds the directory (io/directory_lock.hpp).
+  bool held_elsewhere = false;
   /// "/data/0000000000000001.wal: record checksum mismatch at offset 4711"
   std::string message() const;
 };

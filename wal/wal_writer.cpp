@@ -39,6 +39,7 @@ std::optional<uint64_t> wal_file_number(std::string_view name) {
 wal_config normalized(wal_config c) {
   c.wal_max_size_bytes = std::max(c.wal_max_size_bytes, wal_min_size_bytes);
   c.wal_max_batch_size = std::max<size_t>(c.wal_max_batch_size, 1);
+  c.wal_max_batch_bytes = std::max<uint64_t>(c.wal_max_batch_bytes, 1);
   return c;
 }
 
@@ -173,11 +174,23 @@ io_result<std::unique_ptr<file>> wal_writer::create_file(uint64_t number) {
   return fs_.open(path, {open_mode::read_write});
 }
 
+io_status wal_writer::lock_directory() {
+  if (dir_lock_ || !config_.lock_directory)
+    return {};
+  auto locked = directory_lock::acquire(config_.wal_data_dir);
+  if (!locked)
+    return locked.error();
+  dir_lock_ = std::move(*locked);
+  return {};
+}
+
 io_status wal_writer::start() {
   if (file_)
     return {};
   if (auto st = fs_.create_directories(config_.wal_data_dir); !st)
     return st.error();
+  if (auto locked = lock_directory(); !locked)
+    return locked.error();
   if (!next_file_number_) {
     auto highest = highest_file_number();
     if (!highest)
@@ -338,6 +351,10 @@ ra::expected<void, wal_error> wal_writer::recover(wal_recovery& out, bool collec
   if (!fs_.exists(config_.wal_data_dir)) {
     next_file_number_ = 1;
     return {};
+  }
+  if (auto locked = lock_directory(); !locked) {
+    const auto& e = locked.error();
+    return wal_error{config_.wal_data_dir, 0, e.message(), directory_lock::is_held_elsewhere(e)};
   }
   auto names = fs_.list(config_.wal_data_dir);
   if (!names)

@@ -26,6 +26,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "io/directory_lock.hpp"
 #include "io/file.hpp"
 #include "wal/wal_config.hpp"
 #include "libra/log_entry.hpp"
@@ -106,6 +107,11 @@ class wal_writer {
   wal_writer(const wal_writer&) = delete;
   wal_writer& operator=(const wal_writer&) = delete;
 
+  /// Both recover() and start() first lock wal_data_dir (io/directory_lock.hpp) for the
+  /// writer's lifetime: a second writer on the same directory fails (recover with
+  /// wal_error::held_elsewhere, start with directory_lock::is_held_elsewhere) instead of
+  /// moving the first one's live file away.
+  ///
   /// Reads the existing WAL files (oldest first) before the writer starts: returns what
   /// they hold, truncates a torn tail of the last file, and learns every writer's last
   /// index (for gap detection). A corrupt record anywhere else is an error naming the
@@ -131,7 +137,9 @@ class wal_writer {
   /// Distinct writers with entries in the batch being built.
   size_t pending_writers() const { return batch_writers_.size(); }
   const wal_config& config() const { return config_; }
-  bool batch_full() const { return batch_entries_ >= config_.wal_max_batch_size; }
+  bool batch_full() const {
+    return batch_entries_ >= config_.wal_max_batch_size || batch_.size() >= config_.wal_max_batch_bytes;
+  }
 
   /// Writes and syncs everything queued (see the file comment), then rolls over if the
   /// file grew past a limit. Returns the durable point of every writer in the batch.
@@ -161,11 +169,13 @@ class wal_writer {
   flush_result fail_batch(io_error error);
   void roll_over();
   void notice(const std::string& text) const;
+  io_status lock_directory();
 
   wal_config config_;
   file_system& fs_;
   rollover_callback on_rollover_;
   write_strategy strategy_;
+  std::optional<directory_lock> dir_lock_;  ///< held from recover() or start() on
 
   // The current file.
   std::unique_ptr<file> file_;

@@ -28,9 +28,18 @@ void wait_applied(caf::event_based_actor* self, system& sys, const server_id& id
     .then([then](caf::ok_atom, index_t) { then(done{}); }, [then, id](caf::error& e) { then(from_caf(e, id)); });
 }
 
+/// An error if `command` is over the system's limit: refused here, before anything is
+/// sent, so an oversized command costs no message and no log entry.
+std::optional<api_error> oversized(const system& sys, const shared_bytes& command) {
+  if (command.size() <= sys.max_command_bytes()) return std::nullopt;
+  return make_api_error(api_errc::command_too_large, std::to_string(command.size()) + " bytes, the limit is " +
+                                                         std::to_string(sys.max_command_bytes()));
+}
+
 /// The one-way pipelined command to server `id`, sent from `from` (or anonymously if null).
 status send_pipelined(system& sys, const server_id& id, shared_bytes command, uint64_t correlation,
                       command_priority priority, const caf::actor& notify, caf::event_based_actor* from) {
+  if (auto too_large = oversized(sys, command)) return std::move(*too_large);
   auto a = sys.lookup(id);
   if (!a) return not_running(id);
   auto msg = caf::make_message(pipeline_atom::value, std::move(command), correlation, static_cast<uint8_t>(priority),
@@ -59,6 +68,7 @@ void async::process_command_raw(caf::event_based_actor* self, system& sys, const
     return then(make_api_error(api_errc::invalid_argument, "reply_from local: " + id.to_string() + " is not on this node"));
   if (opts.from == reply_from::member && opts.reply_member.empty())
     return then(make_api_error(api_errc::invalid_argument, "reply_from member needs reply_member"));
+  if (auto too_large = oversized(sys, command)) return then(std::move(*too_large));
   if (opts.mode == reply_mode::noreply) {
     auto a = sys.lookup(id);
     if (!a) return then(not_running(id));

@@ -46,7 +46,12 @@ inline api_error from_caf(const caf::error& e, const server_id& id) {
 }
 
 /// Raft refused the request (not_leader with a hint, stopped, ...).
-inline api_error from_command(const command_error& e) { return api_error{api_errc::command, e, {}}; }
+/// A Raft refusal; a leader's size refusal keeps its own code, the one the API's own
+/// size check returns before sending (the command error stays attached).
+inline api_error from_command(const command_error& e) {
+  if (e.code == error_code::command_too_large) return api_error{api_errc::command_too_large, e, "refused by the leader"};
+  return api_error{api_errc::command, e, {}};
+}
 
 // -- time ------------------------------------------------------------------------------------
 

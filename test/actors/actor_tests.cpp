@@ -301,9 +301,10 @@ struct fragile_counter {
 
 }  // namespace
 
-TEST_CASE("actors: a machine that throws stops its servers only", "[actors]") {
+TEST_CASE("actors: a machine that throws stops its servers only (apply_failure_policy::stop)", "[actors]") {
   temp_dir dir;
   auto cfg = make_config("n1", dir.path());
+  cfg.server_defaults.on_apply_failure = apply_failure_policy::stop;
   cfg.machines["fragile"] = [](const std::string&) { return make_machine<fragile_counter>(); };
   spdlog::set_level(spdlog::level::off);  // the stop is logged as an error
   auto started = ra::system::start(cfg);
@@ -326,6 +327,60 @@ TEST_CASE("actors: a machine that throws stops its servers only", "[actors]") {
   CHECK(!sys.is_running(ca->leader.name));
   CHECK(add(sys, b[0], 2) == 2);
   spdlog::set_level(spdlog::level::warn);
+}
+
+/// Whether process_command<Machine> compiles with a command of type Cmd.
+template <class Machine, class Cmd>
+concept submittable_to = requires(ra::system& s, server_id id, Cmd c) { process_command<Machine>(s, id, c); };
+
+TEST_CASE("actors: a throwing apply is skipped by every member under the default reject policy", "[actors][poison]") {
+  temp_dir dir;
+  spdlog::set_level(spdlog::level::warn);
+  auto cfg = make_config("n1", dir.path());
+  cfg.machines["fragile"] = [](const std::string&) { return make_machine<fragile_counter>(); };
+  auto started = ra::system::start(cfg);
+  REQUIRE(started);
+  auto& sys = **started;
+  auto ids = ids_of(sys, {"a1", "a2", "a3"});
+  auto c = start_cluster(sys, "a", "fragile", ids, 10s);
+  REQUIRE(c);
+  CHECK(add(sys, c->leader, 1) == 1);
+  auto poison = process_command<int64_t>(sys, c->leader, int64_t{13}, 10s);
+  REQUIRE(!poison);
+  CHECK(poison.error().is(error_code::apply_failed));
+  for (auto& id : ids) {
+    INFO(id.name);
+    CHECK(eventually([&] {
+      auto m = key_metrics(id);
+      return m && m->commands_rejected == 1;
+    }));
+    CHECK(await_local(sys, id, 1) == 1);  // the state as before the poison command
+    CHECK(sys.is_running(id.name));
+  }
+  CHECK(add(sys, c->leader, 2) == 3);
+  // A restart applies the log again: the same command is skipped again, nothing stops.
+  REQUIRE(stop_server(sys, ids[0]));
+  REQUIRE(restart_server(sys, ids[0]));
+  CHECK(await_local(sys, ids[0], 3) == 3);
+}
+
+TEST_CASE("actors: a command of the wrong type is refused before it is appended", "[actors][poison]") {
+  temp_dir dir;
+  auto sys = start_system("n1", dir.path());
+  const std::vector<server_id> ids{start_single_counter(*sys)};
+  CHECK(add(*sys, ids[0], 5) == 5);
+  // Typed with the machine: the command type is checked at compile time.
+  static_assert(submittable_to<machines::counter, int64_t>);
+  static_assert(!submittable_to<machines::counter, std::string>);
+  auto typed = process_command<machines::counter>(*sys, ids[0], int64_t{2}, 10s);
+  REQUIRE(typed);
+  CHECK(typed->reply == 7);
+  // Typed by reply only, the mistake compiles: the leader refuses it.
+  auto wrong = process_command<int64_t>(*sys, ids[0], std::string("not an increment"), 10s);
+  REQUIRE(!wrong);
+  CHECK(wrong.error().is(error_code::bad_command));
+  CHECK(sys->is_running("s1"));
+  CHECK(add(*sys, ids[0], 1) == 8);
 }
 
 TEST_CASE("actors: two systems in one process form one cluster", "[actors]") {

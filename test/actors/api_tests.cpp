@@ -427,3 +427,77 @@ TEST_CASE("api: a blocking call pending while the system stops ends by its bound
   REQUIRE(!m);
   CHECK(m.error().code == api_errc::noproc);
 }
+
+TEST_CASE("api: a command over max_command_bytes is refused before anything is sent", "[api][limits]") {
+  temp_dir dir;
+  auto sys = start_with("n1", dir.path(), [](system_config& c) { c.server_defaults.max_command_bytes = 64; });
+  CHECK(sys->max_command_bytes() == 64);
+  const std::vector<server_id> ids{start_single_counter(*sys)};
+  auto first = process_command_raw(*sys, ids[0], encode(int64_t{5}), 10s);
+  REQUIRE(first);
+
+  const auto oversized = shared_bytes::copy_of(std::string(65, 'x'));
+  auto refused = process_command_raw(*sys, ids[0], oversized, 10s);
+  REQUIRE(!refused);
+  CHECK(refused.error().code == api_errc::command_too_large);
+  CHECK(!refused.error().command);  // the API's own check: nothing reached the server
+  auto not_piped = pipeline_command_raw(*sys, ids[0], oversized, 1, caf::actor{});
+  REQUIRE(!not_piped);
+  CHECK(not_piped.error().code == api_errc::command_too_large);
+
+  // Nothing was appended: the next command lands right after the first.
+  auto next = process_command_raw(*sys, ids[0], encode(int64_t{7}), 10s);
+  REQUIRE(next);
+  CHECK(next->index == first->index + 1);
+  CHECK(await_local(*sys, ids[0], 12) == 12);
+}
+
+TEST_CASE("api: a leader refuses a command over its own limit from a caller with a larger one", "[api][limits]") {
+  temp_dir caller_dir, leader_dir;
+  auto caller = start_system("caller", caller_dir.path());
+  auto leader = start_with("leader", leader_dir.path(), [](system_config& c) { c.server_defaults.max_command_bytes = 64; });
+  const std::vector<server_id> ids{start_single_counter(*leader)};
+  auto refused = process_command_raw(*caller, ids[0], shared_bytes::copy_of(std::string(100, 'x')), 10s);
+  REQUIRE(!refused);
+  CHECK(refused.error().code == api_errc::command_too_large);
+  REQUIRE(refused.error().command);  // the leader's core refused it
+  CHECK(refused.error().command->code == error_code::command_too_large);
+}
+
+TEST_CASE("api: system::start validates the server defaults, the WAL batch and segment limits", "[api][limits]") {
+  temp_dir dir;
+  auto cfg = make_config("n1", dir.path());
+  cfg.server_defaults.max_command_bytes = max_storable_command_bytes + 1;
+  auto s = ra::system::start(cfg);
+  REQUIRE(!s);
+  CHECK(s.error().code == api_errc::invalid_argument);
+  CHECK(s.error().message.find("max_command_bytes") != std::string::npos);
+
+  cfg = make_config("n1", dir.path());
+  cfg.wal.wal_max_batch_bytes = 0;
+  s = ra::system::start(cfg);
+  REQUIRE(!s);
+  CHECK(s.error().code == api_errc::invalid_argument);
+  CHECK(s.error().message.find("wal_max_batch_bytes") != std::string::npos);
+
+  cfg = make_config("n1", dir.path());
+  cfg.segments.segment_max_entries = 0;
+  s = ra::system::start(cfg);
+  REQUIRE(!s);
+  CHECK(s.error().code == api_errc::invalid_argument);
+  CHECK(s.error().message.find("segment_max_entries") != std::string::npos);
+}
+
+TEST_CASE("api: start_server refuses members it could never reach or that leave it out", "[api][limits]") {
+  temp_dir dir;
+  auto sys = start_system("n1", dir.path());
+  server_id s1{"s1", "n1"};
+  auto no_node = start_server(*sys, "x", s1, "counter", {member{s1}, member{server_id{"s2", ""}}});
+  REQUIRE(!no_node);
+  CHECK(no_node.error().code == api_errc::invalid_argument);
+  CHECK(no_node.error().message.find("s2") != std::string::npos);
+  auto without_self = start_server(*sys, "x", s1, "counter", {member{server_id{"s2", "n1"}}});
+  REQUIRE(!without_self);
+  CHECK(without_self.error().code == api_errc::invalid_argument);
+  CHECK(without_self.error().message.find("initial_members") != std::string::npos);
+}

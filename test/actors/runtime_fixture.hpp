@@ -66,6 +66,14 @@ inline int64_t add(ra::system& sys, const server_id& to, int64_t n) {
   return r->reply;
 }
 
+/// A one-member counter cluster "c1" of server "s1" on `sys`, with its leader elected.
+inline server_id start_single_counter(ra::system& sys) {
+  server_id s1{"s1", sys.name()};
+  auto c = start_cluster(sys, "c1", "counter", {s1}, 10s);
+  if (!c) FAIL("single-member cluster did not start: " << c.error().to_string());
+  return s1;
+}
+
 /// Polls `done` (these tests run on real threads: there is no simulated clock to advance)
 /// until it holds or `limit` passes; returns its last answer.
 template <class F>

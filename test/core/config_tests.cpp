@@ -34,6 +34,12 @@ TEST_CASE("validate names the field that is wrong", "[config]") {
       {"snapshot_chunk_size", [](server_config& c) { c.snapshot_chunk_size = 0; }},
       {"low_priority_commands_flush_size", [](server_config& c) { c.low_priority_commands_flush_size = 0; }},
       {"initial_members", [](server_config& c) { c.initial_members.push_back(member{}); }},
+      {"max_command_bytes", [](server_config& c) { c.max_command_bytes = 0; }},
+      {"detector_poll_ms", [](server_config& c) { c.detector_poll_ms = 0; }},
+      {"await_condition_timeout_ms", [](server_config& c) { c.await_condition_timeout_ms = 0; }},
+      {"receive_snapshot_timeout_ms", [](server_config& c) { c.receive_snapshot_timeout_ms = 0; }},
+      {"initial_members", [](server_config& c) { c.initial_members.erase(c.initial_members.begin()); }},
+      {"max_command_bytes", [](server_config& c) { c.max_command_bytes = max_storable_command_bytes + 1; }},
   };
   for (auto& bc : cases) {
     auto c = valid();

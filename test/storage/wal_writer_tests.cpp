@@ -53,7 +53,8 @@ wal_config config_in(const temp_dir& dir, file_system* fs = nullptr) {
   return c;
 }
 
-wal_recovery recover_all(const wal_config& c) {
+wal_recovery recover_all(wal_config c) {
+  c.lock_directory = false;  // a peek at the files, also while a writer holds them
   wal_writer reader{c};
   wal_recovery rec;
   auto rc = reader.recover(rec);
@@ -236,21 +237,23 @@ TEST_CASE("wal writer: a writer's new log resets its sequence, also one learned 
 
 TEST_CASE("wal writer: a gap asks for a resend and drops writes until it is filled", "[wal][writer]") {
   temp_dir dir;
-  wal_writer wal{config_in(dir)};
-  wal.queue("w", make_entries(1, 5, 1));
-  auto gap = wal.queue("w", make_entries(8, 9, 1));
-  CHECK(gap.status == queue_status::resend);
-  CHECK(gap.resend_from == index_t{6});
-  auto dropped = wal.queue("w", make_entries(10, 10, 1));
-  CHECK(dropped.status == queue_status::dropped);
-  CHECK(dropped.resend_from == index_t{6});
-  CHECK(wal.queue("other", make_entries(50, 50, 1)).status == queue_status::queued);
-  CHECK(wal.queue("w", make_entries(6, 10, 1)).status == queue_status::queued);
-  auto r = wal.flush();
-  REQUIRE(r.ok());
-  CHECK(written_map(r) == std::map<std::string, index_t>{{"other", index_t{50}}, {"w", index_t{10}}});
-  auto rec = recover_all(config_in(dir));
-  CHECK(rec.entries["w"] == make_entries(1, 10, 1));
+  {
+    wal_writer wal{config_in(dir)};
+    wal.queue("w", make_entries(1, 5, 1));
+    auto gap = wal.queue("w", make_entries(8, 9, 1));
+    CHECK(gap.status == queue_status::resend);
+    CHECK(gap.resend_from == index_t{6});
+    auto dropped = wal.queue("w", make_entries(10, 10, 1));
+    CHECK(dropped.status == queue_status::dropped);
+    CHECK(dropped.resend_from == index_t{6});
+    CHECK(wal.queue("other", make_entries(50, 50, 1)).status == queue_status::queued);
+    CHECK(wal.queue("w", make_entries(6, 10, 1)).status == queue_status::queued);
+    auto r = wal.flush();
+    REQUIRE(r.ok());
+    CHECK(written_map(r) == std::map<std::string, index_t>{{"other", index_t{50}}, {"w", index_t{10}}});
+    auto rec = recover_all(config_in(dir));
+    CHECK(rec.entries["w"] == make_entries(1, 10, 1));
+  }  // the writer goes (and unlocks the directory), as in a restart
   // After recovery the writer knows every writer's last index.
   wal_writer restarted{config_in(dir)};
   wal_recovery again;
@@ -455,4 +458,47 @@ TEST_CASE("wal writer: recovery without collecting entries learns the same last 
   CHECK(light.queue("w", make_entries(10, 10, 2)).resend_from == index_t{9});
   CHECK(light.queue("x", make_entries(5, 5, 1)).resend_from == index_t{4});
   CHECK(light.queue("x", make_entries(4, 4, 1)).status == queue_status::queued);
+}
+
+TEST_CASE("wal writer: a second writer on a directory in use is refused until the first goes", "[wal][writer]") {
+  temp_dir dir;
+  {
+    wal_writer first{config_in(dir)};
+    wal_recovery rec;
+    REQUIRE(first.recover(rec));
+    REQUIRE(first.start());
+    first.queue("a", make_entries(1, 2, 1));
+    REQUIRE(first.flush().ok());
+
+    wal_writer second{config_in(dir)};
+    wal_recovery second_rec;
+    auto recovered = second.recover(second_rec);
+    REQUIRE(!recovered);
+    CHECK(recovered.error().held_elsewhere);
+    auto started = second.start();
+    REQUIRE(!started);
+    CHECK(directory_lock::is_held_elsewhere(started.error()));
+    // The refused writer moved nothing: the first one still writes to its file.
+    first.queue("a", make_entries(3, 3, 1));
+    REQUIRE(first.flush().ok());
+  }
+  wal_writer after{config_in(dir)};
+  wal_recovery rec;
+  REQUIRE(after.recover(rec));
+  CHECK(rec.entries["a"] == make_entries(1, 3, 1));
+}
+
+TEST_CASE("wal writer: a batch is full at wal_max_batch_bytes as well as at wal_max_batch_size", "[wal][writer]") {
+  temp_dir dir;
+  auto c = config_in(dir);
+  c.wal_max_batch_bytes = 1000;
+  wal_writer wal{c};
+  wal.queue("a", make_entries(1, 1, 1, 400));
+  CHECK(!wal.batch_full());
+  wal.queue("a", make_entries(2, 2, 1, 400));
+  CHECK(!wal.batch_full());
+  wal.queue("a", make_entries(3, 3, 1, 400));  // past 1000 bytes with the record headers
+  CHECK(wal.batch_full());
+  REQUIRE(wal.flush().ok());
+  CHECK(!wal.batch_full());
 }

@@ -1,0 +1,130 @@
+// system::start on a data dir it cannot use: a directory another system holds (the data
+// dir lock), a corrupt WAL, an unwritable WAL or server directory. Each must return a
+// typed error promptly: a start that hangs or that runs next to another system on the
+// same files (and moves that system's live WAL away) is the bug these tests guard.
+
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <future>
+#include <iostream>
+#include <thread>
+
+#include "actors/api.hpp"
+#include "io/file.hpp"
+#include "test/actors/runtime_fixture.hpp"
+#include "wal/wal_writer.hpp"
+
+using namespace ra;
+using namespace ra::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+/// Runs system::start on a helper thread and waits at most `limit` for it. A start that
+/// has not returned by then cannot be cleaned up (it may be stuck in ~actor_system), so
+/// the test process ends at once with a failure instead of hanging the suite.
+result<std::unique_ptr<ra::system>> start_within(system_config cfg, std::chrono::milliseconds limit = 1s) {
+  std::packaged_task<result<std::unique_ptr<ra::system>>()> task{
+    [cfg = std::move(cfg)]() mutable { return ra::system::start(std::move(cfg)); }};
+  auto answer = task.get_future();
+  std::thread{std::move(task)}.detach();
+  if (answer.wait_for(limit) != std::future_status::ready) {
+    std::cerr << "system::start did not return within " << limit.count() << " ms\n";
+    std::_Exit(EXIT_FAILURE);
+  }
+  return answer.get();
+}
+
+log_entry entry_at(uint64_t index) {
+  log_entry e;
+  e.index = index_t{index};
+  e.term = term_t{1};
+  e.kind = entry_kind::command;
+  e.payload = shared_bytes::copy_of("0123456789");
+  return e;
+}
+
+}  // namespace
+
+TEST_CASE("system start: a data dir held by a running system is refused, the holder keeps working", "[actors][start]") {
+  temp_dir dir;
+  auto first = start_system("n1", dir.path());
+  const std::vector<server_id> ids{start_single_counter(*first)};
+  CHECK(add(*first, ids[0], 5) == 5);
+
+  auto second = start_within(make_config("n2", dir.path()));
+  REQUIRE(!second);
+  CHECK(second.error().code == api_errc::data_dir_locked);
+  CHECK(second.error().message.find(dir.path()) != std::string::npos);
+
+  // The refused start touched nothing of the first system's: its WAL still takes commands.
+  CHECK(add(*first, ids[0], 7) == 12);
+  first->stop();
+
+  auto third = start_within(make_config("n3", dir.path()));
+  REQUIRE(third);
+  (*third)->stop();
+}
+
+TEST_CASE("system start: a corrupt WAL record fails the start promptly", "[actors][start]") {
+  temp_dir dir;
+  std::string wal_path;
+  {
+    storage::wal_config wc;
+    wc.wal_data_dir = dir.path() + "/wal";
+    storage::wal_writer wal{wc};
+    for (uint64_t i = 1; i <= 3; ++i) {
+      std::vector<log_entry> one{entry_at(i)};
+      wal.queue("x", one);
+      REQUIRE(wal.flush().ok());
+    }
+    wal_path = wal.current_path();
+  }
+  // Flip a bit inside the second record (not the tail, which recovery would truncate).
+  std::fstream f{wal_path, std::ios::in | std::ios::out | std::ios::binary};
+  f.seekp(8 + 34 + 52 + 40);
+  f.put('\x7f');
+  f.close();
+
+  auto s = start_within(make_config("n1", dir.path()));
+  REQUIRE(!s);
+  CHECK(s.error().code == api_errc::storage);
+  CHECK(s.error().message.find(wal_path) != std::string::npos);
+}
+
+TEST_CASE("system start: an unusable WAL directory fails the start promptly", "[actors][start]") {
+  temp_dir dir;
+  // A regular file where the WAL directory should be: refused even when the tests run as
+  // root (a chmod 000 directory would not stop root).
+  std::ofstream{dir.path() + "/wal"} << "not a directory";
+  auto s = start_within(make_config("n1", dir.path()));
+  REQUIRE(!s);
+  CHECK(s.error().code == api_errc::storage);
+}
+
+TEST_CASE("system start: an unwritable server directory fails the start promptly", "[actors][start]") {
+  temp_dir dir;
+  std::string uid;
+  {
+    auto sys = start_system("n1", dir.path());
+    const std::vector<server_id> ids{start_single_counter(*sys)};
+    CHECK(add(*sys, ids[0], 5) == 5);
+    uid = sys->uid_of("s1");
+  }  // the live WAL file keeps s1's entries: the next start moves them into s1's segments
+  REQUIRE(!uid.empty());
+  storage::faulty_file_system faulty{storage::file_system::posix()};
+  const std::string server_dir = dir.path() + "/" + uid + "/";
+  faulty.set_rule([&](std::string_view op, const std::string& path) {
+    return op == "open" && path.rfind(server_dir, 0) == 0 ? EACCES : 0;
+  });
+  auto cfg = make_config("n1", dir.path());
+  cfg.fs = &faulty;
+  auto s = start_within(cfg);
+  REQUIRE(!s);
+  CHECK(s.error().code == api_errc::storage);
+  CHECK(faulty.failures() > 0);
+}
