@@ -20,9 +20,15 @@ segment_flush_result flush_wal_file(file_system& fs, const rollover_info& info,
         break;
       }
       case wal_reader::step::end_of_file:
-      case wal_reader::step::torn_tail:  // a closed file's tail was never acknowledged
         more = false;
         break;
+      case wal_reader::step::torn_tail:
+        // Recovery truncated the last file's torn tail and the writer never leaves one in
+        // a file it closed: this is damage to acknowledged entries. Keep the file.
+        result.error = wal_error{info.path, reader.torn_tail_offset(),
+                                 "damaged record in a closed WAL file (acknowledged entries)"}
+                         .message();
+        return result;
       case wal_reader::step::error:
         result.error = reader.error().message();
         return result;
