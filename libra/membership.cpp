@@ -56,6 +56,7 @@ void server::truncate_config_history(index_t from) {
 void server::recompute_config() {
   cluster_ = config_history_.empty() ? base_config_ : config_history_.rbegin()->second;
   if (lead()) rebuild_peers();
+  watch_removed_leader();
 }
 
 cluster_config server::config_at(index_t i) const {

@@ -195,7 +195,16 @@ class server {
   uint64_t long_timeout();
   bool is_voter() const { return cluster_.is_voter(cfg_.id); }
   bool is_leaderish() const { return role_ == role::leader || role_ == role::await_condition; }
-  bool leader_alive() const { auto* f = following(); return f && f->leader_alive; }
+  /// Heard the leader, no down signal since, and the leader is still a member: a removed
+  /// leader steps down once its removal commits but stays alive, so it must not hold
+  /// back elections (pre-vote stickiness, the election timer) (review F8).
+  bool leader_alive() const {
+    auto* f = following();
+    return f && f->leader_alive && (!leader_id_ || cluster_.contains(*leader_id_));
+  }
+  /// A follower whose leader is no longer a member arms the election timer, which the
+  /// removed leader's messages do not cancel: its timeout_now may be lost.
+  void watch_removed_leader();
   void emit(action a) { actions_.push_back(std::move(a)); }
   void send(const server_id& to, peer_message m);
   void note_leader(const server_id& leader);
