@@ -52,6 +52,10 @@ struct server_metrics {
   uint64_t aer_received = 0;
 };
 
+/// A leader whose log stays unwritable for this many of its ticks in a row
+/// (tick_timeout_ms each: 2 to 3 s by default) hands leadership over (review F5).
+inline constexpr uint32_t storage_failure_ticks_before_handover = 3;
+
 namespace detail {
 struct snapshot_receipt;  // server_internal.hpp
 
@@ -254,6 +258,13 @@ class server {
   void rebuild_peers();
   void maybe_promote();
   void on_cluster_change_committed();
+  /// The voter with the highest match index (null if the leader has no voter peer).
+  peer* most_up_to_date_voter();
+  /// Sends timeout_now to `target` and waits in await_condition for it to take over.
+  void begin_transfer(const server_id& target);
+  /// On the leader's tick: a log that stays unwritable makes the leader hand over to the
+  /// most up-to-date voter, so a healthy majority takes writes again (review F5).
+  void hand_over_if_storage_failing();
 
   // queries
   void on_heartbeat(const server_id& from, const heartbeat_rpc& m);
