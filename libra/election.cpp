@@ -111,11 +111,31 @@ void server::handle_transfer_leadership(client_ref from, const server_id& target
   if (m->kind != membership::voter) return reply_error(from, error_code::non_voter, cfg_.id);
   auto p = find_peer(target);
   if (!p || p->repl.match() != log_.last_index()) return reply_error(from, error_code::not_up_to_date, cfg_.id);
+  begin_transfer(target);
+  emit(reply_action{from, index_t{0}, current_term_, cfg_.id, {}, std::nullopt});
+}
+
+void server::begin_transfer(const server_id& target) {
   send(target, timeout_now_rpc{current_term_, cfg_.id});
   lead()->transfer_target = target;
   set_role(role::await_condition);
   emit(set_timer_action{timer_kind::await_condition, cfg_.await_condition_timeout_ms});
-  emit(reply_action{from, index_t{0}, current_term_, cfg_.id, {}, std::nullopt});
+}
+
+void server::hand_over_if_storage_failing() {
+  auto& l = *lead();
+  if (storage_error_.empty()) {
+    l.storage_failed_ticks = 0;
+    return;
+  }
+  // Commands are refused while the log cannot be written, and the followers, hearing a
+  // live leader, never elect: without this a full disk on the leader's node alone would
+  // stop the group's writes until an operator acts.
+  if (role_ != role::leader || ++l.storage_failed_ticks < storage_failure_ticks_before_handover) return;
+  l.storage_failed_ticks = 0;
+  // Even a voter behind our last index may take over: what it lacks is not durable here
+  // and so not committed; the election keeps every committed entry.
+  if (auto* best = most_up_to_date_voter()) begin_transfer(best->id);
 }
 
 void server::become_leader() {

@@ -56,6 +56,7 @@ void server::truncate_config_history(index_t from) {
 void server::recompute_config() {
   cluster_ = config_history_.empty() ? base_config_ : config_history_.rbegin()->second;
   if (lead()) rebuild_peers();
+  watch_removed_leader();
 }
 
 cluster_config server::config_at(index_t i) const {
@@ -98,11 +99,15 @@ void server::on_cluster_change_committed() {
   if (!is_leaderish() || cluster_.contains(cfg_.id) || commit_index_ < newest_change) return;
   // We were removed and the removal is committed: hand over to the most up-to-date voter
   // (so the cluster need not wait for failure detection), then step down for good.
+  if (auto* best = most_up_to_date_voter()) send(best->id, timeout_now_rpc{current_term_, cfg_.id});
+  become_follower(current_term_, std::nullopt);
+}
+
+server::peer* server::most_up_to_date_voter() {
   peer* best = nullptr;
   for (auto& p : lead()->peers)
     if (p->is_voter() && (!best || p->repl.match() > best->repl.match())) best = p.get();
-  if (best) send(best->id, timeout_now_rpc{current_term_, cfg_.id});
-  become_follower(current_term_, std::nullopt);
+  return best;
 }
 
 }  // namespace ra

@@ -207,7 +207,10 @@ void server::handle_storage_error(std::string message) {
 
 void server::handle_log_written() {
   if (role_ == role::stopped) return;
-  if (!storage_error_.empty() && log_.last_written().index > written_at_error_) storage_error_.clear();
+  if (!storage_error_.empty() && log_.last_written().index > written_at_error_) {
+    storage_error_.clear();
+    if (auto* l = lead()) l->storage_failed_ticks = 0;  // the failures were not in a row
+  }
   if (is_leaderish()) {
     advance_commit();
   } else {
@@ -219,7 +222,7 @@ void server::maybe_arm_tick() {
   auto& l = *lead();
   if (l.tick_armed) return;
   bool work = machine_wants_tick_ || !l.low_priority.empty() || !l.batched.empty() || !l.queries.empty() ||
-              !l.pending.empty();
+              !l.pending.empty() || !storage_error_.empty();
   auto last = log_.last_index();
   for (auto& p : l.peers)
     work = work || p->repl.match() < last || p->repl.commit_sent() < commit_index_ ||
@@ -260,6 +263,7 @@ void server::on_tick() {
     }
   });
   if (!lead()) return;
+  hand_over_if_storage_failing();
   send_query_heartbeats();
   effects tick_effects;
   if (role_ == role::leader && guard_machine("tick", [&] { tick_effects = machine_->tick(now_ms_); }))

@@ -216,6 +216,12 @@ void server::note_leader(const server_id& leader) {
   f.leader_alive = true;
   emit(cancel_timer_action{timer_kind::election});
   emit(monitor_leader_action{leader});
+  watch_removed_leader();
+}
+
+void server::watch_removed_leader() {
+  auto* f = following();
+  if (f && f->leader_alive && leader_id_ && !cluster_.contains(*leader_id_)) arm_election(long_timeout());
 }
 
 void server::stop(const std::string& reason, bool delete_data, bool failed) {

@@ -54,6 +54,10 @@ struct server_metrics {
   uint64_t commands_rejected = 0;
 };
 
+/// A leader whose log stays unwritable for this many of its ticks in a row
+/// (tick_timeout_ms each: 2 to 3 s by default) hands leadership over (review F5).
+inline constexpr uint32_t storage_failure_ticks_before_handover = 3;
+
 namespace detail {
 struct snapshot_receipt;  // server_internal.hpp
 
@@ -197,7 +201,16 @@ class server {
   uint64_t long_timeout();
   bool is_voter() const { return cluster_.is_voter(cfg_.id); }
   bool is_leaderish() const { return role_ == role::leader || role_ == role::await_condition; }
-  bool leader_alive() const { auto* f = following(); return f && f->leader_alive; }
+  /// Heard the leader, no down signal since, and the leader is still a member: a removed
+  /// leader steps down once its removal commits but stays alive, so it must not hold
+  /// back elections (pre-vote stickiness, the election timer) (review F8).
+  bool leader_alive() const {
+    auto* f = following();
+    return f && f->leader_alive && (!leader_id_ || cluster_.contains(*leader_id_));
+  }
+  /// A follower whose leader is no longer a member arms the election timer, which the
+  /// removed leader's messages do not cancel: its timeout_now may be lost.
+  void watch_removed_leader();
   void emit(action a) { actions_.push_back(std::move(a)); }
   void send(const server_id& to, peer_message m);
   void note_leader(const server_id& leader);
@@ -263,6 +276,13 @@ class server {
   void rebuild_peers();
   void maybe_promote();
   void on_cluster_change_committed();
+  /// The voter with the highest match index (null if the leader has no voter peer).
+  peer* most_up_to_date_voter();
+  /// Sends timeout_now to `target` and waits in await_condition for it to take over.
+  void begin_transfer(const server_id& target);
+  /// On the leader's tick: a log that stays unwritable makes the leader hand over to the
+  /// most up-to-date voter, so a healthy majority takes writes again (review F5).
+  void hand_over_if_storage_failing();
 
   // queries
   void on_heartbeat(const server_id& from, const heartbeat_rpc& m);

@@ -69,6 +69,8 @@ struct server::leader_state {
   bool replication_due = false;  ///< new entries or commit: send AEs when actions are taken
   bool flush_requested = false;
   std::optional<server_id> transfer_target;  ///< await_condition: who should take over
+  /// Ticks in a row that found the log unwritable (see hand_over_if_storage_failing).
+  uint32_t storage_failed_ticks = 0;
   std::map<uint64_t, notify_action> notify_batch;  ///< per client id, flushed per event
   // consistent queries
   uint64_t query_seq = 0;

@@ -230,7 +230,11 @@ void durable_log::on_resend(index_t from) {
 
 void durable_log::on_segments(const std::vector<segment_ref>& refs) {
   if (refs.empty()) return;
-  segs_.add(refs);
+  if (auto st = segs_.add(refs); !st) {
+    // Keep the entries in memory: the set does not hold them.
+    note_error(st.error());
+    return;
+  }
   index_t through{0};
   for (auto& r : refs) through = std::max(through, r.range.last);
   // Keep in memory whatever was overwritten after the WAL file was closed.

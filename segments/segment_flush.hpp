@@ -9,6 +9,7 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -30,9 +31,15 @@ struct segment_flush_result {
 };
 
 /// `server_dir(uid)` gives a server's directory. Entries of servers without a directory
-/// are skipped (the server was deleted).
+/// are skipped (the server was deleted), and so are the servers in `already_moved` (an
+/// earlier attempt on this file wrote and synced their segments; rewriting them on every
+/// retry would fill the disk with copies).
+/// A missing WAL file counts as moved: only this function deletes a file handed to the
+/// segment writer, after moving all of it, so a retry after a failed directory sync finds
+/// it gone and only syncs the directory again.
 segment_flush_result flush_wal_file(file_system& fs, const rollover_info& info,
                                     const std::function<std::string(const std::string&)>& server_dir,
-                                    const segment_config& config);
+                                    const segment_config& config,
+                                    const std::set<std::string>& already_moved = {});
 
 }  // namespace ra::storage

@@ -1,6 +1,7 @@
 #include "segments/segment_set.hpp"
 
 #include <algorithm>
+#include <cerrno>
 #include <stdexcept>
 
 namespace ra::storage {
@@ -186,12 +187,28 @@ io_status segment_set::read_range(index_t from, index_t to, size_t max_count, st
   return io_ok();
 }
 
-void segment_set::add(std::span<const segment_ref> new_segments) {
+io_status segment_set::add(std::span<const segment_ref> new_segments) {
+  io_status result = io_ok();
   for (auto& ref : new_segments) {
+    auto refuse = [&](const std::string& why) {
+      result = io_error{EINVAL, "segment_set::add", path_of(ref.file_name) + " " + why};
+    };
     auto number = parse_segment_file_name(ref.file_name);
-    if (!number) throw std::invalid_argument("segment_set::add: not a segment file name: " + ref.file_name);
-    if (!segments_.empty() && *number <= segments_.back().number)
-      throw std::invalid_argument("segment_set::add: " + ref.file_name + " is not newer than the existing segments");
+    if (!number) {
+      refuse("is not a segment file name");
+      break;
+    }
+    if (!segments_.empty() && *number <= segments_.back().number) {
+      auto known = std::find_if(segments_.begin(), segments_.end(),
+                                [&](const tracked_segment& s) { return s.number == *number; });
+      if (known != segments_.end() && known->own_range == ref.range)
+        continue;  // told again about a file already learnt
+      if (known == segments_.end() && !fs_->exists(path_of(ref.file_name)))
+        continue;  // deleted meanwhile: covered by a snapshot
+      refuse(known != segments_.end() ? "is known with a different range"
+                                      : "is not newer than the existing segments");
+      break;
+    }
     auto terms = ref.terms;
     if (terms.empty()) {
       // A ref made by hand rather than by write_segments: learn the terms once now. A
@@ -203,12 +220,14 @@ void segment_set::add(std::span<const segment_ref> new_segments) {
     segments_.push_back(tracked_segment{*number, ref.file_name, ref.range, ref.range, std::move(terms)});
   }
   recompute_effective_ranges();
+  return result;
 }
 
 io_result<std::vector<segment_ref>> segment_set::write(std::span<const log_entry> entries,
                                                        const segment_config& config) {
   auto made = write_segments(*fs_, dir_, entries, config);
-  if (made) add(*made);
+  if (!made) return made;
+  if (auto st = add(*made); !st) return st.error();
   return made;
 }
 

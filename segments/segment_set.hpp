@@ -69,7 +69,13 @@ class segment_set {
   io_status read_range(index_t from, index_t to, size_t max_count, std::vector<log_entry>& out);
 
   /// Registers segments made by write_segments() in this directory (newest last).
-  void add(std::span<const segment_ref> new_segments);
+  /// Idempotent: a ref the set already knows with the same range is skipped (a server
+  /// restarted while the segment writer moved a WAL file learns the new file from the
+  /// directory and is then told about it again), and so is an older ref whose file is
+  /// gone (deleted meanwhile as covered by a snapshot). Anything else that is not newer
+  /// than the known files, or a bad file name, is an error (EINVAL) and adds nothing
+  /// more; the refs before it stay added.
+  io_status add(std::span<const segment_ref> new_segments);
   /// write_segments() into this set's directory, then add().
   io_result<std::vector<segment_ref>> write(std::span<const log_entry> entries, const segment_config& config);
 

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <deque>
+#include <set>
 
 #include <caf/all.hpp>
 
@@ -9,9 +10,16 @@ namespace ra::storage {
 
 namespace {
 
+/// A WAL file waiting to be moved, and the servers whose entries an earlier attempt
+/// already moved (a retry must not write their segments again).
+struct queued_wal_file {
+  rollover_info info;
+  std::set<std::string> moved;
+};
+
 struct segment_writer_state {
   segment_writer_config config;
-  std::deque<rollover_info> queue;  ///< files waiting, oldest first (order matters)
+  std::deque<queued_wal_file> queue;  ///< files waiting, oldest first (order matters)
   bool retry_scheduled = false;
   std::chrono::milliseconds backoff{50};
 };
@@ -24,11 +32,16 @@ void drain(segment_writer_actor* self) {
   auto& st = self->state;
   auto& fs = st.config.fs ? *st.config.fs : file_system::posix();
   while (!st.queue.empty()) {
-    auto res = flush_wal_file(fs, st.queue.front(), st.config.server_dir, st.config.segments);
-    for (auto& [uid, refs] : res.segments)
+    auto& head = st.queue.front();
+    auto res = flush_wal_file(fs, head.info, st.config.server_dir, st.config.segments, head.moved);
+    for (auto& [uid, refs] : res.segments) {
+      head.moved.insert(uid);
       if (st.config.notify && !refs.empty()) st.config.notify(uid, refs);
+    }
     if (res.error) {
-      if (st.config.on_error) st.config.on_error(st.queue.front().path + ": " + *res.error);
+      // The file stays at the head: when it was already deleted (a failed directory
+      // sync), the retry finds it gone and only syncs the directory again.
+      if (st.config.on_error) st.config.on_error(head.info.path + ": " + *res.error);
       if (!st.retry_scheduled) {
         st.retry_scheduled = true;
         self->delayed_send(self, st.backoff, seg_retry_atom::value);
@@ -45,7 +58,7 @@ caf::behavior segment_writer(segment_writer_actor* self, segment_writer_config c
   self->state.config = std::move(config);
   return {
     [=](seg_flush_atom, rollover_info& info) {
-      self->state.queue.push_back(std::move(info));
+      self->state.queue.push_back(queued_wal_file{std::move(info), {}});
       if (!self->state.retry_scheduled) drain(self);
     },
     // How many WAL files still wait (a request answers after everything sent before it).

@@ -60,7 +60,7 @@ file_header_status check_file_header(std::span<const char> bytes) {
     return file_header_status::too_short;
   if (std::memcmp(bytes.data(), magic, sizeof magic) != 0)
     return file_header_status::bad_magic;
-  if (static_cast<uint8_t>(bytes[4]) != version)
+  if (const auto v = static_cast<uint8_t>(bytes[4]); v < oldest_readable_version || v > version)
     return file_header_status::bad_version;
   return file_header_status::ok;
 }
@@ -73,6 +73,27 @@ void append_writer_declaration(std::vector<char>& out, uint32_t writer_ref, std:
   std::memcpy(body, uid.data(), uid.size());
   finish_header(h, static_cast<uint8_t>(record_type::writer_declaration), writer_ref, 0, 0,
                 static_cast<uint32_t>(uid.size()), body, true);
+}
+
+size_t begin_batch(std::vector<char>& out) {
+  const size_t at = out.size();
+  grow(out, record_header_size);
+  finish_batch(out, at);
+  return at;
+}
+
+void finish_batch(std::vector<char>& out, size_t at) {
+  const uint64_t length = out.size() - at - record_header_size;
+  finish_header(out.data() + at, static_cast<uint8_t>(record_type::batch), batch_marker_ref,
+                length, 0, 0, nullptr, true);
+}
+
+bool is_batch_record(const char* bytes) {
+  if (static_cast<uint8_t>(bytes[type_flags_at]) != static_cast<uint8_t>(record_type::batch) ||
+      load_le<uint32_t>(bytes + writer_ref_at) != batch_marker_ref)
+    return false;
+  record_header h;
+  return decode_header(bytes, h) == header_status::ok && h.type == record_type::batch;
 }
 
 size_t entry_record_size(const log_entry& entry) {
@@ -124,6 +145,12 @@ header_status decode_header(const char* h, record_header& out) {
     case static_cast<uint8_t>(record_type::entry):
       out.type = record_type::entry;
       if (out.body_length < entry_body_fixed_size)
+        return header_status::invalid;
+      return header_status::ok;
+    case static_cast<uint8_t>(record_type::batch):
+      out.type = record_type::batch;
+      if (out.truncate || !out.body_checksummed || out.writer_ref != batch_marker_ref ||
+          out.term != 0 || out.body_length != 0)
         return header_status::invalid;
       return header_status::ok;
     default:

@@ -18,7 +18,10 @@
 namespace ra::storage::wal_format {
 
 inline constexpr char magic[4] = {'R', 'A', 'W', 'A'};
-inline constexpr uint8_t version = 1;
+/// Version 2 frames every batch with a batch record (version 1 files have none and are
+/// still read, with the version 1 torn-tail rule).
+inline constexpr uint8_t version = 2;
+inline constexpr uint8_t oldest_readable_version = 1;
 /// "RAWA", version, 3 zero bytes of padding.
 inline constexpr size_t file_header_size = 8;
 /// header_crc u32, type_flags u8, writer_ref u32, index u64, term u64, length u32, body_crc u32.
@@ -30,7 +33,13 @@ inline constexpr size_t max_writer_uid_size = 1024;
 enum class record_type : uint8_t {
   writer_declaration = 1,  ///< body = the writer's uid; binds writer_ref for this file
   entry = 2,               ///< body = kind, system_time, payload
+  /// Starts a batch (one write + one sync); index = the byte length of the batch's
+  /// records that follow it; no body. It tells a torn last batch (nothing valid starts
+  /// after the damage) from damage in the middle (a later batch starts after it).
+  batch = 3,
 };
+/// The writer_ref of every batch record ("BTCH"): lets a scan skip non-candidates cheaply.
+inline constexpr uint32_t batch_marker_ref = 0x48435442;
 
 inline constexpr uint8_t type_mask = 0x03;
 /// The entry starts an overwrite (or a fresh log after a snapshot): recovery drops the
@@ -57,6 +66,8 @@ void append_file_header(std::vector<char>& out);
 
 enum class file_header_status { ok, too_short, bad_magic, bad_version };
 file_header_status check_file_header(std::span<const char> bytes);
+/// The version byte of a header check_file_header accepted.
+inline uint8_t file_version(std::span<const char> bytes) { return static_cast<uint8_t>(bytes[4]); }
 
 /// Appends a writer declaration record (always checksummed). The uid must be 1 to
 /// max_writer_uid_size bytes (std::invalid_argument otherwise).
@@ -66,6 +77,13 @@ void append_writer_declaration(std::vector<char>& out, uint32_t writer_ref, std:
 /// by a u32 length.
 void append_entry(std::vector<char>& out, uint32_t writer_ref, const log_entry& entry,
                   bool truncate, bool compute_checksum);
+
+/// Appends a batch record whose length is not known yet; returns its offset in `out`.
+size_t begin_batch(std::vector<char>& out);
+/// Sets the length of the batch record at `at` to everything after it in `out`.
+void finish_batch(std::vector<char>& out, size_t at);
+/// True if the record_header_size bytes at `bytes` are an intact batch record.
+bool is_batch_record(const char* bytes);
 
 /// Size of the record append_entry would write for `entry`.
 size_t entry_record_size(const log_entry& entry);

@@ -77,6 +77,40 @@ bool wal_reader::only_zeros_from(uint64_t offset) {
   return true;
 }
 
+bool wal_reader::batch_record_from(uint64_t offset) {
+  // Windows overlap by a header's size minus one byte, so no candidate offset is missed.
+  const size_t window = std::max(chunk_size_, 4 * fmt::record_header_size);
+  while (offset + fmt::record_header_size <= file_size_) {
+    const size_t n = static_cast<size_t>(std::min<uint64_t>(window, file_size_ - offset));
+    if (!ensure_buffered(offset, n))
+      return true;
+    const char* p = at(offset);
+    for (size_t i = 0; i + fmt::record_header_size <= n; ++i)
+      if (fmt::is_batch_record(p + i))
+        return true;
+    offset += n - fmt::record_header_size + 1;
+  }
+  return false;
+}
+
+bool wal_reader::damage_is_torn_tail(uint64_t bad, uint64_t after) {
+  if (only_zeros_from(after))
+    return true;
+  if (io_failed_ || version_ < 2)
+    return false;
+  if (bad == batch_end_) {
+    // The batch record of the next batch is the damaged one.
+  } else if (in_batch_ && bad > batch_start_ && bad < batch_end_) {
+    // Inside a batch whose record is intact: anything non-zero after its end was written
+    // after it was synced.
+    if (batch_end_ < file_size_ && !only_zeros_from(batch_end_))
+      return false;
+  } else {
+    return false;
+  }
+  return !batch_record_from(bad + 1) && !io_failed_;
+}
+
 bool wal_reader::open_and_check_header() {
   opened_ = true;
   if (!file_) {
@@ -112,7 +146,9 @@ bool wal_reader::open_and_check_header() {
       fail(0, "unsupported WAL version " + std::to_string(static_cast<uint8_t>(*(at(0) + 4))));
       return false;
   }
+  version_ = fmt::file_version({at(0), fmt::file_header_size});
   position_ = fmt::file_header_size;
+  batch_start_ = batch_end_ = fmt::file_header_size;
   return true;
 }
 
@@ -137,7 +173,7 @@ wal_reader::step wal_reader::next() {
       case fmt::header_status::ok:
         break;
       case fmt::header_status::bad_checksum:
-        if (only_zeros_from(start + fmt::record_header_size))
+        if (damage_is_torn_tail(start, start + fmt::record_header_size))
           return torn(start);
         return io_failed_ ? step::error : fail(start, "record header checksum mismatch");
       case fmt::header_status::invalid:
@@ -150,11 +186,21 @@ wal_reader::step wal_reader::next() {
       return step::error;
     std::span<const char> body{at(start + fmt::record_header_size), h.body_length};
     if (!fmt::body_intact(h, body)) {
-      if (only_zeros_from(start + total))
+      if (damage_is_torn_tail(start, start + total))
         return torn(start);
       return io_failed_ ? step::error : fail(start, "record checksum mismatch");
     }
     position_ = start + total;
+    if (h.type == fmt::record_type::batch) {
+      if (in_batch_ && start < batch_end_)
+        return fail(start, "batch record inside a batch");
+      in_batch_ = true;
+      batch_start_ = start;
+      batch_end_ = start + total + h.index;
+      continue;
+    }
+    if (in_batch_ && start >= batch_end_)
+      return fail(start, "record outside any batch");
     if (h.type == fmt::record_type::writer_declaration) {
       auto [it, inserted] = writers_.try_emplace(h.writer_ref, body.data(), body.size());
       if (!inserted)

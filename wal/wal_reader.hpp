@@ -1,13 +1,18 @@
 #pragma once
 // Reads one WAL file record by record, in chunks of at most 32 MiB, and applies Ra's
 // recovery rule: a damaged record is accepted as the end of the file only if nothing
-// could have been written after it (a "torn tail"):
+// acknowledged could have been written after it (a "torn tail"):
 //   * fewer bytes are left than a record header needs;
 //   * the header is complete and intact but its body runs past the end of the file;
-//   * the header fails its CRC and only zero bytes follow the header;
-//   * the body fails its CRC and the record ends the file, or only zero bytes follow.
+//   * the header or the body fails its CRC and only zero bytes follow the record;
+//   * (version 2) the damage lies in the file's last batch: no intact batch record starts
+//     after it, and the batch it belongs to (if its batch record is intact) ends the file.
+//     A batch is one write and one sync; the writer starts the next only after the sync,
+//     so unsynced writeback out of order (zeros, then data of the same batch) is torn,
+//     while damage with a later batch behind it is damage to acknowledged data.
 // Any other damage is an error naming the file and the offset of the bad record; it is
-// never skipped.
+// never skipped. The reader does not know whether its file is the last one: a torn tail
+// in a closed (rolled-over) file is corruption, and its callers treat it so.
 
 #include <cstddef>
 #include <cstdint>
@@ -78,6 +83,12 @@ class wal_reader {
   /// True if every byte from `offset` to the end of the file is zero (false on I/O error,
   /// with the error recorded).
   bool only_zeros_from(uint64_t offset);
+  /// The torn-tail rule for a damaged record at `bad` whose bytes end at `after` (the
+  /// end of its header when the header is damaged).
+  bool damage_is_torn_tail(uint64_t bad, uint64_t after);
+  /// True if an intact batch record starts at or after `offset` (true on I/O error, so
+  /// the damage is not taken for a torn tail; the error is recorded).
+  bool batch_record_from(uint64_t offset);
   step fail(uint64_t offset, std::string reason);
   step torn(uint64_t offset);
 
@@ -91,6 +102,12 @@ class wal_reader {
   std::vector<char> buffer_;
   uint64_t buffer_offset_ = 0;  ///< file offset of buffer_[0]
   uint64_t position_ = 0;
+  uint8_t version_ = 0;
+  /// The batch being read, from its batch record: [batch_start_, batch_end_). Before the
+  /// first batch record both are the end of the file header (a batch starts there).
+  bool in_batch_ = false;
+  uint64_t batch_start_ = 0;
+  uint64_t batch_end_ = 0;
   std::unordered_map<uint32_t, std::string> writers_;  ///< declared refs of this file
   wal_record record_;
   uint64_t torn_offset_ = 0;

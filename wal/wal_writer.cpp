@@ -244,6 +244,8 @@ queue_result wal_writer::queue(const std::string& writer, std::span<const log_en
   }
   sequences_[writer] = writer_sequence{last, false};
 
+  if (batch_.empty())
+    fmt::begin_batch(batch_);  // its length is set when the batch is flushed
   const uint32_t ref = writer_ref(writer);
   for (size_t i = 0; i < entries.size(); ++i)
     fmt::append_entry(batch_, ref, entries[i], truncate && i == 0, config_.wal_compute_checksums);
@@ -281,6 +283,7 @@ flush_result wal_writer::flush() {
       return fail_batch(st.error());
     must_truncate_ = false;
   }
+  fmt::finish_batch(batch_, 0);  // again after a failure: the kept batch may have grown
   // From here on the file may hold bytes past durable_size_ until the batch is durable.
   must_truncate_ = true;
   if (auto st = file_->write(batch_); !st) {
@@ -389,8 +392,13 @@ ra::expected<void, wal_error> wal_writer::recover(wal_recovery& out, bool collec
     if (step == wal_reader::step::error)
       return reader.error();
     if (step == wal_reader::step::torn_tail) {
+      // The writer rolls over only after a synced batch: a closed file never ends torn,
+      // so a damaged end there is damage to acknowledged entries, not a crash.
+      if (i + 1 != files.size())
+        return wal_error{path, reader.torn_tail_offset(),
+                         "damaged record in a closed WAL file (acknowledged entries)"};
       out.torn_tails.emplace_back(path, reader.torn_tail_offset());
-      if (i + 1 == files.size()) {
+      {
         auto f = fs_.open(path, {open_mode::read_write});
         if (!f)
           return wal_error{path, reader.torn_tail_offset(), f.error().message()};

@@ -208,6 +208,7 @@ class cluster {
   }
 
   std::deque<envelope>& network() { return net_; }
+  const std::set<timer_kind>& timers(const std::string& name) const { return nodes_.at(name).timers; }
   std::vector<envelope>& delivered() { return delivered_; }
   std::vector<reply_action> replies_;
   std::vector<query_reply_action> query_replies_;

@@ -236,3 +236,43 @@ TEST_CASE("a server answers vote requests even while it believes it is not a vot
     if (auto r = std::get_if<pre_vote_result>(&env.msg); r && env.from == sid("d") && r->token == 42) answered = true;
   CHECK(answered);
 }
+
+// F8: the removed leader hands over with one timeout_now and steps down, but stays alive,
+// so the followers' failure detectors never fire. If that message is lost, the followers
+// must still elect: they stop counting on a leader that is no longer a member.
+TEST_CASE("a removed leader's lost timeout_now does not leave the followers waiting forever", "[membership][f8]") {
+  cluster c{{"a", "b", "c"}};
+  c.elect("a");
+  c.command("a", 1);
+  c.run();
+  auto client = c.next_client();
+  c["a"].handle_membership(membership_request{client, membership_op::remove, member{sid("a"), membership::voter, {}}});
+  auto drop_timeout_now = [&] {
+    std::erase_if(c.network(), [](const envelope& e) { return std::holds_alternative<timeout_now_rpc>(e.msg); });
+  };
+  c.collect();
+  for (int i = 0; i < 100000; ++i) {
+    c.sync_all();
+    drop_timeout_now();
+    if (c.network().empty()) {
+      c.collect();
+      drop_timeout_now();
+      if (c.network().empty()) break;
+    }
+    c.deliver_one();
+  }
+  REQUIRE(c.reply_for(client));
+  CHECK(c["a"].current_role() == role::follower);
+  CHECK(c.leader().empty());
+  // Neither follower is left without an election timer, and its firing elects.
+  for (auto name : {"b", "c"}) {
+    CHECK(c.timers(name).count(timer_kind::election) == 1);
+  }
+  c.fire("b", timer_kind::election);
+  c.run();
+  auto l = c.leader();
+  REQUIRE((l == "b" || l == "c"));
+  c.command(l, 2);
+  c.run();
+  CHECK(c.applied(l) == std::vector<int64_t>{1, 2});
+}

@@ -388,3 +388,48 @@ TEST_CASE("batched commands not yet appended are refused as not_leader when the 
   c.run();
   for (auto n : {"a", "b", "c"}) CHECK(c.applied(n) == std::vector<int64_t>{1});
 }
+
+// F5: commands are refused while the leader's log cannot be written, and its followers,
+// hearing a live leader, never elect. A leader whose log stays unwritable for a few ticks
+// hands leadership to the most up-to-date voter.
+TEST_CASE("a leader whose log stays unwritable hands over to a voter after a few ticks", "[replication][storage][f5]") {
+  cluster c{{"a", "b", "c"}};
+  c.elect("a");
+  c.command("a", 1);
+  c.run();
+  c["a"].handle_storage_error("write /data/wal/0001.wal: No space left on device");
+  c.collect();
+  for (uint32_t tick = 1; tick < storage_failure_ticks_before_handover; ++tick) {
+    REQUIRE(c.timers("a").count(timer_kind::tick) == 1);  // a failing log is work: ticks run
+    c.fire("a", timer_kind::tick);
+    c.run();
+    CHECK(c.leader() == "a");  // a short fault is ridden out
+  }
+  REQUIRE(c.timers("a").count(timer_kind::tick) == 1);
+  c.fire("a", timer_kind::tick);
+  c.run();
+  auto l = c.leader();
+  REQUIRE((l == "b" || l == "c"));
+  CHECK(c["a"].current_role() == role::follower);
+  auto after = c.command(l, 2);
+  c.run();
+  REQUIRE(c.reply_for(after));
+  CHECK_FALSE(c.reply_for(after)->error);
+  CHECK(c.applied(l) == std::vector<int64_t>{1, 2});
+}
+
+TEST_CASE("a leader whose log recovers between ticks keeps leading", "[replication][storage][f5]") {
+  cluster c{{"a", "b", "c"}};
+  c.elect("a");
+  for (int64_t round = 1; round <= 2 * storage_failure_ticks_before_handover; ++round) {
+    auto queued = c.command("a", round);  // appended, not yet durable
+    c["a"].handle_storage_error("write /data/wal/0001.wal: No space left on device");
+    REQUIRE(c.timers("a").count(timer_kind::tick) == 1);
+    c.fire("a", timer_kind::tick);
+    c.run();  // the log writes again: the failures were not in a row
+    CHECK(c["a"].storage_error().empty());
+    REQUIRE(c.reply_for(queued));
+    CHECK_FALSE(c.reply_for(queued)->error);
+  }
+  CHECK(c.leader() == "a");
+}

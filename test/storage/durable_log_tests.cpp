@@ -389,3 +389,42 @@ TEST_CASE("F1: the log reset marker goes only when the new log's first entry is 
   CHECK_FALSE(std::filesystem::exists(marker));
   CHECK(log.last_written() == index_term{index_t{1001}, term_t{3}});
 }
+
+// F7: restart_server racing a roll-over. The restarted server opens its segment directory
+// and learns the file the segment writer has just written; the writer's notification for
+// that same file arrives afterwards. It threw ("not newer than the existing segments")
+// and the exception killed the server actor.
+TEST_CASE("F7: a server told about segments it already learnt from its directory carries on", "[storage][durable_log][segments][f7]") {
+  temp_dir d;
+  std::vector<segment_ref> notified;
+  std::vector<log_entry> written;
+  {
+    durable_node node{file_system::posix(), d.path(), small_wal(), small_segments()};
+    REQUIRE(node.open({"s1"}) == "");
+    for (uint64_t i = 1; i <= 100 && notified.empty(); ++i) {
+      auto e = log_entry{index_t{i}, term_t{1}, entry_kind::command, 0, shared_bytes{std::vector<char>(2048, 'x')}};
+      written.push_back(e);
+      node.log("s1").append({e});
+      node.flush();
+      if (auto it = node.last_segment_flush().segments.find("s1"); it != node.last_segment_flush().segments.end())
+        notified = it->second;
+    }
+  }
+  REQUIRE_FALSE(notified.empty());
+  durable_node restarted{file_system::posix(), d.path(), small_wal(), small_segments()};
+  REQUIRE(restarted.open({"s1"}) == "");
+  auto& log = restarted.log("s1");
+  REQUIRE(log.segments().refs() == notified);  // learnt from the directory
+  log.on_segments(notified);                   // the segment writer's late notification
+  CHECK_FALSE(log.error());
+  CHECK(log.segments().refs() == notified);
+  CHECK(read_all(log) == written);
+
+  // A ref that contradicts a known file is reported as an error, not thrown.
+  auto conflicting = notified;
+  conflicting.back().range.last = conflicting.back().range.last + 5;
+  log.on_segments(conflicting);
+  REQUIRE(log.error());
+  CHECK(log.error()->message().find(conflicting.back().file_name) != std::string::npos);
+  CHECK(read_all(log) == written);
+}

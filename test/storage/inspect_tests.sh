@@ -64,8 +64,8 @@ SNAPSHOT=$(ls "$DATA"/s1/snapshots/*.snapshot | head -n 1)
 
 # -- listing every kind of file ---------------------------------------------------------
 run 0 "$OLDEST_WAL"
-expect_line "$OLDEST_WAL: kind=wal version=1 size="
-expect_line "  offset=43 index=1 term=1 length=242 checksum=ok writer=s1 truncate=no"
+expect_line "$OLDEST_WAL: kind=wal version=2 size="
+expect_line "  offset=76 index=1 term=1 length=242 checksum=ok writer=s1 truncate=no"
 expect_line "$OLDEST_WAL: OK"
 
 run 0 "$SEGMENT"
@@ -83,8 +83,8 @@ expect_line "kind=meta version=1"
 expect_line "uid=s3 term=3 voted_for=s1@node1 last_applied=103 removed=no"
 
 run 0 --json "$OLDEST_WAL"
-expect_line '{"event":"file","path":"'"$OLDEST_WAL"'","kind":"wal","version":1,'
-expect_line '{"event":"record","offset":43,"index":1,"term":1,"length":242,"checksum":"ok","writer":"s1","truncate":false}'
+expect_line '{"event":"file","path":"'"$OLDEST_WAL"'","kind":"wal","version":2,'
+expect_line '{"event":"record","offset":76,"index":1,"term":1,"length":242,"checksum":"ok","writer":"s1","truncate":false}'
 expect_line '"event":"verdict"'
 if grep -qv '^{.*}$' "$OUT"; then fail "--json printed a line that is not a JSON object"; fi
 

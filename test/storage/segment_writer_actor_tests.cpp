@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <map>
 #include <mutex>
+#include <thread>
 
 #include <caf/all.hpp>
 
@@ -14,6 +15,7 @@
 #include "segments/segment_writer_actor.hpp"
 #include "test/storage/storage_test_util.hpp"
 #include "wal/wal_actor.hpp"
+#include "wal/wal_writer.hpp"
 
 using namespace ra;
 using namespace ra::storage;
@@ -98,4 +100,89 @@ TEST_CASE("segment writer actor moves rolled-over WAL files into each server's s
   // The moved WAL files are gone; only the current one (and maybe one being moved) stay.
   auto wal_files = std::distance(std::filesystem::directory_iterator(root + "wal"), std::filesystem::directory_iterator{});
   CHECK(wal_files <= 2);
+}
+
+namespace {
+
+/// A closed WAL file holding entries 1..`n` of server "s1" (written by the synchronous
+/// writer, which hands the file over at roll-over).
+rollover_info closed_wal_file(const std::string& root, uint64_t n) {
+  wal_config wcfg;
+  wcfg.wal_data_dir = root + "wal";
+  wcfg.wal_max_entries = n - 1;
+  std::vector<rollover_info> rolled;
+  wal_writer wal{wcfg, [&](rollover_info info) { rolled.push_back(std::move(info)); }};
+  wal.queue("s1", make_entries(1, n, 1, 100));
+  REQUIRE(wal.flush().ok());
+  REQUIRE(rolled.size() == 1);
+  return rolled[0];
+}
+
+/// Asks the segment writer until no WAL file waits (true) or `limit` has passed (false).
+bool segment_writer_drains(caf::actor_system& sys, const caf::actor& seg, std::chrono::milliseconds limit) {
+  caf::scoped_actor self{sys};
+  const auto until = std::chrono::steady_clock::now() + limit;
+  for (;;) {
+    uint64_t waiting = 1;
+    self->request(seg, std::chrono::seconds(10), caf::get_atom::value)
+      .receive([&](uint64_t n) { waiting = n; }, [&](caf::error&) {});
+    if (waiting == 0)
+      return true;
+    if (std::chrono::steady_clock::now() > until)
+      return false;
+    std::this_thread::sleep_for(20ms);
+  }
+}
+
+}  // namespace
+
+// F6: the file was deleted, then syncing the WAL directory failed. A retry that re-reads
+// the (gone) file failed forever and every later roll-over queued behind it.
+TEST_CASE("segment writer: a failed directory sync after deleting a WAL file is retried alone", "[segments][actor][f6]") {
+  temp_dir dir;
+  std::string root = dir / "";
+  std::filesystem::create_directories(root + "s1");
+  auto info = closed_wal_file(root, 20);
+  faulty_file_system fs{file_system::posix()};
+  int failed_syncs = 0, removes = 0;
+  fs.set_rule([&](std::string_view op, const std::string& path) {
+    if (op == "remove" && path.ends_with(".wal")) {
+      ++removes;
+      return removes <= 2 ? EIO : 0;  // the first two attempts cannot delete the file
+    }
+    if (op == "sync_directory" && path == root + "wal" && failed_syncs == 0) {
+      ++failed_syncs;
+      return EIO;
+    }
+    return 0;
+  });
+  caf::actor_system_config cfg;
+  cfg.set("scheduler.max-threads", 2);
+  caf::actor_system sys{cfg};
+  std::mutex mx;
+  int notifications = 0;
+  segment_writer_config scfg;
+  scfg.fs = &fs;
+  scfg.server_dir = [&](const std::string& uid) { return root + uid; };
+  scfg.notify = [&](const std::string&, std::vector<segment_ref>) {
+    std::lock_guard lk{mx};
+    ++notifications;
+  };
+  auto seg = spawn_segment_writer(sys, scfg);
+  submit_rollover(seg, info);
+  CHECK(segment_writer_drains(sys, seg, 5s));
+  CHECK(failed_syncs == 1);
+  CHECK(!std::filesystem::exists(info.path));
+  // Failed removals did not make the retries write the entries again.
+  auto segment_files = std::distance(std::filesystem::directory_iterator(root + "s1"), std::filesystem::directory_iterator{});
+  CHECK(segment_files == 1);
+  {
+    std::lock_guard lk{mx};
+    CHECK(notifications == 1);
+  }
+  auto set = segment_set::open(file_system::posix(), root + "s1");
+  REQUIRE(set);
+  REQUIRE(set->range());
+  CHECK(set->range()->last == index_t{20});
+  anon_send_exit(seg, caf::exit_reason::user_shutdown);
 }

@@ -123,7 +123,7 @@ TEST_CASE("segment_set: term_at is served from memory and matches the files", "[
   REQUIRE(made);
   auto bare = *made;
   for (auto& r : bare) r.terms.clear();
-  third->add(bare);
+  REQUIRE(third->add(bare));
   counter.segment_opens = 0;
   CHECK(*third->term_at(index_t{3}) == term_t{7});
   CHECK(counter.segment_opens == 0);

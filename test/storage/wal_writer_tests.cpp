@@ -63,6 +63,15 @@ wal_recovery recover_all(wal_config c) {
   return rec;
 }
 
+/// Where each entry record of a WAL file starts, in file order.
+std::vector<uint64_t> record_offsets(const std::string& path) {
+  std::vector<uint64_t> offsets;
+  wal_reader reader{file_system::posix(), path};
+  while (reader.next() == wal_reader::step::record)
+    offsets.push_back(reader.record().offset);
+  return offsets;
+}
+
 std::map<std::string, index_t> written_map(const flush_result& r) {
   std::map<std::string, index_t> out;
   for (const auto& w : r.written)
@@ -424,8 +433,7 @@ TEST_CASE("wal recovery: a corrupt record before the end refuses to recover", "[
   auto counts_before = record_counts(path);
   REQUIRE(counts_before.size() == 3);
   auto bytes = read_bytes(path);
-  // Header, declaration (33 + 1), first entry (33 + 9 + 10): corrupt the second entry.
-  const uint64_t second = wal_format::file_header_size + 34 + 52;
+  const uint64_t second = record_offsets(path)[1];
   bytes[second + 40] ^= 0x10;
   write_bytes(path, bytes);
   wal_writer wal{config_in(dir)};
@@ -435,6 +443,105 @@ TEST_CASE("wal recovery: a corrupt record before the end refuses to recover", "[
   CHECK(rc.error().path == path);
   CHECK(rc.error().offset == second);
   CHECK(read_bytes(path).size() == bytes.size());  // nothing truncated
+}
+
+// F9: a batch is one write and one sync. If the power goes before the sync, writeback may
+// have reached the disk out of order: the batch's first page reads as zeros while its later
+// pages hold records. Nothing of that batch was acknowledged, so it is a torn tail.
+TEST_CASE("wal recovery: a torn last batch whose first page reads as zeros is cut off", "[wal][recovery][f9]") {
+  temp_dir dir;
+  std::string path;
+  uint64_t last_batch_at = 0;
+  {
+    wal_writer wal{config_in(dir)};
+    wal.queue("a", make_entries(1, 3, 1, 10));
+    REQUIRE(wal.flush().ok());
+    last_batch_at = read_bytes(wal.current_path()).size();
+    wal.queue("a", make_entries(4, 40, 1, 300));  // about 12 KiB: several pages
+    REQUIRE(wal.flush().ok());
+    path = wal.current_path();
+  }
+  auto bytes = read_bytes(path);
+  REQUIRE(bytes.size() > last_batch_at + 8192);
+  // Valid data ends where the damage starts; what follows in the same batch goes with it.
+  uint64_t valid_end = last_batch_at;
+  size_t entries_kept = 3;
+  SECTION("the first page of the last batch is zeros") {
+    std::fill(bytes.begin() + static_cast<long>(last_batch_at),
+              bytes.begin() + static_cast<long>(last_batch_at + 4096), 0);
+  }
+  SECTION("one record in the middle of the last batch is damaged") {
+    valid_end = record_offsets(path)[20];
+    entries_kept = 20;
+    bytes[valid_end + 50] ^= 0x01;
+  }
+  write_bytes(path, bytes);
+  wal_writer wal{config_in(dir)};
+  wal_recovery rec;
+  auto rc = wal.recover(rec);
+  INFO((rc ? std::string() : rc.error().message()));
+  REQUIRE(rc);
+  REQUIRE(rec.entries["a"].size() == entries_kept);
+  CHECK(rec.entries["a"].back().index == index_t{entries_kept});
+  REQUIRE(rec.torn_tails.size() == 1);
+  CHECK(rec.torn_tails[0] == std::make_pair(path, valid_end));
+  CHECK(read_bytes(path).size() == valid_end);
+}
+
+TEST_CASE("wal recovery: damage with a later batch behind it is an error, even if zeros", "[wal][recovery][f9]") {
+  temp_dir dir;
+  std::string path;
+  std::vector<uint64_t> batch_ends;
+  {
+    wal_writer wal{config_in(dir)};
+    for (uint64_t i = 0; i < 3; ++i) {
+      wal.queue("a", make_entries(i * 10 + 1, i * 10 + 10, 1, 300));
+      REQUIRE(wal.flush().ok());
+      batch_ends.push_back(read_bytes(wal.current_path()).size());
+    }
+    path = wal.current_path();
+  }
+  auto bytes = read_bytes(path);
+  // The whole second batch reads as zeros: acknowledged data, with the third batch after it.
+  std::fill(bytes.begin() + static_cast<long>(batch_ends[0]),
+            bytes.begin() + static_cast<long>(batch_ends[1]), 0);
+  write_bytes(path, bytes);
+  wal_writer wal{config_in(dir)};
+  wal_recovery rec;
+  auto rc = wal.recover(rec);
+  REQUIRE(!rc);
+  CHECK(rc.error().path == path);
+  CHECK(rc.error().offset == batch_ends[0]);
+  CHECK(rc.error().message().find(path + ": ") == 0);
+  CHECK(read_bytes(path).size() == bytes.size());  // nothing truncated
+}
+
+// F9: the writer rolls over only after a synced batch, so a closed file never ends torn;
+// a damaged end there is damage to acknowledged entries and must not be dropped quietly.
+TEST_CASE("wal recovery: a torn tail in a closed (rolled-over) file is an error", "[wal][recovery][f9]") {
+  temp_dir dir;
+  auto c = config_in(dir);
+  c.wal_max_entries = 3;
+  std::vector<rollover_info> rolled;
+  {
+    wal_writer wal{c, [&](rollover_info info) { rolled.push_back(std::move(info)); }};
+    wal.queue("a", make_entries(1, 4, 1, 10));
+    REQUIRE(wal.flush().ok());
+    wal.queue("a", make_entries(5, 6, 1, 10));
+    REQUIRE(wal.flush().ok());
+  }
+  REQUIRE(rolled.size() == 1);
+  const std::string closed = rolled[0].path;
+  auto bytes = read_bytes(closed);
+  bytes.resize(bytes.size() - 5);
+  write_bytes(closed, bytes);
+  wal_writer wal{c};
+  wal_recovery rec;
+  auto rc = wal.recover(rec);
+  REQUIRE(!rc);
+  CHECK(rc.error().path == closed);
+  CHECK(rc.error().message().find("closed") != std::string::npos);
+  CHECK(read_bytes(closed).size() == bytes.size());
 }
 
 TEST_CASE("wal writer: recovery without collecting entries learns the same last indexes", "[wal][writer]") {
