@@ -75,6 +75,9 @@ int sim_cluster::add_node(ra::server_config config) {
   auto n = std::make_unique<sim_node>();
   n->index = static_cast<int>(nodes_.size());
   n->config = std::move(config);
+  if (real_profile_)
+    n->real = std::make_unique<real_node_storage>(hash_mix(hash_mix(seed_, 0x5d15c), static_cast<uint64_t>(n->index)),
+                                                  n->config.id.name, *real_profile_);
   nodes_.push_back(std::move(n));
   return static_cast<int>(nodes_.size()) - 1;
 }
@@ -111,6 +114,17 @@ void sim_cluster::start(int i) {
     return;
   // A fresh PRNG per incarnation: a restarted server must not replay its old timeouts.
   n.config.rng_seed = hash_mix(hash_mix(hash_mix(hash_start, seed_), static_cast<uint64_t>(i)), n.incarnation);
+  if (n.real) {
+    // The real recovery path; a node that cannot recover stays down, as ra::system would.
+    if (auto failure = n.real->open(n.meta)) {
+      ++stats_.recovery_failures;
+      n.started = true;
+      n.crashed = false;
+      stop_node(i, "recovery: " + *failure);
+      return;
+    }
+    n.log.attach(&n.real->log());
+  }
   n.server = std::make_unique<ra::server>(n.config, n.log, factory_(i), n.meta);
   n.server->set_time(now_);
   n.started = true;
@@ -130,7 +144,12 @@ void sim_cluster::crash(int i) {
   if (!n.server || n.crashed)
     return;
   n.server.reset();
-  n.log.disk().crash();
+  if (n.real) {
+    n.log.attach(nullptr);
+    n.real->crash();
+  } else {
+    n.log.disk().crash();
+  }
   if (amnesia_) {
     n.log.disk() = ra::memory_log{};
     n.meta = ra::durable_meta{};
@@ -302,6 +321,20 @@ void sim_cluster::dispatch(event& ev) {
 
 void sim_cluster::complete_sync(int i) {
   sim_node& n = node(i);
+  if (n.real) {
+    // What the WAL, segment writer and snapshot worker did meanwhile, reported in the
+    // order their messages would reach the server.
+    const io_round round = n.real->run_io();
+    ++stats_.syncs;
+    n.reported_written = n.log.last_written();
+    invoke(i, [](ra::server& s) { s.handle_log_written(); });
+    if (round.wal_error) {
+      ++stats_.wal_errors;
+      invoke(i, [&](ra::server& s) { s.handle_storage_error(*round.wal_error); });
+    }
+    check_storage(i);
+    return;
+  }
   ra::memory_log& disk = n.log.disk();
   ra::index_t up_to = disk.last_index();
   if (disk.unsynced_from() <= disk.last_index() && rng_.chance(n.disk.partial_sync)) {
@@ -323,10 +356,15 @@ void sim_cluster::execute_actions(int i) {
     if (!n.server)
       return;
     std::vector<ra::action> actions = n.server->take_actions();
-    if (actions.empty())
+    if (actions.empty()) {
+      check_storage(i);
       return;
-    for (ra::action& a : actions)
+    }
+    for (ra::action& a : actions) {
+      if (n.real && n.stopped)
+        return;  // as the actor shell: nothing more of a server stopped by a storage error
       execute(i, a);
+    }
   }
 }
 
@@ -358,7 +396,15 @@ void sim_cluster::execute(int i, ra::action& a) {
   std::visit(
     overloaded{
       [&](ra::send_action& s) { send(i, s); },
-      [&](ra::persist_meta_action& p) { n.meta = ra::durable_meta{p.term, p.voted_for}; },
+      [&](ra::persist_meta_action& p) {
+        if (n.real && !n.stopped) {
+          if (auto failure = n.real->persist_meta(p.term, p.voted_for)) {
+            stop_node(i, *failure);  // never act on a vote that is not durable
+            return;
+          }
+        }
+        n.meta = ra::durable_meta{p.term, p.voted_for};
+      },
       [&](ra::set_timer_action& t) {
         event ev;
         ev.kind = event_kind::timer;
@@ -394,17 +440,7 @@ void sim_cluster::execute(int i, ra::action& a) {
         ev.incarnation = n.incarnation;
         push(1, std::move(ev));
       },
-      [&](ra::stopped_action& s) {
-        if (n.stopped)
-          return;
-        n.stopped = true;
-        n.stop_reason = s.reason;
-        ++stats_.stops;
-        if (trace_)
-          *trace_ << stamp() << " " << n.name() << " STOPPED: " << s.reason << "\n";
-        if (observer_)
-          observer_->on_stopped(i, s.reason);
-      },
+      [&](ra::stopped_action& s) { stop_node(i, s.reason); },
       [&](auto&) {
         // reply, notify, reject, query_reply: for the clients above.
         if (observer_)
@@ -416,13 +452,41 @@ void sim_cluster::execute(int i, ra::action& a) {
 
 // -- after each event -----------------------------------------------------------------
 
+void sim_cluster::stop_node(int i, const std::string& reason) {
+  sim_node& n = node(i);
+  if (n.stopped)
+    return;
+  n.stopped = true;
+  n.stop_reason = reason;
+  ++stats_.stops;
+  if (trace_)
+    *trace_ << stamp() << " " << n.name() << " STOPPED: " << reason << "\n";
+  if (observer_)
+    observer_->on_stopped(i, reason);
+}
+
+void sim_cluster::check_storage(int i) {
+  sim_node& n = node(i);
+  if (!n.real || !n.real->is_open() || n.stopped)
+    return;
+  if (const auto& error = n.real->log().error()) {
+    ++stats_.storage_stops;
+    stop_node(i, "log: " + error->message());
+  }
+}
+
 void sim_cluster::schedule_sync(int i) {
   sim_node& n = node(i);
   if (!n.running() || n.sync_pending)
     return;
-  const ra::memory_log& disk = n.log.disk();
-  if (disk.unsynced_from() > disk.last_index() && disk.last_written() == n.reported_written)
-    return;
+  if (n.real) {
+    if (!n.real->has_work() && n.log.last_written() == n.reported_written)
+      return;
+  } else {
+    const ra::memory_log& disk = n.log.disk();
+    if (disk.unsynced_from() > disk.last_index() && disk.last_written() == n.reported_written)
+      return;
+  }
   n.sync_pending = true;
   event ev;
   ev.kind = event_kind::disk_sync;

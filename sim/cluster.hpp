@@ -21,6 +21,7 @@
 #include "libra/server.hpp"
 #include "sim/network.hpp"
 #include "sim/observed_log.hpp"
+#include "sim/real_storage.hpp"
 #include "sim/rng.hpp"
 
 namespace ra::sim {
@@ -45,6 +46,9 @@ struct sim_node {
   ra::server_config config;
   observed_log log;
   ra::durable_meta meta;  ///< what persist_meta made durable
+  /// Real-storage mode: the node's WAL, segments, snapshots and meta store on its own
+  /// simulated disk (null in the in-memory mode, where `log` is the disk).
+  std::unique_ptr<real_node_storage> real;
   std::unique_ptr<ra::server> server;
   bool started = false;
   bool crashed = false;
@@ -78,6 +82,11 @@ struct cluster_stats {
   uint64_t restarts = 0;
   uint64_t effects = 0;
   uint64_t stops = 0;
+  /// Real-storage mode: restarts whose recovery failed, servers stopped by a storage
+  /// error (an unreadable log, a failed meta write), WAL batches that failed.
+  uint64_t recovery_failures = 0;
+  uint64_t storage_stops = 0;
+  uint64_t wal_errors = 0;
 };
 
 class cluster_observer {
@@ -103,6 +112,10 @@ class sim_cluster {
 
   // -- members ------------------------------------------------------------------------
 
+  /// From now on, added members run on the real storage stack over a simulated disk
+  /// (before add_node; without it they run on memory_log).
+  void use_real_storage(const real_storage_profile& profile) { real_profile_ = profile; }
+  bool real_storage() const { return real_profile_.has_value(); }
   /// Adds a member (not started). Returns its index.
   int add_node(ra::server_config config);
   /// Starts a server on the node's storage (first start or restart after a crash).
@@ -182,6 +195,10 @@ class sim_cluster {
   void settle();  // after an event: schedule syncs, run the failure detector, notify
   void schedule_sync(int node);
   void run_detector();
+  /// The shell stops a server (a stopped_action, or a storage error it cannot run on).
+  void stop_node(int node, const std::string& reason);
+  /// Real-storage mode: stops the server if its log met an error (as the actor shell does).
+  void check_storage(int node);
 
   uint64_t seed_;
   machine_factory factory_;
@@ -198,6 +215,7 @@ class sim_cluster {
   uint64_t trace_hash_ = hash_start;
   bool in_event_ = false;
   bool amnesia_ = false;
+  std::optional<real_storage_profile> real_profile_;
   std::vector<int> touched_;
   cluster_stats stats_;
 };

@@ -98,6 +98,16 @@ run_setup draw_setup(const sim_options& opts, rng& r) {
   return s;
 }
 
+/// Small WAL files and segments, so roll-over and segment flushes happen in every run.
+/// A stream of its own: the other draws of a seed stay what they are in memory mode.
+real_storage_profile draw_real_storage(uint64_t seed) {
+  rng r(hash_mix(hash_mix(hash_start, seed), 0x5707a6e));
+  real_storage_profile p;
+  p.wal_max_entries = static_cast<uint64_t>(r.between(8, 64));
+  p.segment_max_entries = static_cast<uint32_t>(r.between(4, 32));
+  return p;
+}
+
 /// A default-constructed peer_message holding alternative `k` (to ask for its name).
 template <size_t... K>
 ra::peer_message variant_at_impl(size_t k, std::index_sequence<K...>) {
@@ -125,6 +135,8 @@ class fuzz_run final : public cluster_observer, public apply_listener {
     cluster_.net().set_profile(setup_.net);
     cluster_.set_detector(setup_.detector);
     cluster_.set_amnesia(opts.sabotage_amnesia);
+    if (uses_real_storage(opts))
+      cluster_.use_real_storage(draw_real_storage(opts.seed));
     for (const ra::server_config& c : setup_.configs) {
       const int i = cluster_.add_node(c);
       cluster_.node(i).disk = setup_.disk;
@@ -216,6 +228,10 @@ void fuzz_run::check_member(int i) {
   if (w.incarnation != n.incarnation) {  // a new server: its commit index starts over
     w = watch{};
     w.incarnation = n.incarnation;
+    // What recovery rebuilt must match the committed log, all of it (not only what
+    // changed since the last look: the real stack may bring back more or less).
+    n.log.take_changed_from();
+    checker_.check_log(n.name(), n.log, 0);
   }
   if (auto from = n.log.take_changed_from())
     checker_.check_log(n.name(), n.log, from->value);
@@ -279,6 +295,10 @@ std::string fuzz_run::describe_cluster() const {
       os << "never started";
       continue;
     }
+    if (!n.server) {  // recovery failed
+      os << "stopped (" << n.stop_reason << ")";
+      continue;
+    }
     if (n.crashed) {
       os << "crashed";
       continue;
@@ -328,6 +348,7 @@ std::string fuzz_run::busiest_messages() const {
 sim_result fuzz_run::run() {
   sim_result result;
   result.seed = opts_.seed;
+  result.real_storage = cluster_.real_storage();
   if (std::ostream* out = cluster_.trace())
     *out << "seed " << opts_.seed << ": " << setup_.servers << " servers + " << setup_.spares << " spares, faults: "
          << setup_.faults.describe() << "\n";
@@ -425,6 +446,22 @@ sim_result fuzz_run::run() {
   st.ops_fail = cl.fail;
   st.ops_info = cl.info;
   st.fault_profile = opts_.faults ? setup_.faults.describe() : "no faults";
+  st.recovery_failures = cs.recovery_failures;
+  st.storage_stops = cs.storage_stops;
+  st.wal_errors = cs.wal_errors;
+  for (size_t i = 0; i < cluster_.size(); ++i) {
+    const sim_node& n = cluster_.node(static_cast<int>(i));
+    if (!n.real)
+      continue;
+    st.wal_rollovers += n.real->rollovers();
+    st.segment_flushes += n.real->segment_flushes();
+    st.snapshot_jobs += n.real->snapshot_jobs();
+    const auto& disk = n.real->disk().counters();
+    st.pages_torn += disk.pages_torn;
+    st.pages_lost += disk.pages_lost;
+    st.dir_changes_undone += disk.dir_changes_undone;
+    st.bits_flipped += disk.bits_flipped;
+  }
 
   if (!opts_.history_dir.empty()) {
     std::filesystem::create_directories(opts_.history_dir);
@@ -438,6 +475,24 @@ sim_result fuzz_run::run() {
 
 }  // namespace
 
+bool uses_real_storage(const sim_options& opts) {
+  switch (opts.storage) {
+    case storage_mode::memory: return false;
+    case storage_mode::real: return true;
+    case storage_mode::by_seed: break;
+  }
+  return opts.seed % 2 == 0;
+}
+
+const char* to_string(storage_mode m) {
+  switch (m) {
+    case storage_mode::by_seed: return "by-seed";
+    case storage_mode::memory: return "memory";
+    case storage_mode::real: return "real";
+  }
+  return "?";
+}
+
 sim_result run_simulation(const sim_options& opts) {
   auto run = std::make_unique<fuzz_run>(opts);
   return run->run();
@@ -446,12 +501,19 @@ sim_result run_simulation(const sim_options& opts) {
 std::string summarize(const sim_result& r) {
   std::ostringstream os;
   const sim_stats& s = r.stats;
-  os << "seed " << r.seed << (r.ok ? " ok" : " FAILED") << ": " << r.steps << " steps, " << s.sim_time_ms
+  os << "seed " << r.seed << (r.ok ? " ok" : " FAILED") << " (" << (r.real_storage ? "real" : "memory")
+     << " storage): " << r.steps << " steps, " << s.sim_time_ms
      << " ms simulated, " << s.servers << "+" << s.spares << " servers, commit " << s.commit_index << ", "
      << s.leader_terms << " leader terms, ops " << s.ops_ok << " ok/" << s.ops_fail << " fail/" << s.ops_info
      << " info, " << s.faults_injected << " faults (" << s.crashes << " crashes), msgs " << s.messages_sent
      << " sent/" << s.messages_dropped << " dropped, snapshots " << s.snapshots_written << " written/"
      << s.snapshots_installed << " installed, checkpoints " << s.checkpoints_promoted << " promoted, hash " << std::hex << r.trace_hash << std::dec;
+  if (r.real_storage)
+    os << ", disk: " << s.wal_rollovers << " WAL roll-overs, " << s.segment_flushes << " segment flushes, "
+       << s.snapshot_jobs << " snapshot writes, " << s.pages_torn << " pages torn/" << s.pages_lost << " lost, "
+       << s.dir_changes_undone << " directory changes undone, " << s.bits_flipped << " bits flipped, "
+       << s.wal_errors << " WAL errors, " << s.storage_stops << " storage stops, " << s.recovery_failures
+       << " failed recoveries";
   if (!r.ok)
     os << "\n  at step " << r.failed_step << ": " << r.failure;
   return os.str();

@@ -13,8 +13,16 @@
 
 namespace ra::sim {
 
+/// What the members store their log, snapshots and term/vote on.
+enum class storage_mode : uint8_t {
+  by_seed,  ///< even seeds: real, odd seeds: memory
+  memory,   ///< memory_log: fast, atomic "keep what was declared durable" crashes
+  real,     ///< the real WAL, segments, snapshot files and meta store on a simulated disk
+};
+
 struct sim_options {
   uint64_t seed = 1;
+  storage_mode storage = storage_mode::by_seed;
   int servers = 0;          ///< initial voters; 0: 3 or 5, drawn from the seed
   uint64_t steps = 20000;   ///< events in the fault phase
   std::string history_dir;  ///< if set, the history is written to DIR/seed-S.log (Jepsen format)
@@ -59,11 +67,23 @@ struct sim_stats {
   uint64_t ops_fail = 0;
   uint64_t ops_info = 0;
   std::string fault_profile;
+  // Real-storage mode only.
+  uint64_t recovery_failures = 0;  ///< restarts whose recovery failed (the member stays down)
+  uint64_t storage_stops = 0;      ///< servers stopped by a storage error
+  uint64_t wal_errors = 0;         ///< failed WAL batches reported to servers
+  uint64_t wal_rollovers = 0;
+  uint64_t segment_flushes = 0;
+  uint64_t snapshot_jobs = 0;
+  uint64_t pages_torn = 0;         ///< at crashes, over all disks
+  uint64_t pages_lost = 0;
+  uint64_t dir_changes_undone = 0;
+  uint64_t bits_flipped = 0;
 };
 
 struct sim_result {
   bool ok = false;
   uint64_t seed = 0;
+  bool real_storage = false;  ///< the mode the run used
   /// "<invariant>: <details>" if !ok.
   std::string failure;
   uint64_t failed_step = 0;  ///< step at which the failure was detected
@@ -74,6 +94,10 @@ struct sim_result {
 };
 
 sim_result run_simulation(const sim_options& opts);
+
+/// Whether a run with these options uses the real storage stack.
+bool uses_real_storage(const sim_options& opts);
+const char* to_string(storage_mode m);
 
 /// One line: seed, outcome, and the main counters.
 std::string summarize(const sim_result& r);
