@@ -115,6 +115,10 @@ class sim_file_system::sim_file final : public file {
   io_status truncate(uint64_t new_size) override {
     if (auto st = usable("ftruncate", true); !st)
       return st;
+    if (fs_.power_dies_now()) {
+      fs_.power_fails();
+      return io_error{EIO, "ftruncate", path_};
+    }
     node_->data.resize(new_size, 0);
     // The pages beyond the new end no longer matter; a page cut in two is dirty again.
     node_->dirty_pages.erase(node_->dirty_pages.lower_bound((new_size + page_size - 1) / page_size),
@@ -193,6 +197,23 @@ void sim_file_system::set_entry(directory& d, const std::string& name, std::shar
 io_status sim_file_system::write_at(inode& node, const std::string& path, std::span<const char> data,
                                     uint64_t offset, std::string_view op) {
   ++counters_.writes;
+  if (powered_off_)
+    return io_error{EIO, std::string(op), path};
+  if (power_dies_now()) {
+    // The power goes in the middle of this write: some prefix of it is in the page cache.
+    size_t prefix = below(data.size() + 1);
+    if (prefix > 0) {
+      if (offset + prefix > node.data.size()) {
+        node.data.resize(offset + prefix, 0);
+        node.size_dirty = true;
+      }
+      std::memcpy(node.data.data() + offset, data.data(), prefix);
+      for (uint64_t p = offset / page_size; p <= (offset + prefix - 1) / page_size; ++p)
+        node.dirty_pages.insert(p);
+    }
+    power_fails();
+    return io_error{EIO, std::string(op), path};
+  }
   if (chance(faults_.write_eio)) {
     ++counters_.write_faults;
     return io_error{EIO, std::string(op), path};
@@ -219,6 +240,11 @@ io_status sim_file_system::write_at(inode& node, const std::string& path, std::s
 
 io_status sim_file_system::sync_inode(inode& node, const std::string& path, std::string_view op) {
   ++counters_.syncs;
+  if (powered_off_ || power_dies_now()) {
+    if (!powered_off_)
+      power_fails();
+    return io_error{EIO, std::string(op), path};
+  }
   int failure = chance(faults_.sync_eio) ? EIO : chance(faults_.sync_enospc) ? ENOSPC : 0;
   if (failure != 0) {
     ++counters_.sync_faults;
@@ -291,7 +317,7 @@ void sim_file_system::crash_inode(inode& node) {
   node.size_dirty = false;
 }
 
-void sim_file_system::crash() {
+void sim_file_system::apply_crash_model() {
   ++counters_.crashes;
   ++epoch_;
   for (auto& [path, d] : dirs_) {
@@ -310,6 +336,28 @@ void sim_file_system::crash() {
         crash_inode(*node);
 }
 
+void sim_file_system::crash() {
+  if (powered_off_) {  // the cut already applied the crash model
+    powered_off_ = false;
+    return;
+  }
+  power_cut_in_.reset();
+  apply_crash_model();
+}
+
+bool sim_file_system::power_dies_now() {
+  if (!power_cut_in_ || --*power_cut_in_ > 0)
+    return false;
+  power_cut_in_.reset();
+  return true;
+}
+
+void sim_file_system::power_fails() {
+  ++counters_.power_cuts;
+  apply_crash_model();
+  powered_off_ = true;
+}
+
 uint64_t sim_file_system::unsynced_pages() const {
   std::set<const inode*> seen;
   uint64_t n = 0;
@@ -321,6 +369,8 @@ uint64_t sim_file_system::unsynced_pages() const {
 }
 
 io_result<std::unique_ptr<file>> sim_file_system::open(const std::string& raw_path, open_options opts) {
+  if (powered_off_)
+    return io_error{EIO, "open", raw_path};
   const std::string path = normalized(raw_path);
   if (find_directory(path))
     return io_error{EISDIR, "open", raw_path};
@@ -338,6 +388,10 @@ io_result<std::unique_ptr<file>> sim_file_system::open(const std::string& raw_pa
       break;
     case open_mode::create:
     case open_mode::append_create:
+      if ((!node || opts.mode == open_mode::create) && power_dies_now()) {
+        power_fails();
+        return io_error{EIO, "open", raw_path};
+      }
       if (!node) {
         node = std::make_shared<inode>();
         set_entry(*dir, name, node);
@@ -354,6 +408,8 @@ io_result<std::unique_ptr<file>> sim_file_system::open(const std::string& raw_pa
 }
 
 io_status sim_file_system::rename(const std::string& raw_from, const std::string& raw_to) {
+  if (powered_off_)
+    return io_error{EIO, "rename", raw_from + " -> " + raw_to};
   const std::string from = normalized(raw_from), to = normalized(raw_to);
   directory* from_dir = find_directory(parent_of(from));
   directory* to_dir = find_directory(parent_of(to));
@@ -361,6 +417,10 @@ io_status sim_file_system::rename(const std::string& raw_from, const std::string
     return io_error{ENOENT, "rename", raw_from + " -> " + raw_to};
   if (from == to)
     return io_ok();
+  if (power_dies_now()) {
+    power_fails();
+    return io_error{EIO, "rename", raw_from + " -> " + raw_to};
+  }
   std::shared_ptr<inode> node = from_dir->live.at(name_of(from));
   if (from_dir == to_dir) {
     // Within one directory a rename is atomic: a crash shows the old or the new names.
@@ -377,6 +437,8 @@ io_status sim_file_system::rename(const std::string& raw_from, const std::string
 }
 
 io_status sim_file_system::remove(const std::string& raw_path) {
+  if (powered_off_)
+    return io_error{EIO, "remove", raw_path};
   const std::string path = normalized(raw_path);
   if (directory* d = find_directory(path)) {
     const std::string prefix = path == "/" ? path : path + "/";
@@ -390,11 +452,17 @@ io_status sim_file_system::remove(const std::string& raw_path) {
   directory* dir = find_directory(parent_of(path));
   if (!dir || !dir->live.contains(name_of(path)))
     return io_error{ENOENT, "remove", raw_path};
+  if (power_dies_now()) {
+    power_fails();
+    return io_error{EIO, "remove", raw_path};
+  }
   set_entry(*dir, name_of(path), nullptr);
   return io_ok();
 }
 
 io_status sim_file_system::create_directories(const std::string& raw_path) {
+  if (powered_off_)
+    return io_error{EIO, "mkdir", raw_path};
   std::string path = normalized(raw_path);
   std::vector<std::string> missing;
   for (std::string p = path; !find_directory(p); p = parent_of(p)) {
@@ -412,9 +480,15 @@ io_status sim_file_system::create_directories(const std::string& raw_path) {
 
 io_status sim_file_system::sync_directory(const std::string& raw_path) {
   directory* d = find_directory(normalized(raw_path));
+  if (powered_off_)
+    return io_error{EIO, "fsync", raw_path};
   if (!d)
     return io_error{ENOENT, "open", raw_path};
   ++counters_.dir_syncs;
+  if (power_dies_now()) {
+    power_fails();
+    return io_error{EIO, "fsync", raw_path};
+  }
   if (chance(faults_.dir_sync_eio)) {
     ++counters_.sync_faults;
     return io_error{EIO, "fsync", raw_path};
@@ -425,6 +499,8 @@ io_status sim_file_system::sync_directory(const std::string& raw_path) {
 }
 
 io_result<std::vector<std::string>> sim_file_system::list(const std::string& raw_dir) {
+  if (powered_off_)
+    return io_error{EIO, "opendir", raw_dir};
   const std::string path = normalized(raw_dir);
   directory* d = find_directory(path);
   if (!d)
@@ -440,6 +516,8 @@ io_result<std::vector<std::string>> sim_file_system::list(const std::string& raw
 }
 
 bool sim_file_system::exists(const std::string& raw_path) {
+  if (powered_off_)
+    return false;
   const std::string path = normalized(raw_path);
   if (find_directory(path))
     return true;

@@ -21,12 +21,19 @@
 //   written a prefix first) and on a sync, and latent corruption: a read of a synced page
 //   flips one bit in it for good, as bit rot would.
 //
+// - A power cut in the middle of the I/O: cut_power_after(n) lets n more changing
+//   operations (write, sync, truncate, create, rename, remove, directory sync) through; the
+//   next one dies half done (a write leaves a random prefix) and the crash model runs at
+//   that instant. Until crash() every operation then fails with EIO, as in a process
+//   whose machine just lost power, and crash() only turns the power back on.
+//
 // Not thread-safe: the simulator drives it from one thread. Handles opened before a crash
 // fail with EIO afterwards (the process that held them is gone).
 
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -66,6 +73,7 @@ struct sim_disk_counters {
   uint64_t pages_lost = 0;
   uint64_t dir_changes_kept = 0;    ///< at crashes: unsynced directory changes that survived
   uint64_t dir_changes_undone = 0;
+  uint64_t power_cuts = 0;  ///< crashes that struck in the middle of an operation
 };
 
 class sim_file_system final : public file_system {
@@ -81,6 +89,10 @@ class sim_file_system final : public file_system {
   /// Cuts the power: applies the crash model to every unsynced page, size and directory
   /// change, and invalidates every open handle. The disk then holds only what survived.
   void crash();
+  /// Arms a power cut at the (n+1)-th changing operation from now (see the file comment).
+  void cut_power_after(uint64_t n) { power_cut_in_ = n + 1; }
+  /// The power went out during an operation and crash() has not been called yet.
+  bool powered_off() const { return powered_off_; }
 
   void set_faults(const sim_disk_faults& f) { faults_ = f; }
   const sim_disk_faults& faults() const { return faults_; }
@@ -113,12 +125,19 @@ class sim_file_system final : public file_system {
   io_status sync_inode(inode& node, const std::string& path, std::string_view op);
   void maybe_flip_bit(inode& node, uint64_t offset, size_t length);
   void crash_inode(inode& node);
+  void apply_crash_model();
+  /// Counts a changing operation; true if the power dies during this one.
+  bool power_dies_now();
+  /// Cuts the power now: the crash model strikes, later operations fail until crash().
+  void power_fails();
 
   uint64_t rng_state_;
   sim_crash_model model_;
   sim_disk_faults faults_;
   sim_disk_counters counters_;
   uint64_t epoch_ = 0;  // bumped by crash(); handles of older epochs are dead
+  std::optional<uint64_t> power_cut_in_;  // changing operations until the cut, this one included
+  bool powered_off_ = false;
   std::map<std::string, std::unique_ptr<directory>> dirs_;  // by normalized path
 };
 

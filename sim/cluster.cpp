@@ -145,6 +145,13 @@ void sim_cluster::crash(int i) {
     return;
   n.server.reset();
   if (n.real) {
+    // Half the crashes strike in the middle of the storage work the node had pending (a
+    // WAL batch between its write and its sync, a segment flush, a snapshot write).
+    if (!n.real->disk().powered_off() && !n.power_cut_pending && n.real->has_work() && rng_.chance(0.5)) {
+      n.real->disk().cut_power_after(rng_.below(8));
+      n.real->run_io();  // the process dies with the power: nothing is reported
+    }
+    n.power_cut_pending = false;
     n.log.attach(nullptr);
     n.real->crash();
   } else {
@@ -172,6 +179,31 @@ void sim_cluster::restart(int i) {
     return;
   ++stats_.restarts;
   start(i);
+}
+
+void sim_cluster::power_cut(int i, int64_t downtime) {
+  sim_node& n = node(i);
+  if (!n.real || !n.running() || n.power_cut_pending)
+    return;
+  n.real->disk().cut_power_after(rng_.below(8));
+  n.power_cut_pending = true;
+  n.power_cut_downtime = downtime;
+  if (trace_)
+    *trace_ << stamp() << " " << n.name() << " power cut armed\n";
+  if (n.real->has_work()) {
+    n.real->run_io();
+    finish_power_cut(i);
+  }
+}
+
+void sim_cluster::finish_power_cut(int i) {
+  sim_node& n = node(i);
+  const int64_t downtime = n.power_cut_downtime;
+  crash(i);
+  schedule(downtime, "restart " + n.name() + " after the power cut", [this, i] {
+    if (node(i).crashed)
+      restart(i);
+  });
 }
 
 void sim_cluster::false_alarm(int i) {
@@ -326,6 +358,10 @@ void sim_cluster::complete_sync(int i) {
     // order their messages would reach the server.
     const io_round round = n.real->run_io();
     ++stats_.syncs;
+    if (n.power_cut_pending) {  // the power went during that work: the server hears nothing
+      finish_power_cut(i);
+      return;
+    }
     n.reported_written = n.log.last_written();
     invoke(i, [](ra::server& s) { s.handle_log_written(); });
     if (round.wal_error) {
@@ -355,16 +391,22 @@ void sim_cluster::execute_actions(int i) {
     sim_node& n = node(i);
     if (!n.server)
       return;
+    if (n.real && n.real->disk().powered_off()) {
+      finish_power_cut(i);  // the power went while the server wrote: nothing more of it
+      return;
+    }
     std::vector<ra::action> actions = n.server->take_actions();
     if (actions.empty()) {
       check_storage(i);
       return;
     }
     for (ra::action& a : actions) {
-      if (n.real && n.stopped)
-        return;  // as the actor shell: nothing more of a server stopped by a storage error
+      if (n.real && (n.stopped || n.real->disk().powered_off()))
+        break;  // as the actor shell: nothing more of a server stopped by a storage error
       execute(i, a);
     }
+    if (n.real && n.stopped)
+      return;
   }
 }
 
@@ -398,7 +440,10 @@ void sim_cluster::execute(int i, ra::action& a) {
       [&](ra::send_action& s) { send(i, s); },
       [&](ra::persist_meta_action& p) {
         if (n.real && !n.stopped) {
-          if (auto failure = n.real->persist_meta(p.term, p.voted_for)) {
+          auto failure = n.real->persist_meta(p.term, p.voted_for);
+          if (failure && n.real->disk().powered_off())
+            return;  // not an error of the store: the node is dying (execute_actions)
+          if (failure) {
             stop_node(i, *failure);  // never act on a vote that is not durable
             return;
           }
@@ -469,6 +514,10 @@ void sim_cluster::check_storage(int i) {
   sim_node& n = node(i);
   if (!n.real || !n.real->is_open() || n.stopped)
     return;
+  if (n.real->disk().powered_off()) {
+    finish_power_cut(i);  // the errors the log saw are the power cut's, not the disk's
+    return;
+  }
   if (const auto& error = n.real->log().error()) {
     ++stats_.storage_stops;
     stop_node(i, "log: " + error->message());

@@ -49,6 +49,9 @@ struct sim_node {
   /// Real-storage mode: the node's WAL, segments, snapshots and meta store on its own
   /// simulated disk (null in the in-memory mode, where `log` is the disk).
   std::unique_ptr<real_node_storage> real;
+  /// A power cut is armed on the disk: the node crashes at the end of its next storage work.
+  bool power_cut_pending = false;
+  int64_t power_cut_downtime = 0;
   std::unique_ptr<ra::server> server;
   bool started = false;
   bool crashed = false;
@@ -124,6 +127,10 @@ class sim_cluster {
   void crash(int node);
   /// start() after crash(); counted as a restart.
   void restart(int node);
+  /// Real-storage mode: the power fails in the middle of the node's storage work (what it
+  /// has pending now, else its next WAL flush, segment flush or snapshot write), the node
+  /// crashes, and it restarts `downtime` ms later.
+  void power_cut(int node, int64_t downtime);
   /// Delivers a spurious leader-down signal to a follower (detector false alarm).
   void false_alarm(int node);
 
@@ -199,6 +206,7 @@ class sim_cluster {
   void stop_node(int node, const std::string& reason);
   /// Real-storage mode: stops the server if its log met an error (as the actor shell does).
   void check_storage(int node);
+  void finish_power_cut(int node);
 
   uint64_t seed_;
   machine_factory factory_;

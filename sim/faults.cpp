@@ -212,6 +212,12 @@ void fault_injector::after_event(const std::vector<int>& touched) {
 }
 
 void fault_injector::crash_member(int victim) {
+  if (cluster_.real_storage() && rng_.chance(0.5)) {
+    // On the real stack, half the crashes cut the power inside the node's storage work.
+    log("power cut on " + cluster_.node(victim).name());
+    cluster_.power_cut(victim, rng_.between(profile_.min_duration_ms, profile_.max_duration_ms));
+    return;
+  }
   log("crash " + cluster_.node(victim).name());
   cluster_.crash(victim);
   cluster_.schedule(rng_.between(profile_.min_duration_ms, profile_.max_duration_ms),

@@ -459,6 +459,7 @@ sim_result fuzz_run::run() {
     const auto& disk = n.real->disk().counters();
     st.pages_torn += disk.pages_torn;
     st.pages_lost += disk.pages_lost;
+    st.power_cuts += disk.power_cuts;
     st.dir_changes_undone += disk.dir_changes_undone;
     st.bits_flipped += disk.bits_flipped;
   }
@@ -511,7 +512,7 @@ std::string summarize(const sim_result& r) {
   if (r.real_storage)
     os << ", disk: " << s.wal_rollovers << " WAL roll-overs, " << s.segment_flushes << " segment flushes, "
        << s.snapshot_jobs << " snapshot writes, " << s.pages_torn << " pages torn/" << s.pages_lost << " lost, "
-       << s.dir_changes_undone << " directory changes undone, " << s.bits_flipped << " bits flipped, "
+       << s.dir_changes_undone << " directory changes undone, " << s.power_cuts << " power cuts inside I/O, " << s.bits_flipped << " bits flipped, "
        << s.wal_errors << " WAL errors, " << s.storage_stops << " storage stops, " << s.recovery_failures
        << " failed recoveries";
   if (!r.ok)

@@ -77,6 +77,7 @@ struct sim_stats {
   uint64_t pages_torn = 0;         ///< at crashes, over all disks
   uint64_t pages_lost = 0;
   uint64_t dir_changes_undone = 0;
+  uint64_t power_cuts = 0;         ///< crashes that struck inside a storage operation
   uint64_t bits_flipped = 0;
 };
 

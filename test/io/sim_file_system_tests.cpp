@@ -343,3 +343,58 @@ TEST_CASE("sim disk: directories, names and opening behave like POSIX", "[io][si
   CHECK(data[39] == 'k');
   CHECK(data[40] == 'm');
 }
+
+TEST_CASE("sim disk: a power cut strikes inside an operation, and the disk is dead until crash()",
+          "[io][sim_fs]") {
+  bool saw_prefix = false;
+  for (uint64_t seed = 1; seed <= 40; ++seed) {
+    sim_file_system fs(seed, {.keep_page = 1, .tear_page = 0, .keep_new_size = 1});
+    prepare(fs, "f", 100, 0);
+    auto f = open_file(fs, "/d/f", open_mode::read_write);
+    fs.cut_power_after(1);
+    REQUIRE(f->write(bytes(3 * page, 'c')));  // the one operation let through
+    CHECK_FALSE(fs.powered_off());
+    auto dying = f->sync(sync_method::datasync);  // the power goes before the sync
+    REQUIRE_FALSE(dying.has_value());
+    CHECK(dying.error().code == EIO);
+    REQUIRE(fs.powered_off());
+    CHECK(fs.open("/d/f", {open_mode::read}).error().code == EIO);
+    CHECK(fs.rename("/d/f", "/d/g").error().code == EIO);
+    CHECK_FALSE(fs.exists("/d/f"));
+    fs.crash();  // turns the power back on; the model already ran at the cut
+    CHECK(fs.counters().crashes == 1);
+    CHECK(fs.counters().power_cuts == 1);
+    auto after = contents(fs, "/d/f");
+    // keep_page = 1: the unsynced pages survived the cut (the sync never ran).
+    REQUIRE(after.size() == 100 + 3 * page);
+    CHECK(std::all_of(after.begin(), after.begin() + 100, [](char c) { return c == 'a'; }));
+
+    // A cut inside a write leaves a prefix of it.
+    sim_file_system torn(seed, {.keep_page = 1, .tear_page = 0, .keep_new_size = 1});
+    prepare(torn, "f", 0, 0);
+    auto g = open_file(torn, "/d/f", open_mode::read_write);
+    torn.cut_power_after(0);
+    CHECK(g->write(bytes(2 * page, 'p')).error().code == EIO);
+    torn.crash();
+    auto left = contents(torn, "/d/f");
+    REQUIRE(left.size() <= 2 * page);
+    CHECK(std::all_of(left.begin(), left.end(), [](char c) { return c == 'p'; }));
+    saw_prefix |= !left.empty() && left.size() < 2 * page;
+  }
+  CHECK(saw_prefix);
+}
+
+TEST_CASE("sim disk: a power cut before a rename or a directory sync leaves the old names",
+          "[io][sim_fs]") {
+  for (uint64_t seed = 1; seed <= 20; ++seed) {
+    sim_file_system fs(seed);
+    REQUIRE(fs.create_directories("/d"));
+    REQUIRE(write_file_atomically(fs, "/d/x", bytes(10, 'o'), sync_method::datasync));
+    // write_file_atomically: open(create), write, sync, rename, sync_directory: cut at the rename.
+    fs.cut_power_after(3);
+    CHECK_FALSE(write_file_atomically(fs, "/d/x", bytes(10, 'n'), sync_method::datasync).has_value());
+    REQUIRE(fs.powered_off());
+    fs.crash();
+    CHECK(contents(fs, "/d/x") == bytes(10, 'o'));
+  }
+}
