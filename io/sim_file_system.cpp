@@ -121,10 +121,10 @@ class sim_file_system::sim_file final : public file {
     }
     node_->data.resize(new_size, 0);
     // The pages beyond the new end no longer matter; a page cut in two is dirty again.
-    node_->dirty_pages.erase(node_->dirty_pages.lower_bound((new_size + page_size - 1) / page_size),
+    node_->dirty_pages.erase(node_->dirty_pages.lower_bound((new_size + fs_.model_.page_bytes - 1) / fs_.model_.page_bytes),
                              node_->dirty_pages.end());
-    if (new_size % page_size != 0)
-      node_->dirty_pages.insert(new_size / page_size);
+    if (new_size % fs_.model_.page_bytes != 0)
+      node_->dirty_pages.insert(new_size / fs_.model_.page_bytes);
     node_->size_dirty = true;
     position_ = new_size;
     return io_ok();
@@ -208,7 +208,7 @@ io_status sim_file_system::write_at(inode& node, const std::string& path, std::s
         node.size_dirty = true;
       }
       std::memcpy(node.data.data() + offset, data.data(), prefix);
-      for (uint64_t p = offset / page_size; p <= (offset + prefix - 1) / page_size; ++p)
+      for (uint64_t p = offset / model_.page_bytes; p <= (offset + prefix - 1) / model_.page_bytes; ++p)
         node.dirty_pages.insert(p);
     }
     power_fails();
@@ -230,7 +230,7 @@ io_status sim_file_system::write_at(inode& node, const std::string& path, std::s
       node.size_dirty = true;
     }
     std::memcpy(node.data.data() + offset, data.data(), length);
-    for (uint64_t p = offset / page_size; p <= (offset + length - 1) / page_size; ++p)
+    for (uint64_t p = offset / model_.page_bytes; p <= (offset + length - 1) / model_.page_bytes; ++p)
       node.dirty_pages.insert(p);
   }
   if (out_of_space)
@@ -255,10 +255,10 @@ io_status sim_file_system::sync_inode(inode& node, const std::string& path, std:
   }
   node.durable.resize(node.data.size(), 0);
   for (uint64_t p : node.dirty_pages) {
-    uint64_t begin = p * page_size;
+    uint64_t begin = p * model_.page_bytes;
     if (begin >= node.data.size())
       continue;
-    uint64_t end = std::min<uint64_t>(begin + page_size, node.data.size());
+    uint64_t end = std::min<uint64_t>(begin + model_.page_bytes, node.data.size());
     std::memcpy(node.durable.data() + begin, node.data.data() + begin, end - begin);
   }
   node.dirty_pages.clear();
@@ -272,14 +272,14 @@ void sim_file_system::maybe_flip_bit(inode& node, uint64_t offset, size_t length
   // Only data that reached the disk rots: synced pages inside the durable size.
   uint64_t end = std::min<uint64_t>({offset + length, node.durable.size(), node.data.size()});
   std::vector<uint64_t> candidates;
-  for (uint64_t p = offset / page_size; p * page_size < end; ++p)
+  for (uint64_t p = offset / model_.page_bytes; p * model_.page_bytes < end; ++p)
     if (!node.dirty_pages.contains(p))
       candidates.push_back(p);
   if (candidates.empty())
     return;
   uint64_t page = candidates[below(candidates.size())];
-  uint64_t lo = std::max(offset, page * page_size);
-  uint64_t hi = std::min(end, (page + 1) * page_size);
+  uint64_t lo = std::max(offset, page * model_.page_bytes);
+  uint64_t hi = std::min(end, (page + 1) * model_.page_bytes);
   uint64_t byte = lo + below(hi - lo);
   char mask = static_cast<char>(1u << below(8));
   node.data[byte] ^= mask;
@@ -293,19 +293,26 @@ void sim_file_system::crash_inode(inode& node) {
     size = node.durable.size();
   std::vector<char> after = node.durable;
   after.resize(size, 0);  // beyond the durable end, unwritten blocks read as zeros
+  bool writeback_stopped = false;  // in-order writeback: nothing after the first page not kept
   for (uint64_t p : node.dirty_pages) {
-    uint64_t begin = p * page_size;
-    uint64_t end = std::min<uint64_t>({begin + page_size, size, node.data.size()});
+    uint64_t begin = p * model_.page_bytes;
+    uint64_t end = std::min<uint64_t>({begin + model_.page_bytes, size, node.data.size()});
     if (begin >= end)
       continue;
-    double r = static_cast<double>(below(uint64_t{1} << 53)) * 0x1.0p-53;
+    double r = writeback_stopped ? 1.0 : static_cast<double>(below(uint64_t{1} << 53)) * 0x1.0p-53;
+    writeback_stopped = !model_.reorder_writeback && (writeback_stopped || r >= model_.keep_page);
+    // (a torn page in order keeps a prefix of its sectors, and stops the writeback)
     if (r < model_.keep_page) {
       std::memcpy(after.data() + begin, node.data.data() + begin, end - begin);
       ++counters_.pages_kept;
     } else if (r < model_.keep_page + model_.tear_page) {
-      for (uint64_t s = begin; s < end; s += sector_size)
-        if (below(2) == 1)
-          std::memcpy(after.data() + s, node.data.data() + s, std::min(sector_size, end - s));
+      // Out of order, any subset of the sectors lands; in order, a prefix of them.
+      const uint64_t sectors = (end - begin + model_.sector_bytes - 1) / model_.sector_bytes;
+      const uint64_t prefix = model_.reorder_writeback ? sectors : below(sectors + 1);
+      uint64_t index = 0;
+      for (uint64_t s = begin; s < end; s += model_.sector_bytes, ++index)
+        if (model_.reorder_writeback ? below(2) == 1 : index < prefix)
+          std::memcpy(after.data() + s, node.data.data() + s, std::min(model_.sector_bytes, end - s));
       ++counters_.pages_torn;
     } else {
       ++counters_.pages_lost;

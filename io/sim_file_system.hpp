@@ -57,6 +57,16 @@ struct sim_crash_model {
   double keep_page = 1.0 / 3;  ///< the page reached the disk whole
   double tear_page = 1.0 / 3;  ///< each 512-byte sector of the page is old or new
   double keep_new_size = 0.5;  ///< an unsynced size change (append, truncate) survives
+  /// The unit of writeback and of the sectors a page tears into. Smaller than a real
+  /// disk's makes small writes (a WAL batch of short entries) span several pages, so a
+  /// crash can keep a later one and lose an earlier one.
+  /// True: each unsynced page survives or not on its own, so a later page of a write can
+  /// reach the disk while an earlier one reads as old data or zeros (XFS, ext4 without
+  /// data=ordered). False: writeback in file order, so what survives of a file's unsynced
+  /// pages is a prefix (the first page not kept whole may be torn, later ones are lost).
+  bool reorder_writeback = true;
+  uint64_t page_bytes = 4096;
+  uint64_t sector_bytes = 512;
 };
 
 /// What the disk has done so far (for tests and the simulator's report).
@@ -78,6 +88,7 @@ struct sim_disk_counters {
 
 class sim_file_system final : public file_system {
  public:
+  /// The default model's page and sector sizes.
   static constexpr uint64_t page_size = 4096;
   static constexpr uint64_t sector_size = 512;
 

@@ -100,11 +100,17 @@ run_setup draw_setup(const sim_options& opts, rng& r) {
 
 /// Small WAL files and segments, so roll-over and segment flushes happen in every run.
 /// A stream of its own: the other draws of a seed stay what they are in memory mode.
-real_storage_profile draw_real_storage(uint64_t seed) {
+real_storage_profile draw_real_storage(uint64_t seed, bool reorder_writeback) {
   rng r(hash_mix(hash_mix(hash_start, seed), 0x5707a6e));
   real_storage_profile p;
   p.wal_max_entries = static_cast<uint64_t>(r.between(8, 64));
   p.segment_max_entries = static_cast<uint32_t>(r.between(4, 32));
+  // Small pages on some seeds: the entries are short, and a WAL batch must span pages for
+  // a crash to keep a later page of it and lose an earlier one.
+  static const std::vector<uint64_t> page_sizes{4096, 512, 128};
+  p.crash.page_bytes = r.pick(page_sizes);
+  p.crash.sector_bytes = p.crash.page_bytes / 8;
+  p.crash.reorder_writeback = reorder_writeback;
   return p;
 }
 
@@ -136,7 +142,7 @@ class fuzz_run final : public cluster_observer, public apply_listener {
     cluster_.set_detector(setup_.detector);
     cluster_.set_amnesia(opts.sabotage_amnesia);
     if (uses_real_storage(opts))
-      cluster_.use_real_storage(draw_real_storage(opts.seed));
+      cluster_.use_real_storage(draw_real_storage(opts.seed, opts.reorder_writeback));
     for (const ra::server_config& c : setup_.configs) {
       const int i = cluster_.add_node(c);
       cluster_.node(i).disk = setup_.disk;

@@ -74,6 +74,8 @@ int main(int argc, char** argv) {
   std::string storage = "by-seed";
   app.add_option("--storage", storage, "real, memory, or by-seed (default: even seeds real, odd memory)")
     ->check(CLI::IsMember({"real", "memory", "by-seed"}));
+  app.add_flag("--reorder-writeback", base.reorder_writeback,
+               "real storage: a crash may keep a later unsynced page of a file and lose an earlier one");
   CLI11_PARSE(app, argc, argv);
   base.faults = !no_faults;
   base.storage = storage == "real"     ? ra::sim::storage_mode::real

@@ -398,3 +398,44 @@ TEST_CASE("sim disk: a power cut before a rename or a directory sync leaves the 
     CHECK(contents(fs, "/d/x") == bytes(10, 'o'));
   }
 }
+
+TEST_CASE("sim disk: the page and sector sizes come from the crash model", "[io][sim_fs]") {
+  // 128-byte pages of 16-byte sectors: a 1 KiB unsynced write is 8 pages, each decided alone.
+  bool mixed = false;
+  for (uint64_t seed = 1; seed <= 50 && !mixed; ++seed) {
+    sim_file_system fs(seed, {.keep_page = 0.5, .tear_page = 0, .keep_new_size = 1, .page_bytes = 128,
+                              .sector_bytes = 16});
+    prepare(fs, "f", 0, 1024);
+    fs.crash();
+    auto after = contents(fs, "/d/f");
+    REQUIRE(after.size() == 1024);
+    size_t kept = 0;
+    for (size_t p = 0; p < 8; ++p) {
+      const char* page_start = after.data() + p * 128;
+      bool all_new = std::all_of(page_start, page_start + 128, [](char c) { return c == 'b'; });
+      bool all_old = std::all_of(page_start, page_start + 128, [](char c) { return c == 0; });
+      REQUIRE((all_new || all_old));  // tear_page = 0: whole pages only
+      kept += all_new;
+    }
+    mixed = kept > 0 && kept < 8;
+  }
+  CHECK(mixed);
+}
+
+TEST_CASE("sim disk: with in-order writeback, what survives of unsynced pages is a prefix", "[io][sim_fs]") {
+  bool saw_partial_prefix = false;
+  for (uint64_t seed = 1; seed <= 200; ++seed) {
+    sim_file_system fs(seed, {.keep_page = 0.7, .tear_page = 0.2, .keep_new_size = 1, .reorder_writeback = false,
+                              .page_bytes = 128, .sector_bytes = 16});
+    prepare(fs, "f", 0, 1024);
+    fs.crash();
+    auto after = contents(fs, "/d/f");
+    REQUIRE(after.size() == 1024);
+    // Once a byte is old (zero), every later byte is too: never a hole before new data.
+    // (A torn page keeps a prefix of its sectors; after it, nothing new.)
+    auto first_old = std::find(after.begin(), after.end(), 0);
+    CHECK(std::all_of(first_old, after.end(), [](char c) { return c == 0; }));
+    saw_partial_prefix |= first_old != after.end() && first_old != after.begin();
+  }
+  CHECK(saw_partial_prefix);
+}
