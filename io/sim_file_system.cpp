@@ -267,7 +267,7 @@ io_status sim_file_system::sync_inode(inode& node, const std::string& path, std:
 }
 
 void sim_file_system::maybe_flip_bit(inode& node, uint64_t offset, size_t length) {
-  if (length == 0 || !chance(faults_.read_bit_flip))
+  if (length == 0 || counters_.bits_flipped >= faults_.max_bit_flips || !chance(faults_.read_bit_flip))
     return;
   // Only data that reached the disk rots: synced pages inside the durable size.
   uint64_t end = std::min<uint64_t>({offset + length, node.durable.size(), node.data.size()});
@@ -293,7 +293,12 @@ void sim_file_system::crash_inode(inode& node) {
     size = node.durable.size();
   std::vector<char> after = node.durable;
   after.resize(size, 0);  // beyond the durable end, unwritten blocks read as zeros
-  bool writeback_stopped = false;  // in-order writeback: nothing after the first page not kept
+  // In-order writeback: nothing lands after the first page not kept whole (a torn page
+  // keeps a prefix of its sectors), and without size_runs_ahead the file ends where the
+  // landed data ends.
+  bool writeback_stopped = false;
+  uint64_t landed_end = 0;
+  std::optional<uint64_t> stopped_at;
   for (uint64_t p : node.dirty_pages) {
     uint64_t begin = p * model_.page_bytes;
     uint64_t end = std::min<uint64_t>({begin + model_.page_bytes, size, node.data.size()});
@@ -301,9 +306,9 @@ void sim_file_system::crash_inode(inode& node) {
       continue;
     double r = writeback_stopped ? 1.0 : static_cast<double>(below(uint64_t{1} << 53)) * 0x1.0p-53;
     writeback_stopped = !model_.reorder_writeback && (writeback_stopped || r >= model_.keep_page);
-    // (a torn page in order keeps a prefix of its sectors, and stops the writeback)
     if (r < model_.keep_page) {
       std::memcpy(after.data() + begin, node.data.data() + begin, end - begin);
+      landed_end = end;
       ++counters_.pages_kept;
     } else if (r < model_.keep_page + model_.tear_page) {
       // Out of order, any subset of the sectors lands; in order, a prefix of them.
@@ -313,10 +318,19 @@ void sim_file_system::crash_inode(inode& node) {
       for (uint64_t s = begin; s < end; s += model_.sector_bytes, ++index)
         if (model_.reorder_writeback ? below(2) == 1 : index < prefix)
           std::memcpy(after.data() + s, node.data.data() + s, std::min(model_.sector_bytes, end - s));
+      if (prefix > 0)
+        landed_end = std::min(end, begin + prefix * model_.sector_bytes);
       ++counters_.pages_torn;
     } else {
       ++counters_.pages_lost;
     }
+    if (writeback_stopped && !stopped_at)
+      stopped_at = landed_end;
+  }
+  if (stopped_at && !model_.size_runs_ahead) {
+    const uint64_t end_of_data = std::max<uint64_t>(node.durable.size(), *stopped_at);
+    if (after.size() > end_of_data)
+      after.resize(end_of_data);
   }
   node.data = after;
   node.durable = std::move(after);

@@ -50,6 +50,7 @@ struct sim_disk_faults {
   double sync_enospc = 0;   ///< the same with ENOSPC (delayed allocation found no space)
   double dir_sync_eio = 0;  ///< a sync_directory fails with EIO (the changes stay pending)
   double read_bit_flip = 0; ///< a read flips one bit of a synced page it covers, for good
+  uint64_t max_bit_flips = UINT64_MAX;  ///< no more flips once this many happened
 };
 
 /// How a crash treats each page written since the last sync; the rest of 1 is "lost".
@@ -65,6 +66,10 @@ struct sim_crash_model {
   /// data=ordered). False: writeback in file order, so what survives of a file's unsynced
   /// pages is a prefix (the first page not kept whole may be torn, later ones are lost).
   bool reorder_writeback = true;
+  /// With in-order writeback: true, a file's new size may land before its data, so its
+  /// tail reads as zeros (XFS); false, the size follows the data that landed (ext4
+  /// data=ordered). Out of order, the size is always decided on its own.
+  bool size_runs_ahead = true;
   uint64_t page_bytes = 4096;
   uint64_t sector_bytes = 512;
 };

@@ -123,6 +123,8 @@ void fault_injector::heal() {
   for (size_t i = 0; i < cluster_.size(); ++i) {
     sim_node& n = cluster_.node(static_cast<int>(i));
     n.disk = normal_disk_;
+    if (n.real)
+      n.real->disk().set_faults({});  // no more rot: the liveness phase needs its disks
     if (n.crashed && !n.stopped)
       cluster_.restart(static_cast<int>(i));
   }

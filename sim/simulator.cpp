@@ -100,7 +100,7 @@ run_setup draw_setup(const sim_options& opts, rng& r) {
 
 /// Small WAL files and segments, so roll-over and segment flushes happen in every run.
 /// A stream of its own: the other draws of a seed stay what they are in memory mode.
-real_storage_profile draw_real_storage(uint64_t seed, bool reorder_writeback) {
+real_storage_profile draw_real_storage(uint64_t seed, disk_model model) {
   rng r(hash_mix(hash_mix(hash_start, seed), 0x5707a6e));
   real_storage_profile p;
   p.wal_max_entries = static_cast<uint64_t>(r.between(8, 64));
@@ -110,7 +110,14 @@ real_storage_profile draw_real_storage(uint64_t seed, bool reorder_writeback) {
   static const std::vector<uint64_t> page_sizes{4096, 512, 128};
   p.crash.page_bytes = r.pick(page_sizes);
   p.crash.sector_bytes = p.crash.page_bytes / 8;
-  p.crash.reorder_writeback = reorder_writeback;
+  p.crash.reorder_writeback = model == disk_model::reorder;
+  p.crash.size_runs_ahead = model != disk_model::ordered;
+  // A quarter of the seeds rot one bit on one member's disk (bit_rot_member): the
+  // checksums must catch it (the member stops or does not recover), never apply it.
+  if (r.chance(0.25)) {
+    p.faults.read_bit_flip = 0.0002 + 0.002 * r.unit();
+    p.faults.max_bit_flips = 1;
+  }
   return p;
 }
 
@@ -142,10 +149,13 @@ class fuzz_run final : public cluster_observer, public apply_listener {
     cluster_.set_detector(setup_.detector);
     cluster_.set_amnesia(opts.sabotage_amnesia);
     if (uses_real_storage(opts))
-      cluster_.use_real_storage(draw_real_storage(opts.seed, opts.reorder_writeback));
+      cluster_.use_real_storage(draw_real_storage(opts.seed, opts.disk));
     for (const ra::server_config& c : setup_.configs) {
       const int i = cluster_.add_node(c);
       cluster_.node(i).disk = setup_.disk;
+      sim_node& n = cluster_.node(i);
+      if (n.real && i != static_cast<int>(opts.seed / 2 % static_cast<uint64_t>(setup_.servers)))
+        n.real->disk().set_faults({});  // bit rot on one member only: the others keep a majority
     }
     watch_.resize(setup_.configs.size());
   }
@@ -155,10 +165,14 @@ class fuzz_run final : public cluster_observer, public apply_listener {
   // cluster_observer
   void on_client_action(int node, const ra::action& a) override;
   void after_event(const std::vector<int>& touched) override;
+  void on_stopped(int node, const std::string& reason) override;
 
   // apply_listener
   void on_apply(int member, const ra::command_meta& meta, const ra::shared_bytes& command) override;
   void on_reset(int member) override { checker_.on_machine_reset(cluster_.node(member).name()); }
+  void on_applied_state(int member, const ra::command_meta& meta, const ra::shared_bytes& state) override {
+    checker_.on_state(cluster_.node(member).name(), meta.index.value, fingerprint(state));
+  }
 
  private:
   /// What the invariant checks remember per member between events.
@@ -167,11 +181,18 @@ class fuzz_run final : public cluster_observer, public apply_listener {
     uint64_t seen_commit = 0;
     uint64_t leader_term = 0;
     uint64_t leader_cursor = 1;
+    uint64_t snapshot_checked = 0;  ///< index of the last snapshot compared with the log
   };
 
   std::unique_ptr<ra::machine> make_machine_for(int i) {
     auto inner = ra::make_machine<register_machine>(register_machine{setup_.release_every, setup_.checkpoint_every});
     return std::make_unique<recording_machine>(std::move(inner), *this, i);
+  }
+  /// For the log checks: whether a member's read errors are its disk's caught bit rot.
+  static std::function<bool()> rotted(const sim_node& n) {
+    if (!n.real)
+      return {};
+    return [&n] { return n.real->disk().counters().bits_flipped > 0; };
   }
   void check_member(int i);
   void check_leaders(bool from_start);
@@ -200,6 +221,7 @@ class fuzz_run final : public cluster_observer, public apply_listener {
   fault_injector faults_;
   std::vector<watch> watch_;
   uint64_t failed_step_ = 0;
+  uint64_t corruption_stops_ = 0;  ///< servers stopped because their disk rotted or failed
 };
 
 void fuzz_run::on_client_action(int node, const ra::action& a) {
@@ -237,10 +259,10 @@ void fuzz_run::check_member(int i) {
     // What recovery rebuilt must match the committed log, all of it (not only what
     // changed since the last look: the real stack may bring back more or less).
     n.log.take_changed_from();
-    checker_.check_log(n.name(), n.log, 0);
+    checker_.check_log(n.name(), n.log, 0, rotted(n));
   }
   if (auto from = n.log.take_changed_from())
-    checker_.check_log(n.name(), n.log, from->value);
+    checker_.check_log(n.name(), n.log, from->value, rotted(n));
   const ra::server& s = *n.server;
   const uint64_t commit = s.commit_index().value;
   if (commit > s.log().last_index().value)
@@ -250,6 +272,12 @@ void fuzz_run::check_member(int i) {
     if (auto t = s.log().term_at(ra::index_t{idx}); t && idx > 0)
       checker_.on_committed(n.name(), idx, t->value, s.current_term().value);
   w.seen_commit = std::max(w.seen_commit, commit);
+  // A new snapshot (taken, installed or recovered) must hold the committed log's state.
+  if (auto snap = s.log().snapshot(); snap && snap->meta.index.value != w.snapshot_checked) {
+    w.snapshot_checked = snap->meta.index.value;
+    if (auto state = s.log().load_snapshot_state())
+      checker_.check_snapshot(n.name(), snap->meta.index.value, fingerprint(*state));
+  }
   if (is_leaderish(s.current_role()))
     checker_.on_leader(n.name(), s.current_term().value);
 }
@@ -273,7 +301,7 @@ void fuzz_run::full_check() {
   for (size_t i = 0; i < cluster_.size(); ++i) {
     const sim_node& n = cluster_.node(static_cast<int>(i));
     if (n.started)
-      checker_.check_log(n.name(), n.log, 0);
+      checker_.check_log(n.name(), n.log, 0, rotted(n));
   }
   check_leaders(true);
 }
@@ -288,6 +316,22 @@ void fuzz_run::after_event(const std::vector<int>& touched) {
     full_check();
   if (!failed())
     faults_.after_event(touched);  // after the checks: they saw the state before a crash
+}
+
+void fuzz_run::on_stopped(int node, const std::string& reason) {
+  const sim_node& n = cluster_.node(node);
+  if (!n.real)
+    return;
+  // On the real stack a server stops for storage reasons only if its disk returned
+  // corrupt data (a flipped bit the checksums caught) or failed an operation; with
+  // neither, recovery or the log failed on what a crash legitimately leaves behind.
+  const auto& disk = n.real->disk().counters();
+  if (disk.bits_flipped > 0 || disk.write_faults > 0 || disk.sync_faults > 0) {
+    ++corruption_stops_;
+    return;
+  }
+  if (reason.starts_with("recovery:") || reason.starts_with("log:") || reason.starts_with("meta store:"))
+    checker_.fail("storage recovery", n.name() + " stopped on a disk that only crashed: " + reason);
 }
 
 std::string fuzz_run::describe_cluster() const {
@@ -452,7 +496,9 @@ sim_result fuzz_run::run() {
   st.ops_fail = cl.fail;
   st.ops_info = cl.info;
   st.fault_profile = opts_.faults ? setup_.faults.describe() : "no faults";
+  st.snapshots_checked = checker_.snapshots_checked();
   st.recovery_failures = cs.recovery_failures;
+  st.corruption_stops = corruption_stops_;
   st.storage_stops = cs.storage_stops;
   st.wal_errors = cs.wal_errors;
   for (size_t i = 0; i < cluster_.size(); ++i) {
@@ -500,6 +546,15 @@ const char* to_string(storage_mode m) {
   return "?";
 }
 
+const char* to_string(disk_model m) {
+  switch (m) {
+    case disk_model::ordered: return "ordered";
+    case disk_model::size_ahead: return "size-ahead";
+    case disk_model::reorder: return "reorder";
+  }
+  return "?";
+}
+
 sim_result run_simulation(const sim_options& opts) {
   auto run = std::make_unique<fuzz_run>(opts);
   return run->run();
@@ -514,11 +569,11 @@ std::string summarize(const sim_result& r) {
      << s.leader_terms << " leader terms, ops " << s.ops_ok << " ok/" << s.ops_fail << " fail/" << s.ops_info
      << " info, " << s.faults_injected << " faults (" << s.crashes << " crashes), msgs " << s.messages_sent
      << " sent/" << s.messages_dropped << " dropped, snapshots " << s.snapshots_written << " written/"
-     << s.snapshots_installed << " installed, checkpoints " << s.checkpoints_promoted << " promoted, hash " << std::hex << r.trace_hash << std::dec;
+     << s.snapshots_installed << " installed, checkpoints " << s.checkpoints_promoted << " promoted, " << s.snapshots_checked << " snapshots checked, hash " << std::hex << r.trace_hash << std::dec;
   if (r.real_storage)
     os << ", disk: " << s.wal_rollovers << " WAL roll-overs, " << s.segment_flushes << " segment flushes, "
        << s.snapshot_jobs << " snapshot writes, " << s.pages_torn << " pages torn/" << s.pages_lost << " lost, "
-       << s.dir_changes_undone << " directory changes undone, " << s.power_cuts << " power cuts inside I/O, " << s.bits_flipped << " bits flipped, "
+       << s.dir_changes_undone << " directory changes undone, " << s.power_cuts << " power cuts inside I/O, " << s.bits_flipped << " bits flipped (" << s.corruption_stops << " caught), "
        << s.wal_errors << " WAL errors, " << s.storage_stops << " storage stops, " << s.recovery_failures
        << " failed recoveries";
   if (!r.ok)

@@ -2,6 +2,7 @@
 //
 //   ra-sim --seeds FIRST..LAST [--servers N] [--steps K] [--history-dir DIR] [--verbose]
 //          [--no-faults] [--all-faults] [--jobs J] [--storage real|memory]
+//          [--disk-model ordered|size-ahead|reorder]
 //
 // Prints `seed S FAILED (<mode> storage) at step K: <reason>` for every failing seed, then
 // `seeds: N passed, M failed` (and the failing seeds), the counts per storage mode and
@@ -74,13 +75,19 @@ int main(int argc, char** argv) {
   std::string storage = "by-seed";
   app.add_option("--storage", storage, "real, memory, or by-seed (default: even seeds real, odd memory)")
     ->check(CLI::IsMember({"real", "memory", "by-seed"}));
-  app.add_flag("--reorder-writeback", base.reorder_writeback,
-               "real storage: a crash may keep a later unsynced page of a file and lose an earlier one");
+  std::string disk = "ordered";
+  app.add_option("--disk-model", disk,
+                 "real storage, what a crash keeps of unsynced writes: ordered (a prefix, the default), "
+                 "size-ahead (a prefix, but the size may land first: zero tails), reorder (any pages)")
+    ->check(CLI::IsMember({"ordered", "size-ahead", "reorder"}));
   CLI11_PARSE(app, argc, argv);
   base.faults = !no_faults;
   base.storage = storage == "real"     ? ra::sim::storage_mode::real
                  : storage == "memory" ? ra::sim::storage_mode::memory
                                        : ra::sim::storage_mode::by_seed;
+  base.disk = disk == "reorder"      ? ra::sim::disk_model::reorder
+              : disk == "size-ahead" ? ra::sim::disk_model::size_ahead
+                                     : ra::sim::disk_model::ordered;
 
   const std::optional<seed_range> range = parse_seeds(seeds_text);
   if (!range) {
