@@ -1,8 +1,6 @@
 #include "sim/real_storage.hpp"
 
 #include <exception>
-#include <cstdio>
-#include <cstdlib>
 
 #include "segments/segment_flush.hpp"
 
@@ -54,13 +52,8 @@ std::optional<std::string> real_node_storage::open(ra::durable_meta& meta) {
   if (auto st = wal_->start(); !st)
     return "WAL start: " + st.error().message();
   auto opened_meta = storage::meta_store::open(disk_, root_ + "/meta");
-  if (!opened_meta) {
-    if (std::getenv("RA_SIM_DEBUG_META")) {
-      auto d = storage::read_file(disk_, root_ + "/meta/meta.log");
-      if (d) { for (size_t i = 0; i < d->size(); ++i) fprintf(stderr, "%02x%s", (unsigned char)(*d)[i], i % 32 == 31 ? "\n" : " "); fprintf(stderr, "\n"); }
-    }
+  if (!opened_meta)
     return "meta store: " + opened_meta.error().message();
-  }
   meta_ = std::move(*opened_meta);
   const storage::server_meta m = meta_->get(uid_);
   meta = ra::durable_meta{m.current_term, m.voted_for};
