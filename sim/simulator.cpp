@@ -210,6 +210,9 @@ class fuzz_run final : public cluster_observer, public apply_listener {
   /// As ra:start_cluster: brand-new servers wait to be told, so trigger an election on
   /// one, and again while no member has left term 0 (the first may have crashed).
   void start_cluster();
+  /// "<member> applied only up to ..." for a running member of `leader`'s configuration
+  /// that has not applied up to `target`, or "" if none lags.
+  std::string lagging_member(const ra::server& leader, uint64_t target) const;
 
   sim_options opts_;
   rng master_;
@@ -364,6 +367,19 @@ std::string fuzz_run::describe_cluster() const {
   return os.str();
 }
 
+std::string fuzz_run::lagging_member(const ra::server& leader, uint64_t target) const {
+  for (const ra::member& m : leader.cluster().members()) {
+    const std::optional<int> i = cluster_.find(m.id);
+    if (!i || !cluster_.running(*i))
+      continue;  // stopped by a storage error, or not a simulated member
+    const uint64_t applied = cluster_.node(*i).server->last_applied().value;
+    if (applied < target)
+      return cluster_.node(*i).name() + " applied only up to " + std::to_string(applied) + " of " +
+             std::to_string(target) + "; ";
+  }
+  return {};
+}
+
 void fuzz_run::start_cluster() {
   bool started = false;
   for (size_t i = 0; i < cluster_.size(); ++i) {
@@ -421,8 +437,21 @@ sim_result fuzz_run::run() {
     const sim_time healed_at = cluster_.now();
     const sim_time deadline = healed_at + opts_.liveness_ms;
     const uint64_t step_limit = cluster_.steps() + opts_.max_heal_steps;
-    const bool live = cluster_.run_until([&] { return clients_.live() && cluster_.leader().has_value(); }, deadline,
-                                         [&] { return !failed() && cluster_.steps() < step_limit; });
+    // Live: a leader, every client got a write in, and every running member of the
+    // leader's configuration (restarted ones included) applied everything committed when
+    // the clients first got through.
+    std::optional<uint64_t> catch_up_target;
+    const bool live = cluster_.run_until(
+      [&] {
+        const std::optional<int> leader = cluster_.leader();
+        if (!clients_.live() || !leader)
+          return false;
+        const ra::server& l = *cluster_.node(*leader).server;
+        if (!catch_up_target)
+          catch_up_target = l.commit_index().value;
+        return lagging_member(l, *catch_up_target).empty();
+      },
+      deadline, [&] { return !failed() && cluster_.steps() < step_limit; });
     if (!failed() && !live && cluster_.steps() >= step_limit)
       checker_.fail("liveness", "event storm: " + std::to_string(opts_.max_heal_steps) + " events in " +
                                   std::to_string(cluster_.now() - healed_at) + " ms of simulated time after healing; " +
@@ -430,7 +459,11 @@ sim_result fuzz_run::run() {
     else if (!failed() && !live)
       checker_.fail("liveness", "no progress within " + std::to_string(opts_.liveness_ms) +
                                   " ms of simulated time after healing: " + clients_.waiting() + "; " +
-                                  (cluster_.leader() ? "" : "no leader; ") + describe_cluster());
+                                  (cluster_.leader() ? "" : "no leader; ") +
+                                  (catch_up_target && cluster_.leader()
+                                     ? lagging_member(*cluster_.node(*cluster_.leader()).server, *catch_up_target)
+                                     : std::string()) +
+                                  describe_cluster());
   }
 
   // Let operations in flight finish, then close the history.
