@@ -20,6 +20,7 @@ void real_node_storage::drop_memory() {
   meta_.reset();
   wal_.reset();
   rollovers_.clear();
+  segment_flush_failing_ = false;
   resends_.clear();
   snapshot_jobs_.clear();
 }
@@ -90,8 +91,8 @@ void real_node_storage::submit(const std::string&, std::function<storage::io_res
 }
 
 bool real_node_storage::has_work() const {
-  return wal_ && (wal_->pending_entries() > 0 || !rollovers_.empty() || !resends_.empty() ||
-                  !snapshot_jobs_.empty());
+  return wal_ && (wal_->pending_entries() > 0 || (!rollovers_.empty() && !segment_flush_failing_) ||
+                  !resends_.empty() || !snapshot_jobs_.empty());
 }
 
 io_round real_node_storage::run_io() {
@@ -118,8 +119,16 @@ io_round real_node_storage::run_io() {
     for (const auto& [uid, refs] : moved.segments)
       if (uid == uid_ && !refs.empty())
         log_->on_segments(refs);
-    if (moved.error)
+    if (moved.error) {
+      // Retried with the next round that has other work (the actor backs off likewise);
+      // retrying at once would spin in zero simulated time.
+      ++segment_flush_failures_;
+      segment_flush_failing_ = true;
+      if (!segment_error_ && !disk_.powered_off())  // a power cut's errors are no bug
+        segment_error_ = rollovers_.front().path + ": " + *moved.error;
       break;
+    }
+    segment_flush_failing_ = false;
     ++segment_flushes_;
     rollovers_.erase(rollovers_.begin());
   }

@@ -72,6 +72,10 @@ class real_node_storage final : public storage::wal_sink, public storage::snapsh
   uint64_t rollovers() const { return rollovers_done_; }
   uint64_t segment_flushes() const { return segment_flushes_; }
   uint64_t snapshot_jobs() const { return snapshot_jobs_done_; }
+  uint64_t segment_flush_failures() const { return segment_flush_failures_; }
+  /// The first roll-over that could not be moved into segments (the segment writer's
+  /// error), if any: on a disk without faults, a bug.
+  const std::optional<std::string>& segment_error() const { return segment_error_; }
 
   // wal_sink / snapshot_worker (called by the durable_log)
   void write(const std::string& uid, std::vector<log_entry> entries, bool starts_new_log) override;
@@ -95,6 +99,9 @@ class real_node_storage final : public storage::wal_sink, public storage::snapsh
   uint64_t rollovers_done_ = 0;
   uint64_t segment_flushes_ = 0;
   uint64_t snapshot_jobs_done_ = 0;
+  uint64_t segment_flush_failures_ = 0;
+  bool segment_flush_failing_ = false;
+  std::optional<std::string> segment_error_;
 };
 
 }  // namespace ra::sim

@@ -194,6 +194,11 @@ class fuzz_run final : public cluster_observer, public apply_listener {
       return {};
     return [&n] { return n.real->disk().counters().bits_flipped > 0; };
   }
+  /// Whether a member's disk rotted or failed an operation (else it only crashed).
+  static bool disk_misbehaved(const sim_node& n) {
+    const auto& disk = n.real->disk().counters();
+    return disk.bits_flipped > 0 || disk.write_faults > 0 || disk.sync_faults > 0;
+  }
   void check_member(int i);
   void check_leaders(bool from_start);
   void full_check();
@@ -266,6 +271,9 @@ void fuzz_run::check_member(int i) {
   }
   if (auto from = n.log.take_changed_from())
     checker_.check_log(n.name(), n.log, from->value, rotted(n));
+  if (n.real && n.real->segment_error() && !disk_misbehaved(n))
+    checker_.fail("storage recovery", n.name() + " cannot move a rolled-over WAL file into segments on a disk that "
+                                                 "only crashed: " + *n.real->segment_error());
   const ra::server& s = *n.server;
   const uint64_t commit = s.commit_index().value;
   if (commit > s.log().last_index().value)
@@ -328,8 +336,7 @@ void fuzz_run::on_stopped(int node, const std::string& reason) {
   // On the real stack a server stops for storage reasons only if its disk returned
   // corrupt data (a flipped bit the checksums caught) or failed an operation; with
   // neither, recovery or the log failed on what a crash legitimately leaves behind.
-  const auto& disk = n.real->disk().counters();
-  if (disk.bits_flipped > 0 || disk.write_faults > 0 || disk.sync_faults > 0) {
+  if (disk_misbehaved(n)) {
     ++corruption_stops_;
     return;
   }
