@@ -107,6 +107,8 @@ class sim_file_system final : public file_system {
   void crash();
   /// Arms a power cut at the (n+1)-th changing operation from now (see the file comment).
   void cut_power_after(uint64_t n) { power_cut_in_ = n + 1; }
+  /// Disarms a power cut that has not struck yet.
+  void cancel_power_cut() { power_cut_in_.reset(); }
   /// The power went out during an operation and crash() has not been called yet.
   bool powered_off() const { return powered_off_; }
 

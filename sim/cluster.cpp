@@ -120,6 +120,7 @@ void sim_cluster::start(int i) {
       ++stats_.recovery_failures;
       n.started = true;
       n.crashed = false;
+      n.storage_stopped = true;
       stop_node(i, "recovery: " + *failure);
       return;
     }
@@ -204,6 +205,34 @@ void sim_cluster::finish_power_cut(int i) {
     if (node(i).crashed)
       restart(i);
   });
+}
+
+void sim_cluster::revive(int i) {
+  sim_node& n = node(i);
+  if (!n.real || !n.stopped || !n.storage_stopped)
+    return;
+  // The process exits; the machine stays up, so the page cache (unsynced writes, pages
+  // a failed sync dropped) survives for the next process to read.
+  n.server.reset();
+  n.log.attach(nullptr);
+  if (n.real->disk().powered_off()) {
+    n.real->crash();  // a power cut struck meanwhile: the crash model already ran
+  } else {
+    n.real->disk().cancel_power_cut();
+    n.real->stop_process();
+  }
+  n.stopped = false;
+  n.storage_stopped = false;
+  n.stop_reason.clear();
+  n.crashed = true;
+  ++n.incarnation;
+  n.sync_pending = false;
+  n.power_cut_pending = false;
+  n.monitored_leader.reset();
+  n.leader_down_pending = false;
+  if (trace_)
+    *trace_ << stamp() << " " << n.name() << " revived after a storage stop\n";
+  restart(i);
 }
 
 void sim_cluster::false_alarm(int i) {
@@ -444,6 +473,7 @@ void sim_cluster::execute(int i, ra::action& a) {
           if (failure && n.real->disk().powered_off())
             return;  // not an error of the store: the node is dying (execute_actions)
           if (failure) {
+            n.storage_stopped = true;
             stop_node(i, *failure);  // never act on a vote that is not durable
             return;
           }
@@ -485,7 +515,13 @@ void sim_cluster::execute(int i, ra::action& a) {
         ev.incarnation = n.incarnation;
         push(1, std::move(ev));
       },
-      [&](ra::stopped_action& s) { stop_node(i, s.reason); },
+      [&](ra::stopped_action& s) {
+        // The core stops itself on a snapshot write or read that failed: a storage stop.
+        if (n.real && (s.reason.find("Input/output error") != std::string::npos ||
+                       s.reason.find("No space left on device") != std::string::npos))
+          n.storage_stopped = true;
+        stop_node(i, s.reason);
+      },
       [&](auto&) {
         // reply, notify, reject, query_reply: for the clients above.
         if (observer_)
@@ -520,6 +556,7 @@ void sim_cluster::check_storage(int i) {
   }
   if (const auto& error = n.real->log().error()) {
     ++stats_.storage_stops;
+    n.storage_stopped = true;
     stop_node(i, "log: " + error->message());
   }
 }

@@ -51,6 +51,7 @@ struct sim_node {
   std::unique_ptr<real_node_storage> real;
   /// A power cut is armed on the disk: the node crashes at the end of its next storage work.
   bool power_cut_pending = false;
+  bool storage_stopped = false;  ///< stopped by a storage error (revive() may restart it)
   int64_t power_cut_downtime = 0;
   std::unique_ptr<ra::server> server;
   bool started = false;
@@ -131,6 +132,10 @@ class sim_cluster {
   /// has pending now, else its next WAL flush, segment flush or snapshot write), the node
   /// crashes, and it restarts `downtime` ms later.
   void power_cut(int node, int64_t downtime);
+  /// Real-storage mode: restarts a member stopped by a storage error once its disk is
+  /// healthy again, as an operator or a supervisor would (no power loss: the page cache
+  /// survives).
+  void revive(int node);
   /// Delivers a spurious leader-down signal to a follower (detector false alarm).
   void false_alarm(int node);
 

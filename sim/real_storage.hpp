@@ -66,6 +66,9 @@ class real_node_storage final : public storage::wal_sink, public storage::snapsh
   io_round run_io();
   /// Power cut: the disk applies its crash model and every in-memory object is gone.
   void crash();
+  /// The process exits without a power loss: every in-memory object is gone, the disk
+  /// (and its page cache) stays as it is.
+  void stop_process() { drop_memory(); }
 
   storage::sim_file_system& disk() { return disk_; }
   const storage::sim_file_system& disk() const { return disk_; }
