@@ -194,6 +194,18 @@ void sim_file_system::set_entry(directory& d, const std::string& name, std::shar
   d.pending.push_back(std::move(c));
 }
 
+void sim_file_system::put_in_page_cache(inode& node, std::span<const char> data, uint64_t offset) {
+  if (data.empty())
+    return;
+  if (offset + data.size() > node.data.size()) {
+    node.data.resize(offset + data.size(), 0);
+    node.size_dirty = true;
+  }
+  std::memcpy(node.data.data() + offset, data.data(), data.size());
+  for (uint64_t p = offset / model_.page_bytes; p <= (offset + data.size() - 1) / model_.page_bytes; ++p)
+    node.dirty_pages.insert(p);
+}
+
 io_status sim_file_system::write_at(inode& node, const std::string& path, std::span<const char> data,
                                     uint64_t offset, std::string_view op) {
   ++counters_.writes;
@@ -201,16 +213,7 @@ io_status sim_file_system::write_at(inode& node, const std::string& path, std::s
     return io_error{EIO, std::string(op), path};
   if (power_dies_now()) {
     // The power goes in the middle of this write: some prefix of it is in the page cache.
-    size_t prefix = below(data.size() + 1);
-    if (prefix > 0) {
-      if (offset + prefix > node.data.size()) {
-        node.data.resize(offset + prefix, 0);
-        node.size_dirty = true;
-      }
-      std::memcpy(node.data.data() + offset, data.data(), prefix);
-      for (uint64_t p = offset / model_.page_bytes; p <= (offset + prefix - 1) / model_.page_bytes; ++p)
-        node.dirty_pages.insert(p);
-    }
+    put_in_page_cache(node, data.first(below(data.size() + 1)), offset);
     power_fails();
     return io_error{EIO, std::string(op), path};
   }
@@ -224,15 +227,7 @@ io_status sim_file_system::write_at(inode& node, const std::string& path, std::s
     ++counters_.write_faults;
     length = below(data.size() + 1);  // the disk filled up somewhere inside this write
   }
-  if (length > 0) {
-    if (offset + length > node.data.size()) {
-      node.data.resize(offset + length, 0);
-      node.size_dirty = true;
-    }
-    std::memcpy(node.data.data() + offset, data.data(), length);
-    for (uint64_t p = offset / model_.page_bytes; p <= (offset + length - 1) / model_.page_bytes; ++p)
-      node.dirty_pages.insert(p);
-  }
+  put_in_page_cache(node, data.first(length), offset);
   if (out_of_space)
     return io_error{ENOSPC, std::string(op), path};
   return io_ok();

@@ -140,6 +140,8 @@ class sim_file_system final : public file_system {
   void set_entry(directory& d, const std::string& name, std::shared_ptr<inode> target);
   io_status write_at(inode& node, const std::string& path, std::span<const char> data,
                      uint64_t offset, std::string_view op);
+  /// Writes into the page cache (reads see it; the pages are dirty until a sync).
+  void put_in_page_cache(inode& node, std::span<const char> data, uint64_t offset);
   io_status sync_inode(inode& node, const std::string& path, std::string_view op);
   void maybe_flip_bit(inode& node, uint64_t offset, size_t length);
   void crash_inode(inode& node);
