@@ -75,6 +75,9 @@ int sim_cluster::add_node(ra::server_config config) {
   auto n = std::make_unique<sim_node>();
   n->index = static_cast<int>(nodes_.size());
   n->config = std::move(config);
+  if (real_profile_)
+    n->real = std::make_unique<real_node_storage>(hash_mix(hash_mix(seed_, 0x5d15c), static_cast<uint64_t>(n->index)),
+                                                  n->config.id.name, *real_profile_);
   nodes_.push_back(std::move(n));
   return static_cast<int>(nodes_.size()) - 1;
 }
@@ -111,6 +114,18 @@ void sim_cluster::start(int i) {
     return;
   // A fresh PRNG per incarnation: a restarted server must not replay its old timeouts.
   n.config.rng_seed = hash_mix(hash_mix(hash_mix(hash_start, seed_), static_cast<uint64_t>(i)), n.incarnation);
+  if (n.real) {
+    // The real recovery path; a node that cannot recover stays down, as ra::system would.
+    if (auto failure = n.real->open(n.meta)) {
+      ++stats_.recovery_failures;
+      n.started = true;
+      n.crashed = false;
+      n.storage_stopped = true;
+      stop_node(i, "recovery: " + *failure);
+      return;
+    }
+    n.log.attach(&n.real->log());
+  }
   n.server = std::make_unique<ra::server>(n.config, n.log, factory_(i), n.meta);
   n.server->set_time(now_);
   n.started = true;
@@ -130,7 +145,19 @@ void sim_cluster::crash(int i) {
   if (!n.server || n.crashed)
     return;
   n.server.reset();
-  n.log.disk().crash();
+  if (n.real) {
+    // Half the crashes strike in the middle of the storage work the node had pending (a
+    // WAL batch between its write and its sync, a segment flush, a snapshot write).
+    if (!n.real->disk().powered_off() && !n.power_cut_pending && n.real->has_work() && rng_.chance(0.5)) {
+      n.real->disk().cut_power_after(rng_.below(8));
+      n.real->run_io();  // the process dies with the power: nothing is reported
+    }
+    n.power_cut_pending = false;
+    n.log.attach(nullptr);
+    n.real->crash();
+  } else {
+    n.log.disk().crash();
+  }
   if (amnesia_) {
     n.log.disk() = ra::memory_log{};
     n.meta = ra::durable_meta{};
@@ -153,6 +180,59 @@ void sim_cluster::restart(int i) {
     return;
   ++stats_.restarts;
   start(i);
+}
+
+void sim_cluster::power_cut(int i, int64_t downtime) {
+  sim_node& n = node(i);
+  if (!n.real || !n.running() || n.power_cut_pending)
+    return;
+  n.real->disk().cut_power_after(rng_.below(8));
+  n.power_cut_pending = true;
+  n.power_cut_downtime = downtime;
+  if (trace_)
+    *trace_ << stamp() << " " << n.name() << " power cut armed\n";
+  if (n.real->has_work()) {
+    n.real->run_io();
+    finish_power_cut(i);
+  }
+}
+
+void sim_cluster::finish_power_cut(int i) {
+  sim_node& n = node(i);
+  const int64_t downtime = n.power_cut_downtime;
+  crash(i);
+  schedule(downtime, "restart " + n.name() + " after the power cut", [this, i] {
+    if (node(i).crashed)
+      restart(i);
+  });
+}
+
+void sim_cluster::revive(int i) {
+  sim_node& n = node(i);
+  if (!n.real || !n.stopped || !n.storage_stopped)
+    return;
+  // The process exits; the machine stays up, so the page cache (unsynced writes, pages
+  // a failed sync dropped) survives for the next process to read.
+  n.server.reset();
+  n.log.attach(nullptr);
+  if (n.real->disk().powered_off()) {
+    n.real->crash();  // a power cut struck meanwhile: the crash model already ran
+  } else {
+    n.real->disk().cancel_power_cut();
+    n.real->stop_process();
+  }
+  n.stopped = false;
+  n.storage_stopped = false;
+  n.stop_reason.clear();
+  n.crashed = true;
+  ++n.incarnation;
+  n.sync_pending = false;
+  n.power_cut_pending = false;
+  n.monitored_leader.reset();
+  n.leader_down_pending = false;
+  if (trace_)
+    *trace_ << stamp() << " " << n.name() << " revived after a storage stop\n";
+  restart(i);
 }
 
 void sim_cluster::false_alarm(int i) {
@@ -302,6 +382,24 @@ void sim_cluster::dispatch(event& ev) {
 
 void sim_cluster::complete_sync(int i) {
   sim_node& n = node(i);
+  if (n.real) {
+    // What the WAL, segment writer and snapshot worker did meanwhile, reported in the
+    // order their messages would reach the server.
+    const io_round round = n.real->run_io();
+    ++stats_.syncs;
+    if (n.power_cut_pending) {  // the power went during that work: the server hears nothing
+      finish_power_cut(i);
+      return;
+    }
+    n.reported_written = n.log.last_written();
+    invoke(i, [](ra::server& s) { s.handle_log_written(); });
+    if (round.wal_error) {
+      ++stats_.wal_errors;
+      invoke(i, [&](ra::server& s) { s.handle_storage_error(*round.wal_error); });
+    }
+    check_storage(i);
+    return;
+  }
   ra::memory_log& disk = n.log.disk();
   ra::index_t up_to = disk.last_index();
   if (disk.unsynced_from() <= disk.last_index() && rng_.chance(n.disk.partial_sync)) {
@@ -322,11 +420,22 @@ void sim_cluster::execute_actions(int i) {
     sim_node& n = node(i);
     if (!n.server)
       return;
-    std::vector<ra::action> actions = n.server->take_actions();
-    if (actions.empty())
+    if (n.real && n.real->disk().powered_off()) {
+      finish_power_cut(i);  // the power went while the server wrote: nothing more of it
       return;
-    for (ra::action& a : actions)
+    }
+    std::vector<ra::action> actions = n.server->take_actions();
+    if (actions.empty()) {
+      check_storage(i);
+      return;
+    }
+    for (ra::action& a : actions) {
+      if (n.real && (n.stopped || n.real->disk().powered_off()))
+        break;  // as the actor shell: nothing more of a server stopped by a storage error
       execute(i, a);
+    }
+    if (n.real && n.stopped)
+      return;
   }
 }
 
@@ -358,7 +467,19 @@ void sim_cluster::execute(int i, ra::action& a) {
   std::visit(
     overloaded{
       [&](ra::send_action& s) { send(i, s); },
-      [&](ra::persist_meta_action& p) { n.meta = ra::durable_meta{p.term, p.voted_for}; },
+      [&](ra::persist_meta_action& p) {
+        if (n.real && !n.stopped) {
+          auto failure = n.real->persist_meta(p.term, p.voted_for);
+          if (failure && n.real->disk().powered_off())
+            return;  // not an error of the store: the node is dying (execute_actions)
+          if (failure) {
+            n.storage_stopped = true;
+            stop_node(i, *failure);  // never act on a vote that is not durable
+            return;
+          }
+        }
+        n.meta = ra::durable_meta{p.term, p.voted_for};
+      },
       [&](ra::set_timer_action& t) {
         event ev;
         ev.kind = event_kind::timer;
@@ -395,15 +516,11 @@ void sim_cluster::execute(int i, ra::action& a) {
         push(1, std::move(ev));
       },
       [&](ra::stopped_action& s) {
-        if (n.stopped)
-          return;
-        n.stopped = true;
-        n.stop_reason = s.reason;
-        ++stats_.stops;
-        if (trace_)
-          *trace_ << stamp() << " " << n.name() << " STOPPED: " << s.reason << "\n";
-        if (observer_)
-          observer_->on_stopped(i, s.reason);
+        // The core stops itself on a snapshot write or read that failed: a storage stop.
+        if (n.real && (s.reason.find("Input/output error") != std::string::npos ||
+                       s.reason.find("No space left on device") != std::string::npos))
+          n.storage_stopped = true;
+        stop_node(i, s.reason);
       },
       [&](auto&) {
         // reply, notify, reject, query_reply: for the clients above.
@@ -416,13 +533,46 @@ void sim_cluster::execute(int i, ra::action& a) {
 
 // -- after each event -----------------------------------------------------------------
 
+void sim_cluster::stop_node(int i, const std::string& reason) {
+  sim_node& n = node(i);
+  if (n.stopped)
+    return;
+  n.stopped = true;
+  n.stop_reason = reason;
+  ++stats_.stops;
+  if (trace_)
+    *trace_ << stamp() << " " << n.name() << " STOPPED: " << reason << "\n";
+  if (observer_)
+    observer_->on_stopped(i, reason);
+}
+
+void sim_cluster::check_storage(int i) {
+  sim_node& n = node(i);
+  if (!n.real || !n.real->is_open() || n.stopped)
+    return;
+  if (n.real->disk().powered_off()) {
+    finish_power_cut(i);  // the errors the log saw are the power cut's, not the disk's
+    return;
+  }
+  if (const auto& error = n.real->log().error()) {
+    ++stats_.storage_stops;
+    n.storage_stopped = true;
+    stop_node(i, "log: " + error->message());
+  }
+}
+
 void sim_cluster::schedule_sync(int i) {
   sim_node& n = node(i);
   if (!n.running() || n.sync_pending)
     return;
-  const ra::memory_log& disk = n.log.disk();
-  if (disk.unsynced_from() > disk.last_index() && disk.last_written() == n.reported_written)
-    return;
+  if (n.real) {
+    if (!n.real->has_work() && n.log.last_written() == n.reported_written)
+      return;
+  } else {
+    const ra::memory_log& disk = n.log.disk();
+    if (disk.unsynced_from() > disk.last_index() && disk.last_written() == n.reported_written)
+      return;
+  }
   n.sync_pending = true;
   event ev;
   ev.kind = event_kind::disk_sync;

@@ -21,6 +21,7 @@
 #include "libra/server.hpp"
 #include "sim/network.hpp"
 #include "sim/observed_log.hpp"
+#include "sim/real_storage.hpp"
 #include "sim/rng.hpp"
 
 namespace ra::sim {
@@ -45,6 +46,13 @@ struct sim_node {
   ra::server_config config;
   observed_log log;
   ra::durable_meta meta;  ///< what persist_meta made durable
+  /// Real-storage mode: the node's WAL, segments, snapshots and meta store on its own
+  /// simulated disk (null in the in-memory mode, where `log` is the disk).
+  std::unique_ptr<real_node_storage> real;
+  /// A power cut is armed on the disk: the node crashes at the end of its next storage work.
+  bool power_cut_pending = false;
+  bool storage_stopped = false;  ///< stopped by a storage error (revive() may restart it)
+  int64_t power_cut_downtime = 0;
   std::unique_ptr<ra::server> server;
   bool started = false;
   bool crashed = false;
@@ -78,6 +86,11 @@ struct cluster_stats {
   uint64_t restarts = 0;
   uint64_t effects = 0;
   uint64_t stops = 0;
+  /// Real-storage mode: restarts whose recovery failed, servers stopped by a storage
+  /// error (an unreadable log, a failed meta write), WAL batches that failed.
+  uint64_t recovery_failures = 0;
+  uint64_t storage_stops = 0;
+  uint64_t wal_errors = 0;
 };
 
 class cluster_observer {
@@ -103,6 +116,10 @@ class sim_cluster {
 
   // -- members ------------------------------------------------------------------------
 
+  /// From now on, added members run on the real storage stack over a simulated disk
+  /// (before add_node; without it they run on memory_log).
+  void use_real_storage(const real_storage_profile& profile) { real_profile_ = profile; }
+  bool real_storage() const { return real_profile_.has_value(); }
   /// Adds a member (not started). Returns its index.
   int add_node(ra::server_config config);
   /// Starts a server on the node's storage (first start or restart after a crash).
@@ -111,6 +128,14 @@ class sim_cluster {
   void crash(int node);
   /// start() after crash(); counted as a restart.
   void restart(int node);
+  /// Real-storage mode: the power fails in the middle of the node's storage work (what it
+  /// has pending now, else its next WAL flush, segment flush or snapshot write), the node
+  /// crashes, and it restarts `downtime` ms later.
+  void power_cut(int node, int64_t downtime);
+  /// Real-storage mode: restarts a member stopped by a storage error once its disk is
+  /// healthy again, as an operator or a supervisor would (no power loss: the page cache
+  /// survives).
+  void revive(int node);
   /// Delivers a spurious leader-down signal to a follower (detector false alarm).
   void false_alarm(int node);
 
@@ -182,6 +207,11 @@ class sim_cluster {
   void settle();  // after an event: schedule syncs, run the failure detector, notify
   void schedule_sync(int node);
   void run_detector();
+  /// The shell stops a server (a stopped_action, or a storage error it cannot run on).
+  void stop_node(int node, const std::string& reason);
+  /// Real-storage mode: stops the server if its log met an error (as the actor shell does).
+  void check_storage(int node);
+  void finish_power_cut(int node);
 
   uint64_t seed_;
   machine_factory factory_;
@@ -198,6 +228,7 @@ class sim_cluster {
   uint64_t trace_hash_ = hash_start;
   bool in_event_ = false;
   bool amnesia_ = false;
+  std::optional<real_storage_profile> real_profile_;
   std::vector<int> touched_;
   cluster_stats stats_;
 };

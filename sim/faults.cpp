@@ -123,8 +123,12 @@ void fault_injector::heal() {
   for (size_t i = 0; i < cluster_.size(); ++i) {
     sim_node& n = cluster_.node(static_cast<int>(i));
     n.disk = normal_disk_;
+    if (n.real)
+      n.real->disk().set_faults({});  // no more rot: the liveness phase needs its disks
     if (n.crashed && !n.stopped)
       cluster_.restart(static_cast<int>(i));
+    else if (n.storage_stopped && n.real && !n.real->disk().counters().bits_flipped)
+      cluster_.revive(static_cast<int>(i));  // the disk works again: restart it
   }
   log("healed: network whole, disks normal, crashed members restarted");
 }
@@ -212,6 +216,12 @@ void fault_injector::after_event(const std::vector<int>& touched) {
 }
 
 void fault_injector::crash_member(int victim) {
+  if (cluster_.real_storage() && rng_.chance(0.5)) {
+    // On the real stack, half the crashes cut the power inside the node's storage work.
+    log("power cut on " + cluster_.node(victim).name());
+    cluster_.power_cut(victim, rng_.between(profile_.min_duration_ms, profile_.max_duration_ms));
+    return;
+  }
   log("crash " + cluster_.node(victim).name());
   cluster_.crash(victim);
   cluster_.schedule(rng_.between(profile_.min_duration_ms, profile_.max_duration_ms),
@@ -231,10 +241,27 @@ void fault_injector::slow_disk() {
   disk_profile slow = profile_.slow_disk;
   slow.partial_sync = normal_disk_.partial_sync;
   cluster_.node(victim).disk = slow;
-  log("slow disk on " + cluster_.node(victim).name());
+  sim_node& n = cluster_.node(victim);
+  // On the real stack, half the sick disks also fail operations for a while: EIO or
+  // ENOSPC on writes and syncs (a failed sync loses its pages, as on Linux).
+  const bool failing = n.real && rng_.chance(0.5);
+  if (failing) {
+    const double p = 0.02 + 0.1 * rng_.unit();
+    storage::sim_disk_faults f = n.real->disk().faults();
+    f.write_eio = f.write_enospc = f.sync_eio = f.sync_enospc = f.dir_sync_eio = p;
+    n.real->disk().set_faults(f);
+  }
+  log(std::string(failing ? "failing" : "slow") + " disk on " + n.name());
   cluster_.schedule(rng_.between(profile_.min_duration_ms, profile_.max_duration_ms),
-                    "disk of " + cluster_.node(victim).name() + " recovers",
-                    [this, victim] { cluster_.node(victim).disk = normal_disk_; });
+                    "disk of " + n.name() + " recovers", [this, victim, failing] {
+                      sim_node& sick = cluster_.node(victim);
+                      sick.disk = normal_disk_;
+                      if (failing) {
+                        storage::sim_disk_faults f = sick.real->disk().faults();
+                        f.write_eio = f.write_enospc = f.sync_eio = f.sync_enospc = f.dir_sync_eio = 0;
+                        sick.real->disk().set_faults(f);
+                      }
+                    });
 }
 
 void fault_injector::change_membership() {

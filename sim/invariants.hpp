@@ -15,6 +15,7 @@
 //    committed at that index, forever.
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -41,7 +42,10 @@ class safety_checker {
   /// `server`'s log holds entry (index, term) with content `fp` after an entry of `prev_term`.
   bool on_log_entry(const std::string& server, uint64_t index, uint64_t term, uint64_t fp, uint64_t prev_term);
   /// Checks entries [from, last_index] of `log` (clamped to what it holds) with on_log_entry.
-  bool check_log(const std::string& server, const ra::log_store& log, uint64_t from = 0);
+  /// `corruption_caught()`, if given, says whether a read error is the disk's corruption
+  /// caught by a checksum (the server will stop on it) rather than a broken log.
+  bool check_log(const std::string& server, const ra::log_store& log, uint64_t from = 0,
+                 const std::function<bool()>& corruption_caught = {});
 
   /// Entry (index, term) is committed; `bound_term` is a term at or after the one in which
   /// it was committed (the observer's current term): leaders of terms >= bound_term must
@@ -63,6 +67,14 @@ class safety_checker {
   bool on_apply(const std::string& member, uint64_t index, uint64_t term, uint64_t fp);
   /// `member`'s machine was reset (restart, snapshot): its next apply may be at any index.
   void on_machine_reset(const std::string& member);
+  /// After applying the command at `index`, `member`'s machine state serializes to bytes
+  /// with fingerprint `state_fp`: every member must reach the same state there.
+  bool on_state(const std::string& member, uint64_t index, uint64_t state_fp);
+  /// `member` holds a snapshot at `index` whose state has fingerprint `state_fp`: it must be
+  /// the state that applying the committed log up to `index` gives (as seen by on_state).
+  /// Unchecked (true) while no member has reported a state at or below `index`.
+  bool check_snapshot(const std::string& member, uint64_t index, uint64_t state_fp);
+  uint64_t snapshots_checked() const { return snapshots_checked_; }
 
   /// Marks a failure found elsewhere (liveness, linearizability ...).
   void fail(const std::string& invariant, const std::string& details);
@@ -99,6 +111,12 @@ class safety_checker {
   std::vector<commit_info> committed_;  // [i-1]: index i
   std::vector<applied_info> applied_;   // [i-1]: index i
   std::map<std::string, uint64_t> last_applied_;  // per member, 0 after a reset
+  struct state_info {
+    uint64_t fp = 0;
+    std::string member;
+  };
+  std::map<uint64_t, state_info> state_after_;  // by command index
+  uint64_t snapshots_checked_ = 0;
 };
 
 }  // namespace ra::sim

@@ -13,6 +13,8 @@ class apply_listener {
  public:
   virtual ~apply_listener() = default;
   virtual void on_apply(int member, const ra::command_meta& meta, const ra::shared_bytes& command) = 0;
+  /// After the apply: the machine's state, serialized as a snapshot would hold it.
+  virtual void on_applied_state(int member, const ra::command_meta& meta, const ra::shared_bytes& state) = 0;
   /// The machine state was replaced (snapshot restore or init): apply indexes may jump.
   virtual void on_reset(int member) = 0;
 };
@@ -28,7 +30,9 @@ class recording_machine final : public ra::machine {
   }
   ra::apply_output apply(const ra::command_meta& meta, const ra::shared_bytes& command) override {
     listener_.on_apply(member_, meta, command);
-    return inner_->apply(meta, command);
+    ra::apply_output out = inner_->apply(meta, command);
+    listener_.on_applied_state(member_, meta, inner_->snapshot());
+    return out;
   }
   ra::effects state_enter(ra::role r) override { return inner_->state_enter(r); }
   ra::effects tick(int64_t now_ms) override { return inner_->tick(now_ms); }

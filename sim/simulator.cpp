@@ -98,6 +98,29 @@ run_setup draw_setup(const sim_options& opts, rng& r) {
   return s;
 }
 
+/// Small WAL files and segments, so roll-over and segment flushes happen in every run.
+/// A stream of its own: the other draws of a seed stay what they are in memory mode.
+real_storage_profile draw_real_storage(uint64_t seed, disk_model model) {
+  rng r(hash_mix(hash_mix(hash_start, seed), 0x5707a6e));
+  real_storage_profile p;
+  p.wal_max_entries = static_cast<uint64_t>(r.between(8, 64));
+  p.segment_max_entries = static_cast<uint32_t>(r.between(4, 32));
+  // Small pages on some seeds: the entries are short, and a WAL batch must span pages for
+  // a crash to keep a later page of it and lose an earlier one.
+  static const std::vector<uint64_t> page_sizes{4096, 512, 128};
+  p.crash.page_bytes = r.pick(page_sizes);
+  p.crash.sector_bytes = p.crash.page_bytes / 8;
+  p.crash.reorder_writeback = model == disk_model::reorder;
+  p.crash.size_runs_ahead = model != disk_model::ordered;
+  // A quarter of the seeds rot one bit on one member's disk (bit_rot_member): the
+  // checksums must catch it (the member stops or does not recover), never apply it.
+  if (r.chance(0.25)) {
+    p.faults.read_bit_flip = 0.0002 + 0.002 * r.unit();
+    p.faults.max_bit_flips = 1;
+  }
+  return p;
+}
+
 /// A default-constructed peer_message holding alternative `k` (to ask for its name).
 template <size_t... K>
 ra::peer_message variant_at_impl(size_t k, std::index_sequence<K...>) {
@@ -125,9 +148,14 @@ class fuzz_run final : public cluster_observer, public apply_listener {
     cluster_.net().set_profile(setup_.net);
     cluster_.set_detector(setup_.detector);
     cluster_.set_amnesia(opts.sabotage_amnesia);
+    if (uses_real_storage(opts))
+      cluster_.use_real_storage(draw_real_storage(opts.seed, opts.disk));
     for (const ra::server_config& c : setup_.configs) {
       const int i = cluster_.add_node(c);
       cluster_.node(i).disk = setup_.disk;
+      sim_node& n = cluster_.node(i);
+      if (n.real && i != static_cast<int>(opts.seed / 2 % static_cast<uint64_t>(setup_.servers)))
+        n.real->disk().set_faults({});  // bit rot on one member only: the others keep a majority
     }
     watch_.resize(setup_.configs.size());
   }
@@ -137,10 +165,14 @@ class fuzz_run final : public cluster_observer, public apply_listener {
   // cluster_observer
   void on_client_action(int node, const ra::action& a) override;
   void after_event(const std::vector<int>& touched) override;
+  void on_stopped(int node, const std::string& reason) override;
 
   // apply_listener
   void on_apply(int member, const ra::command_meta& meta, const ra::shared_bytes& command) override;
   void on_reset(int member) override { checker_.on_machine_reset(cluster_.node(member).name()); }
+  void on_applied_state(int member, const ra::command_meta& meta, const ra::shared_bytes& state) override {
+    checker_.on_state(cluster_.node(member).name(), meta.index.value, fingerprint(state));
+  }
 
  private:
   /// What the invariant checks remember per member between events.
@@ -149,11 +181,23 @@ class fuzz_run final : public cluster_observer, public apply_listener {
     uint64_t seen_commit = 0;
     uint64_t leader_term = 0;
     uint64_t leader_cursor = 1;
+    uint64_t snapshot_checked = 0;  ///< index of the last snapshot compared with the log
   };
 
   std::unique_ptr<ra::machine> make_machine_for(int i) {
     auto inner = ra::make_machine<register_machine>(register_machine{setup_.release_every, setup_.checkpoint_every});
     return std::make_unique<recording_machine>(std::move(inner), *this, i);
+  }
+  /// For the log checks: whether a member's read errors are its disk's caught bit rot.
+  static std::function<bool()> rotted(const sim_node& n) {
+    if (!n.real)
+      return {};
+    return [&n] { return n.real->disk().counters().bits_flipped > 0; };
+  }
+  /// Whether a member's disk rotted or failed an operation (else it only crashed).
+  static bool disk_misbehaved(const sim_node& n) {
+    const auto& disk = n.real->disk().counters();
+    return disk.bits_flipped > 0 || disk.write_faults > 0 || disk.sync_faults > 0;
   }
   void check_member(int i);
   void check_leaders(bool from_start);
@@ -171,6 +215,9 @@ class fuzz_run final : public cluster_observer, public apply_listener {
   /// As ra:start_cluster: brand-new servers wait to be told, so trigger an election on
   /// one, and again while no member has left term 0 (the first may have crashed).
   void start_cluster();
+  /// "<member> applied only up to ..." for a running member of `leader`'s configuration
+  /// that has not applied up to `target`, or "" if none lags.
+  std::string lagging_member(const ra::server& leader, uint64_t target) const;
 
   sim_options opts_;
   rng master_;
@@ -182,6 +229,7 @@ class fuzz_run final : public cluster_observer, public apply_listener {
   fault_injector faults_;
   std::vector<watch> watch_;
   uint64_t failed_step_ = 0;
+  uint64_t corruption_stops_ = 0;  ///< servers stopped because their disk rotted or failed
 };
 
 void fuzz_run::on_client_action(int node, const ra::action& a) {
@@ -216,9 +264,16 @@ void fuzz_run::check_member(int i) {
   if (w.incarnation != n.incarnation) {  // a new server: its commit index starts over
     w = watch{};
     w.incarnation = n.incarnation;
+    // What recovery rebuilt must match the committed log, all of it (not only what
+    // changed since the last look: the real stack may bring back more or less).
+    n.log.take_changed_from();
+    checker_.check_log(n.name(), n.log, 0, rotted(n));
   }
   if (auto from = n.log.take_changed_from())
-    checker_.check_log(n.name(), n.log, from->value);
+    checker_.check_log(n.name(), n.log, from->value, rotted(n));
+  if (n.real && n.real->segment_error() && !disk_misbehaved(n))
+    checker_.fail("storage recovery", n.name() + " cannot move a rolled-over WAL file into segments on a disk that "
+                                                 "only crashed: " + *n.real->segment_error());
   const ra::server& s = *n.server;
   const uint64_t commit = s.commit_index().value;
   if (commit > s.log().last_index().value)
@@ -228,6 +283,12 @@ void fuzz_run::check_member(int i) {
     if (auto t = s.log().term_at(ra::index_t{idx}); t && idx > 0)
       checker_.on_committed(n.name(), idx, t->value, s.current_term().value);
   w.seen_commit = std::max(w.seen_commit, commit);
+  // A new snapshot (taken, installed or recovered) must hold the committed log's state.
+  if (auto snap = s.log().snapshot(); snap && snap->meta.index.value != w.snapshot_checked) {
+    w.snapshot_checked = snap->meta.index.value;
+    if (auto state = s.log().load_snapshot_state())
+      checker_.check_snapshot(n.name(), snap->meta.index.value, fingerprint(*state));
+  }
   if (is_leaderish(s.current_role()))
     checker_.on_leader(n.name(), s.current_term().value);
 }
@@ -251,7 +312,7 @@ void fuzz_run::full_check() {
   for (size_t i = 0; i < cluster_.size(); ++i) {
     const sim_node& n = cluster_.node(static_cast<int>(i));
     if (n.started)
-      checker_.check_log(n.name(), n.log, 0);
+      checker_.check_log(n.name(), n.log, 0, rotted(n));
   }
   check_leaders(true);
 }
@@ -268,6 +329,21 @@ void fuzz_run::after_event(const std::vector<int>& touched) {
     faults_.after_event(touched);  // after the checks: they saw the state before a crash
 }
 
+void fuzz_run::on_stopped(int node, const std::string& reason) {
+  const sim_node& n = cluster_.node(node);
+  if (!n.real)
+    return;
+  // On the real stack a server stops for storage reasons only if its disk returned
+  // corrupt data (a flipped bit the checksums caught) or failed an operation; with
+  // neither, recovery or the log failed on what a crash legitimately leaves behind.
+  if (disk_misbehaved(n)) {
+    ++corruption_stops_;
+    return;
+  }
+  if (reason.starts_with("recovery:") || reason.starts_with("log:") || reason.starts_with("meta store:"))
+    checker_.fail("storage recovery", n.name() + " stopped on a disk that only crashed: " + reason);
+}
+
 std::string fuzz_run::describe_cluster() const {
   std::ostringstream os;
   for (size_t i = 0; i < cluster_.size(); ++i) {
@@ -277,6 +353,10 @@ std::string fuzz_run::describe_cluster() const {
     os << n.name() << ": ";
     if (!n.started) {
       os << "never started";
+      continue;
+    }
+    if (!n.server) {  // recovery failed
+      os << "stopped (" << n.stop_reason << ")";
       continue;
     }
     if (n.crashed) {
@@ -292,6 +372,19 @@ std::string fuzz_run::describe_cluster() const {
   }
   os << "; cuts: " << cluster_.net().describe_cuts();
   return os.str();
+}
+
+std::string fuzz_run::lagging_member(const ra::server& leader, uint64_t target) const {
+  for (const ra::member& m : leader.cluster().members()) {
+    const std::optional<int> i = cluster_.find(m.id);
+    if (!i || !cluster_.running(*i))
+      continue;  // stopped by a storage error, or not a simulated member
+    const uint64_t applied = cluster_.node(*i).server->last_applied().value;
+    if (applied < target)
+      return cluster_.node(*i).name() + " applied only up to " + std::to_string(applied) + " of " +
+             std::to_string(target) + "; ";
+  }
+  return {};
 }
 
 void fuzz_run::start_cluster() {
@@ -328,6 +421,7 @@ std::string fuzz_run::busiest_messages() const {
 sim_result fuzz_run::run() {
   sim_result result;
   result.seed = opts_.seed;
+  result.real_storage = cluster_.real_storage();
   if (std::ostream* out = cluster_.trace())
     *out << "seed " << opts_.seed << ": " << setup_.servers << " servers + " << setup_.spares << " spares, faults: "
          << setup_.faults.describe() << "\n";
@@ -350,8 +444,21 @@ sim_result fuzz_run::run() {
     const sim_time healed_at = cluster_.now();
     const sim_time deadline = healed_at + opts_.liveness_ms;
     const uint64_t step_limit = cluster_.steps() + opts_.max_heal_steps;
-    const bool live = cluster_.run_until([&] { return clients_.live() && cluster_.leader().has_value(); }, deadline,
-                                         [&] { return !failed() && cluster_.steps() < step_limit; });
+    // Live: a leader, every client got a write in, and every running member of the
+    // leader's configuration (restarted ones included) applied everything committed when
+    // the clients first got through.
+    std::optional<uint64_t> catch_up_target;
+    const bool live = cluster_.run_until(
+      [&] {
+        const std::optional<int> leader = cluster_.leader();
+        if (!clients_.live() || !leader)
+          return false;
+        const ra::server& l = *cluster_.node(*leader).server;
+        if (!catch_up_target)
+          catch_up_target = l.commit_index().value;
+        return lagging_member(l, *catch_up_target).empty();
+      },
+      deadline, [&] { return !failed() && cluster_.steps() < step_limit; });
     if (!failed() && !live && cluster_.steps() >= step_limit)
       checker_.fail("liveness", "event storm: " + std::to_string(opts_.max_heal_steps) + " events in " +
                                   std::to_string(cluster_.now() - healed_at) + " ms of simulated time after healing; " +
@@ -359,7 +466,11 @@ sim_result fuzz_run::run() {
     else if (!failed() && !live)
       checker_.fail("liveness", "no progress within " + std::to_string(opts_.liveness_ms) +
                                   " ms of simulated time after healing: " + clients_.waiting() + "; " +
-                                  (cluster_.leader() ? "" : "no leader; ") + describe_cluster());
+                                  (cluster_.leader() ? "" : "no leader; ") +
+                                  (catch_up_target && cluster_.leader()
+                                     ? lagging_member(*cluster_.node(*cluster_.leader()).server, *catch_up_target)
+                                     : std::string()) +
+                                  describe_cluster());
   }
 
   // Let operations in flight finish, then close the history.
@@ -425,6 +536,25 @@ sim_result fuzz_run::run() {
   st.ops_fail = cl.fail;
   st.ops_info = cl.info;
   st.fault_profile = opts_.faults ? setup_.faults.describe() : "no faults";
+  st.snapshots_checked = checker_.snapshots_checked();
+  st.recovery_failures = cs.recovery_failures;
+  st.corruption_stops = corruption_stops_;
+  st.storage_stops = cs.storage_stops;
+  st.wal_errors = cs.wal_errors;
+  for (size_t i = 0; i < cluster_.size(); ++i) {
+    const sim_node& n = cluster_.node(static_cast<int>(i));
+    if (!n.real)
+      continue;
+    st.wal_rollovers += n.real->rollovers();
+    st.segment_flushes += n.real->segment_flushes();
+    st.snapshot_jobs += n.real->snapshot_jobs();
+    const auto& disk = n.real->disk().counters();
+    st.pages_torn += disk.pages_torn;
+    st.pages_lost += disk.pages_lost;
+    st.power_cuts += disk.power_cuts;
+    st.dir_changes_undone += disk.dir_changes_undone;
+    st.bits_flipped += disk.bits_flipped;
+  }
 
   if (!opts_.history_dir.empty()) {
     std::filesystem::create_directories(opts_.history_dir);
@@ -438,6 +568,33 @@ sim_result fuzz_run::run() {
 
 }  // namespace
 
+bool uses_real_storage(const sim_options& opts) {
+  switch (opts.storage) {
+    case storage_mode::memory: return false;
+    case storage_mode::real: return true;
+    case storage_mode::by_seed: break;
+  }
+  return opts.seed % 2 == 0;
+}
+
+const char* to_string(storage_mode m) {
+  switch (m) {
+    case storage_mode::by_seed: return "by-seed";
+    case storage_mode::memory: return "memory";
+    case storage_mode::real: return "real";
+  }
+  return "?";
+}
+
+const char* to_string(disk_model m) {
+  switch (m) {
+    case disk_model::ordered: return "ordered";
+    case disk_model::size_ahead: return "size-ahead";
+    case disk_model::reorder: return "reorder";
+  }
+  return "?";
+}
+
 sim_result run_simulation(const sim_options& opts) {
   auto run = std::make_unique<fuzz_run>(opts);
   return run->run();
@@ -446,12 +603,19 @@ sim_result run_simulation(const sim_options& opts) {
 std::string summarize(const sim_result& r) {
   std::ostringstream os;
   const sim_stats& s = r.stats;
-  os << "seed " << r.seed << (r.ok ? " ok" : " FAILED") << ": " << r.steps << " steps, " << s.sim_time_ms
+  os << "seed " << r.seed << (r.ok ? " ok" : " FAILED") << " (" << (r.real_storage ? "real" : "memory")
+     << " storage): " << r.steps << " steps, " << s.sim_time_ms
      << " ms simulated, " << s.servers << "+" << s.spares << " servers, commit " << s.commit_index << ", "
      << s.leader_terms << " leader terms, ops " << s.ops_ok << " ok/" << s.ops_fail << " fail/" << s.ops_info
      << " info, " << s.faults_injected << " faults (" << s.crashes << " crashes), msgs " << s.messages_sent
      << " sent/" << s.messages_dropped << " dropped, snapshots " << s.snapshots_written << " written/"
-     << s.snapshots_installed << " installed, checkpoints " << s.checkpoints_promoted << " promoted, hash " << std::hex << r.trace_hash << std::dec;
+     << s.snapshots_installed << " installed, checkpoints " << s.checkpoints_promoted << " promoted, " << s.snapshots_checked << " snapshots checked, hash " << std::hex << r.trace_hash << std::dec;
+  if (r.real_storage)
+    os << ", disk: " << s.wal_rollovers << " WAL roll-overs, " << s.segment_flushes << " segment flushes, "
+       << s.snapshot_jobs << " snapshot writes, " << s.pages_torn << " pages torn/" << s.pages_lost << " lost, "
+       << s.dir_changes_undone << " directory changes undone, " << s.power_cuts << " power cuts inside I/O, " << s.bits_flipped << " bits flipped (" << s.corruption_stops << " caught), "
+       << s.wal_errors << " WAL errors, " << s.storage_stops << " storage stops, " << s.recovery_failures
+       << " failed recoveries";
   if (!r.ok)
     os << "\n  at step " << r.failed_step << ": " << r.failure;
   return os.str();

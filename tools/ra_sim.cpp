@@ -1,10 +1,13 @@
 // ra-sim: runs deterministic cluster simulations, one per seed, and reports failures.
 //
 //   ra-sim --seeds FIRST..LAST [--servers N] [--steps K] [--history-dir DIR] [--verbose]
-//          [--no-faults] [--all-faults] [--jobs J]
+//          [--no-faults] [--all-faults] [--jobs J] [--storage real|memory]
+//          [--disk-model ordered|size-ahead|reorder]
 //
-// Prints `seed S FAILED at step K: <reason>` for every failing seed, then
-// `seeds: N passed, M failed` (and the failing seeds) and the elapsed wall time.
+// Prints `seed S FAILED (<mode> storage) at step K: <reason>` for every failing seed, then
+// `seeds: N passed, M failed` (and the failing seeds), the counts per storage mode and
+// the elapsed wall time. Without --storage, even seeds run on the real storage stack
+// over a simulated disk and odd seeds on memory_log.
 // Exit status 0 if every seed passed, 1 if some failed, 2 on a usage error.
 // The test suite's slice of seeds can be widened with RA_SIM_SEEDS (see test/sim/CMakeLists.txt).
 
@@ -69,8 +72,22 @@ int main(int argc, char** argv) {
   app.add_flag("--no-faults", no_faults, "no fault injection, clean network");
   app.add_flag("--all-faults", base.all_faults, "enable every fault kind");
   app.add_option("--jobs", jobs, "seeds run in parallel (default 1)")->check(CLI::Range(1u, 64u));
+  std::string storage = "by-seed";
+  app.add_option("--storage", storage, "real, memory, or by-seed (default: even seeds real, odd memory)")
+    ->check(CLI::IsMember({"real", "memory", "by-seed"}));
+  std::string disk = "ordered";
+  app.add_option("--disk-model", disk,
+                 "real storage, what a crash keeps of unsynced writes: ordered (a prefix, the default), "
+                 "size-ahead (a prefix, but the size may land first: zero tails), reorder (any pages)")
+    ->check(CLI::IsMember({"ordered", "size-ahead", "reorder"}));
   CLI11_PARSE(app, argc, argv);
   base.faults = !no_faults;
+  base.storage = storage == "real"     ? ra::sim::storage_mode::real
+                 : storage == "memory" ? ra::sim::storage_mode::memory
+                                       : ra::sim::storage_mode::by_seed;
+  base.disk = disk == "reorder"      ? ra::sim::disk_model::reorder
+              : disk == "size-ahead" ? ra::sim::disk_model::size_ahead
+                                     : ra::sim::disk_model::ordered;
 
   const std::optional<seed_range> range = parse_seeds(seeds_text);
   if (!range) {
@@ -83,6 +100,7 @@ int main(int argc, char** argv) {
   const auto started = std::chrono::steady_clock::now();
   const uint64_t count = range->last - range->first + 1;
   std::vector<char> passed(count, 0);  // not the results themselves: histories add up
+  std::vector<char> real(count, 0);
   std::atomic<uint64_t> next{0};
   std::mutex print;
   auto worker = [&] {
@@ -91,9 +109,11 @@ int main(int argc, char** argv) {
       opts.seed = range->first + i;
       const ra::sim::sim_result r = ra::sim::run_simulation(opts);
       passed[i] = r.ok;
+      real[i] = r.real_storage;
       std::lock_guard lock(print);
       if (!r.ok)
-        std::cout << "seed " << r.seed << " FAILED at step " << r.failed_step << ": " << r.failure << std::endl;
+        std::cout << "seed " << r.seed << " FAILED (" << (r.real_storage ? "real" : "memory") << " storage) at step "
+                  << r.failed_step << ": " << r.failure << std::endl;
       else if (base.verbose)
         std::cout << ra::sim::summarize(r) << std::endl;
     }
@@ -106,9 +126,14 @@ int main(int argc, char** argv) {
     t.join();
 
   std::vector<uint64_t> failed;
-  for (uint64_t i = 0; i < count; ++i)
-    if (!passed[i])
+  uint64_t runs_by_mode[2] = {0, 0}, failures_by_mode[2] = {0, 0};  // [0] memory, [1] real
+  for (uint64_t i = 0; i < count; ++i) {
+    ++runs_by_mode[real[i] ? 1 : 0];
+    if (!passed[i]) {
       failed.push_back(range->first + i);
+      ++failures_by_mode[real[i] ? 1 : 0];
+    }
+  }
   const double seconds =
     std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   std::cout << "seeds: " << (count - failed.size()) << " passed, " << failed.size() << " failed\n";
@@ -118,6 +143,10 @@ int main(int argc, char** argv) {
       std::cout << ' ' << s;
     std::cout << '\n';
   }
+  for (int mode : {0, 1})
+    if (runs_by_mode[mode] > 0)
+      std::cout << (mode == 1 ? "real" : "memory") << " storage: " << (runs_by_mode[mode] - failures_by_mode[mode])
+                << " passed, " << failures_by_mode[mode] << " failed\n";
   std::cout << "elapsed: " << seconds << " s" << std::endl;
   return failed.empty() ? 0 : 1;
 }
