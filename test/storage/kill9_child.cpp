@@ -17,7 +17,7 @@
 
 #include "test/storage/durable_node.hpp"
 #include "libra/server.hpp"
-#include "libra/typed_machine.hpp"
+#include "ra/typed_machine.hpp"
 #include "wal/meta_store.hpp"
 
 using namespace ra;
@@ -69,8 +69,8 @@ int main(int argc, char** argv) {
   segment_config scfg;
   scfg.segment_max_entries = 64;
   test::durable_node node{fs, dir, wcfg, scfg};
-  if (auto err = node.open(names); !err.empty()) {
-    std::fprintf(stderr, "recovery failed: %s\n", err.c_str());
+  if (auto opened = node.open(names); !opened) {
+    std::fprintf(stderr, "recovery failed: %s\n", opened.error().c_str());
     return 3;
   }
   auto meta = meta_store::open(fs, dir + "/meta");
