@@ -22,12 +22,12 @@
 #include <caf/all.hpp>
 #include <spdlog/spdlog.h>
 
-#include "actors/key_metrics.hpp"
+#include "ra/key_metrics.hpp"
 #include "actors/messages.hpp"
 #include "actors/node_link.hpp"
 #include "actors/pid.hpp"
 #include "actors/server_data.hpp"
-#include "libra/effects.hpp"
+#include "ra/effects.hpp"
 #include "libra/overloaded.hpp"
 #include "log/durable_log.hpp"
 #include "wal/wal_actor.hpp"
@@ -268,7 +268,7 @@ void execute(server_actor* self, action& a) {
     a);
 }
 
-// -- machine effects (libra/effects.hpp) ----------------------------------------------------
+// -- machine effects (ra/effects.hpp) ----------------------------------------------------
 
 /// The reason of a down message as text for the machine's down_command.
 std::string down_reason(server_actor* self, const caf::error& reason) {
@@ -348,7 +348,7 @@ void execute_effect(server_actor* self, shell_effect& e) {
     *value);
 }
 
-/// Publishes the key metrics (actors/key_metrics.hpp) and answers reply_from waiters.
+/// Publishes the key metrics (ra/key_metrics.hpp) and answers reply_from waiters.
 void after_event(server_actor* self) {
   auto& st = self->state;
   auto& s = *st.srv;

@@ -19,7 +19,7 @@
 #include <vector>
 
 #include "io/file.hpp"
-#include "libra/log_entry.hpp"
+#include "ra/log_entry.hpp"
 
 namespace ra::storage {
 

@@ -14,9 +14,9 @@
 #include <caf/all.hpp>
 #include <spdlog/spdlog.h>
 
-#include "actors/api.hpp"
+#include "ra/api.hpp"
 #include "actors/messages.hpp"
-#include "machines/counter.hpp"
+#include "ra/machines/counter.hpp"
 #include "test/actors/runtime_fixture.hpp"
 
 using namespace ra;

@@ -17,7 +17,7 @@
 
 #include "test/storage/durable_node.hpp"
 #include "libra/server.hpp"
-#include "libra/typed_machine.hpp"
+#include "ra/typed_machine.hpp"
 #include "wal/meta_store.hpp"
 
 using namespace ra;

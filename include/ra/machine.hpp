@@ -22,9 +22,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "libra/builtin_commands.hpp"
-#include "libra/bytes.hpp"
-#include "libra/types.hpp"
+#include "ra/builtin_commands.hpp"
+#include "ra/bytes.hpp"
+#include "ra/types.hpp"
 
 namespace ra {
 
@@ -53,7 +53,7 @@ struct shell_effect {
 };
 
 /// One effect in a machine's effect list; build them with the ra::effect:: functions
-/// (libra/effects.hpp).
+/// (ra/effects.hpp).
 using machine_effect = std::variant<release_cursor_effect, checkpoint_effect, append_effect, shell_effect>;
 using effects = std::vector<machine_effect>;
 
