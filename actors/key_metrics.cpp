@@ -1,4 +1,4 @@
-#include "actors/key_metrics.hpp"
+#include "ra/key_metrics.hpp"
 
 #include <map>
 #include <mutex>

@@ -29,10 +29,10 @@
 #include <caf/error.hpp>
 #include <caf/none.hpp>
 
-#include "actors/result.hpp"
+#include "ra/result.hpp"
 #include "io/file.hpp"
 #include "libra/actions.hpp"
-#include "libra/expected.hpp"
+#include "ra/expected.hpp"
 #include "libra/log_store.hpp"
 #include "segments/segment_set.hpp"
 #include "wire/announce.hpp"

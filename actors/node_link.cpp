@@ -15,7 +15,7 @@
 #include <spdlog/spdlog.h>
 
 #include "actors/messages.hpp"
-#include "actors/system.hpp"
+#include "ra/system.hpp"
 
 namespace ra {
 namespace detail {

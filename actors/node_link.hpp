@@ -30,7 +30,7 @@
 #include <caf/actor.hpp>
 #include <caf/atom.hpp>
 
-#include "actors/result.hpp"
+#include "ra/result.hpp"
 #include "actors/system_core.hpp"
 #include "wire/atoms.hpp"
 

@@ -1,10 +1,10 @@
 #pragma once
 // The edge where a member overview becomes JSON (the public member_overview and overview
-// calls). The core and the actor carry it typed (libra/overview.hpp, wire/replies.hpp).
+// calls). The core and the actor carry it typed (ra/overview.hpp, wire/replies.hpp).
 
 #include <nlohmann/json.hpp>
 
-#include "libra/overview.hpp"
+#include "ra/overview.hpp"
 #include "wire/replies.hpp"
 
 namespace ra::actors {

@@ -7,7 +7,7 @@
 #include <caf/actor_cast.hpp>
 #include <caf/weak_intrusive_ptr.hpp>
 
-#include "actors/system.hpp"
+#include "ra/system.hpp"
 #include "actors/system_core.hpp"
 
 namespace ra {

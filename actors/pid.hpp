@@ -1,5 +1,5 @@
 #pragma once
-// Converting between CAF actor handles and ra::pid (libra/builtin_commands.hpp), the
+// Converting between CAF actor handles and ra::pid (ra/builtin_commands.hpp), the
 // form in which machines hold processes (in commands, state and effects).
 //
 // A pid is {node: the ra system's name, id: the actor's id in that system's CAF actor
@@ -10,7 +10,7 @@
 
 #include <caf/actor.hpp>
 
-#include "libra/builtin_commands.hpp"
+#include "ra/builtin_commands.hpp"
 
 namespace ra {
 

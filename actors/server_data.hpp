@@ -5,8 +5,8 @@
 
 #include <string>
 
-#include "actors/result.hpp"
-#include "libra/expected.hpp"
+#include "ra/result.hpp"
+#include "ra/expected.hpp"
 
 namespace ra::detail {
 

@@ -9,7 +9,7 @@
 #include "actors/pid.hpp"
 #include "actors/server_data.hpp"
 #include "actors/server_shell.hpp"
-#include "libra/effects.hpp"
+#include "ra/effects.hpp"
 #include "libra/overloaded.hpp"
 #include "wal/wal_actor.hpp"
 
@@ -250,7 +250,7 @@ void execute_effect(server_actor* self, shell_effect& e) {
     *value);
 }
 
-/// Publishes the key metrics (actors/key_metrics.hpp) and answers reply_from waiters.
+/// Publishes the key metrics (ra/key_metrics.hpp) and answers reply_from waiters.
 void after_event(server_actor* self) {
   auto& st = self->state;
   auto& s = *st.srv;

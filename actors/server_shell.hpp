@@ -17,7 +17,7 @@
 
 #include <caf/all.hpp>
 
-#include "actors/key_metrics.hpp"
+#include "ra/key_metrics.hpp"
 #include "actors/messages.hpp"
 #include "actors/server_actor.hpp"
 #include "log/durable_log.hpp"

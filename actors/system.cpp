@@ -1,4 +1,4 @@
-#include "actors/system.hpp"
+#include "ra/system.hpp"
 
 #include <filesystem>
 #include <set>
@@ -11,7 +11,7 @@
 #include "actors/node_link.hpp"
 #include "actors/overview_json.hpp"
 #include "actors/server_actor.hpp"
-#include "actors/key_metrics.hpp"
+#include "ra/key_metrics.hpp"
 #include "actors/server_data.hpp"
 #include "actors/system_core.hpp"
 #include "io/directory_lock.hpp"

@@ -17,8 +17,8 @@
 #include <caf/actor.hpp>
 #include <caf/actor_system.hpp>
 
-#include "libra/config.hpp"
-#include "libra/machine.hpp"
+#include "ra/config.hpp"
+#include "ra/machine.hpp"
 #include "segments/segment_file.hpp"
 #include "io/directory_lock.hpp"
 #include "io/file.hpp"

@@ -1,5 +1,5 @@
 // The README's second example: the built-in key-value machine used from inside a CAF
-// actor with the non-blocking API (actors/async_api.hpp). The actor puts a key, makes a
+// actor with the non-blocking API (ra/async_api.hpp). The actor puts a key, makes a
 // compare-and-set that succeeds and one that fails, reads the key back with a consistent
 // query, prints what it saw and quits.
 //
@@ -12,9 +12,9 @@
 
 #include <caf/all.hpp>
 
-#include "actors/api.hpp"
-#include "actors/async_api.hpp"
-#include "machines/kv.hpp"
+#include "ra/api.hpp"
+#include "ra/async_api.hpp"
+#include "ra/machines/kv.hpp"
 
 using namespace std::chrono_literals;
 using namespace ra::machines;

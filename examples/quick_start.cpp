@@ -9,7 +9,7 @@
 #include <filesystem>
 #include <string>
 
-#include "actors/api.hpp"
+#include "ra/api.hpp"
 
 int main(int argc, char** argv) {
   std::string dir;

@@ -16,9 +16,9 @@
 #include <sys/uio.h>
 #include <vector>
 
-#include "libra/expected.hpp"
+#include "ra/expected.hpp"
 
-#include "io/sync_method.hpp"
+#include "ra/sync_method.hpp"
 
 namespace ra::storage {
 

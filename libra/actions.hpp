@@ -10,10 +10,11 @@
 #include <variant>
 #include <vector>
 
-#include "libra/bytes.hpp"
-#include "libra/machine.hpp"
+#include "ra/bytes.hpp"
+#include "ra/machine.hpp"
 #include "libra/messages.hpp"
-#include "libra/types.hpp"
+#include "ra/requests.hpp"
+#include "ra/types.hpp"
 
 namespace ra {
 
@@ -22,44 +23,6 @@ namespace ra {
 struct client_ref {
   uint64_t id = 0;
   bool operator==(const client_ref&) const = default;
-};
-
-enum class reply_mode : uint8_t {
-  after_log_append,  ///< reply once the leader appended the entry
-  await_consensus,   ///< reply with the machine's reply once applied (default)
-  notify,            ///< batched applied/rejected notifications to the client (pipelining)
-  noreply,
-};
-
-enum class command_priority : uint8_t { normal, low };
-
-/// Errors in replies. All of them except leadership_lost mean the request was NOT
-/// accepted (nothing was appended): it did not happen and may be retried. leadership_lost
-/// means the command was appended but its fate is unknown (it may still commit).
-enum class error_code : uint8_t {
-  not_leader,                   ///< try `leader` (may be empty if unknown)
-  cluster_change_not_permitted, ///< a change is in flight, or the leader's term is not yet committed
-  leadership_lost,              ///< the leader stepped down; the command may or may not commit
-  already_leader,
-  already_member,
-  unknown_member,
-  non_voter,
-  not_up_to_date,
-  invalid_argument,
-  stopped,                      ///< the server halted (removed, or its machine failed)
-  storage_unavailable,          ///< the log cannot be written now (full disk, I/O error); retry later
-  command_too_large,            ///< the command is over the leader's server_config::max_command_bytes
-  bad_command,                  ///< the command does not decode as the machine's command type: not appended
-  apply_failed,                 ///< the machine's apply threw (apply_failure_policy::reject): skipped, state unchanged
-};
-
-const char* to_string(error_code e);
-
-struct command_error {
-  error_code code;
-  server_id leader;  ///< hint, when known
-
-  bool operator==(const command_error&) const = default;
 };
 
 enum class timer_kind : uint8_t {
@@ -144,7 +107,6 @@ struct command_request {
   command_priority priority = command_priority::normal;
 };
 
-enum class query_kind : uint8_t { local, leader, consistent };
 
 struct query_request {
   client_ref from;

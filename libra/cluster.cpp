@@ -1,4 +1,4 @@
-#include "libra/cluster.hpp"
+#include "ra/cluster.hpp"
 
 #include <algorithm>
 

@@ -1,8 +1,8 @@
-#include "libra/log_entry.hpp"
+#include "ra/log_entry.hpp"
 
 #include <variant>
 
-#include "libra/builtin_commands.hpp"
+#include "ra/builtin_commands.hpp"
 
 #include <cstring>
 

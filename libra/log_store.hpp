@@ -20,11 +20,11 @@
 #include <string>
 #include <vector>
 
-#include "libra/bytes.hpp"
-#include "libra/expected.hpp"
-#include "libra/log_entry.hpp"
+#include "ra/bytes.hpp"
+#include "ra/expected.hpp"
+#include "ra/log_entry.hpp"
 #include "libra/messages.hpp"
-#include "libra/types.hpp"
+#include "ra/types.hpp"
 
 namespace ra {
 

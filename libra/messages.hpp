@@ -7,10 +7,10 @@
 #include <variant>
 #include <vector>
 
-#include "libra/bytes.hpp"
-#include "libra/cluster.hpp"
-#include "libra/log_entry.hpp"
-#include "libra/types.hpp"
+#include "ra/bytes.hpp"
+#include "ra/cluster.hpp"
+#include "ra/log_entry.hpp"
+#include "ra/types.hpp"
 
 namespace ra {
 

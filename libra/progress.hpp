@@ -19,7 +19,7 @@
 #include <memory>
 
 #include "libra/log_store.hpp"
-#include "libra/types.hpp"
+#include "ra/types.hpp"
 
 namespace ra {
 

@@ -19,15 +19,15 @@
 #include <vector>
 
 #include "libra/actions.hpp"
-#include "libra/cluster.hpp"
-#include "libra/config.hpp"
+#include "ra/cluster.hpp"
+#include "ra/config.hpp"
 #include "libra/log_store.hpp"
-#include "libra/machine.hpp"
+#include "ra/machine.hpp"
 #include "libra/messages.hpp"
-#include "libra/overview.hpp"
+#include "ra/overview.hpp"
 #include "libra/quorum.hpp"
 #include "libra/small_rng.hpp"
-#include "libra/types.hpp"
+#include "ra/types.hpp"
 
 namespace ra {
 

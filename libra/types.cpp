@@ -1,4 +1,4 @@
-#include "libra/types.hpp"
+#include "ra/types.hpp"
 
 #include "libra/actions.hpp"
 

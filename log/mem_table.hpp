@@ -11,7 +11,7 @@
 #include <optional>
 #include <vector>
 
-#include "libra/log_entry.hpp"
+#include "ra/log_entry.hpp"
 
 namespace ra::storage {
 

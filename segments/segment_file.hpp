@@ -12,10 +12,10 @@
 #include <string>
 #include <vector>
 
-#include "libra/log_entry.hpp"
-#include "libra/types.hpp"
+#include "ra/log_entry.hpp"
+#include "ra/types.hpp"
 #include "io/file.hpp"
-#include "segments/segment_config.hpp"
+#include "ra/segment_config.hpp"
 
 namespace ra::storage {
 

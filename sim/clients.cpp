@@ -4,7 +4,7 @@
 #include <map>
 #include <set>
 
-#include "libra/codec.hpp"
+#include "ra/codec.hpp"
 #include "sim/register_machine.hpp"
 
 namespace ra::sim {

@@ -22,7 +22,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "libra/log_entry.hpp"
+#include "ra/log_entry.hpp"
 #include "libra/log_store.hpp"
 
 namespace ra::sim {

@@ -35,6 +35,9 @@ std::optional<std::string> real_node_storage::open(ra::durable_meta& meta) {
   storage::wal_config wc;
   wc.wal_data_dir = root_ + "/wal";
   wc.fs = &disk_;
+  // The directory lock is an flock on the real file system, which the simulated disk is
+  // not; one simulated node owns each disk, so there is nothing to lock against.
+  wc.lock_directory = false;
   wc.wal_max_entries = profile_.wal_max_entries;
   wc.wal_group_commit_window = std::chrono::microseconds{0};
   wal_ = std::make_unique<storage::wal_writer>(wc, [this](storage::rollover_info r) {

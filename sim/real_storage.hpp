@@ -22,7 +22,7 @@
 #include "io/sim_file_system.hpp"
 #include "libra/server.hpp"
 #include "log/durable_log.hpp"
-#include "segments/segment_config.hpp"
+#include "ra/segment_config.hpp"
 #include "wal/meta_store.hpp"
 #include "wal/wal_writer.hpp"
 

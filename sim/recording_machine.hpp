@@ -5,7 +5,7 @@
 
 #include <memory>
 
-#include "libra/machine.hpp"
+#include "ra/machine.hpp"
 
 namespace ra::sim {
 

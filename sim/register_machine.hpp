@@ -7,7 +7,7 @@
 #include <optional>
 #include <vector>
 
-#include "libra/typed_machine.hpp"
+#include "ra/typed_machine.hpp"
 
 namespace ra::sim {
 

@@ -13,7 +13,7 @@
 #include <span>
 #include <string>
 
-#include "libra/bytes.hpp"
+#include "ra/bytes.hpp"
 #include "snapshot/snapshot_file.hpp"
 #include "snapshot/snapshot_format.hpp"
 

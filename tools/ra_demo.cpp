@@ -11,9 +11,9 @@
 #include <string>
 #include <vector>
 
-#include "libra/codec.hpp"
-#include "libra/typed_machine.hpp"
-#include "machines/counter.hpp"
+#include "ra/codec.hpp"
+#include "ra/typed_machine.hpp"
+#include "ra/machines/counter.hpp"
 #include "sim/cluster.hpp"
 
 namespace {

@@ -8,7 +8,7 @@
 #include <span>
 #include <string>
 
-#include "libra/config.hpp"
+#include "ra/config.hpp"
 #include "io/file.hpp"
 
 namespace ra::storage {

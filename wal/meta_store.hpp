@@ -18,7 +18,7 @@
 #include <optional>
 #include <string>
 
-#include "libra/types.hpp"
+#include "ra/types.hpp"
 #include "io/file.hpp"
 
 namespace ra::storage {

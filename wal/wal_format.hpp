@@ -13,7 +13,7 @@
 #include <string_view>
 #include <vector>
 
-#include "libra/log_entry.hpp"
+#include "ra/log_entry.hpp"
 
 namespace ra::storage::wal_format {
 

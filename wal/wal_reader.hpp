@@ -24,7 +24,7 @@
 #include <vector>
 
 #include "io/file.hpp"
-#include "libra/log_entry.hpp"
+#include "ra/log_entry.hpp"
 
 namespace ra::storage {
 

@@ -28,8 +28,8 @@
 
 #include "io/directory_lock.hpp"
 #include "io/file.hpp"
-#include "wal/wal_config.hpp"
-#include "libra/log_entry.hpp"
+#include "ra/wal_config.hpp"
+#include "ra/log_entry.hpp"
 #include "wal/wal_reader.hpp"
 
 namespace ra::storage {

@@ -7,7 +7,7 @@
 //
 // Not here: atoms private to one file that never leave it (actors/async_api.cpp's
 // pause/resume, ra-bench's retry) and atoms a machine defines for its own messages
-// (machines/fifo.hpp's fifo_delivery_atom).
+// (ra/machines/fifo.hpp's fifo_delivery_atom).
 
 #include <caf/atom.hpp>
 

@@ -12,10 +12,10 @@
 #include <caf/meta/type_name.hpp>
 
 #include "libra/actions.hpp"
-#include "libra/bytes.hpp"
-#include "libra/cluster.hpp"
-#include "libra/overview.hpp"
-#include "libra/types.hpp"
+#include "ra/bytes.hpp"
+#include "ra/cluster.hpp"
+#include "ra/overview.hpp"
+#include "ra/types.hpp"
 #include "wire/inspect.hpp"
 
 namespace ra::actors {

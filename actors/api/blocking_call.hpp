@@ -1,6 +1,6 @@
 #pragma once
-// Internal: the one adapter that turns an async API call (actors/async_api.hpp) into a
-// blocking one (actors/api.hpp). Not part of the public API.
+// Internal: the one adapter that turns an async API call (ra/async_api.hpp) into a
+// blocking one (ra/api.hpp). Not part of the public API.
 //
 //   status transfer_leadership(system& sys, const server_id& id, const server_id& target, ms timeout) {
 //     return detail::run_blocking<done>(async::transfer_leadership, sys, timeout, id, target);
@@ -22,9 +22,9 @@
 
 #include <caf/event_based_actor.hpp>
 
-#include "actors/async_api.hpp"
-#include "actors/result.hpp"
-#include "actors/system.hpp"
+#include "ra/async_api.hpp"
+#include "ra/result.hpp"
+#include "ra/system.hpp"
 
 namespace ra::detail {
 
@@ -68,7 +68,7 @@ result<T> blocking_call(system& sys, std::chrono::milliseconds timeout, Start st
 }
 
 /// The blocking form of the async call `fn(self, sys, args..., timeout, then)` reporting a
-/// result<T>: each blocking call of actors/api.hpp is one of these. The arguments are
+/// result<T>: each blocking call of ra/api.hpp is one of these. The arguments are
 /// copied into the call.
 template <class T, class Fn, class... Args>
 result<T> run_blocking(Fn fn, system& sys, std::chrono::milliseconds timeout, Args... args) {

@@ -1,10 +1,10 @@
 #pragma once
 // Internal: the machinery of the client API (actors/api/*.cpp). Not part of the public API.
 //
-// Every operation is implemented once, as an async call (actors/async_api.hpp) that runs
+// Every operation is implemented once, as an async call (ra/async_api.hpp) that runs
 // inside a caller actor. The helpers here are what those calls share: the error mapping,
 // the rule for following leaders, pauses and polls on the actor clock, and stopping a
-// local server without blocking. The blocking API (actors/api.hpp) runs the same async
+// local server without blocking. The blocking API (ra/api.hpp) runs the same async
 // calls through one adapter (actors/api/blocking_call.hpp).
 
 #include <chrono>
@@ -19,10 +19,10 @@
 #include <caf/event_based_actor.hpp>
 #include <caf/sec.hpp>
 
-#include "actors/async_api.hpp"
+#include "ra/async_api.hpp"
 #include "actors/messages.hpp"
-#include "actors/result.hpp"
-#include "libra/types.hpp"
+#include "ra/result.hpp"
+#include "ra/types.hpp"
 
 namespace ra::detail {
 

@@ -5,10 +5,10 @@
 
 #include <caf/all.hpp>
 
-#include "actors/api.hpp"
+#include "ra/api.hpp"
 #include "actors/api/blocking_call.hpp"
 #include "actors/api/detail.hpp"
-#include "actors/async_api.hpp"
+#include "ra/async_api.hpp"
 
 namespace ra {
 

@@ -8,7 +8,7 @@
 
 #include "actors/api/blocking_call.hpp"
 #include "actors/api/detail.hpp"
-#include "actors/key_metrics.hpp"
+#include "ra/key_metrics.hpp"
 #include "actors/server_data.hpp"
 #include "actors/system_core.hpp"
 

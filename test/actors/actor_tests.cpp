@@ -14,10 +14,10 @@
 #include <caf/all.hpp>
 #include <spdlog/spdlog.h>
 
-#include "actors/api.hpp"
+#include "ra/api.hpp"
 #include "actors/messages.hpp"
-#include "libra/effects.hpp"
-#include "machines/counter.hpp"
+#include "ra/effects.hpp"
+#include "ra/machines/counter.hpp"
 #include "test/actors/runtime_fixture.hpp"
 
 using namespace ra;

@@ -16,8 +16,8 @@
 #include "actors/api/detail.hpp"
 #include "actors/messages.hpp"
 #include "actors/pid.hpp"
-#include "libra/behaviour_machine.hpp"
-#include "machines/fifo.hpp"
+#include "ra/behaviour_machine.hpp"
+#include "ra/machines/fifo.hpp"
 #include "test/actors/runtime_fixture.hpp"
 #include "test/actors/test_machines.hpp"
 

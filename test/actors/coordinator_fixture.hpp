@@ -10,7 +10,7 @@
 // Driving the simulation:
 //   run_until(pred)        dispatch messages and fire timers until pred() (or a limit)
 //   advance(d)             let d of simulated time pass
-//   call<T>(start)         run an async API call (actors/async_api.hpp) from a client
+//   call<T>(start)         run an async API call (ra/async_api.hpp) from a client
 //                          actor and return its result once it arrives
 //   blocking(f)            run a blocking ra::system function (start_server, stop_server,
 //                          restart_server ...): its scoped_actor cannot wait for the test
@@ -51,10 +51,10 @@
 #include <caf/scheduler/test_coordinator.hpp>
 #include <spdlog/spdlog.h>
 
-#include "actors/api.hpp"
-#include "actors/async_api.hpp"
+#include "ra/api.hpp"
+#include "ra/async_api.hpp"
 #include "actors/messages.hpp"
-#include "machines/counter.hpp"
+#include "ra/machines/counter.hpp"
 #include "test/actors/runtime_fixture.hpp"
 
 namespace ra::test {

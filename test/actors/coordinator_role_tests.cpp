@@ -4,7 +4,7 @@
 #include "test/actors/coordinator_fixture.hpp"
 
 #include "actors/server_actor.hpp"
-#include "libra/codec.hpp"
+#include "ra/codec.hpp"
 
 using namespace ra;
 using namespace ra::test;

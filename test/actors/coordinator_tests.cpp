@@ -1,4 +1,4 @@
-// The actor runtime and the async API (actors/async_api.hpp) under CAF's deterministic
+// The actor runtime and the async API (ra/async_api.hpp) under CAF's deterministic
 // test coordinator: one thread, simulated time, real files. See coordinator_fixture.hpp.
 // Which server wins an election still varies between runs (the system seeds each
 // server's PRNG at random), so the tests assert what must hold whoever wins.
@@ -9,7 +9,7 @@
 
 #include "actors/api/blocking_call.hpp"
 #include "actors/server_actor.hpp"
-#include "libra/codec.hpp"
+#include "ra/codec.hpp"
 
 using namespace ra;
 using namespace ra::test;
@@ -370,7 +370,7 @@ TEST_CASE_METHOD(coordinator_fixture,
 // -- machine effects, versions and delete_cluster (simulated time) ------------------------------
 
 #include "actors/pid.hpp"
-#include "machines/fifo.hpp"
+#include "ra/machines/fifo.hpp"
 #include "test/actors/test_machines.hpp"
 
 namespace {

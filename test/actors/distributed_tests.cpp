@@ -20,11 +20,11 @@
 #include <spdlog/spdlog.h>
 
 #include "test/actors/runtime_fixture.hpp"
-#include "actors/api.hpp"
+#include "ra/api.hpp"
 #include "actors/messages.hpp"
 #include "actors/node_link.hpp"
-#include "libra/effects.hpp"
-#include "machines/counter.hpp"
+#include "ra/effects.hpp"
+#include "ra/machines/counter.hpp"
 
 using namespace ra;
 using namespace std::chrono_literals;

@@ -11,8 +11,8 @@
 
 #include <spdlog/spdlog.h>
 
-#include "actors/api.hpp"
-#include "machines/counter.hpp"
+#include "ra/api.hpp"
+#include "ra/machines/counter.hpp"
 
 namespace ra::test {
 

@@ -13,7 +13,7 @@
 #include <iostream>
 #include <thread>
 
-#include "actors/api.hpp"
+#include "ra/api.hpp"
 #include "io/file.hpp"
 #include "test/actors/runtime_fixture.hpp"
 #include "wal/wal_writer.hpp"

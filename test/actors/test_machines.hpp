@@ -5,9 +5,9 @@
 #include <string>
 #include <vector>
 
-#include "libra/behaviour_machine.hpp"
-#include "libra/effects.hpp"
-#include "libra/typed_machine.hpp"
+#include "ra/behaviour_machine.hpp"
+#include "ra/effects.hpp"
+#include "ra/typed_machine.hpp"
 
 namespace ra::test {
 

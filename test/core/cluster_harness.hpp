@@ -13,7 +13,7 @@
 
 #include "libra/memory_log.hpp"
 #include "libra/server.hpp"
-#include "libra/typed_machine.hpp"
+#include "ra/typed_machine.hpp"
 
 namespace ra::test {
 

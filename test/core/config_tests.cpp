@@ -1,7 +1,7 @@
 // validate(server_config): a typed config_error that names the field that is wrong.
 #include <catch2/catch.hpp>
 
-#include "libra/config.hpp"
+#include "ra/config.hpp"
 
 using namespace ra;
 

@@ -1,11 +1,11 @@
-// ra::expected, the one result type of storage, runtime and API (libra/expected.hpp).
+// ra::expected, the one result type of storage, runtime and API (ra/expected.hpp).
 
 #include <catch2/catch.hpp>
 
 #include <string>
 #include <type_traits>
 
-#include "libra/expected.hpp"
+#include "ra/expected.hpp"
 
 namespace {
 

@@ -4,7 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include "test/core/cluster_harness.hpp"
-#include "libra/effects.hpp"
+#include "ra/effects.hpp"
 
 using namespace ra;
 using namespace ra::test;

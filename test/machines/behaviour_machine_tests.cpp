@@ -4,8 +4,8 @@
 #include <string>
 #include <vector>
 
-#include "libra/behaviour_machine.hpp"
-#include "libra/effects.hpp"
+#include "ra/behaviour_machine.hpp"
+#include "ra/effects.hpp"
 
 using namespace ra;
 

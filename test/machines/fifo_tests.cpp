@@ -7,7 +7,7 @@
 #include <tuple>
 #include <vector>
 
-#include "machines/fifo.hpp"
+#include "ra/machines/fifo.hpp"
 
 using namespace ra;
 using namespace ra::machines;

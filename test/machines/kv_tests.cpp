@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "test/core/cluster_harness.hpp"
-#include "machines/kv.hpp"
+#include "ra/machines/kv.hpp"
 
 using namespace ra;
 using namespace ra::machines;

@@ -4,9 +4,9 @@
 #include <string>
 #include <vector>
 
-#include "libra/effects.hpp"
-#include "libra/typed_machine.hpp"
-#include "machines/counter.hpp"
+#include "ra/effects.hpp"
+#include "ra/typed_machine.hpp"
+#include "ra/machines/counter.hpp"
 
 using namespace ra;
 

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "libra/log_entry.hpp"
+#include "ra/log_entry.hpp"
 
 namespace ra::storage::test {
 

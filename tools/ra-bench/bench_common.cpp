@@ -17,7 +17,7 @@
 #include <spdlog/spdlog.h>
 
 #include "actors/messages.hpp"
-#include "libra/typed_machine.hpp"
+#include "ra/typed_machine.hpp"
 
 namespace ra::bench {
 

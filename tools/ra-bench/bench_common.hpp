@@ -14,8 +14,8 @@
 
 #include <caf/actor.hpp>
 
-#include "actors/api.hpp"
-#include "actors/system.hpp"
+#include "ra/api.hpp"
+#include "ra/system.hpp"
 #include "tools/ra-bench/disk_limits.hpp"
 
 namespace CLI {

@@ -45,8 +45,8 @@
 #include <caf/atom.hpp>
 #include <caf/make_message.hpp>
 
-#include "libra/behaviour_machine.hpp"
-#include "libra/effects.hpp"
+#include "ra/behaviour_machine.hpp"
+#include "ra/effects.hpp"
 
 namespace ra::machines {
 

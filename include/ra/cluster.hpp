@@ -5,7 +5,7 @@
 #include <optional>
 #include <vector>
 
-#include "libra/types.hpp"
+#include "ra/types.hpp"
 
 namespace ra {
 

@@ -9,9 +9,9 @@
 #include <string>
 #include <utility>
 
-#include "libra/actions.hpp"
-#include "libra/expected.hpp"
-#include "libra/types.hpp"
+#include "ra/requests.hpp"
+#include "ra/expected.hpp"
+#include "ra/types.hpp"
 
 namespace ra {
 

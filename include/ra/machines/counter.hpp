@@ -4,7 +4,7 @@
 
 #include <cstdint>
 
-#include "libra/typed_machine.hpp"
+#include "ra/typed_machine.hpp"
 
 namespace ra::machines {
 

@@ -9,7 +9,7 @@
 #include <string>
 #include <variant>
 
-#include "libra/bytes.hpp"
+#include "ra/bytes.hpp"
 
 namespace ra {
 

@@ -5,9 +5,9 @@
 #include <string>
 #include <vector>
 
-#include "libra/cluster.hpp"
-#include "libra/expected.hpp"
-#include "libra/types.hpp"
+#include "ra/cluster.hpp"
+#include "ra/expected.hpp"
+#include "ra/types.hpp"
 
 namespace ra {
 

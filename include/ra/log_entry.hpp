@@ -5,9 +5,9 @@
 #include <cstdint>
 #include <optional>
 
-#include "libra/bytes.hpp"
-#include "libra/cluster.hpp"
-#include "libra/types.hpp"
+#include "ra/bytes.hpp"
+#include "ra/cluster.hpp"
+#include "ra/types.hpp"
 
 namespace ra {
 

@@ -1,6 +1,6 @@
 #pragma once
 // The public blocking API (Ra's `ra` module). Every call blocks for at most its timeout
-// and returns a ra::result (actors/result.hpp): a value, or an api_error saying why not.
+// and returns a ra::result (ra/result.hpp): a value, or an api_error saying why not.
 // Nothing throws for expected failures (a not-running server, a refusal by Raft, a
 // timeout).
 //
@@ -12,7 +12,7 @@
 // api_errc::timeout likewise.
 //
 // Each call that messages servers is the async call of the same name
-// (actors/async_api.hpp) run to completion: the async API is the implementation, these
+// (ra/async_api.hpp) run to completion: the async API is the implementation, these
 // calls wait for it (actors/api/blocking_call.hpp). Sections by topic: lifecycle,
 // commands, queries, membership, observation (implemented in actors/api/<topic>.cpp).
 //
@@ -31,11 +31,11 @@
 #include <caf/actor.hpp>
 #include <nlohmann/json.hpp>
 
-#include "actors/key_metrics.hpp"
-#include "actors/result.hpp"
-#include "actors/system.hpp"
-#include "libra/codec.hpp"
-#include "libra/typed_machine.hpp"
+#include "ra/key_metrics.hpp"
+#include "ra/result.hpp"
+#include "ra/system.hpp"
+#include "ra/codec.hpp"
+#include "ra/typed_machine.hpp"
 
 namespace ra {
 
@@ -154,7 +154,7 @@ result<raw_reply> process_command_raw(system& sys, const server_id& id, shared_b
 result<raw_reply> process_command_raw(system& sys, const server_id& id, shared_bytes command,
                                       const command_options& opts,
                                       std::chrono::milliseconds timeout = default_timeout);
-/// A typed machine (libra/typed_machine.hpp): it names its command, state and reply types.
+/// A typed machine (ra/typed_machine.hpp): it names its command, state and reply types.
 template <class M>
 concept typed_machine_type = requires {
   typename M::command_type;
@@ -321,7 +321,7 @@ result<nlohmann::json> member_overview(system& sys, const server_id& id,
 /// The system overview (Ra's overview/1): servers, their uids, roles and member overviews.
 nlohmann::json overview(system& sys, std::chrono::milliseconds timeout = default_timeout);
 /// Ra's key_metrics: counters and gauges of a server of this process, read without
-/// messaging it (actors/key_metrics.hpp). noproc if it never ran in this process.
+/// messaging it (ra/key_metrics.hpp). noproc if it never ran in this process.
 result<key_metrics_snapshot> key_metrics(const server_id& id);
 
 }  // namespace ra

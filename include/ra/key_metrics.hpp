@@ -10,7 +10,7 @@
 #include <optional>
 #include <string>
 
-#include "libra/types.hpp"
+#include "ra/types.hpp"
 
 namespace ra {
 

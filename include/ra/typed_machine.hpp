@@ -47,8 +47,8 @@
 #include <type_traits>
 #include <utility>
 
-#include "libra/codec.hpp"
-#include "libra/machine.hpp"
+#include "ra/codec.hpp"
+#include "ra/machine.hpp"
 
 namespace ra {
 

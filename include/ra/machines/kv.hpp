@@ -1,6 +1,6 @@
 #pragma once
 // A replicated key-value store (string -> string), written as a behaviour machine
-// (libra/behaviour_machine.hpp): one handler per command.
+// (ra/behaviour_machine.hpp): one handler per command.
 //
 //   auto m = ra::machines::make_kv_machine({.release_every = 1000});   // give it to a server
 //   // client side:
@@ -24,8 +24,8 @@
 #include <string>
 #include <utility>
 
-#include "libra/behaviour_machine.hpp"
-#include "libra/effects.hpp"
+#include "ra/behaviour_machine.hpp"
+#include "ra/effects.hpp"
 
 namespace ra::machines {
 

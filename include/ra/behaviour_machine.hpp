@@ -61,10 +61,10 @@
 #include <caf/binary_deserializer.hpp>
 #include <caf/binary_serializer.hpp>
 
-#include "libra/builtin_commands.hpp"
-#include "libra/codec.hpp"
-#include "libra/machine.hpp"
-#include "libra/typed_machine.hpp"
+#include "ra/builtin_commands.hpp"
+#include "ra/codec.hpp"
+#include "ra/machine.hpp"
+#include "ra/typed_machine.hpp"
 
 namespace ra {
 

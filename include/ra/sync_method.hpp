@@ -1,6 +1,6 @@
 #pragma once
 // How a file's writes are made durable: a knob of the public storage settings
-// (wal/wal_config.hpp), so it lives apart from the file layer (io/file.hpp).
+// (ra/wal_config.hpp), so it lives apart from the file layer (io/file.hpp).
 
 #include <cstdint>
 

@@ -23,9 +23,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "libra/builtin_commands.hpp"
-#include "libra/bytes.hpp"
-#include "libra/types.hpp"
+#include "ra/builtin_commands.hpp"
+#include "ra/bytes.hpp"
+#include "ra/types.hpp"
 
 namespace ra {
 
@@ -54,7 +54,7 @@ struct shell_effect {
 };
 
 /// One effect in a machine's effect list; build them with the ra::effect:: functions
-/// (libra/effects.hpp).
+/// (ra/effects.hpp).
 using machine_effect = std::variant<release_cursor_effect, checkpoint_effect, append_effect, shell_effect>;
 using effects = std::vector<machine_effect>;
 
@@ -84,7 +84,7 @@ class machine {
   /// Resets to the initial state (called at start when there is no snapshot).
   virtual void init() = 0;
   /// Applies one committed command. May throw; what follows is the server's
-  /// apply_failure_policy (libra/config.hpp): `reject` (default) skips the command (the
+  /// apply_failure_policy (ra/config.hpp): `reject` (default) skips the command (the
   /// caller gets error_code::apply_failed, every member does the same since apply is
   /// deterministic), `stop` stops the server (Ra's behaviour). For `reject` to be sound a
   /// throwing apply must leave the state exactly as it was: throw before mutating. A

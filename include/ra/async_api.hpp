@@ -1,6 +1,6 @@
 #pragma once
 // The public API for callers that are CAF actors (Ra's ra module, used from inside a
-// process): the same calls as the blocking API (actors/api.hpp) without blocking. Each
+// process): the same calls as the blocking API (ra/api.hpp) without blocking. Each
 // call sends request(s) from `self` and returns at once; `then` runs later, inside
 // `self` (in one of its message handlers, so it may touch the actor's state), exactly
 // once, with a ra::result: the value or an api_error (timeout, noproc, Raft's refusal
@@ -13,7 +13,7 @@
 // in simulated time.
 //
 // These calls are the API's only implementation (actors/api/<topic>.cpp): each blocking
-// call of actors/api.hpp runs the async call of the same name to completion.
+// call of ra/api.hpp runs the async call of the same name to completion.
 //
 // If `self` terminates before the answer, `then` is never called. `sys` must outlive
 // the call (the continuations look servers up in it).
@@ -35,11 +35,11 @@
 #include <caf/event_based_actor.hpp>
 #include <nlohmann/json.hpp>
 
-#include "actors/api.hpp"
-#include "actors/result.hpp"
-#include "actors/system.hpp"
-#include "libra/codec.hpp"
-#include "libra/typed_machine.hpp"
+#include "ra/api.hpp"
+#include "ra/result.hpp"
+#include "ra/system.hpp"
+#include "ra/codec.hpp"
+#include "ra/typed_machine.hpp"
 
 namespace ra::async {
 

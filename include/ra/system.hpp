@@ -24,16 +24,16 @@
 #include <caf/actor_system.hpp>
 #include <nlohmann/json.hpp>
 
-#include "actors/result.hpp"
-#include "libra/cluster.hpp"
-#include "libra/config.hpp"
-#include "libra/log_entry.hpp"
-#include "libra/machine.hpp"
+#include "ra/result.hpp"
+#include "ra/cluster.hpp"
+#include "ra/config.hpp"
+#include "ra/log_entry.hpp"
+#include "ra/machine.hpp"
 // The storage knobs of system_config (their own small headers); the system's internals
 // (system_core, the WAL writer, segment files, the file layer, the config and meta
 // stores) stay out of this header.
-#include "segments/segment_config.hpp"
-#include "wal/wal_config.hpp"
+#include "ra/segment_config.hpp"
+#include "ra/wal_config.hpp"
 
 namespace ra {
 

@@ -4,7 +4,7 @@
 // {timeout, Name}, {machine_version, Old, New}).
 //
 // A machine returns these from apply / state_enter / tick as `machine_effect` values
-// built by the ra::effect:: functions at the bottom. The core only routes them (libra/machine.hpp:
+// built by the ra::effect:: functions at the bottom. The core only routes them (ra/machine.hpp:
 // shell_effect): leader-only unless noted, executed in order after the entry is applied.
 //
 // Processes are named by `pid` ({node, actor id}), which serialises without an actor
@@ -24,10 +24,10 @@
 
 #include <caf/message.hpp>
 
-#include "libra/builtin_commands.hpp"
-#include "libra/bytes.hpp"
-#include "libra/machine.hpp"
-#include "libra/types.hpp"
+#include "ra/builtin_commands.hpp"
+#include "ra/bytes.hpp"
+#include "ra/machine.hpp"
+#include "ra/types.hpp"
 
 namespace ra {
 

@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "libra/cluster.hpp"
-#include "libra/types.hpp"
+#include "ra/cluster.hpp"
+#include "ra/types.hpp"
 
 namespace ra {
 

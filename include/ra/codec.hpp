@@ -12,8 +12,8 @@
 #include <caf/binary_deserializer.hpp>
 #include <caf/binary_serializer.hpp>
 
-#include "libra/bytes.hpp"
-#include "wire/inspect.hpp"
+#include "ra/bytes.hpp"
+#include "ra/inspect.hpp"
 
 namespace ra {
 

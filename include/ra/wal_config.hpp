@@ -8,7 +8,7 @@
 #include <string>
 #include <string_view>
 
-#include "io/sync_method.hpp"
+#include "ra/sync_method.hpp"
 
 namespace ra::storage {
 
