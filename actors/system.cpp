@@ -162,10 +162,14 @@ result<std::unique_ptr<system>> system::start(system_config cfg) {
   if (!meta) return make_api_error(api_errc::storage, "meta store: " + meta.error().message());
   core->meta = std::move(*meta);
 
+  detail::finish_deletions(*core, cfg.name);
+
   // The directory: every server directory with a readable config.
   std::error_code ec;
   for (auto& entry : std::filesystem::directory_iterator(cfg.data_dir, ec)) {
-    if (!entry.is_directory() || !fs.exists(entry.path().string() + "/config")) continue;
+    if (!entry.is_directory() || detail::is_tombstone(entry.path().filename().string()) ||
+        !fs.exists(entry.path().string() + "/config"))
+      continue;
     auto pc = storage::load_server_config(fs, entry.path().string());
     if (!pc) {
       spdlog::warn("[{}] ignoring server directory {}: {}", cfg.name, entry.path().string(), pc.error().message());

@@ -396,6 +396,18 @@ io_result<std::vector<std::string>> faulty_file_system::list(const std::string& 
   return inner_.list(dir);
 }
 
+io_status remove_tree(file_system& fs, const std::string& path) {
+  if (!fs.exists(path)) return io_ok();
+  // list() fails with ENOTDIR on a file: that is a leaf.
+  if (auto names = fs.list(path)) {
+    for (auto& name : *names)
+      if (auto st = remove_tree(fs, path + "/" + name); !st) return st;
+  } else if (names.error().code != ENOTDIR) {
+    return names.error();
+  }
+  return fs.remove(path);
+}
+
 io_result<std::vector<char>> read_file(file_system& fs, const std::string& path) {
   auto f = fs.open(path, {open_mode::read});
   if (!f)

@@ -125,4 +125,9 @@ class faulty_file_system final : public file_system {
 /// Reads a whole file.
 io_result<std::vector<char>> read_file(file_system& fs, const std::string& path);
 
+/// Removes `path` and, if it is a directory, everything below it, through `fs` (so the
+/// fault-injecting layers see every step). Stops at the first failure. A missing `path`
+/// is success. The caller syncs the parent directory if the removal must be durable.
+io_status remove_tree(file_system& fs, const std::string& path);
+
 }  // namespace ra::storage

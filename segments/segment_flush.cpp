@@ -54,6 +54,11 @@ segment_flush_result flush_wal_file(file_system& fs, const rollover_info& info,
       continue;
     }
     auto refs = write_segments(fs, dir, entries, config);
+    if (!refs && !fs.exists(dir)) {
+      // Deleted while we wrote (the directory became a tombstone): nothing to keep.
+      result.skipped_servers.push_back(uid);
+      continue;
+    }
     if (!refs) {
       result.error = refs.error().message();
       return result;  // keep the WAL file: its entries are not safely elsewhere yet

@@ -44,7 +44,9 @@ io_result<std::vector<segment_ref>> write_segments(file_system& fs, const std::s
                                                    std::span<const log_entry> entries, const segment_config& config) {
   std::vector<segment_ref> made;
   if (entries.empty()) return made;
-  if (auto r = fs.create_directories(dir); !r) return r.error();
+  // The directory must exist (segment_set::open or the server's start made it): the
+  // segment writer must not recreate a server directory that a deletion just moved to
+  // its tombstone (review F12).
   auto number = next_segment_number(fs, dir);
   if (!number) return number.error();
 

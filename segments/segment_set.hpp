@@ -36,7 +36,8 @@ struct segment_ref {
 /// up to the config's limits. Each file is written under a ".tmp" name, synced and
 /// renamed, and the directory is synced at the end, so a crash never leaves a partial
 /// segment under a segment name. Returns the new files in order, with their ranges.
-/// This is the function the segment writer calls for one server.
+/// This is the function the segment writer calls for one server. `dir` must exist (it is
+/// never created here: a deleted server's directory must not come back).
 io_result<std::vector<segment_ref>> write_segments(file_system& fs, const std::string& dir,
                                                    std::span<const log_entry> entries, const segment_config& config);
 

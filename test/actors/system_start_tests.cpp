@@ -128,3 +128,80 @@ TEST_CASE("system start: an unwritable server directory fails the start promptly
   CHECK(s.error().code == api_errc::storage);
   CHECK(faulty.failures() > 0);
 }
+
+// -- deleting a server survives a crash part-way (review F12) ----------------------------
+
+TEST_CASE("system start: a deletion interrupted before its meta record went is finished, not undone", "[actors][start][delete]") {
+  // The state a crash leaves right after the durable rename to the tombstone: the
+  // directory (config, log) under <uid>.deleted and the meta record still there. The
+  // server must not come back (it would otherwise reappear with a partial log).
+  temp_dir dir;
+  std::string uid;
+  {
+    auto sys = start_system("n1", dir.path());
+    auto s1 = start_single_counter(*sys);
+    CHECK(add(*sys, s1, 5) == 5);
+    uid = sys->uid_of(s1.name);
+    REQUIRE(!uid.empty());
+  }
+  std::filesystem::rename(dir.path() + "/" + uid, dir.path() + "/" + uid + ".deleted");
+  auto sys = start_system("n1", dir.path());
+  CHECK(sys->uid_of("s1").empty());
+  CHECK(!restart_server(*sys, server_id{"s1", "n1"}));
+  CHECK_FALSE(std::filesystem::exists(dir.path() + "/" + uid + ".deleted"));
+  CHECK_FALSE(std::filesystem::exists(dir.path() + "/" + uid));
+}
+
+TEST_CASE("system: a failing delete never leaves a loadable server without its term and vote", "[actors][start][delete]") {
+  temp_dir dir;
+  auto fs = std::make_unique<storage::faulty_file_system>(storage::file_system::posix());
+  std::string uid;
+  {
+    auto cfg = make_config("n1", dir.path());
+    cfg.fs = fs.get();
+    auto sys = ra::system::start(cfg);
+    REQUIRE(sys);
+    auto s1 = start_single_counter(**sys);
+    CHECK(add(**sys, s1, 5) == 5);
+    uid = (*sys)->uid_of(s1.name);
+    // The tree removal fails part-way (as a crash would stop it): the rename and the
+    // meta removal are done, files remain.
+    fs->set_rule([&](std::string_view op, const std::string& path) {
+      return op == "remove" && path.find(".deleted/") != std::string::npos ? EIO : 0;
+    });
+    auto del = force_delete_server(**sys, s1);
+    CHECK(!del);
+    CHECK((*sys)->uid_of(s1.name).empty());
+    fs->clear();
+  }
+  // Whatever the delete left, the next start finishes it: no server s1, no files.
+  REQUIRE(std::filesystem::exists(dir.path() + "/" + uid + ".deleted"));
+  auto sys = start_system("n1", dir.path());
+  CHECK(sys->uid_of("s1").empty());
+  CHECK_FALSE(std::filesystem::exists(dir.path() + "/" + uid + ".deleted"));
+  // The name is free for a new server, which starts from term 0 with a new uid.
+  auto s1 = start_single_counter(*sys);
+  CHECK(add(*sys, s1, 2) == 2);
+  CHECK(sys->uid_of("s1") != uid);
+}
+
+TEST_CASE("system: a delete whose rename fails keeps the server whole", "[actors][start][delete]") {
+  temp_dir dir;
+  auto fs = std::make_unique<storage::faulty_file_system>(storage::file_system::posix());
+  auto cfg = make_config("n1", dir.path());
+  cfg.fs = fs.get();
+  auto sys = ra::system::start(cfg);
+  REQUIRE(sys);
+  auto s1 = start_single_counter(**sys);
+  CHECK(add(**sys, s1, 5) == 5);
+  auto uid = (*sys)->uid_of(s1.name);
+  fs->set_rule([&](std::string_view op, const std::string& path) {
+    return op == "rename" && path == dir.path() + "/" + uid ? EIO : 0;  // the move to the tombstone
+  });
+  CHECK(!force_delete_server(**sys, s1));
+  fs->clear();
+  // Its meta record (term, vote) and its log are intact: it restarts with its state.
+  CHECK((*sys)->uid_of(s1.name) == uid);
+  REQUIRE(restart_server(**sys, s1));
+  CHECK(add(**sys, s1, 1) == 6);
+}
