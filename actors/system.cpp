@@ -98,6 +98,22 @@ std::string new_uid(const std::string& name) {
   return (prefix.empty() ? std::string("server") : prefix) + "_" + suffix;
 }
 
+/// Review F13: with wal_sync_method none, the members of a cluster on this node lose
+/// their unsynced entries together on a power loss. A majority of them could then lose
+/// committed entries, which a new leader overwrites. (The initial members are what the
+/// stored config knows; later membership changes are not checked.)
+std::optional<api_error> refuse_unsynced_majority(const detail::system_core& core, const server_config& server) {
+  if (!core.refuse_unsynced_majority) return std::nullopt;
+  size_t local = 0;
+  for (auto& m : server.initial_members) local += m.id.node == core.name;
+  auto members = server.initial_members.size();
+  if (members == 0 || local < members / 2 + 1) return std::nullopt;
+  return make_api_error(api_errc::invalid_argument,
+                        "wal_sync_method none with " + std::to_string(local) + " of the " + std::to_string(members) +
+                          " members of cluster " + server.cluster_name + " on node " + core.name +
+                          ": a power loss could lose committed entries (set allow_unsafe_sync_none to allow it)");
+}
+
 uint64_t random_seed() {
   std::random_device rd;
   return (uint64_t{rd()} << 32) ^ rd();
@@ -153,6 +169,12 @@ result<std::unique_ptr<system>> system::start(system_config cfg) {
   core->segments = cfg.segments;
   core->max_open_segments = cfg.max_open_segments;
   core->defaults = cfg.server_defaults;
+  if (cfg.wal.wal_sync_method == storage::sync_method::none) {
+    core->refuse_unsynced_majority = !cfg.allow_unsafe_sync_none;
+    spdlog::warn("[{}] wal_sync_method none: entries are acknowledged before they are durable; a power loss "
+                 "on a majority of a cluster's members can lose committed entries{}",
+                 cfg.name, cfg.allow_unsafe_sync_none ? " (allowed by allow_unsafe_sync_none)" : "");
+  }
   core->sys = s->sys_.get();
   core->machines = std::move(cfg.machines);
   core->data_dir_lock = std::move(*data_dir_lock);
@@ -342,6 +364,7 @@ status system::start_server(const std::string& cluster_name, const server_id& id
   pc.machine = machine;
   pc.machine_args = std::move(machine_args);
   if (auto ok = validate(pc.server); !ok) return make_api_error(api_errc::invalid_argument, ok.error().message());
+  if (auto refused = refuse_unsynced_majority(*core_, pc.server)) return *refused;
   // The pure core (and the simulator) has no nodes; here a member without one could never
   // be reached and the cluster would silently never form.
   for (auto& m : pc.server.initial_members)
@@ -379,6 +402,7 @@ status system::restart_server(const server_id& id) {
   }
   auto pc = storage::load_server_config(*core_->fs, core_->server_dir(uid));
   if (!pc) return make_api_error(api_errc::storage, pc.error().message());
+  if (auto refused = refuse_unsynced_majority(*core_, pc->server)) return *refused;
   // Let the WAL write what the server queued before it stopped: a request is answered
   // after the appends ahead of it, and a second one after the flush they scheduled.
   {

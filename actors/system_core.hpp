@@ -41,6 +41,8 @@ struct system_core {
   storage::segment_config segments;
   size_t max_open_segments = 2;
   server_config defaults;
+  /// wal_sync_method none without allow_unsafe_sync_none: majorities on this node refused.
+  bool refuse_unsynced_majority = false;
   caf::actor_system* sys = nullptr;
   /// False under CAF's test scheduler: storage helpers run as scheduled actors.
   bool detached_storage_actors = true;

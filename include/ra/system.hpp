@@ -53,6 +53,12 @@ struct system_config {
   std::string wal_data_dir;
   /// WAL knobs (wal_data_dir and fs are set by the system).
   storage::wal_config wal;
+  /// wal.wal_sync_method = none acknowledges entries once they are in the page cache:
+  /// they survive a process crash but not a power loss or kernel crash, and a majority of
+  /// members losing them can lose committed, acknowledged entries (review F13). With
+  /// none, start_server and restart_server refuse a server whose cluster has a majority
+  /// of its members on this node, unless this is true.
+  bool allow_unsafe_sync_none = false;
   /// Segment knobs.
   storage::segment_config segments;
   size_t max_open_segments = 2;

@@ -205,3 +205,32 @@ TEST_CASE("system: a delete whose rename fails keeps the server whole", "[actors
   REQUIRE(restart_server(**sys, s1));
   CHECK(add(**sys, s1, 1) == 6);
 }
+
+// -- wal_sync_method none (review F13) -------------------------------------------------------
+
+TEST_CASE("system: wal_sync_method none is refused for a cluster with a majority on this node unless allowed", "[actors][start][sync]") {
+  temp_dir dir;
+  auto cfg = make_config("n1", dir.path());
+  cfg.wal.wal_sync_method = storage::sync_method::none;
+  auto sys = ra::system::start(cfg);
+  REQUIRE(sys);
+  const std::vector<server_id> local3{{"s1", "n1"}, {"s2", "n1"}, {"s3", "n1"}};
+  auto refused = start_cluster(**sys, "c1", "counter", local3, 5s);
+  REQUIRE(!refused);
+  CHECK(refused.error().message.find("allow_unsafe_sync_none") != std::string::npos);
+  CHECK((*sys)->uid_of("s1").empty());
+  // A minority on this node (1 of 3) is allowed: the other two nodes keep the majority safe.
+  std::vector<member> spread{member{{"t1", "n1"}}, member{{"t2", "n2"}}, member{{"t3", "n3"}}};
+  CHECK((*sys)->start_server("c2", server_id{"t1", "n1"}, "counter", spread));
+  (*sys)->stop();
+
+  temp_dir dir2;
+  auto allowed_cfg = make_config("n1", dir2.path());
+  allowed_cfg.wal.wal_sync_method = storage::sync_method::none;
+  allowed_cfg.allow_unsafe_sync_none = true;
+  auto allowed = ra::system::start(allowed_cfg);
+  REQUIRE(allowed);
+  auto c = start_cluster(**allowed, "c1", "counter", local3, 10s);
+  REQUIRE(c);
+  CHECK(add(**allowed, c->leader, 3) == 3);
+}
