@@ -184,7 +184,7 @@ TEST_CASE("api: key_metrics, member_overview and members_info describe the serve
   CHECK_FALSE(after->running);
 }
 
-TEST_CASE("api: delete_cluster stops every member and deletes its data; other clusters run on", "[api][delete]") {
+TEST_CASE("api: delete_cluster stops every member and deletes its data, and other clusters run on", "[api][delete]") {
   temp_dir dir;
   auto sys = start_system("n1", dir.path());
   auto doomed = ids_of(*sys, {"d1", "d2", "d3"});

@@ -73,6 +73,10 @@ void write_server_files(const std::string& dir) {
   for (uint64_t i = 1; i <= 200; ++i) entries.push_back(sample_entry("s1", i, i <= 100 ? 1 : 2));
   segment_config seg;
   seg.segment_max_entries = 64;
+  // write_segments writes into an existing directory (it does not recreate a deleted
+  // server's directory); a server's start makes it, here we do.
+  if (auto made = file_system::posix().create_directories(server_dir + "/segments"); !made)
+    throw std::runtime_error("create_directories: " + made.error().message());
   auto written = write_segments(file_system::posix(), server_dir + "/segments", entries, seg);
   if (!written) throw std::runtime_error("write_segments: " + written.error().message());
 
