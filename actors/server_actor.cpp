@@ -125,6 +125,24 @@ caf::result<query_result> take_query(server_actor* self, const query_msg& q) {
   return rp;
 }
 
+/// A named query becomes a query function over the machine here, in the server's own
+/// process: the core treats both alike (ReadIndex for consistent ones).
+caf::result<named_query_result> take_named_query(server_actor* self, query_kind kind, std::string name,
+                                                 shared_bytes arg) {
+  auto [from, rp] = await_reply(self, self->state.named_query_waiters);
+  query_fn fn = [name = std::move(name), arg = std::move(arg)](const machine& m) -> std::any {
+    return m.named_query(name, arg);
+  };
+  with_server(self, [&, from = from](server& s) { s.handle_query(query_request{from, kind, std::move(fn)}); });
+  return rp;
+}
+
+/// A query kind off the wire: an unknown value is the caller's error.
+std::optional<query_kind> query_kind_of(uint8_t raw) {
+  if (raw > static_cast<uint8_t>(query_kind::consistent)) return std::nullopt;
+  return static_cast<query_kind>(raw);
+}
+
 /// A request the core answers with a reply_action: `f(server&, client_ref)` hands it over.
 template <class F>
 caf::result<command_result> take_request(server_actor* self, F f) {
@@ -173,6 +191,14 @@ auto leader_calls(server_actor* self, Hold hold) {
       auto hold_query = [&](server_actor* s) { return q.kind != query_kind::local && hold(s); };
       if (auto g = gate(self, hold_query); g != gate_result::take) return refused<query_result>(g);
       return take_query(self, q);
+    },
+    [self, hold](named_query_atom, uint8_t raw_kind, const std::string& name,
+                 const shared_bytes& arg) -> caf::result<named_query_result> {
+      auto kind = query_kind_of(raw_kind);
+      if (!kind) return caf::make_error(caf::sec::invalid_argument);
+      auto hold_query = [&](server_actor* s) { return *kind != query_kind::local && hold(s); };
+      if (auto g = gate(self, hold_query); g != gate_result::take) return refused<named_query_result>(g);
+      return take_named_query(self, *kind, name, arg);
     },
     [self, hold](membership_atom, uint8_t op, const member& target) -> caf::result<command_result> {
       if (auto g = gate(self, hold); g != gate_result::take) return refused<command_result>(g);

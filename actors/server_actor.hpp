@@ -73,6 +73,8 @@ using server_actor_interface = caf::typed_actor<
   caf::reacts_to<actors::pipeline_atom, shared_bytes, uint64_t, uint8_t, caf::actor>,
   /// local queries are answered by any member in any role
   caf::replies_to<actors::query_atom, actors::query_msg>::with<actors::query_result>,
+  /// (uint8 query_kind, name, encoded argument): a query registered by name, from any node
+  caf::replies_to<actors::named_query_atom, uint8_t, std::string, shared_bytes>::with<actors::named_query_result>,
   /// uint8 = membership_op
   caf::replies_to<actors::membership_atom, uint8_t, member>::with<actors::command_result>,
   caf::replies_to<actors::transfer_atom, server_id>::with<actors::command_result>,

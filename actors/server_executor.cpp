@@ -60,9 +60,11 @@ void fail_waiters(server_state& st) {
     rp.deliver(std::move(unknown));
   }
   for (auto& [id, rp] : st.query_waiters) rp.deliver(down());
+  for (auto& [id, rp] : st.named_query_waiters) rp.deliver(down());
   for (auto& [index, rp] : st.apply_waiters) rp.deliver(down());
   st.command_waiters.clear();
   st.query_waiters.clear();
+  st.named_query_waiters.clear();
   st.apply_waiters.clear();
 }
 
@@ -137,6 +139,14 @@ void execute(server_actor* self, action& a) {
           send_untyped(self, it->second, rejected_atom::value, rj.correlation, rj.error);
       },
       [&](query_reply_action& q) {
+        if (st.named_query_waiters.count(q.to.id)) {
+          // The query function of take_named_query returns the encoded result.
+          auto* bytes = std::any_cast<shared_bytes>(&q.result);
+          deliver(st.named_query_waiters, q.to.id,
+                  named_query_result{q.leader, bytes ? std::move(*bytes) : shared_bytes{}, q.error.has_value(),
+                                     q.error.value_or(command_error{error_code::not_leader, {}})});
+          return;
+        }
         deliver(st.query_waiters, q.to.id,
                 query_result{q.leader, std::move(q.result), q.error.has_value(),
                              q.error.value_or(command_error{error_code::not_leader, {}})});

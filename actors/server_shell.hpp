@@ -74,6 +74,7 @@ struct server_state {
   /// client_ref id -> the request waiting for a reply_action / query_reply_action
   std::map<uint64_t, caf::typed_response_promise<command_result>> command_waiters;
   std::map<uint64_t, caf::typed_response_promise<query_result>> query_waiters;
+  std::map<uint64_t, caf::typed_response_promise<named_query_result>> named_query_waiters;
   std::map<uint64_t, caf::actor> notify_targets;       ///< client_ref id -> pipelining actor
   std::map<caf::actor_addr, uint64_t> notify_ids;
   std::optional<server_id> watched;  ///< the leader being monitored

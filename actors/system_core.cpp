@@ -52,6 +52,11 @@ caf::actor system_core::resolve(const server_id& id) const {
   return {};
 }
 
+bool system_core::node_up(const std::string& node) const {
+  std::lock_guard lk{remote_mx};
+  return remote.up_nodes.count(node) > 0;
+}
+
 std::set<std::string> system_core::up_nodes() const {
   std::lock_guard lk{remote_mx};
   return remote.up_nodes;

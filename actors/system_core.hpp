@@ -93,6 +93,7 @@ struct system_core {
 
   /// Nodes connected and answering pings now.
   std::set<std::string> up_nodes() const;
+  bool node_up(const std::string& node) const;
   /// `watcher` gets (node_down_atom, node) when `node` is lost (connection closed or no
   /// answer to pings for node_down_after_ms) and (node_up_atom, node) when it is back.
   /// Watching a node that is not up now sends node_down at once. Watches end when the

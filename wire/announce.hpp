@@ -51,6 +51,7 @@ void for_each_announced_type(F&& f) {
   f(type_tag<timeout_now_rpc>{}, "ra::timeout_now_rpc");
   // Client replies.
   f(type_tag<actors::command_result>{}, "ra::actors::command_result");
+  f(type_tag<actors::named_query_result>{}, "ra::actors::named_query_result");
   f(type_tag<actors::members_result>{}, "ra::actors::members_result");
   f(type_tag<actors::overview_result>{}, "ra::actors::overview_result");
   f(type_tag<actors::applied_batch>{}, "ra::actors::applied_batch");

@@ -20,6 +20,8 @@ using pipeline_atom = caf::atom_constant<caf::atom("ra_pipe")>;      ///< pipeli
 using applied_atom = caf::atom_constant<caf::atom("ra_applied")>;    ///< pipelined: applied batch
 using rejected_atom = caf::atom_constant<caf::atom("ra_reject")>;    ///< pipelined: rejected
 using query_atom = caf::atom_constant<caf::atom("ra_query")>;
+/// (named_query_atom, uint8 query_kind, name, encoded argument) -> named_query_result
+using named_query_atom = caf::atom_constant<caf::atom("ra_nquery")>;
 using membership_atom = caf::atom_constant<caf::atom("ra_member")>;  ///< add/remove member
 using members_atom = caf::atom_constant<caf::atom("ra_members")>;    ///< read the member list
 using transfer_atom = caf::atom_constant<caf::atom("ra_xfer")>;

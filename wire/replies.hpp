@@ -36,6 +36,21 @@ typename Inspector::result_type inspect(Inspector& f, command_result& x) {
   return f(caf::meta::type_name("ra_command_result"), x.index, x.term, x.leader, x.reply, x.failed, x.error);
 }
 
+/// Reply to a named query (ra/named_query.hpp): the encoded result, or why there is none
+/// (not_leader with a hint, invalid_argument for an unknown query or argument ...).
+struct named_query_result {
+  server_id leader;
+  shared_bytes value;
+  bool failed = false;
+  command_error error{error_code::not_leader, {}};  ///< meaningful only if failed
+
+  bool operator==(const named_query_result&) const = default;
+};
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, named_query_result& x) {
+  return f(caf::meta::type_name("ra_named_query_result"), x.leader, x.value, x.failed, x.error);
+}
+
 /// The member list as a server knows it, with its leader (empty if unknown).
 struct members_result {
   std::vector<member> members;

@@ -69,9 +69,22 @@ struct redirect_call {
   std::function<bool(const api_error&)> retry_also;  ///< transient errors besides "no leader"
   callback<done> finished;
   std::optional<api_error> last;
+  time_point lookup_wait_until{};  ///< set at the first lookup that found no proxy
 };
 
 void attempt_once(const std::shared_ptr<redirect_call>& call);
+
+constexpr ms remote_lookup_pause{5};
+constexpr ms remote_lookup_limit{1000};
+
+/// Whether `id` is a server of another node that is up: resolve() found no proxy yet and
+/// has asked that node for one (or the server is not running there, which the lookup's
+/// answer will not change: the call then ends at its deadline with noproc as the last error).
+bool remote_lookup_pending(system& sys, const server_id& id) {
+  if (id.node == sys.name()) return false;
+  auto core = find_system(sys.name());
+  return core && core->node_up(id.node);
+}
 
 void after_failure(const std::shared_ptr<redirect_call>& call, api_error err) {
   using kind = redirect_step::kind;
@@ -106,6 +119,17 @@ void attempt_once(const std::shared_ptr<redirect_call>& call) {
   }
   auto a = call->sys->lookup(call->target);
   if (!a) {
+    auto now = call->self->clock().now();
+    if (call->lookup_wait_until == time_point{}) call->lookup_wait_until = now + remote_lookup_limit;
+    if (now < call->lookup_wait_until && remote_lookup_pending(*call->sys, call->target)) {
+      // A server of a connected node not looked up yet: the lookup resolve() just sent
+      // is answered within a round trip. Ask again shortly instead of failing noproc
+      // (for at most remote_lookup_limit: a server not running there stays noproc).
+      call->last = not_running(call->target);
+      auto pause = std::max(std::min(remote_lookup_pause, left_until(call->self, call->deadline)), ms{1});
+      after_pause(call->self, pause, [call] { attempt_once(call); });
+      return;
+    }
     after_failure(call, not_running(call->target));
     return;
   }

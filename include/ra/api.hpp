@@ -276,6 +276,46 @@ auto consistent_query(system& sys, const server_id& id, F f, std::chrono::millis
   return detail::typed_query<State>(sys, id, query_kind::consistent, std::move(f), timeout);
 }
 
+// -- named queries (any node) -----------------------------------------------------------------
+
+/// Runs the query registered on server `id`'s machine as `name` (ra/named_query.hpp) with
+/// the encoded argument `arg` (empty for a query without one). Works whichever node the
+/// caller, the server and its leader are on; leader / consistent follow not_leader like
+/// the other calls. An unknown name or an argument that does not decode: invalid_argument.
+result<query_reply<shared_bytes>> named_query_raw(system& sys, const server_id& id, query_kind kind,
+                                                  const std::string& name, shared_bytes arg = {},
+                                                  std::chrono::milliseconds timeout = default_timeout);
+
+namespace detail {
+template <class T>
+inline constexpr bool is_duration = false;
+template <class Rep, class Period>
+inline constexpr bool is_duration<std::chrono::duration<Rep, Period>> = true;
+
+/// A named query's encoded result as R.
+template <class R>
+result<query_reply<R>> to_named_reply(result<query_reply<shared_bytes>> raw) {
+  if (!raw) return std::move(raw.error());
+  auto v = decode<R>(raw->value);
+  if (!v) return make_api_error(api_errc::bad_reply, "the query result does not decode as the type asked for");
+  return query_reply<R>{std::move(*v), raw->leader};
+}
+}  // namespace detail
+
+/// A named query without argument, its result decoded as R (the query's result type).
+template <class R>
+result<query_reply<R>> named_query(system& sys, const server_id& id, query_kind kind, const std::string& name,
+                                   std::chrono::milliseconds timeout = default_timeout) {
+  return detail::to_named_reply<R>(named_query_raw(sys, id, kind, name, {}, timeout));
+}
+/// A named query with one argument (encoded with ra::encode), its result decoded as R.
+template <class R, class Arg>
+  requires(!detail::is_duration<Arg>)
+result<query_reply<R>> named_query(system& sys, const server_id& id, query_kind kind, const std::string& name,
+                                   const Arg& arg, std::chrono::milliseconds timeout = default_timeout) {
+  return detail::to_named_reply<R>(named_query_raw(sys, id, kind, name, encode(arg), timeout));
+}
+
 // -- membership ------------------------------------------------------------------------------
 
 struct cluster_members {

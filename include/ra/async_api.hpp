@@ -150,6 +150,21 @@ void aux_command(caf::event_based_actor* self, system& sys, const server_id& id,
 void query_raw(caf::event_based_actor* self, system& sys, const server_id& id, query_kind kind, query_fn fn,
                std::chrono::milliseconds timeout, callback<query_reply<std::any>> then);
 
+/// The named query of ra/api.hpp's named_query_raw, from an actor: any node.
+void named_query_raw(caf::event_based_actor* self, system& sys, const server_id& id, query_kind kind,
+                     const std::string& name, shared_bytes arg, std::chrono::milliseconds timeout,
+                     callback<query_reply<shared_bytes>> then);
+
+/// A named query, its result decoded as R; `then` takes result<query_reply<R>>.
+template <class R, class Then>
+void named_query(caf::event_based_actor* self, system& sys, const server_id& id, query_kind kind,
+                 const std::string& name, shared_bytes arg, std::chrono::milliseconds timeout, Then then) {
+  named_query_raw(self, sys, id, kind, name, std::move(arg), timeout,
+                  [then = std::move(then)](result<query_reply<shared_bytes>> raw) mutable {
+                    then(ra::detail::to_named_reply<R>(std::move(raw)));
+                  });
+}
+
 namespace detail {
 template <class State, class F, class Then>
 void typed_query(caf::event_based_actor* self, system& sys, const server_id& id, query_kind kind, F f,

@@ -64,6 +64,7 @@
 #include "ra/builtin_commands.hpp"
 #include "ra/codec.hpp"
 #include "ra/machine.hpp"
+#include "ra/named_query.hpp"
 #include "ra/typed_machine.hpp"
 
 namespace ra {
@@ -321,9 +322,10 @@ class behaviour {
 template <class Protocol, class State>
 class behaviour_machine final : public machine {
  public:
-  /// `versions[v]` handles commands while the cluster's effective version is v.
-  behaviour_machine(State initial, std::vector<behaviour<Protocol, State>> versions)
-    : initial_(std::move(initial)), versions_(std::move(versions)), state_(initial_) {
+  /// `versions[v]` handles commands while the cluster's effective version is v; `queries`
+  /// are the named queries (ra/named_query.hpp), the same in every version.
+  behaviour_machine(State initial, std::vector<behaviour<Protocol, State>> versions, query_table<State> queries = {})
+    : initial_(std::move(initial)), versions_(std::move(versions)), queries_(std::move(queries)), state_(initial_) {
     if (versions_.empty())
       throw std::invalid_argument("ra::behaviour_machine needs at least one behaviour");
   }
@@ -365,6 +367,10 @@ class behaviour_machine final : public machine {
 
   effects state_enter(role r) override { return behaviour_for(effective_version_).state_enter(r, state_); }
   nlohmann::json overview() const override { return behaviour_for(effective_version_).overview(state_); }
+  shared_bytes named_query(std::string_view name, const shared_bytes& arg) const override {
+    return queries_.run(name, state_, arg);
+  }
+  std::vector<std::string> query_names() const override { return queries_.names(); }
   uint32_t version() const override { return static_cast<uint32_t>(versions_.size() - 1); }
 
   shared_bytes snapshot() const override {
@@ -405,13 +411,16 @@ class behaviour_machine final : public machine {
 
   State initial_;
   std::vector<behaviour<Protocol, State>> versions_;
+  query_table<State> queries_;
   State state_;
   uint32_t effective_version_ = 0;
 };
 
 template <class Protocol, class State>
-std::unique_ptr<machine> make_behaviour_machine(State initial, std::vector<behaviour<Protocol, State>> versions) {
-  return std::make_unique<behaviour_machine<Protocol, State>>(std::move(initial), std::move(versions));
+std::unique_ptr<machine> make_behaviour_machine(State initial, std::vector<behaviour<Protocol, State>> versions,
+                                                query_table<State> queries = {}) {
+  return std::make_unique<behaviour_machine<Protocol, State>>(std::move(initial), std::move(versions),
+                                                              std::move(queries));
 }
 
 }  // namespace ra

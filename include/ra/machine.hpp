@@ -17,6 +17,7 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <typeinfo>
 #include <variant>
 #include <vector>
@@ -107,6 +108,15 @@ class machine {
   virtual effects tick(int64_t /*now_ms*/) { return {}; }
   virtual bool wants_tick() const { return false; }
   virtual nlohmann::json overview() const { return nlohmann::json::object(); }
+  /// Ra's {M, F, A} query: runs the query registered as `name` (ra/named_query.hpp) with
+  /// its encoded argument over the current state and returns the encoded result, so the
+  /// caller may be on any node. Throws (std::invalid_argument, e.g. ra::bad_query) for an
+  /// unknown name or an argument that does not decode: the caller gets invalid_argument.
+  virtual shared_bytes named_query(std::string_view name, const shared_bytes& /*arg*/) const {
+    throw std::invalid_argument("no query named " + std::string(name));
+  }
+  /// The names named_query knows (for tools such as ra-ctl).
+  virtual std::vector<std::string> query_names() const { return {}; }
   /// The highest machine version this code implements. apply sees the cluster's
   /// effective version in meta.machine_version (Ra's which_module): the leader raises it
   /// only once every member runs code that supports the new one.

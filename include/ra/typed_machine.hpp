@@ -18,6 +18,8 @@
 //   ra::effects tick(int64_t now_ms, const state_type&) const;
 //   nlohmann::json overview(const state_type&) const;
 //   uint32_t version() const;
+//   void queries(ra::query_table<state_type>&) const;
+//       (named queries, runnable from any node: ra/named_query.hpp)
 //   static constexpr bool copy_state_before_apply = true;
 //       (apply gets a copy of the state, so a throwing apply leaves the state as it was
 //       and apply_failure_policy::reject can skip the command; states that are trivially
@@ -49,6 +51,7 @@
 
 #include "ra/codec.hpp"
 #include "ra/machine.hpp"
+#include "ra/named_query.hpp"
 
 namespace ra {
 
@@ -98,7 +101,9 @@ class typed_machine final : public machine {
 
   template <class... Args>
   explicit typed_machine(Args&&... args)
-    : m_(std::forward<Args>(args)...), state_(m_.init()), aux_state_(initial_aux_state()) {}
+    : m_(std::forward<Args>(args)...), state_(m_.init()), aux_state_(initial_aux_state()) {
+    if constexpr (requires(const M& m, query_table<state_type>& t) { m.queries(t); }) m_.queries(queries_);
+  }
 
   void init() override { state_ = m_.init(); }
 
@@ -172,6 +177,10 @@ class typed_machine final : public machine {
     else
       return nlohmann::json::object();
   }
+  shared_bytes named_query(std::string_view name, const shared_bytes& arg) const override {
+    return queries_.run(name, state_, arg);
+  }
+  std::vector<std::string> query_names() const override { return queries_.names(); }
   uint32_t version() const override {
     if constexpr (requires(const M& m) { m.version(); })
       return m_.version();
@@ -212,6 +221,7 @@ class typed_machine final : public machine {
   M m_;
   state_type state_;
   [[no_unique_address]] aux_state_type aux_state_;
+  query_table<state_type> queries_;
 };
 
 template <class M, class... Args>

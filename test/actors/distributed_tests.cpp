@@ -11,6 +11,8 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <functional>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -25,6 +27,7 @@
 #include "actors/node_link.hpp"
 #include "ra/effects.hpp"
 #include "ra/machines/counter.hpp"
+#include "ra/machines/kv.hpp"
 
 using namespace ra;
 using namespace std::chrono_literals;
@@ -178,21 +181,20 @@ class fake_node {
   uint16_t port_ = 0;
 };
 
-}  // namespace
-
-TEST_CASE("distributed: a 3-node cluster over the middleman elects, replicates and survives a node loss",
-          "[distributed]") {
-  temp_dir d1, d2, d3;
+/// Three systems n1..n3 on loopback (each config passed through `adjust`), fully
+/// connected: n1 learns n2 and n3 from their hellos, so one side of each pair dials.
+std::map<std::string, std::unique_ptr<ra::system>> start_three_nodes(
+    temp_dir& d1, temp_dir& d2, temp_dir& d3, const std::function<system_config(system_config)>& adjust = {}) {
+  auto conf = [&](system_config c) { return adjust ? adjust(std::move(c)) : c; };
   std::map<std::string, std::unique_ptr<ra::system>> nodes;
-  nodes["n1"] = start_system(distributed_config("n1", d1.path(), {}));
+  nodes["n1"] = start_system(conf(distributed_config("n1", d1.path(), {})));
   auto p1 = node_port(*nodes["n1"]);
   REQUIRE(p1 != 0);
-  nodes["n2"] = start_system(distributed_config("n2", d2.path(), {{"n1", {"127.0.0.1", p1}}}));
+  nodes["n2"] = start_system(conf(distributed_config("n2", d2.path(), {{"n1", {"127.0.0.1", p1}}})));
   auto p2 = node_port(*nodes["n2"]);
   REQUIRE(p2 != 0);
-  // n1 learns n2 and n3 from their hellos: one side of each pair dials.
   nodes["n3"] = start_system(
-    distributed_config("n3", d3.path(), {{"n1", {"127.0.0.1", p1}}, {"n2", {"127.0.0.1", p2}}}));
+    conf(distributed_config("n3", d3.path(), {{"n1", {"127.0.0.1", p1}}, {"n2", {"127.0.0.1", p2}}})));
   REQUIRE(eventually(
     [&] {
       for (auto& [name, sys] : nodes)
@@ -200,6 +202,15 @@ TEST_CASE("distributed: a 3-node cluster over the middleman elects, replicates a
       return true;
     },
     5s));
+  return nodes;
+}
+
+}  // namespace
+
+TEST_CASE("distributed: a 3-node cluster over the middleman elects, replicates and survives a node loss",
+          "[distributed]") {
+  temp_dir d1, d2, d3;
+  auto nodes = start_three_nodes(d1, d2, d3);
 
   server_id s1{"s1", "n1"}, s2{"s2", "n2"}, s3{"s3", "n3"};
   std::vector<server_id> ids{s1, s2, s3};
@@ -399,23 +410,77 @@ TEST_CASE("distributed: a distributed system needs the io middleman", "[distribu
   CHECK(s.error().code == api_errc::invalid_argument);
 }
 
-TEST_CASE("distributed: a query to a server on another node fails cleanly (not supported yet)", "[distributed]") {
-  temp_dir d1, d2;
-  auto n1 = start_system(distributed_config("n1", d1.path(), {}));
-  auto n2 = start_system(distributed_config("n2", d2.path(), {{"n1", {"127.0.0.1", node_port(*n1)}}}));
-  REQUIRE(eventually([&] { return connected_to(*n2, "n1"); }, 5s));
-  server_id s1{"s1", "n1"};
-  REQUIRE(start_server(*n1, "q", s1, "counter", {member{s1}}));
-  REQUIRE(eventually([&] { return static_cast<bool>(n2->lookup(s1)); }, 5s));
-  // The query function cannot be serialised: the call is refused at once, nothing crashes.
-  auto q = local_query<int64_t>(*n2, s1, [](const int64_t& s) { return s; }, 1s);
-  REQUIRE(!q);
-  CHECK(q.error().code == api_errc::invalid_argument);
-  // Both nodes still work.
-  REQUIRE(trigger_election(*n1, s1));
-  auto r = process_command<int64_t>(*n2, s1, int64_t{4}, 10s);
-  REQUIRE(r);
-  CHECK(r->reply == 4);
+TEST_CASE("distributed: named queries run on servers of other nodes; query functions are refused there",
+          "[distributed][query]") {
+  temp_dir d1, d2, d3;
+  auto nodes = start_three_nodes(d1, d2, d3, [](system_config c) {
+    c.machines["kv"] = [](const std::string&) { return machines::make_kv_machine(); };
+    return c;
+  });
+  server_id s1{"s1", "n1"}, s2{"s2", "n2"}, s3{"s3", "n3"};
+  std::vector<server_id> ids{s1, s2, s3};
+  std::vector<member> all{member{s1}, member{s2}, member{s3}};
+  for (auto& id : ids) REQUIRE(start_server(*nodes[id.node], "counters", id, "counter", all));
+  REQUIRE(trigger_election(*nodes["n1"], s1));
+  REQUIRE(process_command<int64_t>(*nodes["n1"], s1, int64_t{5}, 15s));
+  auto seven = process_command<int64_t>(*nodes["n2"], s2, int64_t{7}, 10s);
+  REQUIRE(seven);
+  CHECK(seven->reply == 12);
+  const server_id leader = seven->leader;
+  for (auto& id : ids) REQUIRE(await_local(*nodes[id.node], id, 12) == 12);
+
+  // From every node, through every member (most of them on other nodes): consistent and
+  // leader queries follow not_leader to the leader wherever it runs; local ones read
+  // the member asked.
+  for (auto& [name, sys] : nodes) {
+    for (auto& id : ids) {
+      INFO("query from " << name << " through " << id.to_string());
+      auto c = named_query<int64_t>(*sys, id, query_kind::consistent, "value", 10s);
+      if (!c) FAIL(c.error().to_string());
+      CHECK(c->value == 12);
+      CHECK(c->leader == leader);
+      auto l = named_query<int64_t>(*sys, id, query_kind::leader, "value", 10s);
+      REQUIRE(l);
+      CHECK(l->value == 12);
+      auto local = named_query<int64_t>(*sys, id, query_kind::local, "value", 10s);
+      REQUIRE(local);
+      CHECK(local->value == 12);
+    }
+  }
+  auto& n2 = *nodes["n2"];
+  // The caller's mistakes are answered, and harm nobody.
+  auto unknown = named_query<int64_t>(n2, s1, query_kind::consistent, "no-such-query", 10s);
+  REQUIRE(!unknown);
+  CHECK(unknown.error().code == api_errc::invalid_argument);
+  auto wrong_type = named_query<std::string>(n2, s1, query_kind::local, "value", 10s);
+  REQUIRE(!wrong_type);
+  CHECK(wrong_type.error().code == api_errc::bad_reply);
+  // A query function cannot be serialised: refused at once, before anything is sent.
+  auto fn = local_query<int64_t>(n2, s1, [](const int64_t& s) { return s; }, 1s);
+  REQUIRE(!fn);
+  CHECK(fn.error().code == api_errc::invalid_argument);
+
+  // A query with an argument: the kv machine's "get" on a single-member cluster on n3,
+  // asked from n1.
+  server_id k3{"k3", "n3"};
+  REQUIRE(start_server(*nodes["n3"], "kv", k3, "kv", {member{k3}}));
+  REQUIRE(trigger_election(*nodes["n3"], k3));
+  auto put = process_command_raw(*nodes["n1"], k3, encode_command<machines::kv_protocol>(machines::kv_put{"colour", "blue"}), 15s);
+  REQUIRE(put);
+  auto got = named_query<machines::kv_lookup>(*nodes["n1"], k3, query_kind::consistent, "get", std::string("colour"), 10s);
+  REQUIRE(got);
+  CHECK(got->value.value == std::optional<std::string>{"blue"});
+  auto none = named_query<machines::kv_lookup>(*nodes["n1"], k3, query_kind::consistent, "get", std::string("size"), 10s);
+  REQUIRE(none);
+  CHECK(!none->value.value);
+  auto size = named_query<uint64_t>(*nodes["n1"], k3, query_kind::leader, "size", 10s);
+  REQUIRE(size);
+  CHECK(size->value == 1);
+  // An argument of the wrong type does not decode: invalid_argument, the server runs on.
+  auto bad_arg = named_query<machines::kv_lookup>(*nodes["n1"], k3, query_kind::local, "get", int64_t{3}, 10s);
+  REQUIRE(!bad_arg);
+  CHECK(bad_arg.error().code == api_errc::invalid_argument);
+  CHECK(named_query<uint64_t>(*nodes["n2"], k3, query_kind::consistent, "size", 10s));
 }
 
 namespace {

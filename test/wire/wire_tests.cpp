@@ -107,6 +107,9 @@ template <> struct sample<actors::command_result> {
     return {index_t{8}, term_t{2}, sid("leader"), bytes("reply"), true, sample<command_error>::make()};
   }
 };
+template <> struct sample<actors::named_query_result> {
+  static actors::named_query_result make() { return {sid("leader"), bytes("value"), true, sample<command_error>::make()}; }
+};
 template <> struct sample<actors::members_result> {
   static actors::members_result make() { return {sample<std::vector<member>>::make(), sid("leader"), role::candidate}; }
 };

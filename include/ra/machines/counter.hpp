@@ -19,6 +19,10 @@ struct counter {
     s += inc;
     return {s, s};
   }
+  /// Named query (callable from any node): "value" () -> int64_t.
+  void queries(ra::query_table<state_type>& t) const {
+    t.add("value", [](const state_type& s) { return s; });
+  }
 };
 
 }  // namespace ra::machines

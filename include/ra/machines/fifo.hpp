@@ -266,8 +266,18 @@ inline ra::behaviour<fifo_protocol, fifo_state> fifo_behaviour(fifo_options opts
   };
 }
 
+/// Named queries (callable from any node, ra/named_query.hpp):
+///   "ready"     () -> uint64_t   messages waiting for a consumer
+///   "consumers" () -> uint64_t   consumers checked out
+inline ra::query_table<fifo_state> fifo_queries() {
+  ra::query_table<fifo_state> t;
+  t.add("ready", [](const fifo_state& s) { return static_cast<uint64_t>(s.ready.size()); });
+  t.add("consumers", [](const fifo_state& s) { return static_cast<uint64_t>(s.consumers.size()); });
+  return t;
+}
+
 inline std::unique_ptr<ra::machine> make_fifo_machine(fifo_options opts = {}) {
-  return ra::make_behaviour_machine<fifo_protocol>(fifo_state{}, {fifo_behaviour(opts)});
+  return ra::make_behaviour_machine<fifo_protocol>(fifo_state{}, {fifo_behaviour(opts)}, fifo_queries());
 }
 
 }  // namespace ra::machines

@@ -14,6 +14,7 @@
 //   kv_cas{key, expected, value} -> kv_cas_result{swapped, current value}; `expected` empty
 //                                  means "the key must be absent"
 //   kv_delete{key}              -> kv_lookup{removed value}
+// Named queries (any node, no log entry): "get" (key) -> kv_lookup, "size" -> uint64_t.
 // Every `release_every` applied commands the machine emits release_cursor, so the log is
 // truncated once a snapshot of the map exists.
 
@@ -158,8 +159,21 @@ inline ra::behaviour<kv_protocol, kv_state> kv_behaviour(kv_options opts = {}) {
   };
 }
 
+/// Named queries (callable from any node, ra/named_query.hpp):
+///   "get"  (std::string key) -> kv_lookup   the key's value, read without a log entry
+///   "size" ()                -> uint64_t    the number of keys
+inline ra::query_table<kv_state> kv_queries() {
+  ra::query_table<kv_state> t;
+  t.add("get", [](const kv_state& s, const std::string& key) {
+    auto it = s.entries.find(key);
+    return kv_lookup{it == s.entries.end() ? std::nullopt : std::optional<std::string>{it->second}};
+  });
+  t.add("size", [](const kv_state& s) { return static_cast<uint64_t>(s.entries.size()); });
+  return t;
+}
+
 inline std::unique_ptr<ra::machine> make_kv_machine(kv_options opts = {}) {
-  return ra::make_behaviour_machine<kv_protocol>(kv_state{}, {kv_behaviour(opts)});
+  return ra::make_behaviour_machine<kv_protocol>(kv_state{}, {kv_behaviour(opts)}, kv_queries());
 }
 
 }  // namespace ra::machines
