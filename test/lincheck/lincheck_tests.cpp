@@ -313,6 +313,116 @@ TEST_CASE("the timeout option stops a search that would run for ages", "[linchec
   CHECK(elapsed.count() < 5.0);
 }
 
+// ---------------------------------------------------------------------------------------
+// Many concurrent operations of unknown outcome (client timeouts), the shape of the
+// simulator's histories: unique written values, most unknown writes never observed.
+
+namespace {
+
+/// `unknown` writes of the values 0..unknown-1, invoked together and never completed
+/// (process p writes p), then one ok read per value in `reads`, one after the other
+/// (a negative value reads nil).
+history unknown_writes_then_reads(int unknown, const std::vector<int64_t>& reads) {
+  history h;
+  for (int p = 0; p < unknown; ++p) h.push_back({p, event_type::invoke, op_kind::write, p, 0});
+  for (int p = 0; p < unknown; ++p) h.push_back({p, event_type::info, op_kind::write, p, 0});
+  int reader = unknown;
+  for (const int64_t v : reads) {
+    h.push_back({reader, event_type::invoke, op_kind::read, std::nullopt, 0});
+    h.push_back({reader, event_type::ok, op_kind::read,
+                 v < 0 ? std::nullopt : std::optional<int64_t>(v), 0});
+    ++reader;
+  }
+  return h;
+}
+
+/// Decides `h` with a generous timeout and checks that it took well under a second.
+verdict decide_quickly(const history& h) {
+  const auto start = std::chrono::steady_clock::now();
+  const verdict v = lc::check_register(h, {.timeout_seconds = 20});
+  const std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - start;
+  CHECK(v != verdict::timeout);
+  CHECK(elapsed.count() < 1.0);
+  return v;
+}
+
+}  // namespace
+
+TEST_CASE("many concurrent unknown writes are decided quickly", "[lincheck][unknown]") {
+  // Before the canonical form the search linearized every unknown write it met, in every
+  // subset: the reads of 0, 1, ... below refuted each greedy choice in turn, 2^40 of them.
+  SECTION("reads in invoke order") {
+    std::vector<int64_t> reads;
+    for (int64_t v = 0; v < 40; ++v) reads.push_back(v);
+    CHECK(decide_quickly(unknown_writes_then_reads(40, reads)) == verdict::linearizable);
+  }
+  SECTION("reads in reverse order, some values never read") {
+    std::vector<int64_t> reads;
+    for (int64_t v = 39; v >= 0; v -= 3) reads.push_back(v);
+    CHECK(decide_quickly(unknown_writes_then_reads(40, reads)) == verdict::linearizable);
+  }
+  SECTION("the same value read twice in a row") {
+    CHECK(decide_quickly(unknown_writes_then_reads(40, {7, 7, 39, 39, 0})) ==
+          verdict::linearizable);
+  }
+  SECTION("a chain of unknown swaps observed at its end") {
+    // write 0 (ok), then cas 0->1, 1->2, ... 29->30 all unknown and concurrent, then read 30.
+    history h{{0, event_type::invoke, op_kind::write, 0, 0}, {0, event_type::ok, op_kind::write, 0, 0}};
+    for (int p = 1; p <= 30; ++p) h.push_back({p, event_type::invoke, op_kind::cas, p - 1, p});
+    for (int p = 1; p <= 30; ++p) h.push_back({p, event_type::info, op_kind::cas, p - 1, p});
+    h.push_back({31, event_type::invoke, op_kind::read, std::nullopt, 0});
+    h.push_back({31, event_type::ok, op_kind::read, 30, 0});
+    CHECK(decide_quickly(h) == verdict::linearizable);
+  }
+}
+
+TEST_CASE("non-linearizable histories with many concurrent unknown ops are still refuted",
+          "[lincheck][unknown]") {
+  SECTION("an unknown write observed again after it was overwritten") {
+    // 5 after 9 after 5: write 5 would have to take effect twice.
+    CHECK(decide_quickly(unknown_writes_then_reads(40, {5, 9, 5})) == verdict::not_linearizable);
+  }
+  SECTION("a value read back before anyone wrote it, among unknown writes") {
+    CHECK(decide_quickly(unknown_writes_then_reads(40, {3, 41})) == verdict::not_linearizable);
+  }
+  SECTION("nil read after an unknown write was observed") {
+    CHECK(decide_quickly(unknown_writes_then_reads(40, {12, 20, -1})) ==
+          verdict::not_linearizable);
+  }
+  SECTION("a chain of unknown swaps cannot run backwards") {
+    history h{{0, event_type::invoke, op_kind::write, 0, 0}, {0, event_type::ok, op_kind::write, 0, 0}};
+    for (int p = 1; p <= 30; ++p) h.push_back({p, event_type::invoke, op_kind::cas, p - 1, p});
+    for (int p = 1; p <= 30; ++p) h.push_back({p, event_type::info, op_kind::cas, p - 1, p});
+    for (const int64_t v : {30, 15}) {
+      h.push_back({31 + static_cast<int>(v), event_type::invoke, op_kind::read, std::nullopt, 0});
+      h.push_back({31 + static_cast<int>(v), event_type::ok, op_kind::read, v, 0});
+    }
+    CHECK(decide_quickly(h) == verdict::not_linearizable);
+  }
+  SECTION("concurrent ok and unknown writes, a read only an unknown one explains, then a stale read") {
+    // 10 ok writes (values 100..109) and 30 unknown ones (0..29), all concurrent; then
+    // reads of 4 (an unknown write: fine), then 105 (an ok write, after 4: fine), then 4
+    // again while the ok writes are still running: write 4 cannot take effect twice.
+    // (The ok writes stay few: which subset of them went first is still searched.)
+    history h;
+    for (int p = 0; p < 30; ++p) h.push_back({p, event_type::invoke, op_kind::write, p, 0});
+    for (int p = 30; p < 40; ++p) h.push_back({p, event_type::invoke, op_kind::write, 70 + p, 0});
+    for (int p = 0; p < 30; ++p) h.push_back({p, event_type::info, op_kind::write, p, 0});
+    for (int p = 40; p < 43; ++p) {
+      h.push_back({p, event_type::invoke, op_kind::read, std::nullopt, 0});
+      if (p == 42) {
+        for (int q = 30; q < 40; ++q) h.push_back({q, event_type::ok, op_kind::write, 70 + q, 0});
+      }
+      h.push_back({p, event_type::ok, op_kind::read, p == 41 ? 105 : 4, 0});
+    }
+    CHECK(decide_quickly(h) == verdict::not_linearizable);
+    // The same without the last read is linearizable.
+    h.erase(h.end() - 12, h.end());
+    for (int q = 30; q < 40; ++q) h.push_back({q, event_type::ok, op_kind::write, 70 + q, 0});
+    CHECK(decide_quickly(h) == verdict::linearizable);
+  }
+}
+
 TEST_CASE("parse_jepsen reads events and skips noise", "[lincheck][history]") {
   std::istringstream in(
       "INFO  jepsen.core - Running test\n"
