@@ -6,9 +6,10 @@
 //
 // Prints `seed S FAILED (<mode> storage) at step K: <reason>` for every failing seed, then
 // `seeds: N passed, M failed` (and the failing seeds), the counts per storage mode and
-// the elapsed wall time, and `slowest check: seed S, X ms`: the longest linearizability
-// check of a seed's client history (timed here by checking the history again exactly as
-// the simulator did, so that the figure is the checker's alone). Without --storage, even seeds run on the real storage stack
+// `slowest check: seed S, X ms (...)`: the longest linearizability check of a seed's client
+// history (timed here by checking the history again exactly as the simulator did, so the
+// figure is the checker's alone; failed seeds included) and how many checks timed out;
+// then the elapsed wall time. Without --storage, even seeds run on the real storage stack
 // over a simulated disk and odd seeds on memory_log.
 // Exit status 0 if every seed passed, 1 if some failed, 2 on a usage error.
 // The test suite's slice of seeds can be widened with RA_SIM_SEEDS (see test/sim/CMakeLists.txt).
