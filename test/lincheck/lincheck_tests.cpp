@@ -619,8 +619,16 @@ bool brute_force_linearizable(const history& h) {
   return false;
 }
 
-history random_history(std::mt19937& rng) {
+/// With `unique_values`, as in the simulator: every write and cas writes a fresh value,
+/// reads and cas expectations pick among the values written so far (or nil), and more
+/// operations end unknown, so chains of unknown swaps occur.
+history random_history(std::mt19937& rng, bool unique_values = false) {
   const auto uniform = [&](int lo, int hi) { return std::uniform_int_distribution<>(lo, hi)(rng); };
+  int next_value = 0;
+  const auto old_value = [&]() -> std::optional<int64_t> {
+    const int v = uniform(-1, next_value - 1);
+    return v < 0 ? std::nullopt : std::optional<int64_t>(v);
+  };
   history h;
   constexpr int processes = 4;
   std::vector<std::optional<event>> pending(processes);
@@ -639,8 +647,17 @@ history random_history(std::mt19937& rng) {
     if (!pending[p]) {
       ++started;
       event call{p, event_type::invoke, static_cast<op_kind>(uniform(0, 2)), std::nullopt, 0};
-      if (call.f != op_kind::read) call.value = uniform(0, 2);
-      if (call.f == op_kind::cas) call.cas_to = uniform(0, 2);
+      if (unique_values) {
+        if (call.f == op_kind::write) call.value = next_value++;
+        if (call.f == op_kind::cas) {
+          call.value = old_value();
+          if (!call.value) call.value = 0;  // (the generator has no cas from nil here)
+          call.cas_to = next_value++;
+        }
+      } else {
+        if (call.f != op_kind::read) call.value = uniform(0, 2);
+        if (call.f == op_kind::cas) call.cas_to = uniform(0, 2);
+      }
       h.push_back(call);
       pending[p] = call;
       continue;
@@ -652,10 +669,15 @@ history random_history(std::mt19937& rng) {
     }
     event done = *pending[p];
     pending[p].reset();
-    done.type = outcome < 7 ? event_type::ok : outcome < 9 ? event_type::info : event_type::fail;
+    const int info_from = unique_values ? 5 : 7;
+    done.type = outcome < info_from ? event_type::ok : outcome < 9 ? event_type::info : event_type::fail;
     if (done.f == op_kind::read && done.type == event_type::ok) {
-      const int seen = uniform(-1, 2);
-      done.value = seen < 0 ? std::nullopt : std::optional<int64_t>(seen);
+      if (unique_values) {
+        done.value = old_value();
+      } else {
+        const int seen = uniform(-1, 2);
+        done.value = seen < 0 ? std::nullopt : std::optional<int64_t>(seen);
+      }
     }
     h.push_back(done);
   }
@@ -668,15 +690,16 @@ TEST_CASE("the checker agrees with a brute-force oracle on random small historie
           "[lincheck][random]") {
   // Without a memo budget the search remembers nothing: only slower, so the same answers.
   const bool with_memo = GENERATE(true, false);
+  const bool unique_values = GENERATE(false, true);
   lc::check_options options;
   if (!with_memo) options.memo_budget_bytes = 0;
-  INFO("with memo: " << with_memo);
+  INFO("with memo: " << with_memo << ", unique values: " << unique_values);
 
   std::mt19937 rng(20240611);
   int linearizable_count = 0;
   constexpr int rounds = 10000;
   for (int round = 0; round < rounds; ++round) {
-    const history h = random_history(rng);
+    const history h = random_history(rng, unique_values);
     const bool expected = brute_force_linearizable(h);
     std::ostringstream text;
     lc::write_jepsen(text, h);
