@@ -8,6 +8,21 @@
 // Unknown-outcome operations (:info, or never completed) have no return entry, i.e. an
 // infinite return time. The search succeeds once every *completed* operation is linearized,
 // so an unknown operation is free to take effect anywhere after its invoke or never at all.
+//
+// Canonical form (Lowe's "just in time" idea for unknown ops). If a history has a
+// linearization, it has one in which every unknown-outcome op U is immediately followed
+// by an op that observes U's value x: a read of x or a cas from x. Proof: take any
+// linearization and let N be the op right after U. N cannot be a read of, or a cas from,
+// a value other than x (it would not apply in state x). If N is a write, or U is last,
+// remove U: every other op sees the same state as before (a write ignores the state it
+// overwrites), and the real-time order of the others is untouched; U has no return, so
+// no op had to follow it, and leaving it out means "it never took effect". Each removal
+// shortens the sequence and completed ops are never removed, so repeating ends in the
+// canonical form. Hence the search may (1) drop unknown ops whose value no op in the
+// history observes (repeatedly), and (2) after linearizing an unknown op, allow only a
+// read or a cas as the next op (`obliged`); both keep the verdict exact, with or without
+// unique write values, and cut the 2^k subsets of k concurrent unknown ops down to those
+// whose values are actually observed.
 
 #include "lincheck/checker.hpp"
 
@@ -70,6 +85,38 @@ struct timed_operation {
 [[noreturn]] void malformed(std::size_t event_index, const std::string& why) {
   throw std::invalid_argument("malformed history at event " + std::to_string(event_index) +
                               ": " + why);
+}
+
+/// The value an op leaves in the register when it takes effect.
+register_state written_value(const operation& op) {
+  return op.f == op_kind::cas ? register_state{op.cas_to} : op.argument;
+}
+
+/// Drops the unknown-outcome ops whose value no op could observe (no read of it, no cas
+/// from it), until none is left: by the canonical form (top of this file) such an op is
+/// in no canonical linearization, so the verdict does not change.
+std::vector<timed_operation> drop_unobserved_unknowns(std::vector<timed_operation> operations) {
+  while (true) {
+    std::unordered_map<int64_t, std::size_t> observers;  // value -> ops reading / cas-ing from it
+    std::size_t nil_observers = 0;
+    for (const timed_operation& t : operations) {
+      if (t.op.f == op_kind::write) continue;
+      if (t.op.argument) ++observers[*t.op.argument];
+      else ++nil_observers;
+    }
+    const auto observed = [&](const register_state& v) {
+      if (!v) return nil_observers > 0;
+      const auto found = observers.find(*v);
+      return found != observers.end() && found->second > 0;
+    };
+    std::vector<timed_operation> kept;
+    kept.reserve(operations.size());
+    for (const timed_operation& t : operations) {
+      if (t.op.must_linearize || observed(written_value(t.op))) kept.push_back(t);
+    }
+    if (kept.size() == operations.size()) return kept;
+    operations = std::move(kept);
+  }
 }
 
 /// Pairs invokes with completions. :fail operations did not take effect and :info / never
@@ -136,7 +183,7 @@ std::vector<timed_operation> collect_operations(const history& h) {
       keep(call.invocation, call.time, std::nullopt, &call.invocation);
     }
   }
-  return operations;
+  return drop_unobserved_unknowns(std::move(operations));
 }
 
 /// A set of operation ids; one bit per operation.
@@ -174,13 +221,14 @@ class explored_states {
       : set_words_(set_words), record_words_(set_words + 2), budget_bytes_(budget_bytes) {}
 
   /// Remembers the pair; false if it had been remembered before.
-  bool insert(const op_set& linearized, const register_state& value) {
-    const uint64_t hash = hash_of(linearized.words().data(), value);
+  bool insert(const op_set& linearized, const register_state& value, bool obliged) {
+    const uint64_t flags = (value.has_value() ? 1 : 0) | (obliged ? 2 : 0);
+    const uint64_t hash = hash_of(linearized.words().data(), value, flags);
     if (!slots_.empty()) {
       const std::size_t mask = slots_.size() - 1;
       for (std::size_t i = hash & mask; slots_[i] != empty_slot; i = (i + 1) & mask) {
         if (tag_of(slots_[i]) == tag_of(hash) &&
-            record_equals(record_of(slots_[i]), linearized, value)) {
+            record_equals(record_of(slots_[i]), linearized, value, flags)) {
           return false;
         }
       }
@@ -188,7 +236,7 @@ class explored_states {
     if (!make_room()) return true;
     const auto record_index = static_cast<uint32_t>(count_);
     records_.push_back(value.value_or(0));
-    records_.push_back(value.has_value() ? 1 : 0);
+    records_.push_back(flags);
     records_.insert(records_.end(), linearized.words().begin(), linearized.words().end());
     ++count_;
     place(hash, record_index);
@@ -203,21 +251,22 @@ class explored_states {
   static uint64_t tag_of(uint64_t slot_or_hash) { return slot_or_hash >> 32; }
   static std::size_t record_of(uint64_t slot) { return (slot & 0xffffffffULL) - 1; }
 
-  uint64_t hash_of(const uint64_t* set_words, const register_state& value) const {
+  uint64_t hash_of(const uint64_t* set_words, const register_state& value, uint64_t flags) const {
     uint64_t hash = value ? mix(static_cast<uint64_t>(*value)) : 0x6e696cULL;  // "nil"
+    hash = mix(hash ^ flags);
     for (std::size_t i = 0; i < set_words_; ++i) hash = mix(hash ^ set_words[i]);
     return hash;
   }
 
   uint64_t hash_of_record(std::size_t record) const {
     const uint64_t* r = &records_[record * record_words_];
-    return hash_of(r + 2, r[1] ? register_state{static_cast<int64_t>(r[0])} : std::nullopt);
+    return hash_of(r + 2, (r[1] & 1) ? register_state{static_cast<int64_t>(r[0])} : std::nullopt, r[1]);
   }
 
-  bool record_equals(std::size_t record, const op_set& linearized,
-                     const register_state& value) const {
+  bool record_equals(std::size_t record, const op_set& linearized, const register_state& value,
+                     uint64_t flags) const {
     const uint64_t* r = &records_[record * record_words_];
-    if ((r[1] != 0) != value.has_value()) return false;
+    if (r[1] != flags) return false;
     if (value && static_cast<int64_t>(r[0]) != *value) return false;
     return std::equal(r + 2, r + record_words_, linearized.words().begin());
   }
@@ -263,7 +312,7 @@ class explored_states {
   }
 
   std::size_t set_words_;
-  std::size_t record_words_;  ///< value, has-value flag, then the set's words
+  std::size_t record_words_;  ///< value, flags (has value, obliged), then the set's words
   std::size_t budget_bytes_;
   std::vector<uint64_t> records_;
   std::vector<uint64_t> slots_;
@@ -361,10 +410,15 @@ verdict check_register(const history& h, const check_options& opts) {
   struct choice {
     entry* call;
     register_state state_before;
+    bool obliged_before;
   };
   std::vector<choice> linearized_calls;
   op_set linearized(operations.size());
   register_state value;  // nil: the register starts unset
+  // True right after an unknown-outcome op was linearized: the next op must observe its
+  // value (a read or a cas, which apply only if they match it), never a write. See the
+  // canonical form at the top of this file.
+  bool obliged = false;
   explored_states explored(linearized.words().size(), opts.memo_budget_bytes);
 
   // Reading the clock on every step would dominate small searches.
@@ -387,6 +441,7 @@ verdict check_register(const history& h, const check_options& opts) {
       linearized_calls.pop_back();
       linearized.erase(undone.call->op_id);
       value = undone.state_before;
+      obliged = undone.obliged_before;
       if (operations[undone.call->op_id].op.must_linearize) ++required_left;
       unlift(undone.call);
       cursor = undone.call->next;
@@ -394,12 +449,18 @@ verdict check_register(const history& h, const check_options& opts) {
     }
 
     const operation& op = operations[cursor->op_id].op;
+    if (obliged && op.f == op_kind::write) {
+      cursor = cursor->next;
+      continue;
+    }
     if (const auto next_value = apply_to_register(op, value)) {
       const register_state state_before = value;
+      const bool obliged_before = obliged;
       linearized.insert(cursor->op_id);
       value = *next_value;
-      if (explored.insert(linearized, value)) {
-        linearized_calls.push_back({cursor, state_before});
+      obliged = !op.must_linearize;
+      if (explored.insert(linearized, value, obliged)) {
+        linearized_calls.push_back({cursor, state_before, obliged_before});
         if (op.must_linearize) --required_left;
         lift(cursor);
         cursor = head->next;
@@ -408,6 +469,7 @@ verdict check_register(const history& h, const check_options& opts) {
       // This (set, state) pair has been explored already from another order.
       linearized.erase(cursor->op_id);
       value = state_before;
+      obliged = obliged_before;
     }
     cursor = cursor->next;
   }

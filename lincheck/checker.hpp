@@ -1,6 +1,9 @@
 #pragma once
 // Linearizability checker for a single register (Wing & Gong search with Lowe's
 // memoisation of (linearized set, state) pairs), handling unknown-outcome (:info) ops.
+// Only canonical linearizations are searched (each unknown op directly followed by an op
+// that observes its value), which keeps the verdict exact and keeps many concurrent
+// unknown ops from making the search exponential (see checker.cpp).
 
 #include <cstddef>
 #include <cstdint>

@@ -6,7 +6,10 @@
 //
 // Prints `seed S FAILED (<mode> storage) at step K: <reason>` for every failing seed, then
 // `seeds: N passed, M failed` (and the failing seeds), the counts per storage mode and
-// the elapsed wall time. Without --storage, even seeds run on the real storage stack
+// `slowest check: seed S, X ms (...)`: the longest linearizability check of a seed's client
+// history (timed here by checking the history again exactly as the simulator did, so the
+// figure is the checker's alone; failed seeds included) and how many checks timed out;
+// then the elapsed wall time. Without --storage, even seeds run on the real storage stack
 // over a simulated disk and odd seeds on memory_log.
 // Exit status 0 if every seed passed, 1 if some failed, 2 on a usage error.
 // The test suite's slice of seeds can be widened with RA_SIM_SEEDS (see test/sim/CMakeLists.txt).
@@ -23,6 +26,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include "lincheck/checker.hpp"
+#include "sim/clients.hpp"
 #include "sim/simulator.hpp"
 
 namespace {
@@ -101,6 +106,9 @@ int main(int argc, char** argv) {
   const uint64_t count = range->last - range->first + 1;
   std::vector<char> passed(count, 0);  // not the results themselves: histories add up
   std::vector<char> real(count, 0);
+  std::vector<double> check_ms(count, 0.0);
+  std::vector<char> check_verdict(count, 0);
+  std::vector<size_t> history_events(count, 0);
   std::atomic<uint64_t> next{0};
   std::mutex print;
   auto worker = [&] {
@@ -110,6 +118,17 @@ int main(int argc, char** argv) {
       const ra::sim::sim_result r = ra::sim::run_simulation(opts);
       passed[i] = r.ok;
       real[i] = r.real_storage;
+      {
+        const ra::lincheck::history pruned = ra::sim::prune_unobserved_unknowns(r.history);
+        ra::lincheck::check_options lo;
+        lo.timeout_seconds = base.lincheck_timeout_s;
+        const auto check_started = std::chrono::steady_clock::now();
+        const ra::lincheck::verdict v = ra::lincheck::check_register(pruned, lo);
+        check_ms[i] =
+          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - check_started).count();
+        check_verdict[i] = static_cast<char>(v);
+        history_events[i] = r.history.size();
+      }
       std::lock_guard lock(print);
       if (!r.ok)
         std::cout << "seed " << r.seed << " FAILED (" << (r.real_storage ? "real" : "memory") << " storage) at step "
@@ -147,6 +166,16 @@ int main(int argc, char** argv) {
     if (runs_by_mode[mode] > 0)
       std::cout << (mode == 1 ? "real" : "memory") << " storage: " << (runs_by_mode[mode] - failures_by_mode[mode])
                 << " passed, " << failures_by_mode[mode] << " failed\n";
+  uint64_t slowest = 0, undecided = 0;
+  for (uint64_t i = 0; i < count; ++i) {
+    if (check_ms[i] > check_ms[slowest])
+      slowest = i;
+    if (check_verdict[i] == static_cast<char>(ra::lincheck::verdict::timeout))
+      ++undecided;
+  }
+  std::cout << "slowest check: seed " << (range->first + slowest) << ", " << check_ms[slowest] << " ms ("
+            << ra::lincheck::to_string(static_cast<ra::lincheck::verdict>(check_verdict[slowest])) << ", "
+            << history_events[slowest] << " events); checks timed out: " << undecided << "\n";
   std::cout << "elapsed: " << seconds << " s" << std::endl;
   return failed.empty() ? 0 : 1;
 }

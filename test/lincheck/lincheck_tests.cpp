@@ -313,6 +313,116 @@ TEST_CASE("the timeout option stops a search that would run for ages", "[linchec
   CHECK(elapsed.count() < 5.0);
 }
 
+// ---------------------------------------------------------------------------------------
+// Many concurrent operations of unknown outcome (client timeouts), the shape of the
+// simulator's histories: unique written values, most unknown writes never observed.
+
+namespace {
+
+/// `unknown` writes of the values 0..unknown-1, invoked together and never completed
+/// (process p writes p), then one ok read per value in `reads`, one after the other
+/// (a negative value reads nil).
+history unknown_writes_then_reads(int unknown, const std::vector<int64_t>& reads) {
+  history h;
+  for (int p = 0; p < unknown; ++p) h.push_back({p, event_type::invoke, op_kind::write, p, 0});
+  for (int p = 0; p < unknown; ++p) h.push_back({p, event_type::info, op_kind::write, p, 0});
+  int reader = unknown;
+  for (const int64_t v : reads) {
+    h.push_back({reader, event_type::invoke, op_kind::read, std::nullopt, 0});
+    h.push_back({reader, event_type::ok, op_kind::read,
+                 v < 0 ? std::nullopt : std::optional<int64_t>(v), 0});
+    ++reader;
+  }
+  return h;
+}
+
+/// Decides `h` with a generous timeout and checks that it took well under a second.
+verdict decide_quickly(const history& h) {
+  const auto start = std::chrono::steady_clock::now();
+  const verdict v = lc::check_register(h, {.timeout_seconds = 20});
+  const std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - start;
+  CHECK(v != verdict::timeout);
+  CHECK(elapsed.count() < 1.0);
+  return v;
+}
+
+}  // namespace
+
+TEST_CASE("many concurrent unknown writes are decided quickly", "[lincheck][unknown]") {
+  // Before the canonical form the search linearized every unknown write it met, in every
+  // subset: the reads of 0, 1, ... below refuted each greedy choice in turn, 2^40 of them.
+  SECTION("reads in invoke order") {
+    std::vector<int64_t> reads;
+    for (int64_t v = 0; v < 40; ++v) reads.push_back(v);
+    CHECK(decide_quickly(unknown_writes_then_reads(40, reads)) == verdict::linearizable);
+  }
+  SECTION("reads in reverse order, some values never read") {
+    std::vector<int64_t> reads;
+    for (int64_t v = 39; v >= 0; v -= 3) reads.push_back(v);
+    CHECK(decide_quickly(unknown_writes_then_reads(40, reads)) == verdict::linearizable);
+  }
+  SECTION("the same value read twice in a row") {
+    CHECK(decide_quickly(unknown_writes_then_reads(40, {7, 7, 39, 39, 0})) ==
+          verdict::linearizable);
+  }
+  SECTION("a chain of unknown swaps observed at its end") {
+    // write 0 (ok), then cas 0->1, 1->2, ... 29->30 all unknown and concurrent, then read 30.
+    history h{{0, event_type::invoke, op_kind::write, 0, 0}, {0, event_type::ok, op_kind::write, 0, 0}};
+    for (int p = 1; p <= 30; ++p) h.push_back({p, event_type::invoke, op_kind::cas, p - 1, p});
+    for (int p = 1; p <= 30; ++p) h.push_back({p, event_type::info, op_kind::cas, p - 1, p});
+    h.push_back({31, event_type::invoke, op_kind::read, std::nullopt, 0});
+    h.push_back({31, event_type::ok, op_kind::read, 30, 0});
+    CHECK(decide_quickly(h) == verdict::linearizable);
+  }
+}
+
+TEST_CASE("non-linearizable histories with many concurrent unknown ops are still refuted",
+          "[lincheck][unknown]") {
+  SECTION("an unknown write observed again after it was overwritten") {
+    // 5 after 9 after 5: write 5 would have to take effect twice.
+    CHECK(decide_quickly(unknown_writes_then_reads(40, {5, 9, 5})) == verdict::not_linearizable);
+  }
+  SECTION("a value read back before anyone wrote it, among unknown writes") {
+    CHECK(decide_quickly(unknown_writes_then_reads(40, {3, 41})) == verdict::not_linearizable);
+  }
+  SECTION("nil read after an unknown write was observed") {
+    CHECK(decide_quickly(unknown_writes_then_reads(40, {12, 20, -1})) ==
+          verdict::not_linearizable);
+  }
+  SECTION("a chain of unknown swaps cannot run backwards") {
+    history h{{0, event_type::invoke, op_kind::write, 0, 0}, {0, event_type::ok, op_kind::write, 0, 0}};
+    for (int p = 1; p <= 30; ++p) h.push_back({p, event_type::invoke, op_kind::cas, p - 1, p});
+    for (int p = 1; p <= 30; ++p) h.push_back({p, event_type::info, op_kind::cas, p - 1, p});
+    for (const int64_t v : {30, 15}) {
+      h.push_back({31 + static_cast<int>(v), event_type::invoke, op_kind::read, std::nullopt, 0});
+      h.push_back({31 + static_cast<int>(v), event_type::ok, op_kind::read, v, 0});
+    }
+    CHECK(decide_quickly(h) == verdict::not_linearizable);
+  }
+  SECTION("concurrent ok and unknown writes, a read only an unknown one explains, then a stale read") {
+    // 10 ok writes (values 100..109) and 30 unknown ones (0..29), all concurrent; then
+    // reads of 4 (an unknown write: fine), then 105 (an ok write, after 4: fine), then 4
+    // again while the ok writes are still running: write 4 cannot take effect twice.
+    // (The ok writes stay few: which subset of them went first is still searched.)
+    history h;
+    for (int p = 0; p < 30; ++p) h.push_back({p, event_type::invoke, op_kind::write, p, 0});
+    for (int p = 30; p < 40; ++p) h.push_back({p, event_type::invoke, op_kind::write, 70 + p, 0});
+    for (int p = 0; p < 30; ++p) h.push_back({p, event_type::info, op_kind::write, p, 0});
+    for (int p = 40; p < 43; ++p) {
+      h.push_back({p, event_type::invoke, op_kind::read, std::nullopt, 0});
+      if (p == 42) {
+        for (int q = 30; q < 40; ++q) h.push_back({q, event_type::ok, op_kind::write, 70 + q, 0});
+      }
+      h.push_back({p, event_type::ok, op_kind::read, p == 41 ? 105 : 4, 0});
+    }
+    CHECK(decide_quickly(h) == verdict::not_linearizable);
+    // The same without the last read is linearizable.
+    h.erase(h.end() - 12, h.end());
+    for (int q = 30; q < 40; ++q) h.push_back({q, event_type::ok, op_kind::write, 70 + q, 0});
+    CHECK(decide_quickly(h) == verdict::linearizable);
+  }
+}
+
 TEST_CASE("parse_jepsen reads events and skips noise", "[lincheck][history]") {
   std::istringstream in(
       "INFO  jepsen.core - Running test\n"
@@ -509,8 +619,16 @@ bool brute_force_linearizable(const history& h) {
   return false;
 }
 
-history random_history(std::mt19937& rng) {
+/// With `unique_values`, as in the simulator: every write and cas writes a fresh value,
+/// reads and cas expectations pick among the values written so far (or nil), and more
+/// operations end unknown, so chains of unknown swaps occur.
+history random_history(std::mt19937& rng, bool unique_values = false) {
   const auto uniform = [&](int lo, int hi) { return std::uniform_int_distribution<>(lo, hi)(rng); };
+  int next_value = 0;
+  const auto old_value = [&]() -> std::optional<int64_t> {
+    const int v = uniform(-1, next_value - 1);
+    return v < 0 ? std::nullopt : std::optional<int64_t>(v);
+  };
   history h;
   constexpr int processes = 4;
   std::vector<std::optional<event>> pending(processes);
@@ -529,8 +647,17 @@ history random_history(std::mt19937& rng) {
     if (!pending[p]) {
       ++started;
       event call{p, event_type::invoke, static_cast<op_kind>(uniform(0, 2)), std::nullopt, 0};
-      if (call.f != op_kind::read) call.value = uniform(0, 2);
-      if (call.f == op_kind::cas) call.cas_to = uniform(0, 2);
+      if (unique_values) {
+        if (call.f == op_kind::write) call.value = next_value++;
+        if (call.f == op_kind::cas) {
+          call.value = old_value();
+          if (!call.value) call.value = 0;  // (the generator has no cas from nil here)
+          call.cas_to = next_value++;
+        }
+      } else {
+        if (call.f != op_kind::read) call.value = uniform(0, 2);
+        if (call.f == op_kind::cas) call.cas_to = uniform(0, 2);
+      }
       h.push_back(call);
       pending[p] = call;
       continue;
@@ -542,10 +669,15 @@ history random_history(std::mt19937& rng) {
     }
     event done = *pending[p];
     pending[p].reset();
-    done.type = outcome < 7 ? event_type::ok : outcome < 9 ? event_type::info : event_type::fail;
+    const int info_from = unique_values ? 5 : 7;
+    done.type = outcome < info_from ? event_type::ok : outcome < 9 ? event_type::info : event_type::fail;
     if (done.f == op_kind::read && done.type == event_type::ok) {
-      const int seen = uniform(-1, 2);
-      done.value = seen < 0 ? std::nullopt : std::optional<int64_t>(seen);
+      if (unique_values) {
+        done.value = old_value();
+      } else {
+        const int seen = uniform(-1, 2);
+        done.value = seen < 0 ? std::nullopt : std::optional<int64_t>(seen);
+      }
     }
     h.push_back(done);
   }
@@ -558,15 +690,16 @@ TEST_CASE("the checker agrees with a brute-force oracle on random small historie
           "[lincheck][random]") {
   // Without a memo budget the search remembers nothing: only slower, so the same answers.
   const bool with_memo = GENERATE(true, false);
+  const bool unique_values = GENERATE(false, true);
   lc::check_options options;
   if (!with_memo) options.memo_budget_bytes = 0;
-  INFO("with memo: " << with_memo);
+  INFO("with memo: " << with_memo << ", unique values: " << unique_values);
 
   std::mt19937 rng(20240611);
   int linearizable_count = 0;
   constexpr int rounds = 10000;
   for (int round = 0; round < rounds; ++round) {
-    const history h = random_history(rng);
+    const history h = random_history(rng, unique_values);
     const bool expected = brute_force_linearizable(h);
     std::ostringstream text;
     lc::write_jepsen(text, h);
