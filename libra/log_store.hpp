@@ -62,7 +62,9 @@ inline uint32_t snapshot_chunk_count(uint64_t state_size, uint64_t chunk_size) {
 /// `unwritable` means a write the store had to make durable failed (a full disk): the
 /// server must stop too, rather than acknowledge what is not stored.
 struct log_error {
-  enum class kind : uint8_t { compacted, unreadable, unwritable };
+  /// rejected: a received snapshot does not match the sender's checksum; nothing was
+  /// installed or changed, the transfer can be retried.
+  enum class kind : uint8_t { compacted, unreadable, unwritable, rejected };
   kind what = kind::unreadable;
   std::string message;
 };
@@ -111,6 +113,13 @@ class log_store {
   /// `unreadable` on an I/O or checksum failure.
   virtual snapshot_bytes read_snapshot_chunk(const snapshot_meta& meta, uint32_t chunk_no,
                                              uint64_t chunk_size) const = 0;
+  /// The end-to-end checksum of the snapshot `meta` a transfer carries (for a store on
+  /// disk, the snapshot file's CRC, known once read_snapshot_chunk has opened it), or
+  /// none if the store has none.
+  virtual std::optional<uint32_t> snapshot_checksum(const snapshot_meta& meta) const {
+    (void)meta;
+    return std::nullopt;
+  }
   /// Stores a snapshot of the local machine (taken after applying meta.index) and
   /// releases entries up to meta.index.
   virtual void write_snapshot(stored_snapshot snap) = 0;
@@ -122,13 +131,16 @@ class log_store {
   /// log is replaced. When complete returns success the install is durable, including
   /// the discarded log (a restart never brings the old entries back). abort (or a begin)
   /// discards a receipt in progress and whatever it stored.
-  virtual log_status begin_snapshot_receipt(const snapshot_meta& meta) = 0;
+  /// `checksum`, the sender's snapshot_checksum, if any: complete then refuses
+  /// (`rejected`, nothing changed) a snapshot whose received bytes do not match it.
+  virtual log_status begin_snapshot_receipt(const snapshot_meta& meta,
+                                            std::optional<uint32_t> checksum = std::nullopt) = 0;
   virtual log_status accept_snapshot_chunk(std::span<const char> state_chunk) = 0;
   virtual log_status complete_snapshot_receipt() = 0;
   virtual void abort_snapshot_receipt() = 0;
   /// A whole snapshot received at once (tests, tools): begin, one chunk, complete.
   log_status install_snapshot(const stored_snapshot& snap) {
-    if (auto st = begin_snapshot_receipt(snap.meta); !st) return st;
+    if (auto st = begin_snapshot_receipt(snap.meta, std::nullopt); !st) return st;
     if (auto st = accept_snapshot_chunk(snap.data.span()); !st) {
       abort_snapshot_receipt();
       return st;

@@ -140,7 +140,7 @@ snapshot_bytes memory_log::read_snapshot_chunk(const snapshot_meta& meta, uint32
   return shared_bytes{std::vector<char>(begin, begin + length)};
 }
 
-log_status memory_log::begin_snapshot_receipt(const snapshot_meta& meta) {
+log_status memory_log::begin_snapshot_receipt(const snapshot_meta& meta, std::optional<uint32_t>) {
   receipt_ = receipt{meta, {}};
   return {};
 }

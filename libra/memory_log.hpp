@@ -28,7 +28,8 @@ class memory_log final : public log_store {
   snapshot_bytes load_snapshot_state() const override;
   snapshot_bytes read_snapshot_chunk(const snapshot_meta& meta, uint32_t chunk_no, uint64_t chunk_size) const override;
   void write_snapshot(stored_snapshot snap) override;
-  log_status begin_snapshot_receipt(const snapshot_meta& meta) override;
+  /// The memory log keeps no checksum of its own and does not check one.
+  log_status begin_snapshot_receipt(const snapshot_meta& meta, std::optional<uint32_t> checksum = std::nullopt) override;
   log_status accept_snapshot_chunk(std::span<const char> state_chunk) override;
   log_status complete_snapshot_receipt() override;
   void abort_snapshot_receipt() override { receipt_.reset(); }

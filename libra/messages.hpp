@@ -101,6 +101,10 @@ struct install_snapshot_rpc {
   uint32_t chunk_no = 1;
   bool last = false;
   shared_bytes data;
+  /// The sender's end-to-end checksum of the whole snapshot (its file's CRC), if its
+  /// store has one: the receiver refuses to install bytes that do not match it.
+  bool has_checksum = false;
+  uint32_t checksum = 0;
 
   bool operator==(const install_snapshot_rpc&) const = default;
 };

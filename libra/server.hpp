@@ -297,7 +297,9 @@ class server {
   void on_install_snapshot(const server_id& from, const install_snapshot_rpc& m);
   void on_install_snapshot_result(const server_id& from, const install_snapshot_result& m);
   void start_snapshot_send(peer& p);
-  void install_received_snapshot();
+  /// False if nothing was installed (the server stopped, or the received bytes did not
+  /// match the leader's checksum and the leader retries): then no acknowledgement.
+  bool install_received_snapshot();
   void abandon_receipt();
   index_term ack_point() const;
 

@@ -37,7 +37,9 @@ void server::send_snapshot_chunk(peer& p) {
     return;
   }
   bool last = no >= snapshot_chunk_count(s.snap.state_size, cfg_.snapshot_chunk_size);
-  send(p.id, install_snapshot_rpc{current_term_, cfg_.id, s.snap.meta, no, last, std::move(*chunk)});
+  auto checksum = log_.snapshot_checksum(s.snap.meta);
+  send(p.id, install_snapshot_rpc{current_term_, cfg_.id, s.snap.meta, no, last, std::move(*chunk),
+                                  checksum.has_value(), checksum.value_or(0)});
 }
 
 void server::on_install_snapshot_result(const server_id& from, const install_snapshot_result& m) {
@@ -95,7 +97,8 @@ void server::on_install_snapshot(const server_id& from, const install_snapshot_r
   auto& receipt = f.receipt;
   if (m.chunk_no == 1) {
     receipt.reset();  // aborts an interrupted transfer in the store first
-    if (auto st = log_.begin_snapshot_receipt(m.meta); !st) {
+    auto checksum = m.has_checksum ? std::optional<uint32_t>{m.checksum} : std::nullopt;
+    if (auto st = log_.begin_snapshot_receipt(m.meta, checksum); !st) {
       stop("receiving snapshot " + std::to_string(m.meta.index.value) + ": " + st.error().message);
       return;
     }
@@ -120,40 +123,45 @@ void server::on_install_snapshot(const server_id& from, const install_snapshot_r
     ack_chunk(m.chunk_no, {});
     return;
   }
-  install_received_snapshot();
-  if (role_ == role::stopped) return;
+  if (!install_received_snapshot() || role_ == role::stopped) return;
   auto ack = ack_point();
   auto& acked = following()->acked_index;
   acked = std::max(acked, ack.index);
   ack_chunk(m.chunk_no, ack);
 }
 
-void server::install_received_snapshot() {
+bool server::install_received_snapshot() {
   auto& f = *following();
   auto r = std::move(f.receipt);
   emit(cancel_timer_action{timer_kind::receive_snapshot});
   auto meta = r->meta;
   auto installed = log_.complete_snapshot_receipt();
   r->finished();
+  if (!installed && installed.error().what == log_error::kind::rejected) {
+    // Damaged on the way: nothing was installed. Not acknowledged, the leader sends the
+    // snapshot again when the transfer stalls.
+    set_role(role::follower);
+    return false;
+  }
   // Only an install the store made durable may be acknowledged (review finding F2).
   if (!installed) {
     stop("installing snapshot " + std::to_string(meta.index.value) + " from the leader: " +
          installed.error().message);
-    return;
+    return false;
   }
   auto state = log_.load_snapshot_state();
   if (!state) {
     stop("reading back snapshot " + std::to_string(meta.index.value) + ": " + state.error().message);
-    return;
+    return false;
   }
   bool restored = false;
   if (!guard_machine("restore", [&] { restored = machine_->restore(*state); })) {
     stop(*machine_callback_failure_);
-    return;
+    return false;
   }
   if (!restored) {
     stop("snapshot at index " + std::to_string(meta.index.value) + " from the leader does not decode");
-    return;
+    return false;
   }
   auto idx = meta.index;
   ++metrics_.snapshots_installed;
@@ -168,6 +176,7 @@ void server::install_received_snapshot() {
   set_role(role::follower);
   // Entries kept after the snapshot may already be committed.
   apply_committed();
+  return true;
 }
 
 }  // namespace ra

@@ -321,10 +321,15 @@ snapshot_bytes durable_log::read_snapshot_chunk(const snapshot_meta& meta, uint3
   return std::move(*chunk);
 }
 
-log_status durable_log::begin_snapshot_receipt(const snapshot_meta& meta) {
+std::optional<uint32_t> durable_log::snapshot_checksum(const snapshot_meta& meta) const {
+  if (!cold_ || !cold_->chunk_reader || cold_->chunk_reader->meta() != meta) return std::nullopt;
+  return cold_->chunk_reader->checksum();
+}
+
+log_status durable_log::begin_snapshot_receipt(const snapshot_meta& meta, std::optional<uint32_t> checksum) {
   auto& c = cold();
   c.receipt.reset();  // removes an interrupted transfer's temporary file
-  auto receiver = snapshot_receiver::begin(fs_, dir(), meta);
+  auto receiver = snapshot_receiver::begin(fs_, dir(), meta, checksum);
   if (!receiver) return unexpected{unwritable(receiver.error())};
   c.receipt.emplace(std::move(*receiver));
   return {};
@@ -346,6 +351,10 @@ log_status durable_log::complete_snapshot_receipt() {
   auto receiver = std::move(*cold_->receipt);
   cold_->receipt.reset();
   auto meta = receiver.meta();
+  // Before anything changes: bytes that are not the sender's snapshot are refused.
+  if (auto st = receiver.check_checksum(); !st) {
+    return unexpected{log_error{log_error::kind::rejected, st.error().message()}};
+  }
   auto idx = meta.index;
   bool keeps_suffix = term_at(idx) == meta.term;
   if (!keeps_suffix) {

@@ -33,8 +33,12 @@ class observed_log final : public ra::log_store {
     return store().read_snapshot_chunk(meta, chunk_no, chunk_size);
   }
   void write_snapshot(ra::stored_snapshot snap) override { store().write_snapshot(std::move(snap)); }
-  ra::log_status begin_snapshot_receipt(const ra::snapshot_meta& meta) override {
-    return store().begin_snapshot_receipt(meta);
+  std::optional<uint32_t> snapshot_checksum(const ra::snapshot_meta& meta) const override {
+    return store().snapshot_checksum(meta);
+  }
+  ra::log_status begin_snapshot_receipt(const ra::snapshot_meta& meta,
+                                        std::optional<uint32_t> checksum = std::nullopt) override {
+    return store().begin_snapshot_receipt(meta, checksum);
   }
   ra::log_status accept_snapshot_chunk(std::span<const char> state_chunk) override {
     return store().accept_snapshot_chunk(state_chunk);

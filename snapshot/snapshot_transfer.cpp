@@ -27,8 +27,23 @@ io_result<snapshot_chunk_reader> snapshot_chunk_reader::open(file_system& fs, co
   if (!f) return f.error();
   auto l = format::read_layout(**f);
   if (!l) return l.error();
-  if (auto r = format::verify_crc(**f, *l); !r) return r.error();
-  return snapshot_chunk_reader{std::move(*f), std::move(*l), chunk_size};
+  // verify_crc's pass, chunk by chunk, keeping each chunk's own CRC.
+  std::vector<uint32_t> chunk_crcs;
+  chunk_crcs.reserve(snapshot_chunk_count(l->state_size, chunk_size));
+  std::vector<char> buffer(static_cast<size_t>(std::min<uint64_t>(chunk_size, std::max<uint64_t>(l->state_size, 1))));
+  uint32_t crc = l->meta_crc;
+  for (uint64_t done = 0; done < l->state_size;) {
+    auto want = static_cast<size_t>(std::min<uint64_t>(chunk_size, l->state_size - done));
+    auto got = (*f)->pread({buffer.data(), want}, l->state_offset + done);
+    if (!got) return got.error();
+    if (*got != want) return format::corrupt(path, "snapshot state truncated");
+    crc = crc32c(buffer.data(), want, crc);
+    chunk_crcs.push_back(crc32c(buffer.data(), want));
+    done += want;
+  }
+  if (crc != l->stored_crc) return format::corrupt(path, "snapshot checksum mismatch");
+  if (chunk_crcs.empty()) chunk_crcs.push_back(crc32c(buffer.data(), 0));  // the one empty chunk
+  return snapshot_chunk_reader{std::move(*f), std::move(*l), chunk_size, std::move(chunk_crcs)};
 }
 
 uint32_t snapshot_chunk_reader::chunk_count() const {
@@ -44,6 +59,10 @@ io_result<shared_bytes> snapshot_chunk_reader::read_chunk(uint32_t chunk_no) con
   auto got = file_->pread(bytes, layout_.state_offset + offset);
   if (!got) return got.error();
   if (*got != length) return format::corrupt(file_->path(), "snapshot state truncated");
+  if (crc32c(bytes.data(), bytes.size()) != chunk_crcs_[chunk_no - 1])
+    return format::corrupt(file_->path() + " at offset " + std::to_string(layout_.state_offset + offset),
+                           "snapshot chunk " + std::to_string(chunk_no) +
+                             " does not match the checksum verified when the file was opened");
   return shared_bytes{std::move(bytes)};
 }
 
@@ -65,6 +84,7 @@ snapshot_receiver::snapshot_receiver(snapshot_receiver&& other) noexcept
     file_(std::move(other.file_)),
     tmp_path_(std::move(other.tmp_path_)),
     crc_(other.crc_),
+    expected_crc_(other.expected_crc_),
     state_bytes_(other.state_bytes_) {}
 
 snapshot_receiver& snapshot_receiver::operator=(snapshot_receiver&& other) noexcept {
@@ -76,6 +96,7 @@ snapshot_receiver& snapshot_receiver::operator=(snapshot_receiver&& other) noexc
     file_ = std::move(other.file_);
     tmp_path_ = std::move(other.tmp_path_);
     crc_ = other.crc_;
+    expected_crc_ = other.expected_crc_;
     state_bytes_ = other.state_bytes_;
   }
   return *this;
@@ -89,7 +110,8 @@ void snapshot_receiver::discard() {
   (void)fs_->remove(tmp_path_);  // best effort; the next begin() replaces it anyway
 }
 
-io_result<snapshot_receiver> snapshot_receiver::begin(file_system& fs, std::string server_dir, snapshot_meta meta) {
+io_result<snapshot_receiver> snapshot_receiver::begin(file_system& fs, std::string server_dir, snapshot_meta meta,
+                                                      std::optional<uint32_t> expected_crc) {
   auto dir = server_dir + "/" + snapshots_dir_name;
   if (auto r = fs.create_directories(dir); !r) return r.error();
   auto tmp_path = dir + "/" + snapshot_file_name(meta.index, meta.term) + std::string{receiving_suffix};
@@ -108,8 +130,10 @@ io_result<snapshot_receiver> snapshot_receiver::begin(file_system& fs, std::stri
   auto header = format::encode_header(0, static_cast<uint32_t>(meta_bytes.size()));
   if (auto r = (*f)->write(header); !r) return r.error();
   if (auto r = (*f)->write(meta_bytes); !r) return r.error();
-  return snapshot_receiver{fs, std::move(server_dir), std::move(meta), std::move(*f), std::move(tmp_path),
-                           format::crc_of_meta_part(meta_bytes)};
+  snapshot_receiver r{fs, std::move(server_dir), std::move(meta), std::move(*f), std::move(tmp_path),
+                      format::crc_of_meta_part(meta_bytes)};
+  r.expected_crc_ = expected_crc;
+  return r;
 }
 
 io_status snapshot_receiver::accept_chunk(std::span<const char> state_chunk) {
@@ -120,8 +144,19 @@ io_status snapshot_receiver::accept_chunk(std::span<const char> state_chunk) {
   return io_ok();
 }
 
+io_status snapshot_receiver::check_checksum() const {
+  if (!expected_crc_ || *expected_crc_ == crc_) return io_ok();
+  return format::corrupt(tmp_path_, "received snapshot " + std::to_string(meta_.index.value) + " has CRC " +
+                                      std::to_string(crc_) + ", the sender's file has " +
+                                      std::to_string(*expected_crc_));
+}
+
 io_result<std::string> snapshot_receiver::complete() {
   if (!file_) throw std::logic_error("snapshot_receiver: complete called twice");
+  if (auto r = check_checksum(); !r) {
+    discard();
+    return r.error();
+  }
   auto meta_length = static_cast<uint32_t>(format::encode_meta(meta_).size());
   auto header = format::encode_header(crc_, meta_length);
   auto installed = [&]() -> io_result<std::string> {

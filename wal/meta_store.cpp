@@ -15,6 +15,8 @@ constexpr uint8_t format_version = 1;
 constexpr size_t header_size = 8;        // magic, version, 3 bytes padding
 constexpr size_t record_prefix = 8;      // crc32c u32, body length u32
 constexpr uint32_t max_record_body = 1 << 20;
+// removed flag, uid, term, vote flag, vote name, vote node, last_applied
+constexpr uint32_t min_record_body = 1 + 4 + 8 + 1 + 4 + 4 + 8;
 
 void put_u32(std::vector<char>& out, uint32_t v) { append_le(out, v); }
 void put_u64(std::vector<char>& out, uint64_t v) { append_le(out, v); }
@@ -101,6 +103,23 @@ io_status meta_store::load() {
   };
   if (d.size() < header_size || std::memcmp(d.data(), magic, 4) != 0) return corrupt(0, "not a meta store file");
   if (static_cast<uint8_t>(d[4]) != format_version) return corrupt(4, "unsupported version");
+  // A record is whole when its length fits the file and its CRC matches.
+  auto whole_record_at = [&](size_t o) {
+    if (d.size() - o < record_prefix) return false;
+    auto len = static_cast<uint32_t>(get_le(d.data() + o + 4, 4));
+    if (len < min_record_body || len > max_record_body || len > d.size() - o - record_prefix) return false;
+    auto crc = static_cast<uint32_t>(get_le(d.data() + o, 4));
+    return crc32c(d.data() + o + record_prefix, len, crc32c(d.data() + o + 4, 4)) == crc;
+  };
+  // A damaged record is the torn final write (never acknowledged: its sync did not
+  // complete) when no whole record follows it anywhere: a crash may leave any prefix of
+  // it, including its CRC without its length, and zeros up to a size that landed first.
+  // A whole record after it means the damage is in the middle: corruption.
+  auto torn_from = [&](size_t o) {
+    for (size_t p = o + 1; p + record_prefix <= d.size(); ++p)
+      if (whole_record_at(p)) return false;
+    return true;
+  };
   size_t off = header_size;
   while (off < d.size()) {
     size_t left = d.size() - off;
@@ -109,14 +128,17 @@ io_status meta_store::load() {
     if (left < record_prefix || all_zero(d.data() + off, left)) break;
     auto crc = static_cast<uint32_t>(get_le(d.data() + off, 4));
     auto len = static_cast<uint32_t>(get_le(d.data() + off + 4, 4));
-    if (len > max_record_body) {
-      if (off + record_prefix + len >= d.size()) break;
+    if (len < min_record_body || len > max_record_body) {
+      if (torn_from(off)) break;
       return corrupt(off, "record length " + std::to_string(len) + " is invalid");
     }
-    if (left < record_prefix + len) break;  // torn final record
+    if (left < record_prefix + len) {
+      if (torn_from(off)) break;  // cut off by the crash
+      return corrupt(off, "record length " + std::to_string(len) + " runs past the end of the file");
+    }
     auto body = d.data() + off + record_prefix;
     if (crc32c(body, len, crc32c(d.data() + off + 4, 4)) != crc) {
-      if (off + record_prefix + len == d.size()) break;  // torn final record
+      if (torn_from(off)) break;
       return corrupt(off, "checksum mismatch");
     }
     body_reader r{body, len};

@@ -55,7 +55,7 @@ typename F::result_type inspect(F& f, request_vote_result& x) {
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, install_snapshot_rpc& x) {
-  return f(x.term, x.leader_id, x.meta, x.chunk_no, x.last, x.data);
+  return f(x.term, x.leader_id, x.meta, x.chunk_no, x.last, x.data, x.has_checksum, x.checksum);
 }
 template <class F>
 typename F::result_type inspect(F& f, install_snapshot_result& x) {

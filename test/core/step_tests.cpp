@@ -35,7 +35,9 @@ struct failing_log final : log_store {
     return inner.read_snapshot_chunk(meta, no, size);
   }
   void write_snapshot(stored_snapshot snap) override { inner.write_snapshot(std::move(snap)); }
-  log_status begin_snapshot_receipt(const snapshot_meta& meta) override { return inner.begin_snapshot_receipt(meta); }
+  log_status begin_snapshot_receipt(const snapshot_meta& meta, std::optional<uint32_t> checksum = std::nullopt) override {
+    return inner.begin_snapshot_receipt(meta, checksum);
+  }
   log_status accept_snapshot_chunk(std::span<const char> chunk) override { return inner.accept_snapshot_chunk(chunk); }
   log_status complete_snapshot_receipt() override { return inner.complete_snapshot_receipt(); }
   void abort_snapshot_receipt() override { inner.abort_snapshot_receipt(); }

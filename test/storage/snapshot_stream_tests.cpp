@@ -6,6 +6,7 @@
 #include "test/storage/storage_test_util.hpp"
 
 #include <filesystem>
+#include <fstream>
 
 #include "test/storage/durable_node.hpp"
 
@@ -161,4 +162,69 @@ TEST_CASE("stream: a corrupt snapshot file is unreadable, never sent", "[storage
   auto whole = s.leader().load_snapshot_state();
   REQUIRE_FALSE(whole);
   CHECK(whole.error().what == log_error::kind::unreadable);
+}
+
+namespace {
+std::string leader_snapshot_path(durable_node& node) {
+  for (auto& e : std::filesystem::directory_iterator(node.server_dir("l") + "/snapshots"))
+    if (e.path().extension() == ".snapshot") return e.path().string();
+  FAIL("the leader has no snapshot file");
+  return {};
+}
+}  // namespace
+
+TEST_CASE("stream: bit rot in the leader's snapshot after its CRC was verified is reported with file and offset, never sent", "[storage][snapshot][stream][faults]") {
+  two_servers s;
+  auto ref = s.leader().snapshot();
+  REQUIRE(s.leader().read_snapshot_chunk(ref->meta, 1, chunk_size));  // opens and verifies the file
+  auto path = leader_snapshot_path(s.node);
+  auto state_offset = std::filesystem::file_size(path) - s.state.size();
+  auto rotten = state_offset + 4 * chunk_size + 17;  // in chunk 5
+  {
+    std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekg(static_cast<std::streamoff>(rotten));
+    char c = 0;
+    f.get(c);
+    f.seekp(static_cast<std::streamoff>(rotten));
+    f.put(static_cast<char>(c ^ 0x10));
+  }
+  for (uint32_t no = 2; no <= 4; ++no) CHECK(s.leader().read_snapshot_chunk(ref->meta, no, chunk_size));
+  auto bad = s.leader().read_snapshot_chunk(ref->meta, 5, chunk_size);
+  REQUIRE_FALSE(bad);
+  CHECK(bad.error().what == log_error::kind::unreadable);
+  CHECK(bad.error().message.find(path + " at offset " + std::to_string(state_offset + 4 * chunk_size)) !=
+        std::string::npos);
+}
+
+TEST_CASE("stream: the follower refuses a snapshot whose bytes do not match the leader's checksum, then takes a good retry", "[storage][snapshot][stream][faults]") {
+  two_servers s;
+  auto ref = s.leader().snapshot();
+  auto count = snapshot_chunk_count(ref->state_size, chunk_size);
+  REQUIRE(s.leader().read_snapshot_chunk(ref->meta, 1, chunk_size));
+  auto checksum = s.leader().snapshot_checksum(ref->meta);
+  REQUIRE(checksum);
+  for (bool damage : {true, false}) {
+    REQUIRE(s.follower().begin_snapshot_receipt(ref->meta, checksum));
+    for (uint32_t no = 1; no <= count; ++no) {
+      auto chunk = s.leader().read_snapshot_chunk(ref->meta, no, chunk_size);
+      REQUIRE(chunk);
+      std::vector<char> bytes(chunk->span().begin(), chunk->span().end());
+      if (damage && no == 3) bytes[100] ^= 1;  // damaged on the way
+      REQUIRE(s.follower().accept_snapshot_chunk(bytes));
+    }
+    auto done = s.follower().complete_snapshot_receipt();
+    if (damage) {
+      REQUIRE_FALSE(done);
+      CHECK(done.error().what == log_error::kind::rejected);
+      CHECK_FALSE(s.follower().snapshot());  // nothing installed
+      CHECK_FALSE(has_receiving_file(s.node, "f"));
+    } else {
+      REQUIRE(done);
+      REQUIRE(s.follower().snapshot());
+      CHECK(s.follower().snapshot()->meta == ref->meta);
+      auto state = s.follower().load_snapshot_state();
+      REQUIRE(state);
+      CHECK(std::string(state->span().begin(), state->span().end()) == s.state);
+    }
+  }
 }

@@ -87,7 +87,7 @@ template <> struct sample<request_vote_result> {
 };
 template <> struct sample<install_snapshot_rpc> {
   static install_snapshot_rpc make() {
-    return {term_t{6}, sid("leader"), sample<snapshot_meta>::make(), 3, true, bytes("chunk")};
+    return {term_t{6}, sid("leader"), sample<snapshot_meta>::make(), 3, true, bytes("chunk"), true, 0xdeadbeefu};
   }
 };
 template <> struct sample<install_snapshot_result> {
