@@ -10,12 +10,59 @@
 #include <tuple>
 #include <utility>
 
+#include <dlfcn.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+#include <filesystem>
+
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
+#include <caf/openssl/manager.hpp>
+#include <caf/openssl/publish.hpp>
 #include <spdlog/spdlog.h>
 
 #include "actors/messages.hpp"
 #include "ra/system.hpp"
+
+// -- CAF 0.17 openssl workaround ----------------------------------------------------------
+//
+// OpenSSL requires the thread's error queue to be empty before an SSL I/O call, because
+// SSL_get_error looks at it first. libcaf_openssl never clears it (its get_ssl_error()
+// drains it only inside CAF_LOG_INFO, compiled out in Debian's build), so after one
+// failed handshake (a peer with a certificate from another CA, or plain TCP on the TLS
+// port) the next SSL_read of a healthy connection on the multiplexer thread reports
+// SSL_ERROR_SSL and CAF closes it: every failed attempt would drop the node's TLS links.
+// These definitions interpose the four I/O calls libcaf_openssl makes (an executable's
+// symbols come first in the dynamic lookup) and clear the queue before the real call.
+namespace {
+template <class Fn>
+Fn real_ssl_fn(const char* name) {
+  return reinterpret_cast<Fn>(::dlsym(RTLD_NEXT, name));
+}
+}  // namespace
+extern "C" {
+int SSL_read(SSL* ssl, void* buf, int num) {
+  static auto real = real_ssl_fn<int (*)(SSL*, void*, int)>("SSL_read");
+  ::ERR_clear_error();
+  return real(ssl, buf, num);
+}
+int SSL_write(SSL* ssl, const void* buf, int num) {
+  static auto real = real_ssl_fn<int (*)(SSL*, const void*, int)>("SSL_write");
+  ::ERR_clear_error();
+  return real(ssl, buf, num);
+}
+int SSL_accept(SSL* ssl) {
+  static auto real = real_ssl_fn<int (*)(SSL*)>("SSL_accept");
+  ::ERR_clear_error();
+  return real(ssl);
+}
+int SSL_connect(SSL* ssl) {
+  static auto real = real_ssl_fn<int (*)(SSL*)>("SSL_connect");
+  ::ERR_clear_error();
+  return real(ssl);
+}
+}  // extern "C"
 
 namespace ra {
 namespace detail {
@@ -30,6 +77,7 @@ struct node_settings {
   std::map<std::string, std::pair<std::string, uint16_t>> peers;
   ms ping_interval{1000};
   ms down_after{3000};
+  bool tls = false;  ///< publish and dial over CAF's openssl module
 };
 
 /// What this node knows about one remote node.
@@ -146,17 +194,40 @@ void mark_down(node_actor* self, const std::string& node, const std::string& why
   notify_watchers(self, node, false);
 }
 
+void forget_node_name(node_actor* self, const caf::actor& link) {
+  std::lock_guard lk{self->state.core->remote_mx};
+  auto& names = self->state.core->remote.node_names;
+  if (auto it = names.find(link.node()); it != names.end()) names.erase(it);
+}
+
+/// Whether `remote` may become node `node`'s link: not while another node actor is
+/// linked under that name and answering (review F3: a hello claiming the name of a live
+/// node would take over its link; two processes configured with the same name would
+/// flap it forever).
+bool may_adopt(node_actor* self, const std::string& node, const caf::actor& remote) {
+  auto it = self->state.peers.find(node);
+  if (it == self->state.peers.end()) return true;
+  auto& p = it->second;
+  return !p.link || p.link == remote || !p.up;
+}
+
 /// `remote` is node `node`'s node actor: adopt it as the link (one per node).
 void adopt_link(node_actor* self, const std::string& node, const caf::actor& remote) {
   auto& p = self->state.peers[node];
   if (p.link != remote) {
-    if (p.link) {  // the node restarted (new node actor) before we saw its old link close
+    if (p.link) {  // the old link is down (adopt_link is not called for a live one)
       self->demonitor(p.link);
       self->state.link_nodes.erase(p.link.address());
+      forget_node_name(self, p.link);
       mark_down(self, node, "it reconnected as a new node actor");
     }
     p.link = remote;
     self->state.link_nodes[remote.address()] = node;
+    {
+      // Peer messages from actors of this CAF node may speak for `node` (sender checks).
+      std::lock_guard lk{self->state.core->remote_mx};
+      self->state.core->remote.node_names[remote.node()] = node;
+    }
     self->monitor(remote);
   }
   mark_up(self, node);
@@ -164,7 +235,10 @@ void adopt_link(node_actor* self, const std::string& node, const caf::actor& rem
 
 void drop_link(node_actor* self, const std::string& node, const std::string& why) {
   auto& p = self->state.peers[node];
-  if (p.link) self->state.link_nodes.erase(p.link.address());
+  if (p.link) {
+    self->state.link_nodes.erase(p.link.address());
+    forget_node_name(self, p.link);
+  }
   p.link = caf::actor{};
   mark_down(self, node, why);
 }
@@ -180,7 +254,8 @@ void dial(node_actor* self, const std::string& node) {
     self->state.peers[node].dialling = false;
     spdlog::debug("[{}] cannot reach node {}: {}", self->state.settings.local_name, node, self->system().render(e));
   };
-  auto mm = self->system().middleman().actor_handle();
+  auto mm = self->state.settings.tls ? self->system().openssl_manager().actor_handle()
+                                     : self->system().middleman().actor_handle();
   self->request(mm, timeout, caf::connect_atom::value, p.address->first, p.address->second)
     .then(
       [self, node, timeout, give_up](const caf::node_id&, const caf::strong_actor_ptr& ptr,
@@ -199,6 +274,11 @@ void dial(node_actor* self, const std::string& node) {
               if (their_name != node) {
                 spdlog::error("[{}] the node configured as {} calls itself {}: not linked",
                               self->state.settings.local_name, node, their_name);
+                return;
+              }
+              if (!may_adopt(self, node, remote)) {
+                spdlog::error("[{}] the node at the address of {} is not the {} already linked: not linked",
+                              self->state.settings.local_name, node, node);
                 return;
               }
               adopt_link(self, node, remote);
@@ -252,6 +332,18 @@ caf::behavior node_main(node_actor* self, std::shared_ptr<system_core> core, nod
   st.core = std::move(core);
   st.settings = std::move(settings);
   for (auto& [node, address] : st.settings.peers) st.peers[node].address = address;
+  // Only stop_node_link ends the node actor: an exit message may come from any process
+  // that reaches the port.
+  self->set_exit_handler([self](caf::exit_msg& m) {
+    auto& core = *self->state.core;
+    if (!core.take_stop_request(self->address())) {
+      auto n = ++core.ignored_exits;
+      spdlog::warn("[{}] node actor: ignored an exit message no local stop asked for ({}; {} so far)",
+                   self->state.settings.local_name, self->system().render(m.reason), n);
+      return;
+    }
+    self->quit(std::move(m.reason));
+  });
   self->set_down_handler([self](caf::down_msg& m) {
     auto& st = self->state;
     if (auto it = st.link_nodes.find(m.source); it != st.link_nodes.end()) {
@@ -274,8 +366,13 @@ caf::behavior node_main(node_actor* self, std::shared_ptr<system_core> core, nod
   return {
     // -- from other nodes ----------------------------------------------------------------
     [self](node_hello_atom, const std::string& from, const caf::actor& their_node) -> caf::result<std::string> {
-      if (from == self->state.settings.local_name || !their_node)
+      if (from.empty() || from == self->state.settings.local_name || !their_node)
         return caf::make_error(caf::sec::invalid_argument, "bad hello from " + from);
+      if (!may_adopt(self, from, their_node)) {
+        spdlog::error("[{}] refused a hello from a second node calling itself {}: {} is linked and up",
+                      self->state.settings.local_name, from, from);
+        return caf::make_error(caf::sec::invalid_argument, "node " + from + " is already linked");
+      }
       adopt_link(self, from, their_node);
       return self->state.settings.local_name;
     },
@@ -330,7 +427,55 @@ caf::behavior node_main(node_actor* self, std::shared_ptr<system_core> core, nod
   };
 }
 
+
+/// Loopback: 127.0.0.0/8, ::1, localhost.
+bool is_loopback(const std::string& host) {
+  return host == "localhost" || host == "::1" || host == "[::1]" || host.rfind("127.", 0) == 0;
+}
+
+bool tls_configured(const system_config& cfg) {
+  return !cfg.tls_certificate.empty() || !cfg.tls_key.empty() || !cfg.tls_ca_file.empty() ||
+         !cfg.tls_passphrase.empty();
+}
+
 }  // namespace
+
+expected<void, api_error> check_distribution_config(const system_config& cfg) {
+  if (!cfg.distributed) return {};
+  if (tls_configured(cfg)) {
+    if (cfg.tls_certificate.empty() || cfg.tls_key.empty() || cfg.tls_ca_file.empty())
+      return make_api_error(api_errc::invalid_argument,
+                            "TLS needs tls_certificate, tls_key and tls_ca_file together (mutual TLS)");
+    for (auto* f : {&cfg.tls_certificate, &cfg.tls_key, &cfg.tls_ca_file})
+      if (!std::filesystem::is_regular_file(*f))
+        return make_api_error(api_errc::invalid_argument, "TLS file " + *f + " does not exist");
+    return {};
+  }
+  std::vector<std::string> remote;
+  if (!is_loopback(cfg.listen_host)) remote.push_back("listen_host \"" + cfg.listen_host + "\"");
+  for (auto& [node, address] : cfg.peers)
+    if (node != cfg.name && !is_loopback(address.first)) remote.push_back("peer " + node + " at " + address.first);
+  if (remote.empty()) return {};
+  std::string what;
+  for (auto& r : remote) what += (what.empty() ? "" : ", ") + r;
+  if (!cfg.allow_insecure_remote)
+    return make_api_error(api_errc::invalid_argument,
+                          "plain (unauthenticated, unencrypted) distribution beyond loopback (" + what +
+                            "): configure TLS (tls_certificate, tls_key, tls_ca_file) or set allow_insecure_remote");
+  spdlog::warn("[{}] INSECURE: plain TCP distribution beyond loopback ({}), allowed by allow_insecure_remote: "
+               "anyone who reaches the port can stop, delete and reconfigure every server of this node",
+               cfg.name, what);
+  return {};
+}
+
+void configure_caf_distribution(caf::actor_system_config& caf_cfg, const system_config& cfg) {
+  if (!cfg.distributed || cfg.tls_certificate.empty()) return;
+  caf_cfg.openssl_certificate = cfg.tls_certificate;
+  caf_cfg.openssl_key = cfg.tls_key;
+  caf_cfg.openssl_cafile = cfg.tls_ca_file;
+  caf_cfg.openssl_passphrase = cfg.tls_passphrase;
+  caf_cfg.load<caf::openssl::manager>();
+}
 
 expected<void, api_error> start_node_link(const std::shared_ptr<system_core>& core, const system_config& cfg) {
   core->in_process_resolution = cfg.in_process_resolution;
@@ -341,14 +486,18 @@ expected<void, api_error> start_node_link(const std::shared_ptr<system_core>& co
   if (cfg.node_ping_interval_ms == 0 || cfg.node_down_after_ms < cfg.node_ping_interval_ms)
     return make_api_error(api_errc::invalid_argument,
                           "node_ping_interval_ms must be > 0 and node_down_after_ms >= node_ping_interval_ms");
-  node_settings settings{cfg.name, cfg.peers, ms{cfg.node_ping_interval_ms}, ms{cfg.node_down_after_ms}};
+  const bool tls = !cfg.tls_certificate.empty();
+  if (tls && !sys.has_openssl_manager())
+    return make_api_error(api_errc::invalid_argument, "TLS configured but CAF's openssl module is not loaded");
+  node_settings settings{cfg.name, cfg.peers, ms{cfg.node_ping_interval_ms}, ms{cfg.node_down_after_ms}, tls};
   settings.peers.erase(cfg.name);
   auto node = sys.spawn(node_main, core, std::move(settings));
-  auto port = sys.middleman().publish(node, cfg.listen_port,
-                                      cfg.listen_host.empty() ? nullptr : cfg.listen_host.c_str(),
-                                      true);  // rebinding a port right after a restart is fine
+  auto* host = cfg.listen_host.empty() ? nullptr : cfg.listen_host.c_str();
+  // reuse = true: rebinding a port right after a restart is fine
+  auto port = tls ? caf::openssl::publish(node, cfg.listen_port, host, true)
+                  : sys.middleman().publish(node, cfg.listen_port, host, true);
   if (!port) {
-    caf::anon_send_exit(node, caf::exit_reason::user_shutdown);
+    core->stop_actor(node);
     return make_api_error(api_errc::invalid_argument, "publishing the node on port " +
                                                           std::to_string(cfg.listen_port) + ": " + sys.render(port.error()));
   }
@@ -358,7 +507,8 @@ expected<void, api_error> start_node_link(const std::shared_ptr<system_core>& co
     core->remote.port = *port;
   }
   caf::anon_send(node, node_tick_atom::value);  // dial the peers now, not after one interval
-  spdlog::info("[{}] node published on port {}", cfg.name, *port);
+  spdlog::info("[{}] node published on {}:{}{}", cfg.name, cfg.listen_host.empty() ? "*" : cfg.listen_host, *port,
+               tls ? " (mutual TLS)" : " (plain TCP)");
   return {};
 }
 
@@ -375,7 +525,7 @@ void stop_node_link(system_core& core) {
     static_cast<void>(sys.middleman().close(port));  // best effort: the system ends soon anyway
     caf::scoped_actor self{sys};
     self->monitor(node);
-    caf::anon_send_exit(node, caf::exit_reason::user_shutdown);
+    core.stop_actor(node);
     bool gone = false;
     self->receive([&](const caf::down_msg&) { gone = true; }, caf::after(std::chrono::seconds(5)) >> [] {});
     if (!gone) spdlog::error("[{}] the node actor did not stop in time", core.name);
@@ -401,6 +551,12 @@ std::vector<std::string> connected_nodes(const system& sys) {
   if (!core) return {};
   auto nodes = core->up_nodes();
   return {nodes.begin(), nodes.end()};
+}
+
+security_counters security_stats(const system& sys) {
+  auto core = detail::find_system(sys.name());
+  if (!core) return {};
+  return {core->forged_peer_messages.load(), core->ignored_exits.load()};
 }
 
 namespace {

@@ -29,6 +29,7 @@
 
 #include <caf/actor.hpp>
 #include <caf/atom.hpp>
+#include <caf/fwd.hpp>
 
 #include "ra/result.hpp"
 #include "actors/system_core.hpp"
@@ -46,6 +47,13 @@ namespace detail {
 /// api_errc::invalid_argument: distributed without the io middleman loaded, bad
 /// failure-detector timings, or the port cannot be bound.
 expected<void, api_error> start_node_link(const std::shared_ptr<system_core>& core, const system_config& cfg);
+/// The distribution settings' security rules (system::start calls it before touching
+/// anything): plain TCP beyond loopback needs allow_insecure_remote (then warns), TLS
+/// needs certificate, key and CA file together. Fails with api_errc::invalid_argument.
+expected<void, api_error> check_distribution_config(const system_config& cfg);
+/// Loads CAF's openssl module with the TLS files when cfg.distributed and TLS is
+/// configured. Call before the actor system is built.
+void configure_caf_distribution(caf::actor_system_config& caf_cfg, const system_config& cfg);
 /// Stops the node actor (bounded wait), closes its port and drops every remote proxy.
 /// Call before the actor system is destroyed. Idempotent.
 void stop_node_link(system_core& core);
@@ -56,6 +64,13 @@ void stop_node_link(system_core& core);
 
 /// The TCP port this system's node actor listens on (0: not distributed or not running).
 uint16_t node_port(const system& sys);
+/// What the security checks dropped (docs/runtime.md, "Security model").
+struct security_counters {
+  uint64_t forged_peer_messages = 0;  ///< peer messages whose `from` is not on the sender's node
+  uint64_t ignored_exits = 0;         ///< CAF exit messages no local stop asked for
+};
+/// This system's counters (zero if it is not running).
+security_counters security_stats(const system& sys);
 /// Remote nodes connected and answering pings now.
 std::vector<std::string> connected_nodes(const system& sys);
 /// See system_core::watch_node / unwatch_node. Fails with noproc if the system is not

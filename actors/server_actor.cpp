@@ -28,6 +28,16 @@ namespace {
 template <class Rpc>
 auto peer_handler(server_actor* self) {
   return [self](peer_atom, const server_id& from, const Rpc& m) {
+    // `from` is payload: it must belong to the node whose actor sent the message (review
+    // F3: forged votes or AppendEntries replies from another process).
+    auto& core = *self->state.core;
+    if (!core.sender_speaks_for(self->current_sender(), from.node)) {
+      auto n = ++core.forged_peer_messages;
+      if (n <= 10 || n % 1000 == 0)
+        spdlog::warn("[{}] dropped a peer message claiming to come from {}: its sender is not on that node ({} so far)",
+                     self->state.tag, from.to_string(), n);
+      return;
+    }
     with_server(self, [&](server& s) { s.handle(from, peer_message{m}); });
   };
 }
@@ -469,8 +479,17 @@ server_behavior server_main(server_actor* self, std::shared_ptr<system_core> cor
   // Stopped from outside (system::stop_server, the system stopping, a linked exit): the
   // requests it holds promises for are answered at once, as on an internal stop, instead
   // of leaving their callers to wait out their timeouts.
+  // Only an exit a local stop path asked for (system_core::stop_actor) ends the server:
+  // a CAF exit message can come from any process that reaches the port, and an
+  // anonymous one from there looks exactly like a local one.
   self->set_exit_handler([self](caf::exit_msg& m) {
     auto& st = self->state;
+    if (!st.core->take_stop_request(self->address())) {
+      auto n = ++st.core->ignored_exits;
+      spdlog::warn("[{}] ignored an exit message no local stop asked for ({}; {} so far)", st.tag,
+                   self->system().render(m.reason), n);
+      return;
+    }
     st.stopping = true;
     fail_waiters(st);
     self->quit(std::move(m.reason));
@@ -497,6 +516,7 @@ server_behavior server_main(server_actor* self, std::shared_ptr<system_core> cor
                         metrics = st.metrics, uid = st.cfg.uid, del = st.delete_on_exit] {
     metrics->running.store(false);
     core->forget_actor(name, addr);
+    core->take_stop_request(addr);  // a stop that asked for this exit is done
     // delete_cluster: the data goes with the server (after the actor released its files).
     if (*del) {
       if (auto del = delete_server_data(*core, name, uid); !del)

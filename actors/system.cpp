@@ -148,6 +148,12 @@ result<std::unique_ptr<system>> system::start(system_config cfg) {
     return make_api_error(api_errc::storage, st.error().message());
   // One running system per data dir: a second one would recover the first one's live WAL
   // into segments and delete it under its feet. Held until stop() has ended every actor.
+  // [node_link] plain TCP beyond loopback, TLS files; the wire bound covers a command
+  if (auto checked = detail::check_distribution_config(cfg); !checked) return checked.error();
+  if (cfg.max_wire_field_bytes < cfg.server_defaults.max_command_bytes ||
+      cfg.max_wire_field_bytes < cfg.server_defaults.snapshot_chunk_size)
+    return make_api_error(api_errc::invalid_argument,
+                          "max_wire_field_bytes must be >= server_defaults.max_command_bytes and snapshot_chunk_size");
   auto data_dir_lock = storage::directory_lock::acquire(cfg.data_dir);
   if (!data_dir_lock) {
     if (storage::directory_lock::is_held_elsewhere(data_dir_lock.error()))
@@ -160,6 +166,9 @@ result<std::unique_ptr<system>> system::start(system_config cfg) {
   actors::announce_ra_types(*s->caf_cfg_);
   s->caf_cfg_->set("scheduler.max-threads", cfg.scheduler_threads);
   if (cfg.configure_caf) cfg.configure_caf(*s->caf_cfg_);
+  detail::configure_caf_distribution(*s->caf_cfg_, cfg);  // [node_link] CAF's openssl module for TLS
+  // The bound on byte fields read from the wire (ra/inspect.hpp, wire_detail::load_bounded_bytes, reads it back).
+  caf::put(s->caf_cfg_->content, "ra.max-wire-field-bytes", static_cast<int64_t>(cfg.max_wire_field_bytes));
   s->sys_ = std::make_unique<caf::actor_system>(*s->caf_cfg_);
 
   auto core = std::make_shared<detail::system_core>();
@@ -273,7 +282,7 @@ void system::stop() {
     }
     {
       caf::scoped_actor self{*sys_};
-      for (auto& a : servers) caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+      for (auto& a : servers) core_->stop_actor(a);
       if (!wait_down(self, servers, std::chrono::seconds(10)))
         spdlog::error("[{}] some servers did not stop in time", core_->name);
       if (core_->wal) {
@@ -344,7 +353,7 @@ status system::spawn_server(storage::persisted_server_config pc, std::vector<log
         },
         [&](caf::error& e) { error.message = sys_->render(e); });
   if (started) return done{};
-  if (!answered) caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+  if (!answered) core_->stop_actor(a);
   core_->forget_actor(name, a.address());
   error.message = "server " + name + ": " + error.message;
   return error;
@@ -421,7 +430,7 @@ status system::stop_server(const server_id& id, std::chrono::milliseconds timeou
   auto a = id.node == core_->name ? core_->find(id.name) : caf::actor{};
   if (!a) return make_api_error(api_errc::noproc, id.to_string() + " is not running");
   caf::scoped_actor self{*sys_};
-  caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+  core_->stop_actor(a);
   bool down = wait_down(self, {a}, timeout);
   core_->forget_actor(id.name, a.address());
   if (!down) return make_api_error(api_errc::timeout, id.to_string() + " did not stop");

@@ -83,6 +83,33 @@ void system_core::watch_leader(const server_id& leader, const caf::actor& watche
     caf::anon_send(a, actors::leader_watch_atom::value, leader, watcher);
 }
 
+void system_core::allow_stop(const caf::actor_addr& a) {
+  std::lock_guard lk{stop_mx};
+  stop_requests.insert(a);
+}
+
+void system_core::stop_actor(const caf::actor& a, caf::exit_reason reason) {
+  if (!a) return;
+  allow_stop(a.address());
+  caf::anon_send_exit(a, reason);
+}
+
+bool system_core::take_stop_request(const caf::actor_addr& a) {
+  std::lock_guard lk{stop_mx};
+  return stop_requests.erase(a) > 0;
+}
+
+bool system_core::sender_speaks_for(const caf::strong_actor_ptr& sender, const std::string& node) const {
+  if (!sender) return false;
+  const auto& sender_node = sender->node();
+  if (sys && sender_node == sys->node()) return true;  // an actor of this actor system
+  if (node != name)
+    if (auto other = find_system(node); other && other->sys && other->sys->node() == sender_node) return true;
+  std::lock_guard lk{remote_mx};
+  auto it = remote.node_names.find(sender_node);
+  return it != remote.node_names.end() && it->second == node;
+}
+
 void register_system(const std::shared_ptr<system_core>& core) {
   std::lock_guard lk{registry_mx};
   registry[core->name] = core;

@@ -3,6 +3,7 @@
 // WAL and segment writer actors, the directory of servers and the machine registry).
 // Server actors hold a shared_ptr to it; everything mutable is guarded by a mutex.
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -16,6 +17,8 @@
 
 #include <caf/actor.hpp>
 #include <caf/actor_system.hpp>
+#include <caf/exit_reason.hpp>
+#include <caf/node_id.hpp>
 
 #include "ra/config.hpp"
 #include "ra/machine.hpp"
@@ -87,9 +90,33 @@ struct system_core {
     std::set<std::string> up_nodes;  ///< connected nodes currently answering pings
     std::map<std::string, std::map<std::string, caf::actor>> servers;  ///< node -> name -> proxy
     std::set<std::pair<std::string, std::string>> lookups_in_flight;   ///< (node, name)
+    std::map<caf::node_id, std::string> node_names;  ///< CAF node of a linked node actor -> node name
   };
   mutable std::mutex remote_mx;  ///< guards remote
   mutable remote_state remote;
+
+  // -- security (docs/runtime.md, "Security model") ---------------------------------------
+
+  /// Peer messages dropped because their `from` does not belong to the node that sent
+  /// them (or they came with no sender); exit messages ignored because no local stop
+  /// asked for them.
+  std::atomic<uint64_t> forged_peer_messages{0};
+  std::atomic<uint64_t> ignored_exits{0};
+  /// Actors (servers, the node actor) a local stop path is about to end: their exit
+  /// handlers honour an exit message only if their address is here (a remote process can
+  /// send a CAF exit message, and an anonymous one looks exactly like a local one).
+  std::mutex stop_mx;
+  std::set<caf::actor_addr> stop_requests;
+  /// Marks `a` as stopped by us and sends it the exit message.
+  void stop_actor(const caf::actor& a, caf::exit_reason reason = caf::exit_reason::user_shutdown);
+  /// Marks `a` only (the caller sends the exit itself). Returns nothing.
+  void allow_stop(const caf::actor_addr& a);
+  /// True (and forgotten) if a local stop asked for `a` to end.
+  bool take_stop_request(const caf::actor_addr& a);
+  /// Whether `sender` (a message's current_sender) may speak for server node `node`:
+  /// an actor of this actor system, an actor of the in-process system named `node`, or
+  /// an actor of the remote CAF node the node actor linked under that name.
+  bool sender_speaks_for(const caf::strong_actor_ptr& sender, const std::string& node) const;
 
   /// Nodes connected and answering pings now.
   std::set<std::string> up_nodes() const;

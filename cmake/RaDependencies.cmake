@@ -1,13 +1,15 @@
 # Finds the Debian bookworm packages ra-cpp builds against.
 # CAF 0.17.6 (libcaf-dev) ships no CMake config, so its headers and libraries are
-# located by hand and wrapped in imported targets (CAF::core, CAF::io).
+# located by hand and wrapped in imported targets (CAF::core, CAF::io, CAF::openssl).
 find_package(Threads REQUIRED)
 find_package(nlohmann_json 3 REQUIRED)
 
 find_path(CAF_INCLUDE_DIR caf/all.hpp)
 find_library(CAF_CORE_LIBRARY NAMES caf_core)
 find_library(CAF_IO_LIBRARY NAMES caf_io)
-if(NOT CAF_INCLUDE_DIR OR NOT CAF_CORE_LIBRARY OR NOT CAF_IO_LIBRARY)
+find_library(CAF_OPENSSL_LIBRARY NAMES caf_openssl)
+find_package(OpenSSL REQUIRED)
+if(NOT CAF_INCLUDE_DIR OR NOT CAF_CORE_LIBRARY OR NOT CAF_IO_LIBRARY OR NOT CAF_OPENSSL_LIBRARY)
   message(FATAL_ERROR "CAF 0.17 not found: install libcaf-dev (scripts/install-deps.sh does it)")
 endif()
 if(NOT TARGET CAF::core)
@@ -20,6 +22,11 @@ if(NOT TARGET CAF::core)
   set_target_properties(CAF::io PROPERTIES
     IMPORTED_LOCATION "${CAF_IO_LIBRARY}"
     INTERFACE_LINK_LIBRARIES CAF::core)
+  # Mutual TLS between nodes (system_config::tls_*).
+  add_library(CAF::openssl SHARED IMPORTED)
+  set_target_properties(CAF::openssl PROPERTIES
+    IMPORTED_LOCATION "${CAF_OPENSSL_LIBRARY}"
+    INTERFACE_LINK_LIBRARIES "CAF::io;OpenSSL::SSL;OpenSSL::Crypto")
 endif()
 
 if(RA_BUILD_TESTS)

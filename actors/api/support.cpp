@@ -221,6 +221,7 @@ void stop_local_server(caf::event_based_actor* self, system& sys, const server_i
   auto a = id.node == sys.name() ? core->find(id.name) : caf::actor{};
   if (!a) return then(not_running(id));
   auto left = std::max(left_until(self, deadline), ms{1});
+  core->allow_stop(a.address());
   self->send_exit(a, caf::exit_reason::user_shutdown);
   auto waiter = self->spawn(down_waiter, a, left);
   // The server's exit hook clears its directory entry and key metrics too, but it may

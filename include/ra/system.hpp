@@ -93,10 +93,32 @@ struct system_config {
   /// other actor systems) reach its servers. Needs the middleman loaded, e.g.
   /// configure_caf = [](auto& c) { c.load<caf::io::middleman>(); }.
   bool distributed = false;
-  /// Interface to listen on ("" = all interfaces) and TCP port (0 = any free port; read
-  /// the one chosen with ra::node_port(sys)).
-  std::string listen_host;
+  /// Interface to listen on and TCP port (0 = any free port; read the one chosen with
+  /// ra::node_port(sys)). The default is loopback; "" means all interfaces. A
+  /// non-loopback address (or "") in plain mode needs allow_insecure_remote.
+  std::string listen_host = "127.0.0.1";
   uint16_t listen_port = 0;
+  /// Plain (non-TLS) distribution on a non-loopback listen address, or dialling a peer
+  /// whose host is not loopback: refused by start (invalid_argument) unless this is true,
+  /// and then logged as a warning at start. Plain mode has no authentication: whoever
+  /// reaches the port can stop, delete and reconfigure every server (docs/runtime.md,
+  /// "Security model").
+  bool allow_insecure_remote = false;
+  /// Mutual TLS between nodes (CAF's openssl module): when tls_certificate is set, the
+  /// node publishes and dials over TLS, and a peer must present a certificate signed by
+  /// tls_ca_file (else the TLS handshake fails before any Ra message is read). PEM
+  /// files; the key may be encrypted with tls_passphrase. All three files are required
+  /// together. The node name is NOT bound to the certificate (CAF 0.17 does not expose
+  /// the peer certificate): any holder of a certificate from this CA may claim any node
+  /// name that is not currently linked.
+  std::string tls_certificate;
+  std::string tls_key;
+  std::string tls_ca_file;
+  std::string tls_passphrase;
+  /// Largest byte field (command, log entry payload, snapshot chunk) accepted from
+  /// another process: a longer length prefix is refused before anything is allocated.
+  /// Must be >= server_defaults.max_command_bytes.
+  uint64_t max_wire_field_bytes = (64ull << 20) + (1ull << 20);
   /// Nodes to connect to: node name (their system_config::name) -> (host, port). Dialled
   /// at start and redialled while lost. One side of each pair is enough: a connection
   /// serves both directions.

@@ -11,9 +11,11 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <map>
 #include <mutex>
+#include <type_traits>
 #include <optional>
 #include <thread>
 
@@ -529,4 +531,255 @@ TEST_CASE("distributed: a machine's monitor_node effect turns a lost node into a
     },
     5s));
   CHECK(seen == std::vector<std::string>{"down n2"});
+}
+
+// -- security (review F3; docs/runtime.md, "Security model") ---------------------------------
+
+namespace {
+
+/// A process that is not an ra node: its own CAF actor system with the io middleman,
+/// optionally with ra's types announced (announce = false: the test announces its own).
+struct outsider {
+  caf::actor_system_config cfg;
+  std::unique_ptr<caf::actor_system> sys;
+  template <class Prepare>
+  explicit outsider(Prepare prepare) {
+    cfg.load<caf::io::middleman>();
+    cfg.set("scheduler.max-threads", 1);
+    prepare(cfg);
+    sys = std::make_unique<caf::actor_system>(cfg);
+  }
+  caf::actor node_actor(uint16_t port) {
+    auto a = sys->middleman().remote_actor("127.0.0.1", port);
+    if (!a) FAIL("cannot reach the node actor: " << sys->render(a.error()));
+    return *a;
+  }
+  /// The node's servers, as `ra_ndir` gives them to anyone who reaches the port.
+  std::map<std::string, caf::actor> directory(const caf::actor& node) {
+    std::map<std::string, caf::actor> out;
+    caf::scoped_actor self{*sys};
+    self->request(node, 5s, actors::node_dir_atom::value, std::vector<std::string>{})
+      .receive(
+        [&](const std::vector<std::string>& names, const std::vector<caf::actor>& actors) {
+          for (size_t i = 0; i < names.size() && i < actors.size(); ++i) out[names[i]] = actors[i];
+        },
+        [&](caf::error& e) { FAIL("node_dir failed: " << sys->render(e)); });
+    return out;
+  }
+};
+
+/// A byte field that claims `claimed` bytes on the wire and carries none: saved exactly
+/// like ra::shared_bytes' length prefix, under its wire name.
+struct lying_bytes {
+  uint32_t claimed = 0;
+};
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, lying_bytes& x) {
+  if constexpr (std::is_base_of_v<caf::serializer, Inspector>) {
+    size_t n = x.claimed;
+    if (auto err = f.begin_sequence(n)) return err;
+    return f.end_sequence();
+  } else {
+    return f(x.claimed);
+  }
+}
+
+/// Peak RSS (VmHWM) in bytes; reset_peak_rss() starts a new peak (Linux >= 4.0).
+size_t peak_rss() {
+  std::ifstream in{"/proc/self/status"};
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind("VmHWM:", 0) == 0) return std::stoul(line.substr(6)) * 1024;
+  return 0;
+}
+bool reset_peak_rss() {
+  std::ofstream out{"/proc/self/clear_refs"};
+  out << "5";
+  return static_cast<bool>(out);
+}
+
+}  // namespace
+
+TEST_CASE("distributed: plain distribution listens on loopback and needs allow_insecure_remote beyond it",
+          "[distributed][security]") {
+  CHECK(system_config{}.listen_host == "127.0.0.1");
+  temp_dir d1, d2, d3;
+  auto all_interfaces = distributed_config("n1", d1.path(), {});
+  all_interfaces.listen_host = "";
+  auto r = ra::system::start(all_interfaces);
+  REQUIRE_FALSE(r);
+  CHECK(r.error().code == api_errc::invalid_argument);
+  CHECK(r.error().message.find("allow_insecure_remote") != std::string::npos);
+
+  auto remote_peer = distributed_config("n2", d2.path(), {{"n9", {"192.0.2.7", 4242}}});
+  auto r2 = ra::system::start(remote_peer);
+  REQUIRE_FALSE(r2);
+  CHECK(r2.error().code == api_errc::invalid_argument);
+
+  auto allowed = distributed_config("n3", d3.path(), {});
+  allowed.listen_host = "0.0.0.0";
+  allowed.allow_insecure_remote = true;
+  auto r3 = ra::system::start(allowed);
+  REQUIRE(r3);
+  CHECK(node_port(**r3) != 0);
+}
+
+TEST_CASE("distributed: a hello claiming the name of a linked node is refused and the link is kept",
+          "[distributed][security]") {
+  temp_dir d1, d2;
+  auto n1 = start_system(distributed_config("n1", d1.path(), {}));
+  auto n2 = start_system(distributed_config("n2", d2.path(), {{"n1", {"127.0.0.1", node_port(*n1)}}}));
+  REQUIRE(eventually([&] { return connected_to(*n1, "n2"); }, 5s));
+  node_watcher watcher{n1->actor_system()};
+  REQUIRE(watch_node(*n1, "n2", watcher.actor()));
+  const auto hijack_at = clock_type::now();
+
+  // A second process calling itself n2 (a hijacker, or a node misconfigured with n2's
+  // name) says hello to n1 with its own "node actor".
+  outsider impostor{[](caf::actor_system_config& c) { actors::announce_ra_types(c); }};
+  auto n1_node = impostor.node_actor(node_port(*n1));
+  auto fake = impostor.sys->spawn([](caf::event_based_actor*, int) -> caf::behavior {
+    return {[](actors::node_ping_atom, const std::string&, uint64_t) {}};
+  }, 0);
+  std::optional<std::string> answer;
+  bool refused = false;
+  {
+    caf::scoped_actor self{*impostor.sys};
+    self->request(n1_node, 5s, actors::node_hello_atom::value, std::string("n2"), fake)
+      .receive([&](const std::string& name) { answer = name; }, [&](caf::error&) { refused = true; });
+  }
+  CHECK(refused);
+  CHECK_FALSE(answer);
+  // n1 keeps its link to the real n2: no node_down over several detection windows.
+  std::this_thread::sleep_for(ms{3 * down_after_ms});
+  CHECK_FALSE(watcher.events().first("n2", false, hijack_at));
+  CHECK(connected_to(*n1, "n2"));
+  caf::anon_send_exit(fake, caf::exit_reason::user_shutdown);
+}
+
+TEST_CASE("distributed: a forged peer message and a remote exit message are dropped and counted",
+          "[distributed][security]") {
+  temp_dir d1, d2;
+  auto n1 = start_system(distributed_config("n1", d1.path(), {}));
+  auto n2 = start_system(distributed_config("n2", d2.path(), {{"n1", {"127.0.0.1", node_port(*n1)}}}));
+  REQUIRE(eventually([&] { return connected_to(*n1, "n2") && connected_to(*n2, "n1"); }, 5s));
+  server_id s1{"s1", "n1"}, s2{"s2", "n2"};
+  std::vector<member> all{member{s1}, member{s2}};
+  REQUIRE(start_server(*n1, "sec", s1, "counter", all));
+  REQUIRE(start_server(*n2, "sec", s2, "counter", all));
+  REQUIRE(trigger_election(*n1, s1));
+  REQUIRE(process_command<int64_t>(*n1, s1, int64_t{1}, 15s));  // honest traffic passes the checks
+  CHECK(security_stats(*n1).forged_peer_messages == 0);
+  CHECK(security_stats(*n2).forged_peer_messages == 0);
+
+  // Another process reaches n1's port and sends s1 a vote "from" s2 (whose node is n2).
+  outsider attacker{[](caf::actor_system_config& c) { actors::announce_ra_types(c); }};
+  auto dir = attacker.directory(attacker.node_actor(node_port(*n1)));
+  REQUIRE(dir.count("s1"));
+  {
+    caf::scoped_actor self{*attacker.sys};
+    self->send(dir["s1"], actors::peer_atom::value, s2, request_vote_result{term_t{1000}, true});
+    self->send(dir["s1"], actors::peer_atom::value, s2, pre_vote_result{term_t{1000}, 0, true});
+  }
+  CHECK(eventually([&] { return security_stats(*n1).forged_peer_messages == 2; }, 5s));
+
+  // A CAF exit message from there (anonymous, or with its sender) does not end s1. (Not
+  // exit_reason::kill: CAF 0.17 makes it fatal before any exit handler runs; only TLS keeps
+  // such a peer out, see docs/runtime.md.)
+  caf::anon_send_exit(dir["s1"], caf::exit_reason::user_shutdown);
+  {
+    caf::scoped_actor self{*attacker.sys};
+    self->send_exit(dir["s1"], caf::exit_reason::user_shutdown);
+  }
+  CHECK(eventually([&] { return security_stats(*n1).ignored_exits == 2; }, 5s));
+  std::this_thread::sleep_for(200ms);
+  CHECK(n1->is_running("s1"));
+  auto r = process_command<int64_t>(*n1, s1, int64_t{1}, 10s);
+  REQUIRE(r);
+  CHECK(r->reply == 2);
+  // A local stop still works.
+  CHECK(n1->stop_server(s1));
+  CHECK_FALSE(n1->is_running("s1"));
+}
+
+TEST_CASE("distributed: a byte field whose length prefix exceeds the bound is refused before allocating",
+          "[distributed][security]") {
+  temp_dir d1;
+  auto c1 = distributed_config("n1", d1.path(), {});
+  auto n1 = start_system(std::move(c1));
+  server_id s1{"s1", "n1"};
+  REQUIRE(start_server(*n1, "big", s1, "counter", {member{s1}}));
+  REQUIRE(trigger_election(*n1, s1));
+  REQUIRE(process_command<int64_t>(*n1, s1, int64_t{1}, 15s));
+
+  // A message of a few bytes whose command payload claims 1 GiB (CAF 0.17 would resize a
+  // vector to that, zero-filled, before noticing the bytes are missing).
+  outsider attacker{[](caf::actor_system_config& c) { c.add_message_type<lying_bytes>("ra::shared_bytes"); }};
+  auto dir = attacker.directory(attacker.node_actor(node_port(*n1)));
+  REQUIRE(dir.count("s1"));
+  REQUIRE(reset_peak_rss());
+  const auto before = peak_rss();
+  REQUIRE(before > 0);
+  {
+    caf::scoped_actor self{*attacker.sys};
+    for (int i = 0; i < 3; ++i)
+      self->send(dir["s1"], actors::command_atom::value, lying_bytes{1u << 30}, uint8_t{2});
+    // Anything sent after it over the same connection arrives after it was read.
+    attacker.directory(attacker.node_actor(node_port(*n1)));
+  }
+  std::this_thread::sleep_for(300ms);
+  const auto after = peak_rss();
+  INFO("peak RSS before " << before << ", after " << after);
+  CHECK(after < before + (64u << 20));
+  auto r = process_command<int64_t>(*n1, s1, int64_t{1}, 10s);
+  REQUIRE(r);
+  CHECK(r->reply == 2);
+  CHECK(n1->is_running("s1"));
+}
+
+TEST_CASE("distributed: mutual TLS links nodes with certificates of the cluster CA and refuses others",
+          "[distributed][security]") {
+  temp_dir certs, d1, d2, d3, d4;
+  const std::string script = RA_TEST_CERT_SCRIPT;
+  REQUIRE(std::system(("sh '" + script + "' '" + certs.path() + "'").c_str()) == 0);
+  auto tls_config = [&](const std::string& name, const std::string& dir, peer_map peers, const std::string& cert) {
+    auto c = distributed_config(name, dir, std::move(peers));
+    c.tls_certificate = certs.path() + "/" + cert + ".pem";
+    c.tls_key = certs.path() + "/" + cert + ".key";
+    c.tls_ca_file = certs.path() + "/ca.pem";
+    return c;
+  };
+  // Incomplete TLS settings are refused.
+  auto partial = tls_config("n9", d4.path(), {}, "n1");
+  partial.tls_ca_file.clear();
+  auto bad = ra::system::start(partial);
+  REQUIRE_FALSE(bad);
+  CHECK(bad.error().code == api_errc::invalid_argument);
+
+  auto n1 = start_system(tls_config("n1", d1.path(), {}, "n1"));
+  const auto p1 = node_port(*n1);
+  auto n2 = start_system(tls_config("n2", d2.path(), {{"n1", {"127.0.0.1", p1}}}, "n2"));
+  REQUIRE(eventually([&] { return connected_to(*n1, "n2") && connected_to(*n2, "n1"); }, 10s));
+  server_id s1{"s1", "n1"}, s2{"s2", "n2"};
+  std::vector<member> all{member{s1}, member{s2}};
+  REQUIRE(start_server(*n1, "tls", s1, "counter", all));
+  REQUIRE(start_server(*n2, "tls", s2, "counter", all));
+  REQUIRE(trigger_election(*n1, s1));
+  auto r = process_command<int64_t>(*n2, s2, int64_t{4}, 15s);
+  REQUIRE(r);
+  CHECK(r->reply == 4);
+
+  // A node whose certificate comes from another CA is refused in the TLS handshake.
+  spdlog::warn("test: the rogue node starts");
+  auto rogue = start_system(tls_config("n3", d3.path(), {{"n1", {"127.0.0.1", p1}}}, "rogue"));
+  // A plain CAF client (no TLS) gets nothing either: not even the node actor.
+  outsider plain{[](caf::actor_system_config& c) { actors::announce_ra_types(c); }};
+  spdlog::warn("test: the plain client connects");
+  auto got = plain.sys->middleman().remote_actor("127.0.0.1", p1);
+  CHECK_FALSE(got);
+  spdlog::warn("test: the plain client is done");
+  std::this_thread::sleep_for(ms{3 * down_after_ms});
+  CHECK_FALSE(connected_to(*n1, "n3"));
+  CHECK_FALSE(connected_to(*rogue, "n1"));
+  CHECK(connected_to(*n1, "n2"));
 }
