@@ -208,6 +208,16 @@ std::map<std::string, std::unique_ptr<ra::system>> start_three_nodes(
   return nodes;
 }
 
+/// Starts a counter cluster of `ids` (each server on its own node's system) and elects
+/// the first one.
+void start_counter_cluster(std::map<std::string, std::unique_ptr<ra::system>>& nodes, const std::string& cluster,
+                           const std::vector<server_id>& ids) {
+  std::vector<member> all;
+  for (auto& id : ids) all.push_back(member{id});
+  for (auto& id : ids) REQUIRE(start_server(*nodes[id.node], cluster, id, "counter", all));
+  REQUIRE(trigger_election(*nodes[ids.front().node], ids.front()));
+}
+
 /// Freezes `sys` until `until`, as a SIGSTOP'ed process would be to its peers: every
 /// scheduler thread runs one of these blocking actors (more of them than threads), so no
 /// actor of the system (servers, node actor) runs; its connections stay open.
@@ -234,9 +244,7 @@ TEST_CASE("distributed: a 3-node cluster over the middleman elects, replicates a
 
   server_id s1{"s1", "n1"}, s2{"s2", "n2"}, s3{"s3", "n3"};
   std::vector<server_id> ids{s1, s2, s3};
-  std::vector<member> all{member{s1}, member{s2}, member{s3}};
-  for (auto& id : ids) REQUIRE(start_server(*nodes[id.node], "dist", id, "counter", all));
-  REQUIRE(trigger_election(*nodes["n1"], s1));
+  start_counter_cluster(nodes, "dist", ids);
 
   // A command through each member, each from the member's own node: the followers'
   // not_leader hints are followed to the leader on another node.
@@ -439,9 +447,7 @@ TEST_CASE("distributed: named queries run on servers of other nodes; query funct
   });
   server_id s1{"s1", "n1"}, s2{"s2", "n2"}, s3{"s3", "n3"};
   std::vector<server_id> ids{s1, s2, s3};
-  std::vector<member> all{member{s1}, member{s2}, member{s3}};
-  for (auto& id : ids) REQUIRE(start_server(*nodes[id.node], "counters", id, "counter", all));
-  REQUIRE(trigger_election(*nodes["n1"], s1));
+  start_counter_cluster(nodes, "counters", ids);
   REQUIRE(process_command<int64_t>(*nodes["n1"], s1, int64_t{5}, 15s));
   auto seven = process_command<int64_t>(*nodes["n2"], s2, int64_t{7}, 10s);
   REQUIRE(seven);
@@ -532,9 +538,7 @@ TEST_CASE("distributed: calls waiting on a server whose node freezes fail at onc
   auto nodes = start_three_nodes(d1, d2, d3);
   server_id s1{"s1", "n1"}, s2{"s2", "n2"}, s3{"s3", "n3"};
   std::vector<server_id> ids{s1, s2, s3};
-  std::vector<member> all{member{s1}, member{s2}, member{s3}};
-  for (auto& id : ids) REQUIRE(start_server(*nodes[id.node], "dist", id, "counter", all));
-  REQUIRE(trigger_election(*nodes["n1"], s1));
+  start_counter_cluster(nodes, "dist", ids);
   auto first = process_command<int64_t>(*nodes["n2"], s1, int64_t{5}, 15s);
   REQUIRE(first);
   REQUIRE(first->leader == s1);
@@ -573,11 +577,7 @@ TEST_CASE("distributed: a query redirected to a leader whose node freezes is ask
   auto nodes = start_three_nodes(d1, d2, d3);
   // Five voters: s1 on n1, s2 on n2, s3..s5 on n3.
   server_id s1{"s1", "n1"}, s2{"s2", "n2"}, s3{"s3", "n3"}, s4{"s4", "n3"}, s5{"s5", "n3"};
-  std::vector<server_id> ids{s1, s2, s3, s4, s5};
-  std::vector<member> all;
-  for (auto& id : ids) all.push_back(member{id});
-  for (auto& id : ids) REQUIRE(start_server(*nodes[id.node], "dist", id, "counter", all));
-  REQUIRE(trigger_election(*nodes["n1"], s1));
+  start_counter_cluster(nodes, "dist", {s1, s2, s3, s4, s5});
   REQUIRE(process_command<int64_t>(*nodes["n2"], s2, int64_t{5}, 15s));
   // With s3..s5 stopped, s1 cannot confirm its leadership (2 of 5): a consistent query
   // asked through s2 is redirected to s1 and waits there.
