@@ -3,6 +3,7 @@
 // thread except system_core::remote, which resolve() reads under remote_mx.
 
 #include "actors/node_link.hpp"
+#include "actors/node_identity.hpp"
 
 #include <map>
 #include <optional>
@@ -78,6 +79,9 @@ struct node_settings {
   ms ping_interval{1000};
   ms down_after{3000};
   bool tls = false;  ///< publish and dial over CAF's openssl module
+  /// With TLS: this node's certificate and key, to prove its name in hellos and check
+  /// the peers' proofs (actors/node_identity.hpp).
+  std::shared_ptr<const node_identity> identity;
 };
 
 /// What this node knows about one remote node.
@@ -243,6 +247,36 @@ void drop_link(node_actor* self, const std::string& node, const std::string& why
   mark_down(self, node, why);
 }
 
+/// The node dialled as `node` answered our hello as `their_name`: link it if it is that node.
+void hello_answered(node_actor* self, const std::string& node, const caf::actor& remote, const std::string& their_name) {
+  self->state.peers[node].dialling = false;
+  if (their_name != node) {
+    spdlog::error("[{}] the node configured as {} calls itself {}: not linked", self->state.settings.local_name, node,
+                  their_name);
+    return;
+  }
+  if (!may_adopt(self, node, remote)) {
+    spdlog::error("[{}] the node at the address of {} is not the {} already linked: not linked",
+                  self->state.settings.local_name, node, node);
+    return;
+  }
+  adopt_link(self, node, remote);
+}
+
+/// A hello from `from` (its name already proven, with TLS): links it unless it is a
+/// second node of a live name; the error says why not.
+caf::error accept_hello(node_actor* self, const std::string& from, const caf::actor& their_node) {
+  if (from.empty() || from == self->state.settings.local_name || !their_node)
+    return caf::make_error(caf::sec::invalid_argument, "bad hello from " + from);
+  if (!may_adopt(self, from, their_node)) {
+    spdlog::error("[{}] refused a hello from a second node calling itself {}: {} is linked and up",
+                  self->state.settings.local_name, from, from);
+    return caf::make_error(caf::sec::invalid_argument, "node " + from + " is already linked");
+  }
+  adopt_link(self, from, their_node);
+  return {};
+}
+
 /// Connects to a configured peer without blocking: the middleman actor connects, then
 /// the two node actors say hello.
 void dial(node_actor* self, const std::string& node) {
@@ -266,22 +300,29 @@ void dial(node_actor* self, const std::string& node) {
           spdlog::warn("[{}] node {}: nothing published at its address", self->state.settings.local_name, node);
           return;
         }
-        self->request(remote, timeout, node_hello_atom::value, self->state.settings.local_name,
-                      caf::actor_cast<caf::actor>(self))
+        auto& me = self->state.settings;
+        if (!me.identity) {
+          self->request(remote, timeout, node_hello_atom::value, me.local_name, caf::actor_cast<caf::actor>(self))
+            .then([self, node, remote](const std::string& their_name) { hello_answered(self, node, remote, their_name); },
+                  give_up);
+          return;
+        }
+        auto proof = me.identity->prove(me.local_name, node, node_identity::now_ms());
+        self->request(remote, timeout, node_hello_tls_atom::value, me.local_name, caf::actor_cast<caf::actor>(self),
+                      std::move(proof.certificate_pem), std::move(proof.signature), proof.unix_ms)
           .then(
-            [self, node, remote](const std::string& their_name) {
-              self->state.peers[node].dialling = false;
-              if (their_name != node) {
-                spdlog::error("[{}] the node configured as {} calls itself {}: not linked",
-                              self->state.settings.local_name, node, their_name);
+            [self, node, remote](const std::string& their_name, std::string cert, std::string sig, int64_t at) {
+              auto& me = self->state.settings;
+              auto why = me.identity->check({std::move(cert), std::move(sig), at}, their_name, me.local_name,
+                                            node_identity::now_ms());
+              if (!why.empty()) {
+                self->state.peers[node].dialling = false;
+                ++self->state.core->refused_hellos;
+                spdlog::error("[{}] the node at the address of {} does not prove it is {}: {}; not linked",
+                              me.local_name, node, their_name, why);
                 return;
               }
-              if (!may_adopt(self, node, remote)) {
-                spdlog::error("[{}] the node at the address of {} is not the {} already linked: not linked",
-                              self->state.settings.local_name, node, node);
-                return;
-              }
-              adopt_link(self, node, remote);
+              hello_answered(self, node, remote, their_name);
             },
             give_up);
       },
@@ -366,15 +407,30 @@ caf::behavior node_main(node_actor* self, std::shared_ptr<system_core> core, nod
   return {
     // -- from other nodes ----------------------------------------------------------------
     [self](node_hello_atom, const std::string& from, const caf::actor& their_node) -> caf::result<std::string> {
-      if (from.empty() || from == self->state.settings.local_name || !their_node)
-        return caf::make_error(caf::sec::invalid_argument, "bad hello from " + from);
-      if (!may_adopt(self, from, their_node)) {
-        spdlog::error("[{}] refused a hello from a second node calling itself {}: {} is linked and up",
-                      self->state.settings.local_name, from, from);
-        return caf::make_error(caf::sec::invalid_argument, "node " + from + " is already linked");
+      if (self->state.settings.identity) {
+        // With TLS a name must be proven: an unproven hello is a peer of another build or
+        // one trying to skip the check.
+        ++self->state.core->refused_hellos;
+        spdlog::error("[{}] refused a hello from {} without a proof of its name", self->state.settings.local_name, from);
+        return caf::make_error(caf::sec::invalid_argument, "this node needs a TLS hello with a certificate");
       }
-      adopt_link(self, from, their_node);
+      if (auto err = accept_hello(self, from, their_node)) return err;
       return self->state.settings.local_name;
+    },
+    [self](node_hello_tls_atom, const std::string& from, const caf::actor& their_node, std::string cert,
+           std::string sig, int64_t at) -> caf::result<std::string, std::string, std::string, int64_t> {
+      auto& me = self->state.settings;
+      if (!me.identity) return caf::make_error(caf::sec::invalid_argument, "this node does not run TLS");
+      auto why = me.identity->check({std::move(cert), std::move(sig), at}, from, me.local_name, node_identity::now_ms());
+      if (!why.empty()) {
+        ++self->state.core->refused_hellos;
+        spdlog::error("[{}] refused a hello from a node calling itself {}: {}", me.local_name, from, why);
+        return caf::make_error(caf::sec::invalid_argument, "hello refused: " + why);
+      }
+      if (auto err = accept_hello(self, from, their_node)) return err;
+      auto proof = me.identity->prove(me.local_name, from, node_identity::now_ms());
+      return caf::result<std::string, std::string, std::string, int64_t>(
+        me.local_name, std::move(proof.certificate_pem), std::move(proof.signature), proof.unix_ms);
     },
     [self](node_dir_atom, const std::vector<std::string>& names) {
       std::vector<std::string> found;
@@ -489,8 +545,13 @@ expected<void, api_error> start_node_link(const std::shared_ptr<system_core>& co
   const bool tls = !cfg.tls_certificate.empty();
   if (tls && !sys.has_openssl_manager())
     return make_api_error(api_errc::invalid_argument, "TLS configured but CAF's openssl module is not loaded");
-  node_settings settings{cfg.name, cfg.peers, ms{cfg.node_ping_interval_ms}, ms{cfg.node_down_after_ms}, tls};
+  node_settings settings{cfg.name, cfg.peers, ms{cfg.node_ping_interval_ms}, ms{cfg.node_down_after_ms}, tls, {}};
   settings.peers.erase(cfg.name);
+  if (tls) {
+    auto identity = node_identity::load(cfg.tls_certificate, cfg.tls_key, cfg.tls_passphrase, cfg.tls_ca_file);
+    if (!identity) return make_api_error(api_errc::invalid_argument, "TLS: " + identity.error());
+    settings.identity = std::move(*identity);
+  }
   auto node = sys.spawn(node_main, core, std::move(settings));
   auto* host = cfg.listen_host.empty() ? nullptr : cfg.listen_host.c_str();
   // reuse = true: rebinding a port right after a restart is fine
@@ -556,7 +617,7 @@ std::vector<std::string> connected_nodes(const system& sys) {
 security_counters security_stats(const system& sys) {
   auto core = detail::find_system(sys.name());
   if (!core) return {};
-  return {core->forged_peer_messages.load(), core->ignored_exits.load()};
+  return {core->forged_peer_messages.load(), core->ignored_exits.load(), core->refused_hellos.load()};
 }
 
 namespace {

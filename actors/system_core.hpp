@@ -102,6 +102,7 @@ struct system_core {
   /// asked for them.
   std::atomic<uint64_t> forged_peer_messages{0};
   std::atomic<uint64_t> ignored_exits{0};
+  std::atomic<uint64_t> refused_hellos{0};  ///< TLS hellos whose name proof failed
   /// Actors (servers, the node actor) a local stop path is about to end: their exit
   /// handlers honour an exit message only if their address is here (a remote process can
   /// send a CAF exit message, and an anonymous one looks exactly like a local one).

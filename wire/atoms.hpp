@@ -47,6 +47,10 @@ using node_up_atom = caf::atom_constant<caf::atom("ra_nup")>;      ///< (node_up
 // between node actors (across processes)
 /// (hello, my name, my node actor) -> std::string your_peer_name
 using node_hello_atom = caf::atom_constant<caf::atom("ra_nhello")>;
+/// With TLS: (hello, my name, my node actor, certificate PEM, signature, unix ms) ->
+/// (your peer name, certificate PEM, signature, unix ms): each side proves its name
+/// (actors/node_identity.hpp).
+using node_hello_tls_atom = caf::atom_constant<caf::atom("ra_nhellot")>;
 /// (dir, std::vector<std::string> names; empty = all) -> (names, std::vector<caf::actor>)
 using node_dir_atom = caf::atom_constant<caf::atom("ra_ndir")>;
 /// (ping, my name, uint64_t seq), answered by a one-way (pong, my name, seq)

@@ -218,6 +218,20 @@ void start_counter_cluster(std::map<std::string, std::unique_ptr<ra::system>>& n
   REQUIRE(trigger_election(*nodes[ids.front().node], ids.front()));
 }
 
+/// Certificates made with the openssl CLI into `dir` (test/actors/make_test_certs.sh).
+void make_test_certs(const temp_dir& dir) {
+  const std::string script = RA_TEST_CERT_SCRIPT;
+  REQUIRE(std::system(("sh '" + script + "' '" + dir.path() + "'").c_str()) == 0);
+}
+
+/// `c` with mutual TLS: certificate and key `cert` from `certs`, the cluster CA.
+system_config with_test_cert(system_config c, const temp_dir& certs, const std::string& cert) {
+  c.tls_certificate = certs.path() + "/" + cert + ".pem";
+  c.tls_key = certs.path() + "/" + cert + ".key";
+  c.tls_ca_file = certs.path() + "/ca.pem";
+  return c;
+}
+
 /// Freezes `sys` until `until`, as a SIGSTOP'ed process would be to its peers: every
 /// scheduler thread runs one of these blocking actors (more of them than threads), so no
 /// actor of the system (servers, node actor) runs; its connections stay open.
@@ -834,14 +848,9 @@ TEST_CASE("distributed: a byte field whose length prefix exceeds the bound is re
 TEST_CASE("distributed: mutual TLS links nodes with certificates of the cluster CA and refuses others",
           "[distributed][security]") {
   temp_dir certs, d1, d2, d3, d4;
-  const std::string script = RA_TEST_CERT_SCRIPT;
-  REQUIRE(std::system(("sh '" + script + "' '" + certs.path() + "'").c_str()) == 0);
+  make_test_certs(certs);
   auto tls_config = [&](const std::string& name, const std::string& dir, peer_map peers, const std::string& cert) {
-    auto c = distributed_config(name, dir, std::move(peers));
-    c.tls_certificate = certs.path() + "/" + cert + ".pem";
-    c.tls_key = certs.path() + "/" + cert + ".key";
-    c.tls_ca_file = certs.path() + "/ca.pem";
-    return c;
+    return with_test_cert(distributed_config(name, dir, std::move(peers)), certs, cert);
   };
   // Incomplete TLS settings are refused.
   auto partial = tls_config("n9", d4.path(), {}, "n1");
@@ -876,4 +885,44 @@ TEST_CASE("distributed: mutual TLS links nodes with certificates of the cluster 
   CHECK_FALSE(connected_to(*n1, "n3"));
   CHECK_FALSE(connected_to(*rogue, "n1"));
   CHECK(connected_to(*n1, "n2"));
+}
+
+TEST_CASE("distributed: with TLS a node must hold a certificate for the name it claims", "[distributed][security]") {
+  temp_dir certs, d1, d2, d3;
+  make_test_certs(certs);
+  auto tls_config = [&](const std::string& name, const std::string& dir, peer_map peers, const std::string& cert) {
+    return with_test_cert(distributed_config(name, dir, std::move(peers)), certs, cert);
+  };
+  // A key that is not the certificate's is refused at start.
+  auto mismatched = tls_config("n1", d1.path(), {}, "n1");
+  mismatched.tls_key = certs.path() + "/n2.key";
+  auto bad = ra::system::start(mismatched);
+  REQUIRE_FALSE(bad);
+  CHECK(bad.error().code == api_errc::invalid_argument);
+
+  // An impostor with a valid certificate of the cluster CA, issued to n3, calls itself n2
+  // (n2 is not running, so no live link protects the name).
+  auto impostor = start_system(tls_config("n2", d2.path(), {}, "n3"));
+  const auto ip = node_port(*impostor);
+  // n1 dials it as its configured peer n2: the answer's proof names n3, not n2.
+  auto n1 = start_system(tls_config("n1", d1.path(), {{"n2", {"127.0.0.1", ip}}}, "n1"));
+  const auto p1 = node_port(*n1);
+  REQUIRE(eventually([&] { return security_stats(*n1).refused_hellos >= 1; }, 10s));
+  std::this_thread::sleep_for(ms{3 * down_after_ms});
+  // (The impostor checked n1's proof, which holds, so it may count n1 as linked: what
+  // matters is that n1 does not take it for n2.)
+  CHECK(connected_nodes(*n1).empty());
+  impostor.reset();
+  // The impostor dials n1 instead: n1 refuses its hello.
+  const auto before = security_stats(*n1).refused_hellos;
+  auto dialler = start_system(tls_config("n2", d2.path(), {{"n1", {"127.0.0.1", p1}}}, "n3"));
+  REQUIRE(eventually([&] { return security_stats(*n1).refused_hellos > before; }, 10s));
+  std::this_thread::sleep_for(ms{3 * down_after_ms});
+  CHECK_FALSE(connected_to(*n1, "n2"));
+  CHECK(connected_nodes(*dialler).empty());
+
+  // The real n2 (its certificate names n2) links with n1 at once.
+  dialler.reset();
+  auto n2 = start_system(tls_config("n2", d3.path(), {{"n1", {"127.0.0.1", p1}}}, "n2"));
+  REQUIRE(eventually([&] { return connected_to(*n1, "n2") && connected_to(*n2, "n1"); }, 10s));
 }

@@ -1,7 +1,7 @@
 #!/bin/sh
 # Test certificates for the mutual-TLS tests (distributed_tests.cpp), made at test time
 # with the openssl CLI into $1: a cluster CA (ca.pem), node certificates signed by it
-# (n1, n2: <name>.pem + <name>.key), and a second CA with a certificate of its own
+# (n1, n2, n3: <name>.pem + <name>.key, CN = the name), and a second CA with a certificate of its own
 # (rogue.pem + rogue.key) that the cluster must refuse.
 set -eu
 dir=$1
@@ -21,4 +21,5 @@ make_ca ca
 make_ca other_ca
 make_cert n1 ca
 make_cert n2 ca
+make_cert n3 ca
 make_cert rogue other_ca
