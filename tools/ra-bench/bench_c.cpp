@@ -23,6 +23,7 @@
 #include <thread>
 
 #include "tools/ra-bench/bench_common.hpp"
+#include "tools/ra-bench/child_process.hpp"
 #include "tools/ra-bench/bench_workloads.hpp"
 
 namespace ra::bench {
@@ -154,14 +155,8 @@ int child_recover(const run_options& o) {
 
 // -- parent side ------------------------------------------------------------------------------
 
-struct child {
-  pid_t pid = -1;
-  FILE* out = nullptr;
-  clock_type::time_point forked;
-};
-
-child spawn_child(const run_options& o, const std::string& phase, bool wait_kill) {
-  std::vector<std::string> args{"ra-bench",    "c",
+child_process spawn_child(const run_options& o, const std::string& phase, bool wait_kill) {
+  std::vector<std::string> args{"c",
                                 "--phase",     phase,
                                 "--state-dir", o.c_state_dir,
                                 "--commands",  std::to_string(o.c_commands),
@@ -170,49 +165,13 @@ child spawn_child(const run_options& o, const std::string& phase, bool wait_kill
                                 "--scheduler-threads", std::to_string(o.scheduler_threads),
                                 "--priority",  o.priority};
   if (wait_kill) args.push_back("--wait-kill");
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  int fds[2];
-  if (::pipe(fds) != 0) throw std::runtime_error("pipe failed");
-  child c;
-  c.forked = clock_type::now();
-  c.pid = ::fork();
-  if (c.pid < 0) throw std::runtime_error("fork failed");
-  if (c.pid == 0) {
-    ::dup2(fds[1], STDOUT_FILENO);
-    ::close(fds[0]);
-    ::close(fds[1]);
-    ::execv("/proc/self/exe", argv.data());
-    ::_exit(127);
-  }
-  ::close(fds[1]);
-  c.out = ::fdopen(fds[0], "r");
-  return c;
+  return spawn_self(args);
 }
 
 /// Reads lines until one starts with `tag`; returns its JSON and the seconds since fork.
-std::pair<json, double> read_tagged(child& c, const std::string& tag) {
-  char* line = nullptr;
-  size_t cap = 0;
-  while (::getline(&line, &cap, c.out) > 0) {
-    std::string s{line};
-    if (s.rfind(tag + " ", 0) == 0) {
-      double t = seconds_since(c.forked);
-      std::free(line);
-      return {json::parse(s.substr(tag.size() + 1)), t};
-    }
-  }
-  std::free(line);
-  throw std::runtime_error("child " + std::to_string(c.pid) + " ended without a " + tag + " line");
-}
-
-int wait_child(child& c) {
-  int status = 0;
-  ::waitpid(c.pid, &status, 0);
-  if (c.out) ::fclose(c.out);
-  c.out = nullptr;
-  return status;
+std::pair<json, double> read_tagged(child_process& c, const std::string& tag) {
+  auto rest = read_tagged_line(c, tag);
+  return {json::parse(rest), seconds_since(c.forked)};
 }
 
 json recover_phase(run_options& co, run_frame& frame, const std::string& how) {

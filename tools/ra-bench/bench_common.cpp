@@ -65,13 +65,17 @@ shared_bytes make_command(size_t payload_size) {
   return encode(c);
 }
 
+void add_bench_machine(system_config& cfg) {
+  cfg.machines[bench_machine] = [](const std::string&) { return ra::make_machine<bench_counter>(); };
+}
+
 std::unique_ptr<ra::system> start_system(const run_options& o, const std::string& data_dir, const std::string& name) {
   spdlog::set_level(spdlog::level::from_str(o.log_level));
   system_config cfg;
   cfg.name = name;
   cfg.data_dir = data_dir;
   cfg.scheduler_threads = o.scheduler_threads;
-  cfg.machines[bench_machine] = [](const std::string&) { return ra::make_machine<bench_counter>(); };
+  add_bench_machine(cfg);
   auto sys = ra::system::start(std::move(cfg));
   if (!sys) throw std::runtime_error("system start: " + sys.error().to_string());
   return std::move(*sys);

@@ -83,6 +83,8 @@ typename Inspector::result_type inspect(Inspector& f, bench_command& x) {
 }
 /// The machine's name in the system's registry.
 inline const std::string bench_machine = "bench_counter";
+/// Registers the benchmarks' machine (a counter of {int64 inc, payload} commands) as bench_machine.
+void add_bench_machine(system_config& cfg);
 /// The encoded command with a payload of `size` bytes.
 shared_bytes make_command(size_t payload_size);
 

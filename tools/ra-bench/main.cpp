@@ -6,6 +6,7 @@
 //   ra-bench b       [--clusters 1000,10000] [--idle-seconds 20] scale
 //   ra-bench c       [--commands 1000000] [--no-kill]            recovery (child processes)
 //   ra-bench storage [--seconds S] [--window N]                  the WAL alone
+//   ra-bench dist    [--seconds 5] [--rounds 3]                  across processes, plain vs TLS
 //
 // A new benchmark is one more entry in benchmarks(): its name, a description, and a
 // function that registers its options on its subcommand and returns what runs it.
@@ -19,6 +20,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "tools/ra-bench/bench_dist.hpp"
 #include "tools/ra-bench/bench_storage.hpp"
 #include "tools/ra-bench/bench_workloads.hpp"
 
@@ -93,6 +95,13 @@ const std::map<std::string, benchmark>& benchmarks() {
                        b_options(sub, o);
                        c_options(sub, o, "c-");
                      })},
+    {"dist",
+     {"1 cluster of 3 across 3 node processes, pipeline_command from a 4th: plain TCP vs mutual TLS",
+      [](CLI::App& sub) -> bench_runner {
+        auto options = std::make_shared<ra::bench::dist_options>();
+        ra::bench::add_dist_options(sub, *options);
+        return [options] { return ra::bench::run_dist_bench(*options); };
+      }}},
     {"storage",
      {"raw disk limits (O_DSYNC loop, sequential bandwidth), then WAL appends/s and MB/s for 1..1000 writers",
       [](CLI::App& sub) -> bench_runner {
