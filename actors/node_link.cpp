@@ -4,6 +4,7 @@
 
 #include "actors/node_link.hpp"
 #include "actors/node_identity.hpp"
+#include "actors/pid.hpp"
 
 #include <map>
 #include <optional>
@@ -101,6 +102,16 @@ struct watcher_entry {
   std::optional<server_id> leader;
 };
 
+/// A pid of another node this node routes to (sends and monitors of machine effects):
+/// the proxy of its actor once that node answered, and what waits for it meanwhile.
+struct remote_pid {
+  caf::actor proxy;
+  bool resolving = false;
+  std::vector<caf::message> sends;       ///< in order, delivered once resolved
+  std::vector<caf::actor> requesters;    ///< answered with (pid_resolved_atom, ...)
+};
+using pid_key = std::pair<std::string, uint64_t>;  ///< (node, actor id)
+
 struct node_state {
   std::shared_ptr<system_core> core;
   node_settings settings;
@@ -108,6 +119,8 @@ struct node_state {
   std::map<caf::actor_addr, std::string> link_nodes;                      ///< remote node actor -> node
   std::map<caf::actor_addr, std::pair<std::string, std::string>> proxies;  ///< remote server -> (node, name)
   std::map<caf::actor_addr, watcher_entry> watchers;
+  std::map<pid_key, remote_pid> pids;           ///< remote pids resolved or being resolved
+  std::map<caf::actor_addr, pid_key> pid_proxies;  ///< a resolved pid's proxy -> its key
   uint64_t ping_seq = 0;
   static inline const char* name = "ra_node";  // the actor's name in CAF diagnostics
 };
@@ -277,6 +290,38 @@ caf::error accept_hello(node_actor* self, const std::string& from, const caf::ac
   return {};
 }
 
+// -- pids of other nodes ----------------------------------------------------------------------
+
+/// `k`'s node answered (`a`; null: no such actor, or no answer): deliver what waited.
+void settle_pid(node_actor* self, const pid_key& k, const caf::actor& a) {
+  auto& st = self->state;
+  auto it = st.pids.find(k);
+  if (it == st.pids.end()) return;
+  auto waiting = std::move(it->second);
+  if (a) {
+    it->second = remote_pid{a, false, {}, {}};
+    st.pid_proxies[a.address()] = k;
+    self->monitor(a);  // forget it when it goes
+    for (auto& m : waiting.sends) self->send(a, std::move(m));
+  } else {
+    st.pids.erase(it);  // sends to a pid that cannot be found are dropped, as Erlang's
+  }
+  for (auto& r : waiting.requesters) self->send(r, pid_resolved_atom::value, k.first, k.second, a);
+}
+
+/// Asks `k`'s node for the actor (once; later calls join the wait).
+void resolve_remote_pid(node_actor* self, const pid_key& k) {
+  auto& st = self->state;
+  auto& e = st.pids[k];
+  if (e.proxy || e.resolving) return;
+  auto peer = st.peers.find(k.first);
+  if (peer == st.peers.end() || !peer->second.link || !peer->second.up) return settle_pid(self, k, {});
+  e.resolving = true;
+  self->request(peer->second.link, st.settings.down_after, node_pid_atom::value, k.second)
+    .then([self, k](const caf::actor& a) { settle_pid(self, k, a); },
+          [self, k](caf::error&) { settle_pid(self, k, {}); });
+}
+
 /// Connects to a configured peer without blocking: the middleman actor connects, then
 /// the two node actors say hello.
 void dial(node_actor* self, const std::string& node) {
@@ -392,6 +437,11 @@ caf::behavior node_main(node_actor* self, std::shared_ptr<system_core> core, nod
       drop_link(self, node, "connection lost (" + self->system().render(m.reason) + ")");
       return;
     }
+    if (auto it = st.pid_proxies.find(m.source); it != st.pid_proxies.end()) {
+      st.pids.erase(it->second);
+      st.pid_proxies.erase(it);
+      return;
+    }
     if (auto it = st.proxies.find(m.source); it != st.proxies.end()) {
       auto [node, server] = it->second;
       st.proxies.erase(it);
@@ -450,6 +500,12 @@ caf::behavior node_main(node_actor* self, std::shared_ptr<system_core> core, nod
       }
       return std::make_tuple(std::move(found), std::move(actors));
     },
+    [self](node_pid_atom, uint64_t id) -> caf::actor {
+      // Only a linked node's node actor may look up this node's actors by id.
+      auto& st = self->state;
+      if (!st.link_nodes.count(caf::actor_cast<caf::actor_addr>(self->current_sender()))) return {};
+      return resolve_pid(pid{st.settings.local_name, id});
+    },
     [self](node_ping_atom, const std::string&, uint64_t seq) {
       if (auto from = caf::actor_cast<caf::actor>(self->current_sender()))
         self->send(from, node_pong_atom::value, self->state.settings.local_name, seq);
@@ -462,6 +518,20 @@ caf::behavior node_main(node_actor* self, std::shared_ptr<system_core> core, nod
     },
     // -- local -----------------------------------------------------------------------------
     [self](node_tick_atom) { tick(self); },
+    [self](node_pid_send_atom, const std::string& node, uint64_t id, caf::message& m) {
+      pid_key k{node, id};
+      auto& e = self->state.pids[k];
+      if (e.proxy) return self->send(e.proxy, std::move(m));
+      e.sends.push_back(std::move(m));
+      resolve_remote_pid(self, k);
+    },
+    [self](node_pid_resolve_atom, const std::string& node, uint64_t id, const caf::actor& requester) {
+      pid_key k{node, id};
+      auto& e = self->state.pids[k];
+      if (e.proxy) return self->send(requester, pid_resolved_atom::value, node, id, e.proxy);
+      e.requesters.push_back(requester);
+      resolve_remote_pid(self, k);
+    },
     [self](node_lookup_atom, const std::string& node, const std::string& server) {
       fetch_directory(self, node, {server});
     },

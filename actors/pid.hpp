@@ -5,8 +5,9 @@
 // A pid is {node: the ra system's name, id: the actor's id in that system's CAF actor
 // system}. to_pid records a weak reference to the actor (naming an actor does not keep it
 // alive; the entry goes when it exits), so the runtime can find it again by pid.
-// Resolution works for actors of any ra::system in this process; pids of other processes
-// are not resolved yet (sends to them are dropped, monitors report "noproc").
+// resolve_pid works for actors of any ra::system in this process; a pid of another node
+// is routed by the node actors (actors/node_link.cpp: ra_npid asks the pid's node for a
+// proxy of the actor), which is how machine effects reach it (server_executor.cpp).
 
 #include <caf/actor.hpp>
 

@@ -313,6 +313,9 @@ auto common(server_actor* self) {
     [self](node_up_atom, const std::string& node) {
       with_server(self, [&](server& s) { s.handle_builtin(nodeup_command{node}); });
     },
+    [self](pid_resolved_atom, const std::string& node, uint64_t id, const caf::actor& a) {
+      on_pid_resolved(self, pid{node, id}, a);
+    },
     [self](aux_atom, const shared_bytes& cmd) -> caf::result<command_result> {
       // Aux commands run on the member they are sent to, whatever its role.
       if (no_core(self)) return caf::make_error(caf::sec::request_receiver_down);

@@ -102,6 +102,7 @@ using server_actor_interface = caf::typed_actor<
   caf::reacts_to<actors::leader_down_atom, server_id>,
   caf::reacts_to<actors::node_down_atom, std::string>,
   caf::reacts_to<actors::node_up_atom, std::string>,
+  caf::reacts_to<actors::pid_resolved_atom, std::string, uint64_t, caf::actor>,
 
   // -- the server's own timers and self-messages
   /// (uint8 timer_kind, generation): stale generations are ignored

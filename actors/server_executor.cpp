@@ -188,6 +188,30 @@ void execute(server_actor* self, action& a) {
 
 // -- machine effects (ra/effects.hpp) ----------------------------------------------------
 
+/// The actor behind `p` if it lives in this process and may be resolved here: a pid of
+/// this system, or of another system of the process when in-process resolution is on.
+caf::actor local_pid(const server_state& st, const pid& p) {
+  if (p.node == st.core->name || st.core->in_process_resolution) return resolve_pid(p);
+  return {};
+}
+
+/// This system's node actor, which routes pids of other nodes; null for a pid of this
+/// system or when the system is not distributed.
+caf::actor pid_router(const server_state& st, const pid& p) {
+  if (p.empty() || p.node == st.core->name) return {};
+  std::lock_guard lk{st.core->remote_mx};
+  return st.core->remote.node_actor;
+}
+
+/// Sends `msg` to the process `to`, wherever it runs; dropped if it is gone (as Erlang's
+/// send to a dead pid).
+void send_to_pid(server_actor* self, const pid& to, caf::message msg) {
+  auto& st = self->state;
+  if (auto dst = local_pid(st, to)) return send_untyped(self, dst, std::move(msg));
+  if (auto router = pid_router(st, to)) send_untyped(self, router, node_pid_send_atom::value, to.node, to.id, std::move(msg));
+}
+
+
 void execute_effect(server_actor* self, shell_effect& e) {
   auto& st = self->state;
   auto* value = std::any_cast<shell_effect_value>(&e.value);
@@ -197,11 +221,9 @@ void execute_effect(server_actor* self, shell_effect& e) {
   }
   std::visit(
     overloaded{
-      [&](send_msg_effect& x) {
-        if (auto dst = resolve_pid(x.to)) send_untyped(self, dst, std::move(x.msg));
-      },
+      [&](send_msg_effect& x) { send_to_pid(self, x.to, std::move(x.msg)); },
       [&](reply_effect& x) {
-        if (auto dst = resolve_pid(x.to)) send_untyped(self, dst, machine_reply_atom::value, std::move(x.reply));
+        send_to_pid(self, x.to, caf::make_message(machine_reply_atom::value, std::move(x.reply)));
       },
       [&](mod_call_effect& x) {
         try {
@@ -211,14 +233,21 @@ void execute_effect(server_actor* self, shell_effect& e) {
         }
       },
       [&](monitor_effect& x) {
-        auto dst = resolve_pid(x.target);
-        if (!dst) {
-          st.srv->handle_builtin(down_command{x.target, "noproc"});
+        if (auto dst = local_pid(st, x.target)) {
+          if (st.monitored.emplace(dst.address(), x.target).second) self->monitor(dst);
           return;
         }
-        if (st.monitored.emplace(dst.address(), x.target).second) self->monitor(dst);
+        if (auto router = pid_router(st, x.target)) {
+          // The node actor asks the pid's node for it; on_pid_resolved monitors the proxy.
+          if (st.resolving_monitors.insert(x.target).second)
+            send_untyped(self, router, node_pid_resolve_atom::value, x.target.node, x.target.id,
+                         caf::actor_cast<caf::actor>(self));
+          return;
+        }
+        st.srv->handle_builtin(down_command{x.target, "noproc"});
       },
       [&](demonitor_effect& x) {
+        st.resolving_monitors.erase(x.target);
         for (auto it = st.monitored.begin(); it != st.monitored.end(); ++it)
           if (it->second == x.target) {
             self->demonitor(it->first);
@@ -278,6 +307,17 @@ void after_event(server_actor* self) {
 }
 
 }  // namespace
+
+void on_pid_resolved(server_actor* self, const pid& p, const caf::actor& a) {
+  auto& st = self->state;
+  if (!st.resolving_monitors.erase(p)) return;  // demonitored meanwhile
+  if (!a) {
+    with_server(self, [&](server& s) { s.handle_builtin(down_command{p, "noproc"}); });
+    return;
+  }
+  // CAF reports the proxy down when the actor exits or its node's connection is lost.
+  if (st.monitored.emplace(a.address(), p).second) self->monitor(a);
+}
 
 /// met a storage error it cannot run on.
 void run_actions(server_actor* self) {

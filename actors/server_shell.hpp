@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <set>
 #include <memory>
 #include <optional>
 #include <string>
@@ -81,6 +82,8 @@ struct server_state {
   caf::actor_addr watched_addr;
   // Machine effects (leader-local): monitored processes and named timers.
   std::map<caf::actor_addr, pid> monitored;
+  /// Monitors of pids of other processes waiting for the node actor to resolve them.
+  std::set<pid> resolving_monitors;
   std::map<std::string, uint64_t> machine_timers;  ///< name -> generation of the live arming
   uint64_t machine_timer_seq = 0;
   /// reply_from: requests waiting until last_applied reaches an index.
@@ -121,6 +124,9 @@ void fail_waiters(server_state& st);
 void stop_server(server_actor* self, const std::string& reason, bool error);
 /// The reason a monitored actor went down, as the machine's down command says it.
 std::string down_reason(server_actor* self, const caf::error& reason);
+/// The node actor resolved `p` (a pid of another node) for a machine's monitor effect:
+/// monitor `a`, or report the pid down (noproc) if it is null (server_executor.cpp).
+void on_pid_resolved(server_actor* self, const pid& p, const caf::actor& a);
 /// Installs the behaviour of the core's role if it is not the current one (server_actor.cpp).
 void sync_behavior(server_actor* self);
 

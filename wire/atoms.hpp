@@ -62,6 +62,15 @@ using node_unwatch_atom = caf::atom_constant<caf::atom("ra_nunwtch")>;
 using leader_watch_atom = caf::atom_constant<caf::atom("ra_lwatch")>;  ///< (server_id leader, watcher)
 using node_lookup_atom = caf::atom_constant<caf::atom("ra_nlookup")>;  ///< (node, server name)
 using node_tick_atom = caf::atom_constant<caf::atom("ra_ntick")>;      ///< the detector's timer
+// pids of other processes (actors/pid.hpp): the node actors route them
+/// across nodes: (node_pid_atom, uint64_t actor id) -> caf::actor (null: no such actor)
+using node_pid_atom = caf::atom_constant<caf::atom("ra_npid")>;
+/// local: (node_pid_send_atom, std::string node, uint64_t id, caf::message): deliver it
+using node_pid_send_atom = caf::atom_constant<caf::atom("ra_npsend")>;
+/// local: (node_pid_resolve_atom, std::string node, uint64_t id, caf::actor requester),
+/// answered by (pid_resolved_atom, node, id, caf::actor; null: unknown or node down)
+using node_pid_resolve_atom = caf::atom_constant<caf::atom("ra_npres")>;
+using pid_resolved_atom = caf::atom_constant<caf::atom("ra_pidres")>;
 
 }  // namespace ra::actors
 

@@ -29,7 +29,9 @@
 #include "actors/messages.hpp"
 #include "actors/node_link.hpp"
 #include "ra/effects.hpp"
+#include "actors/pid.hpp"
 #include "ra/machines/counter.hpp"
+#include "ra/machines/fifo.hpp"
 #include "ra/machines/kv.hpp"
 
 using namespace ra;
@@ -614,6 +616,56 @@ TEST_CASE("distributed: a query redirected to a leader whose node freezes is ask
   CHECK(q->value == 5);
   CHECK(q->leader != s1);
   std::this_thread::sleep_until(frozen_at + 8s);
+}
+
+TEST_CASE("distributed: a machine's send_msg and monitor reach actors of other nodes", "[distributed][pid]") {
+  temp_dir d1, d2, d3;
+  auto nodes = start_three_nodes(d1, d2, d3, [](system_config c) {
+    c.machines["fifo"] = [](const std::string&) { return machines::make_fifo_machine(); };
+    return c;
+  });
+  server_id q1{"q1", "n1"}, q2{"q2", "n2"}, q3{"q3", "n3"};
+  std::vector<member> all{member{q1}, member{q2}, member{q3}};
+  for (auto& id : {q1, q2, q3}) REQUIRE(start_server(*nodes[id.node], "queue", id, "fifo", all));
+  REQUIRE(trigger_election(*nodes["n1"], q1));
+  using namespace ra::machines;
+  // Commands from n2 through its own member (redirected to the leader on n1).
+  auto send = [&](const auto& cmd) {
+    auto r = process_command_raw(*nodes["n2"], q2, encode_command<fifo_protocol>(cmd), 10s);
+    if (!r) FAIL(r.error().to_string());
+    return decode<uint64_t>(r->reply).value_or(0);
+  };
+  auto consumers = [&] {
+    auto r = named_query<uint64_t>(*nodes["n1"], q1, query_kind::leader, "consumers", 5s);
+    return r ? r->value : uint64_t{999};
+  };
+  for (int i = 0; i < 4; ++i) send(fifo_enqueue{"m" + std::to_string(i)});
+
+  // A consumer on n2 (the leader is on n1): deliveries are send_msg effects to its pid.
+  std::vector<std::string> got1;
+  {
+    caf::scoped_actor c1{nodes["n2"]->actor_system()};
+    auto p1 = to_pid(*nodes["n2"], caf::actor_cast<caf::actor>(c1));
+    CHECK(send(fifo_checkout{p1, 2}) == 2);
+    for (int i = 0; i < 2; ++i)
+      c1->receive([&](fifo_delivery_atom, uint64_t, const std::string& payload) { got1.push_back(payload); },
+                  caf::after(5s) >> [] { FAIL("no delivery to a consumer on another node"); });
+    CHECK(consumers() == 1);
+  }  // c1 exits without settling: the machine's monitor reports it down
+  CHECK(got1 == std::vector<std::string>{"m0", "m1"});
+  CHECK(eventually([&] { return consumers() == 0; }, 5s));
+
+  // A consumer on n3 gets every message, the two c1 held included.
+  caf::scoped_actor c2{nodes["n3"]->actor_system()};
+  auto p2 = to_pid(*nodes["n3"], caf::actor_cast<caf::actor>(c2));
+  send(fifo_checkout{p2, 10});
+  std::vector<std::string> got2;
+  for (int i = 0; i < 4; ++i)
+    c2->receive([&](fifo_delivery_atom, uint64_t, const std::string& payload) { got2.push_back(payload); },
+                caf::after(5s) >> [] { FAIL("no re-delivery to a consumer on another node"); });
+  std::sort(got2.begin(), got2.end());
+  CHECK(got2 == std::vector<std::string>{"m0", "m1", "m2", "m3"});
+  CHECK(consumers() == 1);
 }
 
 TEST_CASE("distributed: a machine's monitor_node effect turns a lost node into a nodedown command",
