@@ -59,6 +59,7 @@ void server::on_pre_vote(const server_id& from, const pre_vote_rpc& m) {
   if (is_leaderish()) {
     // A member thinks we are gone: reject and remind it who leads.
     reject();
+    snapshot_peer_heard(from);
     if (auto p = find_peer(from)) replicate_to(*p, true);
     return;
   }

@@ -297,6 +297,9 @@ class server {
   void on_install_snapshot(const server_id& from, const install_snapshot_rpc& m);
   void on_install_snapshot_result(const server_id& from, const install_snapshot_result& m);
   void start_snapshot_send(peer& p);
+  /// The follower `from` answered us (a query heartbeat, a pre-vote): a snapshot transfer
+  /// to it that backed off while it did not answer is retried at the next tick.
+  void snapshot_peer_heard(const server_id& from);
   /// False if nothing was installed (the server stopped, or the received bytes did not
   /// match the leader's checksum and the leader retries): then no acknowledgement.
   bool install_received_snapshot();
