@@ -200,6 +200,12 @@ class server {
   uint64_t medium_timeout();
   uint64_t long_timeout();
   bool is_voter() const { return cluster_.is_voter(cfg_.id); }
+  /// Whether this server stands for election: a voter of its latest configuration, or
+  /// (Raft thesis 4.2.2) a voter that the latest change removes while that change is not
+  /// known committed: it may still be needed (it may hold the only copy of the change,
+  /// and the longest log, which the remaining voters' votes require). It then does not
+  /// count its own vote, and a leader it becomes steps down once the change commits.
+  bool may_campaign() const;
   bool is_leaderish() const { return role_ == role::leader || role_ == role::await_condition; }
   /// Heard the leader, no down signal since, and the leader is still a member: a removed
   /// leader steps down once its removal commits but stays alive, so it must not hold
