@@ -4,15 +4,22 @@
 
 namespace ra {
 
+bool server::may_campaign() const {
+  if (is_voter()) return true;
+  if (cluster_.contains(cfg_.id) || config_history_.empty()) return false;  // a learner, or never a member
+  auto newest = config_history_.rbegin()->first;
+  return newest > commit_index_ && config_at(newest - 1).is_voter(cfg_.id);
+}
+
 void server::become_pre_vote() {
-  if (!is_voter()) return;
+  if (!may_campaign()) return;
   if (auto* f = following(); f && f->receipt) abandon_receipt();  // its leader is gone
   leader_id_.reset();
   role_state_ = candidate_state{rng_(), {}};
   set_role(role::pre_vote);
   ++metrics_.pre_vote_elections;
   auto& c = *standing();
-  c.votes.grant(cfg_.id);
+  if (is_voter()) c.votes.grant(cfg_.id);
   if (c.votes.won(cluster_.quorum())) {
     become_candidate(false);
     return;
@@ -25,7 +32,7 @@ void server::become_pre_vote() {
 }
 
 void server::become_candidate(bool transfer) {
-  if (!is_voter()) return;
+  if (!may_campaign()) return;
   if (auto* f = following(); f && f->receipt) abandon_receipt();
   current_term_ = current_term_ + 1;
   voted_for_ = cfg_.id;
@@ -36,7 +43,7 @@ void server::become_candidate(bool transfer) {
   set_role(role::candidate);
   ++metrics_.elections;
   auto& c = *standing();
-  c.votes.grant(cfg_.id);
+  if (is_voter()) c.votes.grant(cfg_.id);
   if (c.votes.won(cluster_.quorum())) {
     become_leader();
     return;
@@ -59,6 +66,7 @@ void server::on_pre_vote(const server_id& from, const pre_vote_rpc& m) {
   if (is_leaderish()) {
     // A member thinks we are gone: reject and remind it who leads.
     reject();
+    snapshot_peer_heard(from);
     if (auto p = find_peer(from)) replicate_to(*p, true);
     return;
   }

@@ -145,7 +145,7 @@ void server::handle_timeout(timer_kind kind) {
 }
 
 void server::handle_trigger_election() {
-  if (role_ == role::stopped || is_leaderish() || !is_voter()) return;
+  if (role_ == role::stopped || is_leaderish() || !may_campaign()) return;
   become_pre_vote();
 }
 
@@ -238,7 +238,7 @@ void server::stop(const std::string& reason, bool delete_data, bool failed) {
 // -- timers -------------------------------------------------------------------------
 
 void server::arm_election(uint64_t ms) {
-  if (!is_voter()) return;
+  if (!may_campaign()) return;
   emit(set_timer_action{timer_kind::election, ms});
 }
 

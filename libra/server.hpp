@@ -200,6 +200,12 @@ class server {
   uint64_t medium_timeout();
   uint64_t long_timeout();
   bool is_voter() const { return cluster_.is_voter(cfg_.id); }
+  /// Whether this server stands for election: a voter of its latest configuration, or
+  /// (Raft thesis 4.2.2) a voter that the latest change removes while that change is not
+  /// known committed: it may still be needed (it may hold the only copy of the change,
+  /// and the longest log, which the remaining voters' votes require). It then does not
+  /// count its own vote, and a leader it becomes steps down once the change commits.
+  bool may_campaign() const;
   bool is_leaderish() const { return role_ == role::leader || role_ == role::await_condition; }
   /// Heard the leader, no down signal since, and the leader is still a member: a removed
   /// leader steps down once its removal commits but stays alive, so it must not hold
@@ -297,6 +303,9 @@ class server {
   void on_install_snapshot(const server_id& from, const install_snapshot_rpc& m);
   void on_install_snapshot_result(const server_id& from, const install_snapshot_result& m);
   void start_snapshot_send(peer& p);
+  /// The follower `from` answered us (a query heartbeat, a pre-vote): a snapshot transfer
+  /// to it that backed off while it did not answer is retried at the next tick.
+  void snapshot_peer_heard(const server_id& from);
   /// False if nothing was installed (the server stopped, or the received bytes did not
   /// match the leader's checksum and the leader retries): then no acknowledgement.
   bool install_received_snapshot();

@@ -42,6 +42,20 @@ void server::send_snapshot_chunk(peer& p) {
                                   checksum.has_value(), checksum.value_or(0)});
 }
 
+void server::snapshot_peer_heard(const server_id& from) {
+  // The back-off (1, 2, 4 ... 64 ticks: minutes with the default tick) spares a follower
+  // that keeps failing; but a follower that was down, cut off or whose replies were lost
+  // is answering now, and waiting out the back-off would keep it (and a quorum that needs
+  // it) behind long after it came back. Retried at the next tick, as after a first stall,
+  // so a follower that answers but never completes the transfer gets one restart per tick.
+  auto p = find_peer(from);
+  if (!p) return;
+  if (auto* s = p->repl.sending(); s && !s->progressed && s->retries > 0) {
+    s->retries = 0;
+    s->stalled_ticks = 0;
+  }
+}
+
 void server::on_install_snapshot_result(const server_id& from, const install_snapshot_result& m) {
   // Called by step_leader, in our term.
   auto p = find_peer(from);

@@ -90,7 +90,10 @@ void server::step_leader(const server_id& from, const peer_message& msg) {
   std::visit(overloaded{
                [&](const append_entries_reply& m) { on_append_entries_reply(from, m); },
                [&](const install_snapshot_result& m) { on_install_snapshot_result(from, m); },
-               [&](const heartbeat_reply& m) { on_heartbeat_reply(from, m); },
+               [&](const heartbeat_reply& m) {
+                 snapshot_peer_heard(from);
+                 on_heartbeat_reply(from, m);
+               },
                [&](const append_entries_rpc&) { two_leaders(); },
                [&](const install_snapshot_rpc&) { two_leaders(); },
                [&](const heartbeat_rpc&) { two_leaders(); },

@@ -224,8 +224,11 @@ io_result<segment_reader> segment_reader::open(file_system& fs, const std::strin
   if (!got) return got.error();
   size_t slots_present = *got / slot_size;
 
-  // The index ends at the last valid slot. Empty or torn slots after it are a write cut
-  // short by a crash (nothing past it was synced); before it they are corruption.
+  // The index ends at the last valid slot; the empty slots after it were never used. A
+  // segment file gets its name only once it is complete and synced (write_segments), so
+  // no crash can leave a slot half written: a damaged slot anywhere, also after the
+  // last valid one, is corruption. (Taking it for the end of the index would silently
+  // drop the entries it holds, and the ones after it in the log would move down.)
   std::vector<slot_state> states(slots_present);
   std::vector<slot> decoded(slots_present);
   std::optional<size_t> last_valid;
@@ -233,6 +236,9 @@ io_result<segment_reader> segment_reader::open(file_system& fs, const std::strin
     states[k] = decode_slot(area.data() + k * slot_size, data_start, file_size, decoded[k]);
     if (states[k] == slot_state::valid) last_valid = k;
   }
+  for (size_t k = last_valid ? *last_valid + 1 : 0; k < slots_present; ++k)
+    if (states[k] == slot_state::torn)
+      return corrupt(path, at_offset("segment index: bad slot after the last valid one", header_size + k * slot_size));
   std::vector<slot> live;
   for (size_t k = 0; last_valid && k <= *last_valid; ++k) {
     uint64_t slot_offset = header_size + k * slot_size;

@@ -183,7 +183,17 @@ io_status segment_set::read_range(index_t from, index_t to, size_t max_count, st
     auto last = std::min(to, s->range.last);
     auto before = out.size();
     if (auto r = (*reader)->read_range(next, last, max_count - added, out); !r) return r;
-    added += out.size() - before;
+    auto got = out.size() - before;
+    // The file must still hold what the set learnt it holds: the caller counts on
+    // consecutive indexes, and a file that changed under us is damage, not a hole.
+    auto want = std::min<uint64_t>(last.value - next.value + 1, max_count - added);
+    if (got != want || (got > 0 && out[before].index != next)) {
+      out.resize(before);
+      return io_error{EBADMSG, "segment index: no longer holds entries " + std::to_string(next.value) + ".." +
+                                 std::to_string(last.value),
+                      path_of(s->file_name)};
+    }
+    added += got;
     next = last + 1;
   }
   return io_ok();

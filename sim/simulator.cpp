@@ -388,10 +388,15 @@ std::string fuzz_run::lagging_member(const ra::server& leader, uint64_t target) 
 }
 
 void fuzz_run::start_cluster() {
+  // Started once a member holds a term durably (it then looks for a leader on its own
+  // whenever it runs). The term of a member stopped or crashed does not count: it may be
+  // one whose persisting failed (a brand-new member's candidacy on a full disk), gone
+  // when it restarts, and then no member of the still-new cluster ever holds an election.
   bool started = false;
   for (size_t i = 0; i < cluster_.size(); ++i) {
     const sim_node& n = cluster_.node(static_cast<int>(i));
-    started = started || n.meta.current_term > ra::term_t{0} || (n.server && n.server->current_term() > ra::term_t{0});
+    started = started || n.meta.current_term > ra::term_t{0} ||
+              (n.running() && n.server->current_term() > ra::term_t{0});
   }
   if (started)
     return;

@@ -217,7 +217,16 @@ io_result<promotion> promote_checkpoint(file_system& fs, const std::string& serv
     auto f = fs.open(c.path, {open_mode::read_write});
     if (!f) return f.error();
     // Synced before it is checked, so the bytes validated are the bytes on disk.
-    if (auto r = (*f)->sync(sync_method::datasync); !r) return r.error();
+    if (auto r = (*f)->sync(sync_method::datasync); !r) {
+      // A failed fsync is not retried: Linux marks the dirty pages clean after a failed
+      // writeback, so a second fsync would succeed without writing them, the file would
+      // validate from the page cache, and a crash after the promotion (which deletes the
+      // older snapshot and the segments it covers) would leave a damaged snapshot and a
+      // hole in the log. The checkpoint is of no further use: it goes.
+      f->reset();
+      (void)fs.remove(c.path);  // best effort; a failure leaves it for the next attempt
+      return r.error();
+    }
     auto l = validate(**f);
     f->reset();
     if (!l) {

@@ -276,3 +276,42 @@ TEST_CASE("a removed leader's lost timeout_now does not leave the followers wait
   c.run();
   CHECK(c.applied(l) == std::vector<int64_t>{1, 2});
 }
+
+// Raft thesis 4.2.2: a server that the latest, uncommitted change removes must still stand
+// for election, not counting its own vote. Real seed 2627 (reorder disk model): the leader
+// of {a,b,c,d} appended its own removal and crashed before it reached anyone; d's disk
+// rotted and it could not restart. b and c needed 3 votes of {a,b,c,d}: a refused (its log
+// was longer) and, not a voter of its own latest config, never stood itself: no leader ever.
+TEST_CASE("a leader whose own removal is uncommitted stands for election after a restart", "[membership][election]") {
+  cluster c{{"a", "b", "c", "d"}};
+  c.elect("a");
+  c.command("a", 1);
+  c.run();
+  c.crash("d");  // for good
+  c.isolate("a");
+  auto client = c.next_client();
+  c["a"].handle_membership(membership_request{client, membership_op::remove, member{sid("a"), membership::voter, {}}});
+  c.collect();
+  c.sync("a");  // the removal is durable on a alone
+  c.crash("a");
+  c.restart("a");
+  c.heal();
+  CHECK_FALSE(c["a"].cluster().contains(sid("a")));
+  auto new_leader = [&] {
+    auto l = c.leader();
+    return l == "b" || l == "c" ? l : std::string{};
+  };
+  for (int round = 0; round < 20 && new_leader().empty(); ++round)
+    for (auto name : {"a", "b", "c"})
+      if (c.timers(name).count(timer_kind::election)) {
+        c.fire(name, timer_kind::election);
+        c.run();
+      }
+  auto l = new_leader();
+  REQUIRE_FALSE(l.empty());
+  CHECK_FALSE(c[l].cluster().contains(sid("a")));
+  CHECK(c["a"].current_role() == role::follower);
+  c.command(l, 2);
+  c.run();
+  CHECK(c.applied(l) == std::vector<int64_t>{1, 2});
+}

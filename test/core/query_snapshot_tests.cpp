@@ -211,6 +211,41 @@ TEST_CASE("snapshot transfers to an unresponsive follower back off exponentially
   CHECK(restarts <= 5);  // ...at ticks 1, 3, 7, 15: not 20 times
 }
 
+TEST_CASE("a backed-off snapshot transfer is retried at the next tick once the follower answers", "[snapshot]") {
+  // Real seeds 5044, 6134, 8906: a follower needing a snapshot was down or lost its
+  // replies for a while; the leader's retries backed off to 32-64 ticks; after the fault
+  // healed the follower answered query heartbeats (or pre-voted), but the leader waited
+  // out the back-off, longer than the simulator's 30 s liveness window, with the quorum
+  // depending on that follower.
+  auto owner = lagging_follower_cluster();
+  auto& c = *owner;
+  c.heal();
+  c.cut_one_way("c", "a");  // c receives but its answers are lost
+  c.command("a", 13);
+  c.fire("a", timer_kind::tick);
+  c.run();
+  for (int t = 0; t < 20; ++t) {  // restarts at ticks 1, 3, 7, 15; the next at 31
+    c.fire("a", timer_kind::tick);
+    c.run();
+  }
+  REQUIRE(c.applied("c") != c.applied("a"));
+  c.heal();
+  SECTION("a query heartbeat answered") {
+    query(c, "a", query_kind::consistent);
+    c.run();
+  }
+  SECTION("a pre-vote from the follower restarted") {
+    c.crash("c");
+    c.restart("c");
+    c.fire("c", timer_kind::election);
+    c.run();
+  }
+  c.fire("a", timer_kind::tick);
+  c.run();
+  CHECK(c.applied("c") == c.applied("a"));
+  CHECK(c["c"].metrics().snapshots_installed >= 1);
+}
+
 TEST_CASE("a member restarted after a snapshot keeps its term and vote", "[snapshot][durability]") {
   cluster c{{"a", "b", "c"}, [](server_config& cfg) { cfg.min_snapshot_interval = 2; }, 1};
   c.elect("a");

@@ -219,15 +219,27 @@ TEST_CASE("segment: an index going backwards in a file replaces the entries from
   CHECK(r2->range() == index_range{index_t{3}, index_t{3}});
 }
 
-TEST_CASE("segment: a torn or empty slot at the end of the index ends it", "[segment]") {
+TEST_CASE("segment: a damaged last slot is corruption, not the end of the index", "[segment]") {
+  // A segment file is named only once complete and synced: no crash leaves its last slot
+  // half written. Real seed 5984: one bit rotted in the last slot of a segment, the
+  // reader took it for a torn tail and dropped the entry, the server's log lost index 29
+  // and read index 30 in its place.
   temp_dir dir;
-  write_file(dir / "1.segment", make_entries(1, 5));
-  // Slot 4 holds index 5: damage it as a write cut short would.
-  flip_byte(dir / "1.segment", header_bytes + 4 * slot_bytes + 3);
-  auto r = segment_reader::open(file_system::posix(), dir / "1.segment");
-  REQUIRE(r);
-  CHECK(r->range() == index_range{index_t{1}, index_t{4}});
-  CHECK(*r->read(index_t{4}) == make_entry(4, 1, 16));
+  auto path = dir / "1.segment";
+  write_file(path, make_entries(1, 5));
+  // Slot 4 holds index 5.
+  flip_byte(path, header_bytes + 4 * slot_bytes + 3);
+  auto r = segment_reader::open(file_system::posix(), path);
+  REQUIRE_FALSE(r);
+  CHECK(r.error().code == EBADMSG);
+  CHECK_THAT(r.error().message(),
+             Catch::Contains(path) && Catch::Contains("offset " + std::to_string(header_bytes + 4 * slot_bytes)));
+
+  // Slots never used (zeros) end the index.
+  write_file(dir / "3.segment", make_entries(1, 5), segment_config{.segment_max_entries = 8});
+  auto three = segment_reader::open(file_system::posix(), dir / "3.segment");
+  REQUIRE(three);
+  CHECK(three->range() == index_range{index_t{1}, index_t{5}});
 
   // A header alone (no slot written yet) is an empty segment.
   write_file(dir / "2.segment", {});
@@ -420,6 +432,32 @@ TEST_CASE("segment_set: a corrupt segment fails open instead of hiding entries",
   auto set = segment_set::open(file_system::posix(), dir.path());
   REQUIRE_FALSE(set);
   CHECK_THAT(set.error().message(), Catch::Contains(segment_file_name(1)));
+}
+
+TEST_CASE("segment_set: a file that no longer holds what the set learnt fails the read", "[segment]") {
+  // The set learns each file's range when it opens or adds it, and reads it later through
+  // its cache: a file found shorter then (damage) must be an error, never a shorter run
+  // that the caller would take for consecutive indexes (real seed 5984).
+  temp_dir dir;
+  segment_config config;
+  config.segment_max_entries = 10;
+  REQUIRE(write_segments(file_system::posix(), dir.path(), make_entries(1, 20), config));
+  auto set = segment_set::open(file_system::posix(), dir.path());
+  REQUIRE(set);
+  CHECK(set->range() == index_range{index_t{1}, index_t{20}});
+  {
+    // The last slot of the first file (index 10) reads as never written.
+    std::fstream f(dir / segment_file_name(1), std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(static_cast<std::streamoff>(header_bytes + 9 * slot_bytes));
+    std::string zeros(slot_bytes, '\0');
+    f.write(zeros.data(), static_cast<std::streamsize>(zeros.size()));
+  }
+  std::vector<log_entry> out;
+  auto st = set->read_range(index_t{5}, index_t{15}, 100, out);
+  REQUIRE_FALSE(st);
+  CHECK(st.error().code == EBADMSG);
+  CHECK_THAT(st.error().message(), Catch::Contains(segment_file_name(1)));
+  CHECK(out.empty());
 }
 
 TEST_CASE("segment: write errors surface with the file's path", "[segment]") {

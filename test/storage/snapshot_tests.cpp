@@ -10,6 +10,7 @@
 #include <fstream>
 #include <random>
 
+#include "io/sim_file_system.hpp"
 #include "snapshot/snapshot_file.hpp"
 #include "snapshot/snapshot_format.hpp"
 #include "snapshot/snapshot_transfer.hpp"
@@ -256,6 +257,33 @@ TEST_CASE("checkpoint: written without fsync, synced on promotion", "[snapshot]"
   REQUIRE(promote_checkpoint(faulty, dir.path(), index_t{10})->promoted);
   CHECK(std::count(synced.begin(), synced.end(), checkpoint_path(dir, 10, 1)) == 1);
   CHECK(std::count(synced.begin(), synced.end(), dir / "snapshots") >= 1);
+}
+
+TEST_CASE("checkpoint: a failed fsync on promotion is not retried into a snapshot a crash loses", "[snapshot]") {
+  // Seed 3328 (real storage): the promotion's fsync of a checkpoint failed; the next
+  // promotion synced it again (that succeeds: Linux forgot the dirty pages), validated it
+  // from the page cache, renamed it and deleted the older snapshot; a crash then left a
+  // damaged snapshot, no valid one, and the segments it had released were gone.
+  sim_file_system disk{3328};
+  const std::string dir = "/data/s1";
+  REQUIRE(disk.create_directories(dir));
+  REQUIRE(write_snapshot(disk, dir, make_snapshot(5, 1)));
+  REQUIRE(write_checkpoint(disk, dir, make_snapshot(20, 2), {}));  // not synced
+  sim_disk_faults failing;
+  failing.sync_eio = 1;
+  disk.set_faults(failing);
+  auto failed = promote_checkpoint(disk, dir, index_t{20});
+  REQUIRE_FALSE(failed);
+  CHECK(failed.error().code == EIO);
+  disk.set_faults({});
+  auto p = promote_checkpoint(disk, dir, index_t{20});
+  REQUIRE(p);
+  CHECK_FALSE(p->promoted);  // the checkpoint whose pages were forgotten is gone
+  disk.crash();
+  auto loaded = load_latest_valid(disk, dir);
+  REQUIRE(loaded);
+  REQUIRE(loaded->snapshot);
+  CHECK(same(*loaded->snapshot, make_snapshot(5, 1)));
 }
 
 TEST_CASE("transfer: chunks received assemble exactly the snapshot sent", "[snapshot]") {
