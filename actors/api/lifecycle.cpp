@@ -312,19 +312,25 @@ result<cluster_started> start_or_restart_cluster(system& sys, const std::string&
 
 status delete_cluster(system& sys, const std::vector<server_id>& ids, ms timeout) {
   const auto started_at = std::chrono::steady_clock::now();
-  if (auto st = run_blocking<done>(async::delete_cluster, sys, timeout, ids); !st) return st;
-  // Members of other nodes: each deletes itself as it applies the entry; one that is
-  // known there but not running would never apply it, so it is deleted there. A member
-  // whose node cannot be asked (down) deletes itself after its restart.
+  // Members of other nodes that are known there but not running now would never apply
+  // the entry: they are deleted there once it committed. (Asked before: a member that
+  // applies the entry stops and then deletes its own data, and must not be raced.)
+  std::vector<server_id> stopped_remote;
+  for (auto& id : ids) {
+    if (id.node == sys.name()) continue;
+    auto p = server_status_on_node(sys, id, remaining(started_at, timeout));
+    if (p && p->known && !p->running) stopped_remote.push_back(id);
+  }
+  if (auto st = run_blocking<done>(async::delete_cluster, sys, remaining(started_at, timeout), ids); !st) return st;
+  for (auto& id : stopped_remote)
+    if (auto st = delete_server_on_node(sys, id, remaining(started_at, timeout)); !st) return st;
+  // The others delete themselves as they apply the entry: wait for those whose node can
+  // be asked (one on a node that is down deletes itself after its restart).
   for (auto& id : ids) {
     if (id.node == sys.name()) continue;
     while (true) {
       auto p = server_status_on_node(sys, id, remaining(started_at, timeout));
       if (!p || !p->known) break;
-      if (!p->running) {
-        if (auto st = delete_server_on_node(sys, id, remaining(started_at, timeout)); !st) return st;
-        break;
-      }
       if (std::chrono::steady_clock::now() - started_at + redirect_retry_pause >= timeout)
         return make_api_error(api_errc::timeout, "the cluster was deleted but " + id.to_string() + " is not gone yet");
       std::this_thread::sleep_for(redirect_retry_pause);

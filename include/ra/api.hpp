@@ -106,8 +106,8 @@ status force_delete_server(system& sys, const server_id& id, std::chrono::millis
 /// named in `ids` may be asked); every member that applies it stops and deletes its data.
 /// Returns once the leader applied it and the members in `ids` are gone: those of this
 /// node, and those of other connected nodes (asked through the node actors). A member
-/// that is known but not running on a reachable node is deleted there (it would not
-/// apply the entry); one on a node that is down deletes itself when it learns the entry
+/// that is known but not running on a reachable node when the call starts is deleted
+/// there once the entry committed (it would not apply it); one on a node that is down deletes itself when it learns the entry
 /// after a restart (the call does not wait for it).
 status delete_cluster(system& sys, const std::vector<server_id>& ids,
                       std::chrono::milliseconds timeout = default_timeout);
