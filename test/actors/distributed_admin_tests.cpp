@@ -115,6 +115,23 @@ TEST_CASE("distributed: start_cluster reports members whose node cannot start th
   REQUIRE(ok->not_started_errors.size() == 1);
   CHECK(ok->not_started_errors[0].code == api_errc::noproc);
   CHECK(ok->not_started_errors[0].message.find("n4") != std::string::npos);
+
+  // start_or_restart_cluster over the same members: n1 and n2 know theirs (running: they
+  // count as started), the member of a node that does not exist is reported.
+  std::vector<server_id> same{server_id{"c1", "n1"}, server_id{"c2", "n2"}, k4};
+  auto again = start_or_restart_cluster(n1, "counters", "counter", same, 15s);
+  if (!again) FAIL(again.error().to_string());
+  CHECK(again->started.size() == 2);
+  CHECK(again->not_started == std::vector<server_id>{k4});
+  CHECK(again->not_started_errors.size() == 1);
+  CHECK(again->leader == ok->leader);
+  // A brand-new cluster through start_or_restart_cluster: nobody knows its members, so it
+  // is started on their nodes.
+  std::vector<server_id> fresh{server_id{"d1", "n1"}, server_id{"d2", "n2"}, server_id{"d3", "n3"}};
+  auto started = start_or_restart_cluster(n1, "fresh", "counter", fresh, 15s);
+  if (!started) FAIL(started.error().to_string());
+  CHECK(started->started == fresh);
+  CHECK(nodes["n3"]->is_running("d3"));
 }
 
 TEST_CASE("distributed: server requests are taken from linked nodes only", "[distributed][admin][security]") {
