@@ -8,6 +8,7 @@
 #include <caf/all.hpp>
 
 #include "actors/system_core.hpp"
+#include "ra/key_metrics.hpp"
 #include "wire/atoms.hpp"
 
 namespace ra::detail {
@@ -22,6 +23,22 @@ actors::node_server_result failed_result(const api_error& e) {
   r.code = static_cast<uint8_t>(e.code);
   r.message = e.message;
   return r;
+}
+
+result<key_metrics_snapshot> to_key_metrics(const node_server_result& r) {
+  if (auto st = to_status(r); !st) return st.error();
+  key_metrics_snapshot m;
+  size_t i = 0;
+  const size_t n = r.metrics.size();
+  bool complete = true;
+#define RA_KEY_METRICS_PULL(type, name, source, doc) \
+  if (i < n) m.name = static_cast<type>(r.metrics[i++]); else complete = false;
+  RA_KEY_METRICS_FIELDS(RA_KEY_METRICS_PULL)
+#undef RA_KEY_METRICS_PULL
+  if (!complete || i != n)
+    return make_api_error(api_errc::bad_reply, "key metrics with " + std::to_string(n) + " values");
+  m.running = r.running;
+  return m;
 }
 
 status to_status(const node_server_result& r) {
@@ -54,6 +71,19 @@ node_server_result run_server_request(system& sys, system_core& core, const node
       st = sys.delete_server(req.id);
       break;
     case server_op::status:
+      break;
+    case server_op::metrics:
+      if (auto block = find_key_metrics(core.name, req.id.name)) {
+        auto m = block->read();
+        node_server_result r;
+#define RA_KEY_METRICS_PUSH(type, name, source, doc) r.metrics.push_back(static_cast<uint64_t>(m.name));
+        RA_KEY_METRICS_FIELDS(RA_KEY_METRICS_PUSH)
+#undef RA_KEY_METRICS_PUSH
+        r.known = !sys.uid_of(req.id.name).empty();
+        r.running = sys.is_running(req.id.name);
+        return r;
+      }
+      st = make_api_error(api_errc::noproc, req.id.to_string() + " never ran on node " + core.name + " since it started");
       break;
     default:
       st = make_api_error(api_errc::invalid_argument, "unknown server operation " + std::to_string(req.op));

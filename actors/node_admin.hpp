@@ -9,6 +9,7 @@
 
 #include <chrono>
 
+#include "ra/key_metrics.hpp"
 #include "ra/result.hpp"
 #include "ra/system.hpp"
 #include "wire/replies.hpp"
@@ -29,6 +30,8 @@ actors::node_server_result server_request(system& sys, const actors::node_server
 
 /// The result as a status (done, or the api_error it carries).
 status to_status(const actors::node_server_result& r);
+/// The key metrics of a server_op::metrics result (bad_reply if they do not fit).
+result<key_metrics_snapshot> to_key_metrics(const actors::node_server_result& r);
 /// A failed result with this error.
 actors::node_server_result failed_result(const api_error& e);
 

@@ -335,6 +335,7 @@ const char* server_op_name(uint8_t op) {
     case server_op::stop: return "stop";
     case server_op::remove: return "delete";
     case server_op::status: return "look up";
+    case server_op::metrics: return "read the key metrics of";
   }
   return "run an unknown operation on";
 }

@@ -9,7 +9,7 @@
 //   delete-cluster SERVER...
 //   members SERVER            leader SERVER
 //   overview SERVER           (every member's overview, JSON)
-//   metrics SERVER            (key metrics of every member, from their overviews)
+//   metrics SERVER            (key metrics of every member, read on its node)
 //   add-member SERVER NEW     (starts NEW on its node with the cluster's machine, then adds it)
 //   remove-member SERVER TARGET [--delete]
 //   transfer-leadership SERVER TARGET       trigger-election SERVER
@@ -217,30 +217,43 @@ int members(ctl& c, const server_id& id, bool leader_only) {
 }
 
 /// Every member's overview (asked on its node); a member that does not answer gets its error.
-int overview(ctl& c, const server_id& id, bool metrics_only) {
+int overview(ctl& c, const server_id& id) {
+  c.reach(id);
+  auto m = ra::members(c.sys, id, c.timeout);
+  if (!m) return c.out.fail("members of " + id.to_string(), m.error());
+  nlohmann::json all = nlohmann::json::object();
+  for (auto& mb : m->members) {
+    c.reach(mb.id);
+    auto o = ra::member_overview(c.sys, mb.id, c.timeout);
+    all[mb.id.to_string()] = o ? *o : nlohmann::json{{"error", o.error().to_string()}};
+  }
+  nlohmann::json j = {{"ok", true}, {"leader", m->leader.to_string()}, {"members", all}};
+  return c.out.ok(j, j.dump(2));
+}
+
+/// Every member's key metrics (ra/key_metrics.hpp), read on its node.
+int metrics(ctl& c, const server_id& id) {
   c.reach(id);
   auto m = ra::members(c.sys, id, c.timeout);
   if (!m) return c.out.fail("members of " + id.to_string(), m.error());
   nlohmann::json all = nlohmann::json::object();
   std::string text;
   for (auto& mb : m->members) {
-    c.reach(mb.id);
-    auto o = ra::member_overview(c.sys, mb.id, c.timeout);
+    auto k = ra::key_metrics_on_node(c.sys, mb.id, c.timeout);
     nlohmann::json entry;
-    if (!o) {
-      entry = {{"error", o.error().to_string()}};
-    } else if (metrics_only) {
-      for (auto* k : {"role", "term", "commit_index", "last_applied", "last_index", "last_written_index",
-                      "snapshot_index", "effective_machine_version"})
-        if (o->contains(k)) entry[k] = (*o)[k];
+    if (!k) {
+      entry = {{"error", k.error().to_string()}};
     } else {
-      entry = *o;
+#define RA_CTL_METRIC(type, name, source, doc) entry[#name] = k->name;
+      RA_KEY_METRICS_FIELDS(RA_CTL_METRIC)
+#undef RA_CTL_METRIC
+      entry["state"] = ra::to_string(k->state);
+      entry["running"] = k->running;
     }
     text += (text.empty() ? "" : "\n") + mb.id.to_string() + " " + entry.dump();
     all[mb.id.to_string()] = entry;
   }
-  nlohmann::json j = {{"ok", true}, {"leader", m->leader.to_string()}, {metrics_only ? "metrics" : "members", all}};
-  return c.out.ok(j, metrics_only ? text : j.dump(2));
+  return c.out.ok({{"ok", true}, {"leader", m->leader.to_string()}, {"metrics", all}}, text);
 }
 
 int add_member(ctl& c, const server_id& id, const server_id& fresh) {
@@ -445,8 +458,8 @@ int main(int argc, char** argv) {
   dc->callback([&] { run = [&](ctl& c) { return delete_cluster(c, list); }; });
   server_cmd(app.add_subcommand("members", "the members and the leader"), [](ctl& c, auto& id) { return members(c, id, false); });
   server_cmd(app.add_subcommand("leader", "the leader"), [](ctl& c, auto& id) { return members(c, id, true); });
-  server_cmd(app.add_subcommand("overview", "every member's overview (JSON)"), [](ctl& c, auto& id) { return overview(c, id, false); });
-  server_cmd(app.add_subcommand("metrics", "every member's key metrics"), [](ctl& c, auto& id) { return overview(c, id, true); });
+  server_cmd(app.add_subcommand("overview", "every member's overview (JSON)"), overview);
+  server_cmd(app.add_subcommand("metrics", "every member's key metrics (read on its node)"), metrics);
   server_cmd(app.add_subcommand("trigger-election", "make a member start an election"), elect);
   two_servers(app.add_subcommand("add-member", "start a new server on its node and add it"), "new", add_member);
   auto* rm = app.add_subcommand("remove-member", "remove a member (and with --delete its data)");

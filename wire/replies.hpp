@@ -101,6 +101,7 @@ enum class server_op : uint8_t {
   stop = 3,     ///< stop a running server (data kept)
   remove = 4,   ///< stop if running and delete its data (force_delete_server)
   status = 5,   ///< only report known / running
+  metrics = 6,  ///< read the server's key metrics (ra/key_metrics.hpp) into `metrics`
 };
 struct node_server_request {
   uint8_t op = 0;  ///< a server_op; anything else is refused with invalid_argument
@@ -125,12 +126,16 @@ struct node_server_result {
   std::string message;
   bool known = false;
   bool running = false;
+  /// server_op::metrics: the key metrics in RA_KEY_METRICS_FIELDS order (ra/key_metrics.hpp;
+  /// the role as its number). Both nodes run the same build, so the order is the same.
+  std::vector<uint64_t> metrics;
 
   bool operator==(const node_server_result&) const = default;
 };
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, node_server_result& x) {
-  return f(caf::meta::type_name("ra_node_server_result"), x.failed, x.code, x.message, x.known, x.running);
+  return f(caf::meta::type_name("ra_node_server_result"), x.failed, x.code, x.message, x.known, x.running,
+           x.metrics);
 }
 
 }  // namespace ra::actors

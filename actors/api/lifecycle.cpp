@@ -226,6 +226,10 @@ result<server_presence> server_status_on_node(system& sys, const server_id& id, 
   return server_presence{r.known, r.running};
 }
 
+result<key_metrics_snapshot> key_metrics_on_node(system& sys, const server_id& id, ms timeout) {
+  return to_key_metrics(on_node(sys, actors::server_op::metrics, id, timeout));
+}
+
 result<cluster_started> start_cluster(system& sys, const std::string& cluster_name, const std::string& machine,
                                       const std::vector<server_id>& ids, ms timeout,
                                       const std::string& machine_args) {

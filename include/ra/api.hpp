@@ -390,5 +390,10 @@ nlohmann::json overview(system& sys, std::chrono::milliseconds timeout = default
 /// Ra's key_metrics: counters and gauges of a server of this process, read without
 /// messaging it (ra/key_metrics.hpp). noproc if it never ran in this process.
 result<key_metrics_snapshot> key_metrics(const server_id& id);
+/// The key metrics of `id` read on its own node (asked through the node actors for a
+/// server of another node; this system's block for its own). noproc if the server never
+/// ran there since that node started.
+result<key_metrics_snapshot> key_metrics_on_node(system& sys, const server_id& id,
+                                                 std::chrono::milliseconds timeout = default_timeout);
 
 }  // namespace ra

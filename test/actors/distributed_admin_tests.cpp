@@ -79,6 +79,29 @@ TEST_CASE("distributed: start_cluster, start_or_restart_cluster and delete_clust
   CHECK(twelve->reply == 12);
   for (auto& id : ids) CHECK(await_local(*nodes[id.node], id, 12) == 12);
 
+  // Key metrics read on each member's node, asked from n1: the same values as the block
+  // each server publishes in this process.
+  for (auto& id : ids) {
+    INFO(id.to_string());
+    auto remote = key_metrics_on_node(n1, id);
+    REQUIRE(remote);
+    auto here = key_metrics(id);
+    REQUIRE(here);
+    CHECK(remote->running);
+    CHECK(remote->last_applied == here->last_applied);
+    CHECK(remote->commit_index == here->commit_index);
+    CHECK(remote->term == here->term);
+    CHECK(remote->state == here->state);
+    CHECK(remote->last_applied >= 3);
+  }
+  auto leader_metrics = key_metrics_on_node(*nodes["n2"], twelve->leader);
+  REQUIRE(leader_metrics);
+  CHECK(leader_metrics->state == role::leader);
+  CHECK(leader_metrics->commands >= 1);
+  auto never = key_metrics_on_node(n1, server_id{"nobody", "n3"});
+  REQUIRE(!never);
+  CHECK(never.error().code == api_errc::noproc);
+
   // delete_cluster from n1: every member is gone from its node, data included. s3 is
   // stopped first: it would never apply the entry, so n1 has it deleted on n3.
   REQUIRE(stop_server_on_node(n1, s3));

@@ -132,7 +132,7 @@ template <> struct sample<actors::node_server_request> {
   }
 };
 template <> struct sample<actors::node_server_result> {
-  static actors::node_server_result make() { return {true, 5, "unknown machine 'x'", true, false}; }
+  static actors::node_server_result make() { return {true, 5, "unknown machine 'x'", true, false, {3, 0, 7}}; }
 };
 
 caf::actor_system_config& announced(caf::actor_system_config& cfg) {
