@@ -117,11 +117,24 @@ struct redirect_step {
 redirect_step next_redirect_step(const api_error& err, const server_id& target, const server_id& original,
                                  bool retry_also_this);
 
+/// What a call does when the server it waits on stops, or that server's node is lost,
+/// before it answered (the call does not wait out its timeout for an answer that cannot come).
+enum class on_server_loss : uint8_t {
+  /// The call may have taken effect: fail at once with the command error leadership_lost
+  /// ("may or may not be applied"), as a server that stops holding it answers.
+  report_maybe_applied,
+  /// The call changes nothing (a query): treat the server as not running, which sends a
+  /// redirected call back to the member the caller named, who knows the new leader.
+  retry,
+};
+
 /// Runs `attempt` against `id` and then against the leaders it is redirected to
 /// (next_redirect_step), until one succeeds, an error that is not about the leader comes
-/// back, or the timeout. `retry_also` names further transient errors.
+/// back, or the timeout. `retry_also` names further transient errors. Each attempt
+/// watches its server (and that server's node) and ends as `on_loss` says when it goes.
 void redirecting(caf::event_based_actor* self, system& sys, const server_id& id, ms timeout, attempt_fn attempt,
-                 callback<done> finished, std::function<bool(const api_error&)> retry_also = {});
+                 callback<done> finished, std::function<bool(const api_error&)> retry_also = {},
+                 on_server_loss on_loss = on_server_loss::report_maybe_applied);
 
 /// Sends `request...` to `a` (server `to`) from `self` and reports its command_result: a
 /// refusal becomes api_errc::command; success hands the result to `keep`.

@@ -44,7 +44,7 @@ void async::query_raw(caf::event_based_actor* self, system& sys, const server_id
         [done, to](caf::error& e) { done(from_caf(e, to)); });
   };
   auto finished = deliver(out, then);
-  if (kind != query_kind::local) return redirecting(self, sys, id, timeout, attempt, finished);
+  if (kind != query_kind::local) return redirecting(self, sys, id, timeout, attempt, finished, {}, on_server_loss::retry);
   // A local query reads this very server: no redirect, no retry.
   auto a = sys.lookup(id);
   if (!a) return then(not_running(id));
@@ -77,7 +77,7 @@ void async::named_query_raw(caf::event_based_actor* self, system& sys, const ser
   auto finished = deliver(out, then);
   // Local queries too: no server answers one with not_leader, and the redirecting call
   // waits for the proxy of a server on another node that was not looked up yet.
-  redirecting(self, sys, id, timeout, attempt, finished);
+  redirecting(self, sys, id, timeout, attempt, finished, {}, on_server_loss::retry);
 }
 
 result<query_reply<shared_bytes>> named_query_raw(system& sys, const server_id& id, query_kind kind,

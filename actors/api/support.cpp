@@ -70,7 +70,52 @@ struct redirect_call {
   callback<done> finished;
   std::optional<api_error> last;
   time_point lookup_wait_until{};  ///< set at the first lookup that found no proxy
+  on_server_loss on_loss = on_server_loss::report_maybe_applied;
 };
+
+// -- watching the server of an attempt ------------------------------------------------------
+
+using await_loss_atom = caf::atom_constant<caf::atom("ra_aloss")>;
+
+/// A helper that watches the server of another node an attempt waits on: the server's
+/// actor (monitor) and its node (system_core::watch_node, which reports a node
+/// that stops answering pings, not only a closed connection). It answers (await_loss_atom)
+/// with what was lost. CAF 0.17 does not answer a request whose receiver stopped holding
+/// its promise, nor one whose node froze: without this the caller waits out its timeout.
+/// The attempt kills the helper when it ends; `limit` bounds it anyway.
+struct loss_watch_state {
+  caf::response_promise waiting;
+  std::string lost;  ///< empty while nothing is lost
+};
+
+caf::behavior loss_watcher(caf::stateful_actor<loss_watch_state>* self, caf::actor target, std::string remote_node,
+                           std::string system_name, uint64_t limit_millis) {
+  auto report = [self](std::string what) {
+    if (!self->state.lost.empty()) return;
+    self->state.lost = std::move(what);
+    if (self->state.waiting.pending()) {
+      self->state.waiting.deliver(self->state.lost);
+      self->quit();
+    }
+  };
+  self->set_down_handler([report](caf::down_msg&) { report("it stopped"); });
+  self->monitor(target);
+  if (auto core = find_system(system_name)) core->watch_node(remote_node, caf::actor_cast<caf::actor>(self));
+  self->delayed_send(self, ms(limit_millis), resume_atom::value);
+  return {
+    [self](await_loss_atom) -> caf::result<std::string> {
+      self->state.waiting = self->make_response_promise();
+      if (!self->state.lost.empty()) {
+        self->state.waiting.deliver(self->state.lost);
+        self->quit();
+      }
+      return self->state.waiting;
+    },
+    [report](node_down_atom, const std::string& node) { report("its node " + node + " was lost"); },
+    [](node_up_atom, const std::string&) {},
+    [self](resume_atom) { self->quit(); },
+  };
+}
 
 void attempt_once(const std::shared_ptr<redirect_call>& call);
 
@@ -133,12 +178,41 @@ void attempt_once(const std::shared_ptr<redirect_call>& call) {
     after_failure(call, not_running(call->target));
     return;
   }
-  call->attempt(a, call->target, left, [call](std::optional<api_error> err) {
+  auto end_here = [call](std::optional<api_error> err) {
     if (!err)
       call->finished(done{});
     else
       after_failure(call, std::move(*err));
-  });
+  };
+  // A server of this process answers its waiting calls when it stops, whatever stops it
+  // (its exit hook fails them): no watcher, which would cost each call a spawn.
+  if (call->target.node == call->sys->name()) return call->attempt(a, call->target, left, end_here);
+  // A server of another node: the attempt ends once, with its answer or when the server
+  // or its node is lost first.
+  auto self = call->self;
+  auto watcher =
+    self->spawn(loss_watcher, a, call->target.node, call->sys->name(), static_cast<uint64_t>(left.count()));
+  auto ended = std::make_shared<bool>(false);
+  auto end_attempt = [end_here, ended, watcher, self](std::optional<api_error> err) {
+    if (*ended) return;
+    *ended = true;
+    self->send_exit(watcher, caf::exit_reason::user_shutdown);
+    end_here(std::move(err));
+  };
+  self->request(watcher, left, await_loss_atom::value)
+    .then(
+      [call, end_attempt, target = call->target](const std::string& what) {
+        auto lost = target.to_string() + " was lost before it answered: " + what;
+        if (call->on_loss == on_server_loss::retry)
+          return end_attempt(make_api_error(api_errc::noproc, lost));
+        // As when a server stops holding the command (fail_waiters): leadership_lost, the
+        // one answer that means "may or may not be applied", which callers must not retry.
+        auto e = from_command(command_error{error_code::leadership_lost, {}});
+        e.message = lost + "; the command may or may not be applied";
+        end_attempt(std::move(e));
+      },
+      [](caf::error&) {});  // the attempt ended first and stopped the watcher
+  call->attempt(a, call->target, left, end_attempt);
 }
 
 // -- waiting for a server to stop -------------------------------------------------------------
@@ -199,10 +273,12 @@ redirect_step next_redirect_step(const api_error& err, const server_id& target, 
 }
 
 void redirecting(caf::event_based_actor* self, system& sys, const server_id& id, ms timeout, attempt_fn attempt,
-                 callback<done> finished, std::function<bool(const api_error&)> retry_also) {
+                 callback<done> finished, std::function<bool(const api_error&)> retry_also,
+                 on_server_loss on_loss) {
   auto call = std::make_shared<redirect_call>(redirect_call{self, &sys, id, id, self->clock().now() + timeout,
                                                             std::move(attempt), std::move(retry_also),
                                                             std::move(finished), std::nullopt});
+  call->on_loss = on_loss;
   attempt_once(call);
 }
 

@@ -14,6 +14,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <caf/all.hpp>
@@ -197,6 +198,34 @@ inline std::map<std::string, std::unique_ptr<ra::system>> start_three_nodes(
     5s));
   return nodes;
 }
+
+/// Starts a counter cluster of `ids` (each server on its own node's system) and elects
+/// the first one.
+inline void start_counter_cluster(std::map<std::string, std::unique_ptr<ra::system>>& nodes, const std::string& cluster,
+                           const std::vector<server_id>& ids) {
+  std::vector<member> all;
+  for (auto& id : ids) all.push_back(member{id});
+  for (auto& id : ids) REQUIRE(start_server(*nodes[id.node], cluster, id, "counter", all));
+  REQUIRE(trigger_election(*nodes[ids.front().node], ids.front()));
+}
+
+/// Freezes `sys` until `until`, as a SIGSTOP'ed process would be to its peers: every
+/// scheduler thread runs one of these blocking actors (more of them than threads), so no
+/// actor of the system (servers, node actor) runs; its connections stay open.
+inline void freeze_system(ra::system& sys, clock_type::time_point until) {
+  for (int i = 0; i < 32; ++i) {
+    auto blocker = sys.actor_system().spawn(
+      [until](caf::event_based_actor* self, int) -> caf::behavior {
+        return {[self, until](caf::ok_atom) {
+          std::this_thread::sleep_until(until);
+          self->quit();
+        }};
+      },
+      0);
+    caf::anon_send(blocker, caf::ok_atom::value);
+  }
+}
+
 
 /// A process that is not an ra node: its own CAF actor system with the io middleman,
 /// optionally with ra's types announced (announce = false: the test announces its own).

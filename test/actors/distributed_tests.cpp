@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <future>
 #include <map>
 #include <mutex>
 #include <type_traits>
@@ -49,9 +50,7 @@ TEST_CASE("distributed: a 3-node cluster over the middleman elects, replicates a
 
   server_id s1{"s1", "n1"}, s2{"s2", "n2"}, s3{"s3", "n3"};
   std::vector<server_id> ids{s1, s2, s3};
-  std::vector<member> all{member{s1}, member{s2}, member{s3}};
-  for (auto& id : ids) REQUIRE(start_server(*nodes[id.node], "dist", id, "counter", all));
-  REQUIRE(trigger_election(*nodes["n1"], s1));
+  start_counter_cluster(nodes, "dist", ids);
 
   // A command through each member, each from the member's own node: the followers'
   // not_leader hints are followed to the leader on another node.
@@ -254,9 +253,7 @@ TEST_CASE("distributed: named queries run on servers of other nodes; query funct
   });
   server_id s1{"s1", "n1"}, s2{"s2", "n2"}, s3{"s3", "n3"};
   std::vector<server_id> ids{s1, s2, s3};
-  std::vector<member> all{member{s1}, member{s2}, member{s3}};
-  for (auto& id : ids) REQUIRE(start_server(*nodes[id.node], "counters", id, "counter", all));
-  REQUIRE(trigger_election(*nodes["n1"], s1));
+  start_counter_cluster(nodes, "counters", ids);
   REQUIRE(process_command<int64_t>(*nodes["n1"], s1, int64_t{5}, 15s));
   auto seven = process_command<int64_t>(*nodes["n2"], s2, int64_t{7}, 10s);
   REQUIRE(seven);
@@ -340,6 +337,76 @@ struct node_event_log {
 };
 
 }  // namespace
+
+TEST_CASE("distributed: calls waiting on a server whose node freezes fail at once, not at their timeout",
+          "[distributed][failover]") {
+  temp_dir d1, d2, d3;
+  auto nodes = start_three_nodes(d1, d2, d3);
+  server_id s1{"s1", "n1"}, s2{"s2", "n2"}, s3{"s3", "n3"};
+  std::vector<server_id> ids{s1, s2, s3};
+  start_counter_cluster(nodes, "dist", ids);
+  auto first = process_command<int64_t>(*nodes["n2"], s1, int64_t{5}, 15s);
+  REQUIRE(first);
+  REQUIRE(first->leader == s1);
+  // Without its followers the leader cannot commit: calls to it stay in flight.
+  REQUIRE(stop_server(*nodes["n2"], s2));
+  REQUIRE(stop_server(*nodes["n3"], s3));
+  auto& client = *nodes["n2"];
+  auto command = std::async(std::launch::async, [&] { return process_command<int64_t>(client, s1, int64_t{7}, 20s); });
+  auto query = std::async(std::launch::async,
+                          [&] { return named_query<int64_t>(client, s1, query_kind::consistent, "value", 20s); });
+  std::this_thread::sleep_for(300ms);
+  REQUIRE(command.wait_for(0s) == std::future_status::timeout);
+  REQUIRE(query.wait_for(0s) == std::future_status::timeout);
+  // The leader's node freezes: its connection stays open, nothing answers. The detector
+  // sees it down after 500 ms; both calls end then, well before the node thaws.
+  const auto frozen_at = clock_type::now();
+  freeze_system(*nodes["n1"], frozen_at + 6s);
+  REQUIRE(command.wait_for(3s) == std::future_status::ready);
+  REQUIRE(query.wait_for(1s) == std::future_status::ready);
+  CHECK(clock_type::now() - frozen_at < 4s);
+  auto c = command.get();
+  REQUIRE(!c);
+  // The leader had the command: it may be applied (a later leader may commit it), so the
+  // call says so instead of retrying it.
+  CHECK(c.error().is(error_code::leadership_lost));
+  auto q = query.get();
+  REQUIRE(!q);
+  // The query was addressed to the lost server itself: nothing to redirect to.
+  CHECK(q.error().code == api_errc::noproc);
+  std::this_thread::sleep_until(frozen_at + 6s);
+}
+
+TEST_CASE("distributed: a query redirected to a leader whose node freezes is asked again through the member named",
+          "[distributed][failover]") {
+  temp_dir d1, d2, d3;
+  auto nodes = start_three_nodes(d1, d2, d3);
+  // Five voters: s1 on n1, s2 on n2, s3..s5 on n3.
+  server_id s1{"s1", "n1"}, s2{"s2", "n2"}, s3{"s3", "n3"}, s4{"s4", "n3"}, s5{"s5", "n3"};
+  start_counter_cluster(nodes, "dist", {s1, s2, s3, s4, s5});
+  REQUIRE(process_command<int64_t>(*nodes["n2"], s2, int64_t{5}, 15s));
+  // With s3..s5 stopped, s1 cannot confirm its leadership (2 of 5): a consistent query
+  // asked through s2 is redirected to s1 and waits there.
+  for (auto& id : {s3, s4, s5}) REQUIRE(stop_server(*nodes["n3"], id));
+  auto& client = *nodes["n2"];
+  auto query = std::async(std::launch::async,
+                          [&] { return named_query<int64_t>(client, s2, query_kind::consistent, "value", 30s); });
+  std::this_thread::sleep_for(300ms);
+  REQUIRE(query.wait_for(0s) == std::future_status::timeout);
+  const auto frozen_at = clock_type::now();
+  freeze_system(*nodes["n1"], frozen_at + 8s);
+  // s2, s3 and s4 elect a leader while s1's node is frozen; the query, asked again
+  // through s2, reaches it (before the fix it waited on s1 until the node thawed).
+  REQUIRE(restart_server(*nodes["n3"], s3));
+  REQUIRE(restart_server(*nodes["n3"], s4));
+  REQUIRE(query.wait_for(6s) == std::future_status::ready);
+  CHECK(clock_type::now() - frozen_at < 7s);
+  auto q = query.get();
+  REQUIRE(q);
+  CHECK(q->value == 5);
+  CHECK(q->leader != s1);
+  std::this_thread::sleep_until(frozen_at + 8s);
+}
 
 TEST_CASE("distributed: a machine's monitor_node effect turns a lost node into a nodedown command",
           "[distributed][effects]") {
