@@ -69,6 +69,10 @@ int run_node(node_config cfg) {
   sigemptyset(&stop_signals);
   sigaddset(&stop_signals, SIGTERM);
   sigaddset(&stop_signals, SIGINT);
+  // A background job of a non-interactive shell starts with SIGINT ignored, and POSIX may
+  // discard an ignored signal even while it is blocked: take both back first.
+  std::signal(SIGTERM, SIG_DFL);
+  std::signal(SIGINT, SIG_DFL);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   if (!log_to_stderr(cfg.log_level)) {
     std::fprintf(stderr, "ra-node: unknown log level %s\n", cfg.log_level.c_str());

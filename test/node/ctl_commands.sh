@@ -4,11 +4,12 @@
 # delete, fifo enqueue / ready, add-member / remove-member --delete, transfer-leadership,
 # members / overview / metrics, delete-cluster, start-cluster --restart after a clean stop
 # of every node; bad usage (2), a failed operation (1), a cas that did not swap (4), no
-# node reachable (3); ra-node: bad config (2), SIGTERM (0). Usage: ctl_commands.sh BUILD_DIR
+# node reachable (3); ra-node: bad config (2), SIGTERM and SIGINT (0). Usage: ctl_commands.sh BUILD_DIR
 set -euo pipefail
 build=$1
 RA_NODE=$build/tools/ra-node
 RA_CTL=$build/tools/ra-ctl
+command -v jq >/dev/null || { echo "needs jq (scripts/install-deps.sh)" >&2; exit 1; }
 work=$(mktemp -d /tmp/ra-ctl-test.XXXXXX)
 declare -A pid port
 cleanup() {
@@ -38,12 +39,13 @@ start_node() {  # NAME
   [[ -s $work/$1.port ]] || fail "ra-node $1 did not start"
   port[$1]=$(cat "$work/$1.port")
 }
-stop_node() {  # NAME: SIGTERM, expect exit 0
-  kill -TERM "${pid[$1]}"
+stop_node() {  # NAME SIGNAL: expect exit 0
+  kill "-$2" "${pid[$1]}"
   local rc=0
   wait "${pid[$1]}" || rc=$?
   unset "pid[$1]"
-  ((rc == 0)) || fail "ra-node $1 exited $rc after SIGTERM"
+  ((rc == 0)) || fail "ra-node $1 exited $rc after SIG$2"
+  grep -q "SIG$2: stopping" "$work/$1.log" || fail "ra-node $1 did not log its stop by SIG$2"
 }
 # ctl EXPECTED_RC ARGS...: runs ra-ctl --json; the answer is in $out.
 ctl() {
@@ -127,11 +129,13 @@ ctl 0 delete-cluster k1@n1 k2@n2 k3@n3
 ctl 1 kv get k2@n2 colour
 check .error noproc "a deleted member"
 
-# every node stopped cleanly (SIGTERM, exit 0) and started again: start-cluster --restart
+# every node stopped cleanly (SIGTERM / SIGINT, exit 0) and started again: start-cluster --restart
 # restarts nothing new (the nodes restarted their servers themselves) and the data is there
 ctl 0 start-cluster c counter c1@n1 c2@n2 c3@n3
 ctl 0 counter add c1@n1 12
-for n in n1 n2 n3; do stop_node "$n"; done
+stop_node n1 TERM
+stop_node n2 INT
+stop_node n3 TERM
 CONNECT=300 ctl 3 members c1@n1
 for n in n1 n2 n3; do node_config "$n" "${port[$n]}" "$(jq -c .peers "$work/$n.json" | sed 's/^{//; s/}$//')"; start_node "$n"; done
 ctl 0 start-cluster --restart c counter c1@n1 c2@n2 c3@n3
