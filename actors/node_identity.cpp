@@ -122,6 +122,15 @@ expected<std::shared_ptr<const node_identity>, std::string> node_identity::load(
   return std::shared_ptr<const node_identity>(new node_identity(std::move(p)));  // private constructor
 }
 
+expected<std::string, std::string> node_identity::certificate_name(const std::string& file) {
+  auto bio = read_file(file);
+  x509_ptr cert{bio ? PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr) : nullptr};
+  if (!cert) return unexpected<std::string>{"cannot read the certificate " + file + ": " + ssl_error()};
+  auto cn = common_name(cert.get());
+  if (cn.empty()) return unexpected<std::string>{"the certificate " + file + " has no CN"};
+  return cn;
+}
+
 identity_proof node_identity::prove(std::string_view self_name, std::string_view receiver, int64_t now) const {
   identity_proof proof;
   proof.certificate_pem = impl_->certificate_pem;

@@ -51,6 +51,9 @@ class node_identity {
   std::string check(const identity_proof& proof, std::string_view sender, std::string_view receiver,
                     int64_t now_ms) const;
 
+  /// The subject CN of the PEM certificate in `file` (the name a node with it may use).
+  static expected<std::string, std::string> certificate_name(const std::string& file);
+
   /// The milliseconds since the Unix epoch now (the proofs' clock).
   static int64_t now_ms();
 

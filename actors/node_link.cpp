@@ -25,6 +25,7 @@
 #include <spdlog/spdlog.h>
 
 #include "actors/messages.hpp"
+#include "actors/node_admin.hpp"
 #include "ra/system.hpp"
 
 // -- CAF 0.17 openssl workaround ----------------------------------------------------------
@@ -413,6 +414,71 @@ bool is_up(node_actor* self, const std::string& node) {
   return it != self->state.peers.end() && it->second.up;
 }
 
+const char* server_op_name(uint8_t op) {
+  switch (static_cast<server_op>(op)) {
+    case server_op::start: return "start";
+    case server_op::restart: return "restart";
+    case server_op::stop: return "stop";
+    case server_op::remove: return "delete";
+    case server_op::status: return "look up";
+    case server_op::metrics: return "read the key metrics of";
+  }
+  return "run an unknown operation on";
+}
+
+/// A server request (actors/node_admin.hpp). For a server of this node: from a local actor
+/// or from an actor of a node linked and up (as for peer messages), run on a blocking
+/// helper that answers the requester. For another node: from a local actor only,
+/// forwarded to that node's link.
+caf::result<node_server_result> on_server_request(node_actor* self, node_server_request& req) {
+  auto& st = self->state;
+  const auto& sender = self->current_sender();
+  const bool local = sender && sender->node() == self->node();
+  auto refuse = [&](api_errc code, const std::string& why) -> caf::result<node_server_result> {
+    return detail::failed_result(make_api_error(code, why));
+  };
+  if (req.id.node != st.settings.local_name) {
+    if (!local) {
+      ++st.core->refused_server_requests;
+      spdlog::warn("[{}] refused a server request for {} from another node: not on this node",
+                   st.settings.local_name, req.id.to_string());
+      return refuse(api_errc::invalid_argument, req.id.to_string() + " is not on node " + st.settings.local_name);
+    }
+    auto it = st.peers.find(req.id.node);
+    if (it == st.peers.end() || !it->second.link || !it->second.up)
+      return refuse(api_errc::noproc, "node " + req.id.node + " is not connected to " + st.settings.local_name);
+    self->delegate(it->second.link, node_server_atom::value, std::move(req));
+    return caf::delegated<node_server_result>{};
+  }
+  if (!local) {
+    std::string from;
+    if (sender) {
+      std::lock_guard lk{st.core->remote_mx};
+      if (auto n = st.core->remote.node_names.find(sender->node()); n != st.core->remote.node_names.end())
+        from = n->second;
+    }
+    if (from.empty() || !is_up(self, from)) {
+      auto n = ++st.core->refused_server_requests;
+      spdlog::warn("[{}] refused a server request for {} from a process that is not a linked node ({} so far)",
+                   st.settings.local_name, req.id.to_string(), n);
+      return refuse(api_errc::invalid_argument, "server requests are taken from linked nodes only");
+    }
+    spdlog::info("[{}] node {} asks to {} {}", st.settings.local_name, from, server_op_name(req.op),
+                 req.id.to_string());
+  }
+  auto admin = st.core->server_admin;
+  if (!admin) return refuse(api_errc::noproc, "node " + st.settings.local_name + " takes no server requests");
+  // ra::system's calls block: a detached helper runs the request and answers the
+  // requester (delegated: the reply goes straight to it).
+  auto helper = self->system().spawn(
+    [admin](caf::blocking_actor* b, int) {
+      b->receive([&](node_server_atom, const node_server_request& r) { return admin(r); });
+    },
+    0);
+  self->delegate(helper, node_server_atom::value, std::move(req));
+  return caf::delegated<node_server_result>{};
+}
+
 caf::behavior node_main(node_actor* self, std::shared_ptr<system_core> core, node_settings settings) {
   auto& st = self->state;
   st.core = std::move(core);
@@ -506,6 +572,7 @@ caf::behavior node_main(node_actor* self, std::shared_ptr<system_core> core, nod
       if (!st.link_nodes.count(caf::actor_cast<caf::actor_addr>(self->current_sender()))) return {};
       return resolve_pid(pid{st.settings.local_name, id});
     },
+    [self](node_server_atom, node_server_request& req) { return on_server_request(self, req); },
     [self](node_ping_atom, const std::string&, uint64_t seq) {
       if (auto from = caf::actor_cast<caf::actor>(self->current_sender()))
         self->send(from, node_pong_atom::value, self->state.settings.local_name, seq);
@@ -687,7 +754,8 @@ std::vector<std::string> connected_nodes(const system& sys) {
 security_counters security_stats(const system& sys) {
   auto core = detail::find_system(sys.name());
   if (!core) return {};
-  return {core->forged_peer_messages.load(), core->ignored_exits.load(), core->refused_hellos.load()};
+  return {core->forged_peer_messages.load(), core->ignored_exits.load(), core->refused_hellos.load(),
+          core->refused_server_requests.load()};
 }
 
 namespace {

@@ -69,6 +69,7 @@ struct security_counters {
   uint64_t forged_peer_messages = 0;  ///< peer messages whose `from` is not on the sender's node
   uint64_t ignored_exits = 0;         ///< CAF exit messages no local stop asked for
   uint64_t refused_hellos = 0;        ///< TLS hellos whose certificate does not prove the name
+  uint64_t refused_server_requests = 0;  ///< server requests from a process that is not a linked node
 };
 /// This system's counters (zero if it is not running).
 security_counters security_stats(const system& sys);

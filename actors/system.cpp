@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include "actors/messages.hpp"
+#include "actors/node_admin.hpp"
 #include "actors/node_link.hpp"
 #include "actors/overview_json.hpp"
 #include "actors/server_actor.hpp"
@@ -258,6 +259,11 @@ result<std::unique_ptr<system>> system::start(system_config cfg) {
   core->wal = storage::spawn_wal(*s->sys_, std::move(writer), cfg.detached_storage_actors);
   s->wal_dir_ = wc.wal_data_dir;
   detail::register_system(core);
+  // Server requests from other nodes (actors/node_admin.hpp): the system outlives every
+  // actor of its actor system, so the node actor's helpers may call it.
+  core->server_admin = [sys = s.get(), c = core.get()](const actors::node_server_request& req) {
+    return detail::run_server_request(*sys, *c, req);
+  };
   // [node_link] distribution: node actor, peers, node failure detector (actors/node_link.hpp)
   if (auto linked = detail::start_node_link(core, cfg); !linked) {
     s->stop();
@@ -271,6 +277,11 @@ system::~system() { stop(); }
 
 void system::stop() {
   if (stopped_ || !sys_) return;
+  if (core_) {
+    // Waits for a server request still running (actors/node_admin.hpp); none runs after.
+    std::lock_guard lk{core_->admin_mx};
+    core_->admin_closed = true;
+  }
   stopped_ = true;
   if (core_) {
     detail::unregister_system(core_->name);

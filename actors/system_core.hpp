@@ -29,6 +29,11 @@
 
 namespace ra {
 
+namespace actors {
+struct node_server_request;  // wire/replies.hpp
+struct node_server_result;
+}  // namespace actors
+
 namespace detail {
 
 struct server_entry {
@@ -95,6 +100,14 @@ struct system_core {
   mutable std::mutex remote_mx;  ///< guards remote
   mutable remote_state remote;
 
+  /// Runs a server request of another node (or of a local caller) on this system:
+  /// actors/node_admin.hpp's run_server_request bound to the ra::system, set by
+  /// system::start. The node actor runs it on a blocking helper actor.
+  std::function<actors::node_server_result(const actors::node_server_request&)> server_admin;
+  /// Held while a server request runs; system::stop sets admin_closed under it first.
+  std::mutex admin_mx;
+  bool admin_closed = false;
+
   // -- security (docs/runtime.md, "Security model") ---------------------------------------
 
   /// Peer messages dropped because their `from` does not belong to the node that sent
@@ -103,6 +116,9 @@ struct system_core {
   std::atomic<uint64_t> forged_peer_messages{0};
   std::atomic<uint64_t> ignored_exits{0};
   std::atomic<uint64_t> refused_hellos{0};  ///< TLS hellos whose name proof failed
+  /// Server requests (actors/node_admin.hpp) refused: from a process that is not a linked
+  /// node, or for a server of another node.
+  std::atomic<uint64_t> refused_server_requests{0};
   /// Actors (servers, the node actor) a local stop path is about to end: their exit
   /// handlers honour an exit message only if their address is here (a remote process can
   /// send a CAF exit message, and an anonymous one looks exactly like a local one).

@@ -55,6 +55,9 @@ void for_each_announced_type(F&& f) {
   f(type_tag<actors::members_result>{}, "ra::actors::members_result");
   f(type_tag<actors::overview_result>{}, "ra::actors::overview_result");
   f(type_tag<actors::applied_batch>{}, "ra::actors::applied_batch");
+  // Node administration (actors/node_admin.hpp).
+  f(type_tag<actors::node_server_request>{}, "ra::actors::node_server_request");
+  f(type_tag<actors::node_server_result>{}, "ra::actors::node_server_result");
 }
 
 }  // namespace ra::wire

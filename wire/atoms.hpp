@@ -56,6 +56,10 @@ using node_dir_atom = caf::atom_constant<caf::atom("ra_ndir")>;
 /// (ping, my name, uint64_t seq), answered by a one-way (pong, my name, seq)
 using node_ping_atom = caf::atom_constant<caf::atom("ra_nping")>;
 using node_pong_atom = caf::atom_constant<caf::atom("ra_npong")>;
+/// (node_server_atom, node_server_request) -> node_server_result: start / restart / stop /
+/// delete a server of the receiving node (actors/node_admin.hpp). From a linked node or
+/// a local caller only; a local caller's request for another node is forwarded there.
+using node_server_atom = caf::atom_constant<caf::atom("ra_nsrv")>;
 // local requests to the node actor
 using node_watch_atom = caf::atom_constant<caf::atom("ra_nwatch")>;    ///< (node, watcher)
 using node_unwatch_atom = caf::atom_constant<caf::atom("ra_nunwtch")>;

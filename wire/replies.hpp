@@ -92,4 +92,50 @@ typename Inspector::result_type inspect(Inspector& f, applied_batch& x) {
   return f(caf::meta::type_name("ra_applied_batch"), x.leader, x.applied);
 }
 
+/// What a node actor is asked to do with one server of its node (node_server_atom;
+/// actors/node_admin.hpp). Sent by the API on another node (start_cluster,
+/// start_or_restart_cluster, delete_cluster) through that node's own node actor.
+enum class server_op : uint8_t {
+  start = 1,    ///< start a new server (cluster_name, machine, machine_args, members)
+  restart = 2,  ///< restart a known server from its data dir (done if it runs already)
+  stop = 3,     ///< stop a running server (data kept)
+  remove = 4,   ///< stop if running and delete its data (force_delete_server)
+  status = 5,   ///< only report known / running
+  metrics = 6,  ///< read the server's key metrics (ra/key_metrics.hpp) into `metrics`
+};
+struct node_server_request {
+  uint8_t op = 0;  ///< a server_op; anything else is refused with invalid_argument
+  server_id id;    ///< the server, on the node that receives the request
+  std::string cluster_name;
+  std::string machine;
+  std::string machine_args;
+  std::vector<member> members;  ///< the initial members (start)
+
+  bool operator==(const node_server_request&) const = default;
+};
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, node_server_request& x) {
+  return f(caf::meta::type_name("ra_node_server_request"), x.op, x.id, x.cluster_name, x.machine, x.machine_args,
+           x.members);
+}
+/// The node's answer: done, or the api_error (its api_errc as a number, and the message);
+/// and, after the operation, whether the node knows the server and whether it runs.
+struct node_server_result {
+  bool failed = false;
+  uint8_t code = 0;  ///< an api_errc, meaningful only if failed
+  std::string message;
+  bool known = false;
+  bool running = false;
+  /// server_op::metrics: the key metrics in RA_KEY_METRICS_FIELDS order (ra/key_metrics.hpp;
+  /// the role as its number). Both nodes run the same build, so the order is the same.
+  std::vector<uint64_t> metrics;
+
+  bool operator==(const node_server_result&) const = default;
+};
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, node_server_result& x) {
+  return f(caf::meta::type_name("ra_node_server_result"), x.failed, x.code, x.message, x.known, x.running,
+           x.metrics);
+}
+
 }  // namespace ra::actors

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <memory>
+#include <thread>
 #include <vector>
 
 #include <caf/all.hpp>
@@ -13,6 +14,7 @@
 #include "ra/api.hpp"
 #include "actors/api/blocking_call.hpp"
 #include "actors/api/detail.hpp"
+#include "actors/node_admin.hpp"
 #include "ra/async_api.hpp"
 
 namespace ra {
@@ -30,6 +32,17 @@ void first_leader(caf::event_based_actor* self, system& sys, std::shared_ptr<con
               [self, sysp = &sys, ids, i, deadline, answer](std::optional<members_result> r) {
                 if (r && r->server_role == role::leader) return answer((*ids)[i]);
                 first_leader(self, *sysp, ids, i + 1, deadline, answer);
+              });
+}
+
+/// Reports the leader that the first of `ids[i...]` to know one names (nullopt if none does).
+void any_knows_leader(caf::event_based_actor* self, system& sys, std::shared_ptr<const std::vector<server_id>> ids,
+                      size_t i, time_point deadline, std::function<void(std::optional<server_id>)> answer) {
+  if (i == ids->size()) return answer(std::nullopt);
+  ask_members(self, sys, (*ids)[i], deadline,
+              [self, sysp = &sys, ids, i, deadline, answer](std::optional<members_result> r) {
+                if (r && !r->leader.empty()) return answer(r->leader);
+                any_knows_leader(self, *sysp, ids, i + 1, deadline, answer);
               });
 }
 
@@ -144,6 +157,79 @@ status trigger_election(system& sys, const server_id& id, ms timeout) {
   return run_blocking<done>(async::trigger_election, sys, timeout, id);
 }
 
+// -- servers on their own nodes (actors/node_admin.hpp) ---------------------------------------
+
+namespace {
+
+actors::node_server_result on_node(system& sys, actors::server_op op, const server_id& id, ms timeout,
+                                   const std::string& cluster_name = {}, const std::string& machine = {},
+                                   const std::vector<member>& members = {}, const std::string& machine_args = {}) {
+  actors::node_server_request req;
+  req.op = static_cast<uint8_t>(op);
+  req.id = id;
+  req.cluster_name = cluster_name;
+  req.machine = machine;
+  req.machine_args = machine_args;
+  req.members = members;
+  return server_request(sys, req, timeout);
+}
+
+/// Makes one of `started` (this node's first) enter pre_vote: a server of another node
+/// is reached once its proxy is cached (resolve starts the lookup), so retry until then.
+status elect_one(system& sys, const std::vector<server_id>& started, ms timeout) {
+  std::vector<server_id> order;
+  for (auto& id : started)
+    if (id.node == sys.name()) order.push_back(id);
+  for (auto& id : started)
+    if (id.node != sys.name()) order.push_back(id);
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  status last = make_api_error(api_errc::noproc, "no started server");
+  while (true) {
+    for (auto& id : order) {
+      if (!sys.lookup(id)) {
+        last = not_running(id);
+        continue;
+      }
+      auto left = std::chrono::duration_cast<ms>(deadline - std::chrono::steady_clock::now());
+      last = trigger_election(sys, id, std::max(left, ms{1}));
+      if (last) return last;
+    }
+    if (std::chrono::steady_clock::now() + redirect_retry_pause >= deadline) return last;
+    std::this_thread::sleep_for(redirect_retry_pause);
+  }
+}
+
+}  // namespace
+
+status start_server_on_node(system& sys, const std::string& cluster_name, const server_id& id,
+                            const std::string& machine, const std::vector<member>& initial_members,
+                            const std::string& machine_args, ms timeout) {
+  return to_status(
+    on_node(sys, actors::server_op::start, id, timeout, cluster_name, machine, initial_members, machine_args));
+}
+
+status restart_server_on_node(system& sys, const server_id& id, ms timeout) {
+  return to_status(on_node(sys, actors::server_op::restart, id, timeout));
+}
+
+status stop_server_on_node(system& sys, const server_id& id, ms timeout) {
+  return to_status(on_node(sys, actors::server_op::stop, id, timeout));
+}
+
+status delete_server_on_node(system& sys, const server_id& id, ms timeout) {
+  return to_status(on_node(sys, actors::server_op::remove, id, timeout));
+}
+
+result<server_presence> server_status_on_node(system& sys, const server_id& id, ms timeout) {
+  auto r = on_node(sys, actors::server_op::status, id, timeout);
+  if (auto st = to_status(r); !st) return st.error();
+  return server_presence{r.known, r.running};
+}
+
+result<key_metrics_snapshot> key_metrics_on_node(system& sys, const server_id& id, ms timeout) {
+  return to_key_metrics(on_node(sys, actors::server_op::metrics, id, timeout));
+}
+
 result<cluster_started> start_cluster(system& sys, const std::string& cluster_name, const std::string& machine,
                                       const std::vector<server_id>& ids, ms timeout,
                                       const std::string& machine_args) {
@@ -153,20 +239,25 @@ result<cluster_started> start_cluster(system& sys, const std::string& cluster_na
   cluster_started out;
   std::string why;
   for (auto& id : ids) {
-    auto st = id.node == sys.name() ? sys.start_server(cluster_name, id, machine, initial, machine_args)
-                                    : status{make_api_error(api_errc::invalid_argument, "not on this node")};
+    auto st = id.node == sys.name()
+                ? sys.start_server(cluster_name, id, machine, initial, machine_args)
+                : start_server_on_node(sys, cluster_name, id, machine, initial, machine_args,
+                                       remaining(started_at, timeout));
     if (st) {
       out.started.push_back(id);
     } else {
       out.not_started.push_back(id);
+      out.not_started_errors.push_back(st.error());
       why += (why.empty() ? "" : "; ") + id.to_string() + ": " + st.error().to_string();
     }
   }
   if (out.started.size() < ids.size() / 2 + 1) {
-    for (auto& id : out.started) (void)sys.delete_server(id);  // best effort: the error below is what matters
+    // Best effort: the error below is what matters.
+    for (auto& id : out.started)
+      (void)(id.node == sys.name() ? sys.delete_server(id) : delete_server_on_node(sys, id, timeout));
     return make_api_error(api_errc::cluster_not_formed, why);
   }
-  if (auto st = trigger_election(sys, out.started.front(), remaining(started_at, timeout)); !st) return st.error();
+  if (auto st = elect_one(sys, out.started, remaining(started_at, timeout)); !st) return st.error();
   // Wait until a started member says it is the leader.
   auto started = std::make_shared<const std::vector<server_id>>(out.started);
   auto leader = await_leader(sys, cluster_name, remaining(started_at, timeout),
@@ -182,35 +273,41 @@ result<cluster_started> start_or_restart_cluster(system& sys, const std::string&
                                                  const std::string& machine, const std::vector<server_id>& ids,
                                                  ms timeout, const std::string& machine_args) {
   const auto started_at = std::chrono::steady_clock::now();
-  std::vector<server_id> local;
-  bool all_known = true;
+  // Which members' nodes know their server (local: the directory; others: asked).
+  std::vector<result<server_presence>> presence;
+  bool any_known = false;
   for (auto& id : ids) {
-    if (id.node != sys.name()) continue;
-    local.push_back(id);
-    if (sys.uid_of(id.name).empty()) all_known = false;
+    presence.push_back(id.node == sys.name()
+                         ? result<server_presence>{server_presence{!sys.uid_of(id.name).empty(), sys.is_running(id.name)}}
+                         : server_status_on_node(sys, id, remaining(started_at, timeout)));
+    if (presence.back() && presence.back()->known) any_known = true;
   }
-  if (local.empty() || !all_known) return start_cluster(sys, cluster_name, machine, ids, timeout, machine_args);
+  if (!any_known) return start_cluster(sys, cluster_name, machine, ids, remaining(started_at, timeout), machine_args);
   cluster_started out;
-  for (auto& id : ids) {
-    if (id.node != sys.name()) {
+  for (size_t i = 0; i < ids.size(); ++i) {
+    auto& id = ids[i];
+    status st = done{};
+    if (!presence[i])
+      st = presence[i].error();
+    else if (!presence[i]->known)
+      st = make_api_error(api_errc::noproc, "node " + id.node + " does not know " + id.to_string());
+    else if (!presence[i]->running)
+      st = id.node == sys.name() ? sys.restart_server(id) : restart_server_on_node(sys, id, remaining(started_at, timeout));
+    if (st) {
+      out.started.push_back(id);
+    } else {
       out.not_started.push_back(id);
-      continue;
+      out.not_started_errors.push_back(st.error());
     }
-    auto st = sys.is_running(id.name) ? status{done{}} : sys.restart_server(id);
-    (st ? out.started : out.not_started).push_back(id);
   }
   if (out.started.empty())
     return make_api_error(api_errc::cluster_not_formed, "no server of " + cluster_name + " restarted");
   // Recovered servers elect by themselves (their election timers are armed): wait until
-  // the first restarted one knows a leader.
+  // a restarted one knows a leader.
+  auto started = std::make_shared<const std::vector<server_id>>(out.started);
   auto leader = await_leader(sys, cluster_name, remaining(started_at, timeout),
-                             [sysp = &sys, first = out.started.front()](caf::event_based_actor* self,
-                                                                       time_point deadline, auto answer) {
-                               async::members(self, *sysp, first, std::max(left_until(self, deadline), ms{1}),
-                                              [answer](result<cluster_members> m) {
-                                                if (m && !m->leader.empty()) return answer(m->leader);
-                                                answer(std::nullopt);
-                                              });
+                             [sysp = &sys, started](caf::event_based_actor* self, time_point deadline, auto answer) {
+                               any_knows_leader(self, *sysp, started, 0, deadline, std::move(answer));
                              });
   if (!leader) return leader.error();
   out.leader = std::move(*leader);
@@ -218,7 +315,32 @@ result<cluster_started> start_or_restart_cluster(system& sys, const std::string&
 }
 
 status delete_cluster(system& sys, const std::vector<server_id>& ids, ms timeout) {
-  return run_blocking<done>(async::delete_cluster, sys, timeout, ids);
+  const auto started_at = std::chrono::steady_clock::now();
+  // Members of other nodes that are known there but not running now would never apply
+  // the entry: they are deleted there once it committed. (Asked before: a member that
+  // applies the entry stops and then deletes its own data, and must not be raced.)
+  std::vector<server_id> stopped_remote;
+  for (auto& id : ids) {
+    if (id.node == sys.name()) continue;
+    auto p = server_status_on_node(sys, id, remaining(started_at, timeout));
+    if (p && p->known && !p->running) stopped_remote.push_back(id);
+  }
+  if (auto st = run_blocking<done>(async::delete_cluster, sys, remaining(started_at, timeout), ids); !st) return st;
+  for (auto& id : stopped_remote)
+    if (auto st = delete_server_on_node(sys, id, remaining(started_at, timeout)); !st) return st;
+  // The others delete themselves as they apply the entry: wait for those whose node can
+  // be asked (one on a node that is down deletes itself after its restart).
+  for (auto& id : ids) {
+    if (id.node == sys.name()) continue;
+    while (true) {
+      auto p = server_status_on_node(sys, id, remaining(started_at, timeout));
+      if (!p || !p->known) break;
+      if (std::chrono::steady_clock::now() - started_at + redirect_retry_pause >= timeout)
+        return make_api_error(api_errc::timeout, "the cluster was deleted but " + id.to_string() + " is not gone yet");
+      std::this_thread::sleep_for(redirect_retry_pause);
+    }
+  }
+  return done{};
 }
 
 status leave_and_terminate(system& sys, const server_id& id, const server_id& target, ms timeout) {

@@ -43,17 +43,23 @@ inline constexpr std::chrono::milliseconds default_timeout{5000};
 
 // -- lifecycle: servers and clusters ----------------------------------------------------------
 
+/// Ra's {ok, Started, NotStarted} (and the leader that was elected).
 struct cluster_started {
   std::vector<server_id> started;
   std::vector<server_id> not_started;
   server_id leader;
+  /// Why each of not_started did not start (same order as not_started).
+  std::vector<api_error> not_started_errors;
 };
 
-/// Starts a new cluster of `ids` (all voters) running `machine` (a name registered in the
-/// system), triggers an election on the first started server and waits for a leader.
-/// Only ids on this system's node are started here (others are reported not_started).
-/// Fails with cluster_not_formed if fewer than a majority started (the started ones are
-/// then deleted again), or with timeout if no leader was elected in time.
+/// Starts a new cluster of `ids` (all voters) running `machine` (a name registered on
+/// every member's node), triggers an election on a started server and waits for a
+/// leader. Servers of this node are started here; those of other nodes are started on
+/// their own nodes through the node actors (distributed systems; the nodes must be
+/// connected), which must have `machine` registered. Members that did not start are
+/// reported in not_started, with why. Fails with cluster_not_formed if fewer than a
+/// majority started (the started ones are then deleted again), or with timeout if no
+/// leader was elected in time.
 result<cluster_started> start_cluster(system& sys, const std::string& cluster_name, const std::string& machine,
                                       const std::vector<server_id>& ids,
                                       std::chrono::milliseconds timeout = default_timeout,
@@ -68,20 +74,41 @@ status restart_server(system& sys, const server_id& id);
 /// Makes the server enter pre_vote now (needed once for a brand-new cluster).
 status trigger_election(system& sys, const server_id& id, std::chrono::milliseconds timeout = default_timeout);
 
-/// Restarts the cluster's servers of this node if the system knows them all (from disk),
-/// else starts a new cluster (start_cluster). Waits for a leader either way.
+/// Restarts the cluster's servers (on their own nodes, through the node actors for
+/// other nodes) if any member's node knows its server (from disk), else starts a new
+/// cluster (start_cluster). Members already running count as started; unknown or
+/// unreachable ones are reported not_started. Waits for a leader either way.
 result<cluster_started> start_or_restart_cluster(system& sys, const std::string& cluster_name,
                                                  const std::string& machine, const std::vector<server_id>& ids,
                                                  std::chrono::milliseconds timeout = default_timeout,
                                                  const std::string& machine_args = {});
+/// Starts, restarts, stops or deletes one server on its own node: this system's
+/// start_server / restart_server / stop_server / force_delete_server for a server of this
+/// node, else a request to its node through the node actors (distributed systems).
+status start_server_on_node(system& sys, const std::string& cluster_name, const server_id& id,
+                            const std::string& machine, const std::vector<member>& initial_members,
+                            const std::string& machine_args = {}, std::chrono::milliseconds timeout = default_timeout);
+status restart_server_on_node(system& sys, const server_id& id, std::chrono::milliseconds timeout = default_timeout);
+status stop_server_on_node(system& sys, const server_id& id, std::chrono::milliseconds timeout = default_timeout);
+status delete_server_on_node(system& sys, const server_id& id, std::chrono::milliseconds timeout = default_timeout);
+/// Whether `id`'s node knows the server (its data is there) and whether it runs.
+struct server_presence {
+  bool known = false;
+  bool running = false;
+};
+result<server_presence> server_status_on_node(system& sys, const server_id& id,
+                                              std::chrono::milliseconds timeout = default_timeout);
 /// Stops a server if it runs and deletes its data (log, snapshots, config, metadata).
 /// The other members still count it: remove it from the cluster first (or use
 /// leave_and_delete_server).
 status force_delete_server(system& sys, const server_id& id, std::chrono::milliseconds timeout = default_timeout);
 /// Ra's delete_cluster: commits an end-of-life entry through the leader (any member
 /// named in `ids` may be asked); every member that applies it stops and deletes its data.
-/// Returns once the leader applied it and this node's members in `ids` are gone. A member
-/// that is down at the time deletes itself when it learns the entry after a restart.
+/// Returns once the leader applied it and the members in `ids` are gone: those of this
+/// node, and those of other connected nodes (asked through the node actors). A member
+/// that is known but not running on a reachable node when the call starts is deleted
+/// there once the entry committed (it would not apply it); one on a node that is down deletes itself when it learns the entry
+/// after a restart (the call does not wait for it).
 status delete_cluster(system& sys, const std::vector<server_id>& ids,
                       std::chrono::milliseconds timeout = default_timeout);
 /// Removes `target` from its cluster (asking `id`, any member) and stops it (data kept).
@@ -363,5 +390,10 @@ nlohmann::json overview(system& sys, std::chrono::milliseconds timeout = default
 /// Ra's key_metrics: counters and gauges of a server of this process, read without
 /// messaging it (ra/key_metrics.hpp). noproc if it never ran in this process.
 result<key_metrics_snapshot> key_metrics(const server_id& id);
+/// The key metrics of `id` read on its own node (asked through the node actors for a
+/// server of another node; this system's block for its own). noproc if the server never
+/// ran there since that node started.
+result<key_metrics_snapshot> key_metrics_on_node(system& sys, const server_id& id,
+                                                 std::chrono::milliseconds timeout = default_timeout);
 
 }  // namespace ra

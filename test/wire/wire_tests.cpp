@@ -125,6 +125,16 @@ template <> struct sample<actors::applied_batch> {
   static actors::applied_batch make() { return {sid("leader"), {{1, bytes("one")}, {2, bytes("two")}}}; }
 };
 
+template <> struct sample<actors::node_server_request> {
+  static actors::node_server_request make() {
+    return {static_cast<uint8_t>(actors::server_op::start), sid("a"), "cluster", "kv", "args",
+            sample<std::vector<member>>::make()};
+  }
+};
+template <> struct sample<actors::node_server_result> {
+  static actors::node_server_result make() { return {true, 5, "unknown machine 'x'", true, false, {3, 0, 7}}; }
+};
+
 caf::actor_system_config& announced(caf::actor_system_config& cfg) {
   actors::announce_ra_types(cfg);
   return cfg;
