@@ -284,7 +284,7 @@ TEST_CASE("effects: the FIFO queue delivers with send_msg and re-delivers when a
   CHECK(got2 == std::vector<std::string>{"m0", "m1", "m2", "m3"});
 }
 
-TEST_CASE("effects: a machine timer commits a timeout command; a log effect reads entries", "[api][effects]") {
+TEST_CASE("effects: a machine timer commits a timeout command, and a log effect reads entries", "[api][effects]") {
   temp_dir dir;
   auto sys = start_with("n1", dir.path(), [](system_config& c) {
     c.machines["fx"] = [](const std::string&) { return make_machine<effect_counter>(); };
@@ -335,7 +335,7 @@ TEST_CASE("versions: a rolling upgrade switches the cluster once every member ru
   CHECK(send(1) == 16);
 }
 
-TEST_CASE("effects: reply_to answers a caller the machine names; mod_call runs on the leader only", "[api][effects]") {
+TEST_CASE("effects: reply_to answers a caller the machine names, and mod_call runs on the leader only", "[api][effects]") {
   temp_dir dir;
   auto calls = std::make_shared<std::atomic<int64_t>>(0);
   auto sys = start_with("n1", dir.path(), [calls](system_config& c) {
@@ -399,7 +399,7 @@ TEST_CASE("api: a blocking call whose async call never reports ends at its bound
   CHECK(eventually([&] { return sys->actor_system().registry().running() == before; }));
 }
 
-TEST_CASE("api: a blocking call pending while the system stops ends by its bound; later calls fail with noproc",
+TEST_CASE("api: a blocking call pending while the system stops ends by its bound, and later calls fail with noproc",
           "[api][blocking]") {
   temp_dir dir;
   auto sys = start_system("n1", dir.path());

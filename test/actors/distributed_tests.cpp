@@ -246,7 +246,7 @@ TEST_CASE("distributed: a distributed system needs the io middleman", "[distribu
   CHECK(s.error().code == api_errc::invalid_argument);
 }
 
-TEST_CASE("distributed: named queries run on servers of other nodes; query functions are refused there",
+TEST_CASE("distributed: named queries run on servers of other nodes, and query functions are refused there",
           "[distributed][query]") {
   temp_dir d1, d2, d3;
   auto nodes = start_three_nodes(d1, d2, d3, [](system_config c) {

@@ -318,7 +318,7 @@ TEST_CASE("a snapshot is received chunk by chunk and changes nothing until compl
   }
 }
 
-TEST_CASE("snapshot chunks are cut by chunk size; a replaced snapshot is still read while its transfer runs", "[memory_log][snapshot]") {
+TEST_CASE("snapshot chunks are cut by chunk size, and a replaced snapshot is still read while its transfer runs", "[memory_log][snapshot]") {
   memory_log log;
   log.append(entries(1, 8, 2));
   log.sync_all();

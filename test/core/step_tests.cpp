@@ -224,7 +224,7 @@ TEST_CASE("prologue: a leader message in our own term", "[step][prologue]") {
   }
 }
 
-TEST_CASE("prologue: a reply from a newer term steps any role down; from an older term it is ignored", "[step][prologue]") {
+TEST_CASE("prologue: a reply from a newer term steps any role down, and from an older term it is ignored", "[step][prologue]") {
   for (auto r : {start::follower, start::pre_vote, start::candidate, start::leader}) {
     std::vector<std::pair<const char*, std::function<peer_message(term_t)>>> replies{
       {"append_entries_reply", [](term_t t) { return append_entries_reply{t, true, index_t{1}, index_t{0}, term_t{0}, 0}; }},
