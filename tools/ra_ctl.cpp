@@ -17,6 +17,7 @@
 //   kv put SERVER KEY VALUE   kv get SERVER KEY [--kind ...]   kv size SERVER [--kind ...]
 //   kv cas SERVER KEY EXPECTED VALUE [--absent]                  kv delete SERVER KEY
 //   fifo enqueue SERVER PAYLOAD                                  fifo ready SERVER [--kind ...]
+//   fifo checkout SERVER [--credit N] [--count M]                (prints deliveries as they come)
 //
 // Output: one line of text, or with --json one JSON object. Exit codes: 0 done; 1 the
 // operation failed (the error is printed); 2 bad command line or config; 3 no node
@@ -37,10 +38,12 @@
 #include <vector>
 
 #include <CLI/CLI.hpp>
+#include <caf/all.hpp>
 #include <spdlog/spdlog.h>
 
 #include "actors/node_identity.hpp"
 #include "actors/node_link.hpp"
+#include "actors/pid.hpp"
 #include "ra/api.hpp"
 #include "ra/behaviour_machine.hpp"
 #include "ra/machines/counter.hpp"
@@ -409,6 +412,35 @@ int fifo_enqueue(ctl& c, const server_id& id, const std::string& payload) {
                   "enqueued as " + std::to_string(*seq));
 }
 
+/// Checks out of the queue as a consumer (an actor of ra-ctl's node: the machine's
+/// deliveries are send_msg effects to its pid on this node) and prints each delivery as
+/// it comes ("delivered ID PAYLOAD", or one JSON object per line). Ends after `count`
+/// deliveries (0: never; the process is stopped from outside, and the machine's monitor
+/// gives its unsettled messages back to the queue). Deliveries are not settled.
+int fifo_checkout(ctl& c, const server_id& id, uint32_t credit, uint64_t count) {
+  c.reach(id);
+  caf::scoped_actor consumer{c.sys.actor_system()};
+  auto me = ra::to_pid(c.sys, caf::actor_cast<caf::actor>(consumer));
+  auto raw = ra::process_command_raw(
+    c.sys, id, ra::encode_command<ra::machines::fifo_protocol>(ra::machines::fifo_checkout{me, credit}), c.timeout);
+  if (!raw) return c.out.fail("fifo checkout", raw.error());
+  c.out.ok({{"ok", true}, {"checked_out", true}, {"consumer", me.to_string()}, {"leader", raw->leader.to_string()}},
+           "checked out as " + me.to_string());
+  for (uint64_t n = 0; count == 0 || n < count; ++n) {
+    bool got = false;
+    consumer->receive(
+      [&](ra::machines::fifo_delivery_atom, uint64_t msg_id, const std::string& payload) {
+        got = true;
+        c.out.ok({{"ok", true}, {"delivered", msg_id}, {"payload", payload}},
+                 "delivered " + std::to_string(msg_id) + " " + payload);
+      },
+      caf::after(count == 0 ? std::chrono::hours(24) : c.timeout) >> [] {});
+    if (!got && count != 0)
+      return c.out.fail("fifo checkout", ra::make_api_error(ra::api_errc::timeout, "no delivery in time"));
+  }
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -509,6 +541,12 @@ int main(int argc, char** argv) {
   auto* enq = fifo->add_subcommand("enqueue", "enqueue PAYLOAD");
   server_cmd(enq, [&](ctl& c, auto& id) { return fifo_enqueue(c, id, s2); });
   enq->add_option("payload", s2)->required();
+  uint32_t credit = 1;
+  uint64_t count = 0;
+  auto* checkout = fifo->add_subcommand("checkout", "consume: print deliveries as they come (not settled)");
+  server_cmd(checkout, [&](ctl& c, auto& id) { return fifo_checkout(c, id, credit, count); });
+  checkout->add_option("--credit", credit, "unsettled messages this consumer may hold (default 1)");
+  checkout->add_option("--count", count, "end after this many deliveries (default 0: run until stopped)");
   auto* ready = fifo->add_subcommand("ready", "messages waiting (named query \"ready\")");
   server_cmd(ready, [&](ctl& c, auto& id) { return uint_query(c, id, kind, "ready", "fifo ready"); });
   for (auto* q : {cget, get, size, ready}) q->add_option("--kind", kind, "local, leader or consistent (default)");

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # ra-ctl's commands and exit codes against three ra-node processes on 127.0.0.1 (plain
 # TCP, ports chosen by the OS), and ra-node's own exit codes: kv put / get / cas / size /
-# delete, fifo enqueue / ready, add-member / remove-member --delete, transfer-leadership,
+# delete, fifo enqueue / ready / checkout (a consumer process killed: down, re-queued), add-member / remove-member --delete, transfer-leadership,
 # members / overview / metrics, delete-cluster, start-cluster --restart after a clean stop
 # of every node; bad usage (2), a failed operation (1), a cas that did not swap (4), no
 # node reachable (3); ra-node: bad config (2), SIGTERM and SIGINT (0). Usage: ctl_commands.sh BUILD_DIR
@@ -123,6 +123,25 @@ ctl 0 fifo enqueue f3@n3 world
 check .id 2 "second enqueue"
 ctl 0 fifo ready f1@n1
 check .value 2 "ready"
+# fifo checkout: a consumer in another process (this ra-ctl's node) gets the machine's
+# send_msg deliveries; its process killed with kill -9, the machine's monitor reports it
+# down and its unsettled messages go back to the queue.
+"$RA_CTL" --peer "n1=127.0.0.1:${port[n1]}" --peer "n2=127.0.0.1:${port[n2]}" --peer "n3=127.0.0.1:${port[n3]}" \
+  --json fifo checkout f2@n2 --credit 2 >"$work/consumer.out" 2>>"$work/ctl.log" &
+consumer=$!
+delivered() { grep -c '"delivered"' "$work/consumer.out" 2>/dev/null || true; }
+for _ in $(seq 200); do (($(delivered) >= 2)) && break; sleep 0.05; done
+(($(delivered) == 2)) || fail "fifo checkout: $(delivered) deliveries, expected 2 ($(cat "$work/consumer.out"))"
+ctl 0 fifo ready f1@n1 --kind leader
+check .value 0 "ready while a consumer holds both"
+kill -9 "$consumer"
+wait "$consumer" 2>/dev/null || true
+for _ in $(seq 50); do
+  ctl 0 fifo ready f1@n1 --kind leader
+  [[ $(field .value) == 2 ]] && break
+  sleep 0.1
+done
+check .value 2 "ready after the consumer's process was killed"
 
 # delete-cluster: gone from every node
 ctl 0 delete-cluster k1@n1 k2@n2 k3@n3
