@@ -270,18 +270,8 @@ int metrics(ctl& c, const server_id& id) {
 
 int add_member(ctl& c, const server_id& id, const server_id& fresh) {
   c.reach(id);
-  // The new server runs the cluster's machine, under its name, knowing the current members.
-  auto o = ra::member_overview(c.sys, id, c.timeout);
-  if (!o) return c.out.fail("overview of " + id.to_string(), o.error());
-  auto m = ra::members(c.sys, id, c.timeout);
-  if (!m) return c.out.fail("members of " + id.to_string(), m.error());
-  auto initial = m->members;
-  initial.push_back(ra::member{fresh});
-  const auto cluster = o->value("cluster_name", std::string{});
-  const auto machine = o->value("machine", std::string{});
-  if (auto st = ra::start_server_on_node(c.sys, cluster, fresh, machine, initial, {}, c.timeout); !st)
-    return c.out.fail("starting " + fresh.to_string(), st.error());
-  auto r = ra::add_member(c.sys, id, ra::member{fresh}, c.timeout);
+  // Starts the new server on its node with the cluster's machine, then adds it.
+  auto r = ra::join_cluster(c.sys, id, ra::member{fresh}, c.timeout);
   if (!r) return c.out.fail("add-member " + fresh.to_string(), r.error());
   return c.out.ok({{"ok", true}, {"added", fresh.to_string()}, {"leader", r->to_string()}},
                   "added " + fresh.to_string() + " (leader " + r->to_string() + ")");

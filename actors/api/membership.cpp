@@ -1,6 +1,8 @@
 // Membership: members, members_info, add_member, remove_member, transfer_leadership.
 // The async calls are the implementation; the blocking ones run them (blocking_call.hpp).
 
+#include <algorithm>
+#include <chrono>
 #include <memory>
 
 #include <caf/all.hpp>
@@ -121,6 +123,34 @@ result<server_id> add_member(system& sys, const server_id& id, const member& new
 
 result<server_id> remove_member(system& sys, const server_id& id, const server_id& target, ms timeout) {
   return run_blocking<server_id>(async::remove_member, sys, timeout, id, target);
+}
+
+result<server_id> join_cluster(system& sys, const server_id& existing, const member& new_member, ms timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  auto left = [&] {
+    return std::max(ms{1}, std::chrono::duration_cast<ms>(deadline - std::chrono::steady_clock::now()));
+  };
+  // The new server runs the cluster's machine under the cluster's name, knowing the
+  // current members (it waits for the leader to contact it).
+  auto overview = member_overview(sys, existing, left());
+  if (!overview) return overview.error();
+  auto current = members(sys, existing, left());
+  if (!current) return current.error();
+  const auto cluster = overview->value("cluster_name", std::string{});
+  const auto machine = overview->value("machine", std::string{});
+  if (cluster.empty() || machine.empty())
+    return make_api_error(api_errc::invalid_argument, existing.to_string() + " reports no cluster name or machine");
+  auto initial = current->members;
+  initial.push_back(new_member);
+  if (auto started = start_server_on_node(sys, cluster, new_member.id, machine, initial, {}, left()); !started)
+    return started.error();
+  auto leader = add_member(sys, existing, new_member, left());
+  if (!leader) {
+    // Not a member: a server nobody will contact must not stay behind.
+    (void)delete_server_on_node(sys, new_member.id, left());
+    return leader.error();
+  }
+  return leader;
 }
 
 status transfer_leadership(system& sys, const server_id& id, const server_id& target, ms timeout) {

@@ -374,6 +374,12 @@ result<server_id> add_member(system& sys, const server_id& id, const member& new
                              std::chrono::milliseconds timeout = default_timeout);
 result<server_id> remove_member(system& sys, const server_id& id, const server_id& target,
                                 std::chrono::milliseconds timeout = default_timeout);
+/// Joins `new_member` to the running cluster of `existing` in one call (RaftedValue's
+/// join_existing_consensus_group): starts the new server on its own node (any node,
+/// through the node actors) with the cluster's name and machine and the current members,
+/// then adds it. Returns the leader. If the add fails, the new server is deleted again.
+result<server_id> join_cluster(system& sys, const server_id& existing, const member& new_member,
+                               std::chrono::milliseconds timeout = default_timeout);
 /// Asks leader `id` to hand leadership to `target` (errors: already_leader,
 /// unknown_member, non_voter, not_up_to_date). Returns once the transfer was started.
 status transfer_leadership(system& sys, const server_id& id, const server_id& target,

@@ -214,3 +214,30 @@ TEST_CASE("distributed: server requests are taken from linked nodes only", "[dis
   CHECK(n1->is_running("x1"));
   caf::anon_send_exit(me, caf::exit_reason::user_shutdown);
 }
+
+TEST_CASE("distributed: join_cluster starts a server on another node and adds it in one call",
+          "[distributed][admin]") {
+  temp_dir d1, d2, d3;
+  auto nodes = start_three_nodes(d1, d2, d3);
+  server_id s1{"s1", "n1"}, s2{"s2", "n2"}, s3{"s3", "n3"};
+  auto c = start_cluster(*nodes["n1"], "grow", "counter", {s1, s2}, 15s);
+  if (!c) FAIL(c.error().to_string());
+  REQUIRE(process_command<int64_t>(*nodes["n1"], s1, int64_t{9}, 10s));
+  CHECK_FALSE(nodes["n3"]->is_running("s3"));
+
+  // From n2, through a member of the cluster: s3 is started on n3 and becomes a member.
+  auto leader = join_cluster(*nodes["n2"], s2, member{s3}, 15s);
+  if (!leader) FAIL(leader.error().to_string());
+  CHECK((*leader == s1 || *leader == s2));
+  CHECK(nodes["n3"]->is_running("s3"));
+  auto m = members(*nodes["n1"], s1, 5s);
+  REQUIRE(m);
+  CHECK(m->members.size() == 3);
+  CHECK(await_local(*nodes["n3"], s3, 9) == 9);  // it caught up
+
+  // Joining through a server that does not exist changes nothing on n3.
+  server_id ghost{"ghost", "n1"}, s4{"s4", "n3"};
+  auto refused = join_cluster(*nodes["n2"], ghost, member{s4}, 3s);
+  CHECK_FALSE(refused);
+  CHECK_FALSE(nodes["n3"]->is_running("s4"));
+}
