@@ -122,6 +122,9 @@ struct node_state {
   std::map<caf::actor_addr, watcher_entry> watchers;
   std::map<pid_key, remote_pid> pids;           ///< remote pids resolved or being resolved
   std::map<caf::actor_addr, pid_key> pid_proxies;  ///< a resolved pid's proxy -> its key
+  /// Servers monitoring a remote pid (they asked to resolve it for a monitor): told
+  /// (pid_lost_atom) when the pid's node is declared down, as Erlang's noconnection.
+  std::map<pid_key, std::vector<caf::actor>> pid_monitors;
   uint64_t ping_seq = 0;
   static inline const char* name = "ra_node";  // the actor's name in CAF diagnostics
 };
@@ -189,6 +192,30 @@ void mark_up(node_actor* self, const std::string& node) {
   fetch_directory(self, node, {});  // most servers are known before they are first needed
 }
 
+/// `node` is down: its pids' monitors get (pid_lost_atom, node, id), and the cached
+/// proxies go (a frozen node's connection, and so its proxies, may stay open; the pids are
+/// resolved again if the node comes back).
+void forget_pids_of(node_actor* self, const std::string& node) {
+  auto& st = self->state;
+  for (auto it = st.pid_monitors.begin(); it != st.pid_monitors.end();) {
+    if (it->first.first != node) {
+      ++it;
+      continue;
+    }
+    for (auto& server : it->second) self->send(server, pid_lost_atom::value, node, it->first.second);
+    it = st.pid_monitors.erase(it);
+  }
+  for (auto it = st.pid_proxies.begin(); it != st.pid_proxies.end();) {
+    if (it->second.first != node) {
+      ++it;
+      continue;
+    }
+    self->demonitor(it->first);
+    st.pids.erase(it->second);
+    it = st.pid_proxies.erase(it);
+  }
+}
+
 void mark_down(node_actor* self, const std::string& node, const std::string& why) {
   auto& p = self->state.peers[node];
   if (!p.up) return;
@@ -210,6 +237,7 @@ void mark_down(node_actor* self, const std::string& node, const std::string& why
   }
   spdlog::warn("[{}] node {} is down: {}", self->state.settings.local_name, node, why);
   notify_watchers(self, node, false);
+  forget_pids_of(self, node);
 }
 
 void forget_node_name(node_actor* self, const caf::actor& link) {
@@ -307,7 +335,10 @@ void settle_pid(node_actor* self, const pid_key& k, const caf::actor& a) {
   } else {
     st.pids.erase(it);  // sends to a pid that cannot be found are dropped, as Erlang's
   }
-  for (auto& r : waiting.requesters) self->send(r, pid_resolved_atom::value, k.first, k.second, a);
+  for (auto& r : waiting.requesters) {
+    self->send(r, pid_resolved_atom::value, k.first, k.second, a);
+    if (a) st.pid_monitors[k].push_back(r);
+  }
 }
 
 /// Asks `k`'s node for the actor (once; later calls join the wait).
@@ -504,6 +535,7 @@ caf::behavior node_main(node_actor* self, std::shared_ptr<system_core> core, nod
       return;
     }
     if (auto it = st.pid_proxies.find(m.source); it != st.pid_proxies.end()) {
+      st.pid_monitors.erase(it->second);  // the servers' own monitors report this down
       st.pids.erase(it->second);
       st.pid_proxies.erase(it);
       return;
@@ -595,7 +627,10 @@ caf::behavior node_main(node_actor* self, std::shared_ptr<system_core> core, nod
     [self](node_pid_resolve_atom, const std::string& node, uint64_t id, const caf::actor& requester) {
       pid_key k{node, id};
       auto& e = self->state.pids[k];
-      if (e.proxy) return self->send(requester, pid_resolved_atom::value, node, id, e.proxy);
+      if (e.proxy) {
+        self->state.pid_monitors[k].push_back(requester);
+        return self->send(requester, pid_resolved_atom::value, node, id, e.proxy);
+      }
       e.requesters.push_back(requester);
       resolve_remote_pid(self, k);
     },

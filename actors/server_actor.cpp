@@ -316,6 +316,7 @@ auto common(server_actor* self) {
     [self](pid_resolved_atom, const std::string& node, uint64_t id, const caf::actor& a) {
       on_pid_resolved(self, pid{node, id}, a);
     },
+    [self](pid_lost_atom, const std::string& node, uint64_t id) { on_pid_lost(self, pid{node, id}); },
     [self](aux_atom, const shared_bytes& cmd) -> caf::result<command_result> {
       // Aux commands run on the member they are sent to, whatever its role.
       if (no_core(self)) return caf::make_error(caf::sec::request_receiver_down);

@@ -103,6 +103,7 @@ using server_actor_interface = caf::typed_actor<
   caf::reacts_to<actors::node_down_atom, std::string>,
   caf::reacts_to<actors::node_up_atom, std::string>,
   caf::reacts_to<actors::pid_resolved_atom, std::string, uint64_t, caf::actor>,
+  caf::reacts_to<actors::pid_lost_atom, std::string, uint64_t>,
 
   // -- the server's own timers and self-messages
   /// (uint8 timer_kind, generation): stale generations are ignored

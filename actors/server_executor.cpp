@@ -308,6 +308,21 @@ void after_event(server_actor* self) {
 
 }  // namespace
 
+void on_pid_lost(server_actor* self, const pid& p) {
+  auto& st = self->state;
+  bool watched = st.resolving_monitors.erase(p) > 0;
+  for (auto it = st.monitored.begin(); it != st.monitored.end();) {
+    if (it->second == p) {
+      self->demonitor(it->first);
+      it = st.monitored.erase(it);
+      watched = true;
+    } else {
+      ++it;
+    }
+  }
+  if (watched) with_server(self, [&](server& s) { s.handle_builtin(down_command{p, "noconnection"}); });
+}
+
 void on_pid_resolved(server_actor* self, const pid& p, const caf::actor& a) {
   auto& st = self->state;
   if (!st.resolving_monitors.erase(p)) return;  // demonitored meanwhile

@@ -127,6 +127,9 @@ std::string down_reason(server_actor* self, const caf::error& reason);
 /// The node actor resolved `p` (a pid of another node) for a machine's monitor effect:
 /// monitor `a`, or report the pid down (noproc) if it is null (server_executor.cpp).
 void on_pid_resolved(server_actor* self, const pid& p, const caf::actor& a);
+/// The node of `p` (a monitored pid of another node) was declared down: the machine gets
+/// down with noconnection, once.
+void on_pid_lost(server_actor* self, const pid& p);
 /// Installs the behaviour of the core's role if it is not the current one (server_actor.cpp).
 void sync_behavior(server_actor* self);
 

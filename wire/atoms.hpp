@@ -75,6 +75,9 @@ using node_pid_send_atom = caf::atom_constant<caf::atom("ra_npsend")>;
 /// answered by (pid_resolved_atom, node, id, caf::actor; null: unknown or node down)
 using node_pid_resolve_atom = caf::atom_constant<caf::atom("ra_npres")>;
 using pid_resolved_atom = caf::atom_constant<caf::atom("ra_pidres")>;
+/// to a server monitoring a remote pid: (pid_lost_atom, std::string node, uint64_t id),
+/// the pid's node was declared down (down with noconnection)
+using pid_lost_atom = caf::atom_constant<caf::atom("ra_pidlost")>;
 
 }  // namespace ra::actors
 

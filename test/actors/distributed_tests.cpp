@@ -458,6 +458,13 @@ TEST_CASE("distributed: a machine's send_msg and monitor reach actors of other n
   std::sort(got2.begin(), got2.end());
   CHECK(got2 == std::vector<std::string>{"m0", "m1", "m2", "m3"});
   CHECK(consumers() == 1);
+  // Its node freezes (connection open, no answers): once the detector declares n3 down,
+  // the machine gets down (noconnection) for the consumer, while n3 is still frozen.
+  const auto frozen_at = clock_type::now();
+  freeze_system(*nodes["n3"], frozen_at + 4s);
+  CHECK(eventually([&] { return consumers() == 0; }, 3s));
+  CHECK(clock_type::now() - frozen_at < 4s);
+  std::this_thread::sleep_until(frozen_at + 4s);
 }
 
 TEST_CASE("distributed: a machine's monitor_node effect turns a lost node into a nodedown command",
