@@ -26,6 +26,8 @@
 
 #include "actors/messages.hpp"
 #include "actors/node_admin.hpp"
+#include "actors/node_pids.hpp"
+#include "actors/node_state.hpp"
 #include "ra/system.hpp"
 
 // -- CAF 0.17 openssl workaround ----------------------------------------------------------
@@ -75,60 +77,8 @@ using namespace ra::actors;
 using clock_type = std::chrono::steady_clock;
 using ms = std::chrono::milliseconds;
 
-struct node_settings {
-  std::string local_name;
-  std::map<std::string, std::pair<std::string, uint16_t>> peers;
-  ms ping_interval{1000};
-  ms down_after{3000};
-  bool tls = false;  ///< publish and dial over CAF's openssl module
-  /// With TLS: this node's certificate and key, to prove its name in hellos and check
-  /// the peers' proofs (actors/node_identity.hpp).
-  std::shared_ptr<const node_identity> identity;
-};
+using namespace node_link;
 
-/// What this node knows about one remote node.
-struct peer_node {
-  caf::actor link;  ///< the remote node actor (a proxy); null while not connected
-  std::optional<std::pair<std::string, uint16_t>> address;  ///< configured: redial while lost
-  bool dialling = false;
-  bool up = false;
-  uint64_t epoch = 0;  ///< bumped on every up: answers meant for an older one are dropped
-  clock_type::time_point last_heard{};
-};
-
-/// A local actor watching nodes (node_watch) and/or the node of its leader (leader_watch).
-struct watcher_entry {
-  caf::actor handle;
-  std::set<std::string> nodes;
-  std::optional<server_id> leader;
-};
-
-/// A pid of another node this node routes to (sends and monitors of machine effects):
-/// the proxy of its actor once that node answered, and what waits for it meanwhile.
-struct remote_pid {
-  caf::actor proxy;
-  bool resolving = false;
-  std::vector<caf::message> sends;       ///< in order, delivered once resolved
-  std::vector<caf::actor> requesters;    ///< answered with (pid_resolved_atom, ...)
-};
-using pid_key = std::pair<std::string, uint64_t>;  ///< (node, actor id)
-
-struct node_state {
-  std::shared_ptr<system_core> core;
-  node_settings settings;
-  std::map<std::string, peer_node> peers;  ///< by node name
-  std::map<caf::actor_addr, std::string> link_nodes;                      ///< remote node actor -> node
-  std::map<caf::actor_addr, std::pair<std::string, std::string>> proxies;  ///< remote server -> (node, name)
-  std::map<caf::actor_addr, watcher_entry> watchers;
-  std::map<pid_key, remote_pid> pids;           ///< remote pids resolved or being resolved
-  std::map<caf::actor_addr, pid_key> pid_proxies;  ///< a resolved pid's proxy -> its key
-  /// Servers monitoring a remote pid (they asked to resolve it for a monitor): told
-  /// (pid_lost_atom) when the pid's node is declared down, as Erlang's noconnection.
-  std::map<pid_key, std::vector<caf::actor>> pid_monitors;
-  uint64_t ping_seq = 0;
-  static inline const char* name = "ra_node";  // the actor's name in CAF diagnostics
-};
-using node_actor = caf::stateful_actor<node_state>;
 
 void notify_watchers(node_actor* self, const std::string& node, bool up) {
   for (auto& [addr, w] : self->state.watchers) {
@@ -190,30 +140,6 @@ void mark_up(node_actor* self, const std::string& node) {
   spdlog::info("[{}] node {} is up", self->state.settings.local_name, node);
   notify_watchers(self, node, true);
   fetch_directory(self, node, {});  // most servers are known before they are first needed
-}
-
-/// `node` is down: its pids' monitors get (pid_lost_atom, node, id), and the cached
-/// proxies go (a frozen node's connection, and so its proxies, may stay open; the pids are
-/// resolved again if the node comes back).
-void forget_pids_of(node_actor* self, const std::string& node) {
-  auto& st = self->state;
-  for (auto it = st.pid_monitors.begin(); it != st.pid_monitors.end();) {
-    if (it->first.first != node) {
-      ++it;
-      continue;
-    }
-    for (auto& server : it->second) self->send(server, pid_lost_atom::value, node, it->first.second);
-    it = st.pid_monitors.erase(it);
-  }
-  for (auto it = st.pid_proxies.begin(); it != st.pid_proxies.end();) {
-    if (it->second.first != node) {
-      ++it;
-      continue;
-    }
-    self->demonitor(it->first);
-    st.pids.erase(it->second);
-    it = st.pid_proxies.erase(it);
-  }
 }
 
 void mark_down(node_actor* self, const std::string& node, const std::string& why) {
@@ -317,41 +243,6 @@ caf::error accept_hello(node_actor* self, const std::string& from, const caf::ac
   }
   adopt_link(self, from, their_node);
   return {};
-}
-
-// -- pids of other nodes ----------------------------------------------------------------------
-
-/// `k`'s node answered (`a`; null: no such actor, or no answer): deliver what waited.
-void settle_pid(node_actor* self, const pid_key& k, const caf::actor& a) {
-  auto& st = self->state;
-  auto it = st.pids.find(k);
-  if (it == st.pids.end()) return;
-  auto waiting = std::move(it->second);
-  if (a) {
-    it->second = remote_pid{a, false, {}, {}};
-    st.pid_proxies[a.address()] = k;
-    self->monitor(a);  // forget it when it goes
-    for (auto& m : waiting.sends) self->send(a, std::move(m));
-  } else {
-    st.pids.erase(it);  // sends to a pid that cannot be found are dropped, as Erlang's
-  }
-  for (auto& r : waiting.requesters) {
-    self->send(r, pid_resolved_atom::value, k.first, k.second, a);
-    if (a) st.pid_monitors[k].push_back(r);
-  }
-}
-
-/// Asks `k`'s node for the actor (once; later calls join the wait).
-void resolve_remote_pid(node_actor* self, const pid_key& k) {
-  auto& st = self->state;
-  auto& e = st.pids[k];
-  if (e.proxy || e.resolving) return;
-  auto peer = st.peers.find(k.first);
-  if (peer == st.peers.end() || !peer->second.link || !peer->second.up) return settle_pid(self, k, {});
-  e.resolving = true;
-  self->request(peer->second.link, st.settings.down_after, node_pid_atom::value, k.second)
-    .then([self, k](const caf::actor& a) { settle_pid(self, k, a); },
-          [self, k](caf::error&) { settle_pid(self, k, {}); });
 }
 
 /// Connects to a configured peer without blocking: the middleman actor connects, then
@@ -534,12 +425,7 @@ caf::behavior node_main(node_actor* self, std::shared_ptr<system_core> core, nod
       drop_link(self, node, "connection lost (" + self->system().render(m.reason) + ")");
       return;
     }
-    if (auto it = st.pid_proxies.find(m.source); it != st.pid_proxies.end()) {
-      st.pid_monitors.erase(it->second);  // the servers' own monitors report this down
-      st.pids.erase(it->second);
-      st.pid_proxies.erase(it);
-      return;
-    }
+    if (pid_proxy_down(self, m.source)) return;
     if (auto it = st.proxies.find(m.source); it != st.proxies.end()) {
       auto [node, server] = it->second;
       st.proxies.erase(it);
@@ -598,12 +484,7 @@ caf::behavior node_main(node_actor* self, std::shared_ptr<system_core> core, nod
       }
       return std::make_tuple(std::move(found), std::move(actors));
     },
-    [self](node_pid_atom, uint64_t id) -> caf::actor {
-      // Only a linked node's node actor may look up this node's actors by id.
-      auto& st = self->state;
-      if (!st.link_nodes.count(caf::actor_cast<caf::actor_addr>(self->current_sender()))) return {};
-      return resolve_pid(pid{st.settings.local_name, id});
-    },
+    [self](node_pid_atom, uint64_t id) { return answer_pid_lookup(self, id); },
     [self](node_server_atom, node_server_request& req) { return on_server_request(self, req); },
     [self](node_ping_atom, const std::string&, uint64_t seq) {
       if (auto from = caf::actor_cast<caf::actor>(self->current_sender()))
@@ -618,21 +499,10 @@ caf::behavior node_main(node_actor* self, std::shared_ptr<system_core> core, nod
     // -- local -----------------------------------------------------------------------------
     [self](node_tick_atom) { tick(self); },
     [self](node_pid_send_atom, const std::string& node, uint64_t id, caf::message& m) {
-      pid_key k{node, id};
-      auto& e = self->state.pids[k];
-      if (e.proxy) return self->send(e.proxy, std::move(m));
-      e.sends.push_back(std::move(m));
-      resolve_remote_pid(self, k);
+      route_pid_send(self, {node, id}, std::move(m));
     },
     [self](node_pid_resolve_atom, const std::string& node, uint64_t id, const caf::actor& requester) {
-      pid_key k{node, id};
-      auto& e = self->state.pids[k];
-      if (e.proxy) {
-        self->state.pid_monitors[k].push_back(requester);
-        return self->send(requester, pid_resolved_atom::value, node, id, e.proxy);
-      }
-      e.requesters.push_back(requester);
-      resolve_remote_pid(self, k);
+      route_pid_monitor(self, {node, id}, requester);
     },
     [self](node_lookup_atom, const std::string& node, const std::string& server) {
       fetch_directory(self, node, {server});
