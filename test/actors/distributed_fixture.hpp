@@ -45,13 +45,8 @@ constexpr uint32_t down_after_ms = 500;
 using peer_map = std::map<std::string, std::pair<std::string, uint16_t>>;
 
 inline system_config distributed_config(const std::string& name, const std::string& dir, peer_map peers) {
-  system_config c;
-  c.name = name;
-  c.data_dir = dir;
-  c.server_defaults.broadcast_time_ms = 20;
-  c.server_defaults.detector_poll_ms = 200;
-  c.server_defaults.tick_timeout_ms = 100;
-  c.machines["counter"] = [](const std::string&) { return make_machine<machines::counter>(); };
+  // The runtime tests' config (short timings, the counter machine), distributed.
+  system_config c = make_config(name, dir);
   c.configure_caf = [](caf::actor_system_config& caf_cfg) { caf_cfg.load<caf::io::middleman>(); };
   c.distributed = true;
   c.listen_host = "127.0.0.1";
