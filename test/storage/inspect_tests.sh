@@ -78,7 +78,7 @@ expect_line "kind=snapshot version=1"
 expect_line "index=150 term=2 members=s1@node1:voter,s2@node1:voter,s3@node1:voter machine_version=1"
 expect_line "index=150 term=2 length=1000 checksum=ok"
 
-run 0 "$DATA/meta.log"
+run 0 "$DATA/meta/meta.log"
 expect_line "kind=meta version=1"
 expect_line "uid=s3 term=3 voted_for=s1@node1 last_applied=103 removed=no"
 
@@ -89,8 +89,9 @@ expect_line '"event":"verdict"'
 if grep -qv '^{.*}$' "$OUT"; then fail "--json printed a line that is not a JSON object"; fi
 
 run 0 --verify "$DATA"
-# LOCK (the WAL directory lock, io/directory_lock.hpp) is not a storage file: skipped.
-file_count=$(find "$DATA" -type f ! -name LOCK | wc -l)
+# LOCK (the WAL directory lock, io/directory_lock.hpp) and the servers' config files are
+# not storage files: skipped.
+file_count=$(find "$DATA" -type f ! -name LOCK ! -name config | wc -l)
 expect_line "verified $file_count files: $file_count OK, 0 bad"
 
 # -- a corrupt byte in the middle of the newest WAL file --------------------------------
@@ -141,9 +142,9 @@ flip_byte "$SNAPSHOT" $(($(stat -c %s "$SNAPSHOT") - 10))
 run 1 "$SNAPSHOT"
 expect_line "snapshot checksum mismatch"
 run 2 --repair "$SNAPSHOT"
-flip_byte "$DATA/meta.log" 20
+flip_byte "$DATA/meta/meta.log" 20
 run 1 --verify "$DATA"
-expect_line "$DATA/meta.log: bad record at offset 8: checksum mismatch"
+expect_line "$DATA/meta/meta.log: bad record at offset 8: checksum mismatch"
 
 run 2 --verify "$WORK/no-such-dir"
 

@@ -1,10 +1,15 @@
 // make-sample-data DIR: writes a small, deterministic ra data directory with every kind
-// of storage file, through the real writers, for inspect_tests.sh:
+// of storage file, through the real writers, laid out as a node's (actors/system.cpp),
+// for inspect_tests.sh:
 //
 //   DIR/wal/<n>.wal                         3 writers (s1, s2, s3), several WAL files
 //   DIR/s1/segments/<n>.segment             entries 1..200 of s1, 64 per segment
 //   DIR/s1/snapshots/<term>_<index>.snapshot  a snapshot at index 150, term 2
-//   DIR/meta.log                            term, vote and last_applied of s1..s3
+//   DIR/<s1|s2|s3>/config                   one cluster "sample" of s1, s2, s3, all on node1
+//   DIR/meta/meta.log                       term, vote and last_applied of s1..s3
+//
+// The writers write the same indexes batch after batch, as the members of a one-process
+// cluster do.
 //
 // Exit status 0 on success; any failure prints the error and exits 1.
 
@@ -15,6 +20,7 @@
 
 #include "segments/segment_set.hpp"
 #include "snapshot/snapshot_file.hpp"
+#include "wal/config_store.hpp"
 #include "wal/meta_store.hpp"
 #include "wal/wal_writer.hpp"
 
@@ -27,6 +33,14 @@ constexpr uint64_t entries_per_writer = 300;
 constexpr uint64_t entries_per_batch = 10;
 constexpr size_t payload_size = 200;
 const std::vector<std::string> writers = {"s1", "s2", "s3"};
+const std::string node_name = "node1";
+
+/// The one cluster of the sample: every writer, a voter, on this node.
+std::vector<member> sample_members() {
+  std::vector<member> members;
+  for (auto& w : writers) members.push_back(member{server_id{w, node_name}, membership::voter, index_t{0}});
+  return members;
+}
 
 /// Entry `index` of `writer`: fixed contents, so every run writes identical bytes.
 log_entry sample_entry(const std::string& writer, uint64_t index, uint64_t term) {
@@ -84,19 +98,30 @@ void write_server_files(const std::string& dir) {
   snap.meta.index = index_t{150};
   snap.meta.term = term_t{2};
   snap.meta.machine_version = 1;
-  std::vector<member> members;
-  for (auto& w : writers) members.push_back(member{server_id{w, "node1"}, membership::voter, index_t{0}});
-  snap.meta.cluster = cluster_config{members};
+  snap.meta.cluster = cluster_config{sample_members()};
   snap.data = shared_bytes::copy_of(std::string(1000, 'S'));
   check(write_snapshot(file_system::posix(), server_dir, snap), "write_snapshot");
 }
 
+/// DIR/<uid>/config of every writer: what tells ra-inspect which servers form a cluster.
+void write_configs(const std::string& dir) {
+  for (auto& w : writers) {
+    persisted_server_config pc;
+    pc.uid = w;
+    pc.server.id = server_id{w, node_name};
+    pc.server.cluster_name = "sample";
+    pc.server.initial_members = sample_members();
+    pc.machine = "counter";
+    check(save_server_config(file_system::posix(), dir + "/" + w, pc), "save_server_config");
+  }
+}
+
 void write_meta(const std::string& dir) {
-  auto store = meta_store::open(file_system::posix(), dir);
+  auto store = meta_store::open(file_system::posix(), dir + "/meta");
   if (!store) throw std::runtime_error("meta_store::open: " + store.error().message());
   uint64_t term = 1;
   for (auto& w : writers) {
-    check((*store)->put_term_vote(w, term_t{term}, server_id{"s1", "node1"}), "put_term_vote");
+    check((*store)->put_term_vote(w, term_t{term}, server_id{writers[0], node_name}), "put_term_vote");
     check((*store)->put_last_applied(w, index_t{100 + term}), "put_last_applied");
     ++term;
   }
@@ -113,6 +138,7 @@ int main(int argc, char** argv) {
   try {
     write_wal(dir);
     write_server_files(dir);
+    write_configs(dir);
     write_meta(dir);
   } catch (const std::exception& e) {
     std::cerr << "make-sample-data: " << e.what() << '\n';
