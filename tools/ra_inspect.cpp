@@ -1,6 +1,7 @@
 // ra-inspect: looks inside ra's storage files (WAL, segment, snapshot, meta store),
 // verifies a whole data directory, and truncates a damaged WAL or meta store file at its
-// first bad record on explicit request. Usage and exit codes: docs/ra-inspect.md.
+// first bad record on explicit request (a WAL file only when the cut cannot lose a
+// committed entry: repair_check.hpp). Usage and exit codes: docs/ra-inspect.md.
 //
 // Verdicts come from the same readers recovery uses (wal_reader, segment_reader,
 // snapshot_format), so "OK" here means "recovery accepts this file". The meta store's
@@ -27,6 +28,8 @@
 #include "io/file.hpp"
 #include "wal/wal_format.hpp"
 #include "wal/wal_reader.hpp"
+
+#include "repair_check.hpp"
 
 namespace {
 
@@ -551,7 +554,49 @@ io_status durable_copy(const std::string& from, const std::string& to) {
   return (*f)->sync(sync_method::sync);
 }
 
-int repair_file(const std::string& path, bool force) {
+/// The node a WAL file belongs to: its data directory (`--data-dir`, else the parent of
+/// the file's `wal` directory) and every server's last_applied from `<data>/meta/meta.log`,
+/// read by scan_meta (meta_store::open would compact, i.e. write, the file).
+ra::inspect::node_context node_of_wal(const std::string& wal_path, const std::string& data_dir_option) {
+  ra::inspect::node_context node;
+  std::error_code ec;
+  const auto wal_dir = stdfs::absolute(wal_path, ec).lexically_normal().parent_path();
+  if (!data_dir_option.empty())
+    node.data_dir = data_dir_option;
+  else if (wal_dir.filename() == "wal")
+    node.data_dir = wal_dir.parent_path().string();
+  if (!node.data_dir) {
+    node.meta_problem = "the WAL file is not in <data>/wal, so the data directory is unknown (pass --data-dir)";
+    return node;
+  }
+  const auto meta_path = *node.data_dir + "/meta/meta.log";
+  if (!stdfs::exists(meta_path, ec)) {
+    node.meta_problem = meta_path + " does not exist";
+    return node;
+  }
+  ra::inspect::last_applied_map applied;
+  auto r = scan_meta(meta_path, [&](const json& e) {
+    if (e["event"] != "record" || !e.contains("uid")) return;
+    // Later records replace earlier ones; a removal forgets the server (meta_store::load).
+    if (e["removed"].get<bool>())
+      applied.erase(e["uid"].get<std::string>());
+    else
+      applied[e["uid"].get<std::string>()] = e["last_applied"].get<uint64_t>();
+  });
+  if (r.bad_offset)
+    node.meta_problem = meta_path + ": bad record at offset " + std::to_string(*r.bad_offset) + ": " + r.bad_reason;
+  else
+    node.last_applied = std::move(applied);
+  return node;
+}
+
+struct repair_options {
+  bool force = false;            ///< overwrite an existing FILE.bak
+  bool allow_data_loss = false;  ///< cut even when committed entries may be dropped
+  std::string data_dir;          ///< where the WAL file's node keeps its meta store and servers
+};
+
+int repair_file(const std::string& path, const repair_options& options) {
   auto kind = detect_kind(path);
   if (kind != file_kind::wal && kind != file_kind::meta) {
     std::cerr << "ra-inspect: " << path << ": --repair supports WAL and meta store files only (this is "
@@ -570,8 +615,30 @@ int repair_file(const std::string& path, bool force) {
               << "); truncating cannot repair it\n";
     return exit_damaged;
   }
+  // A torn tail of the newest WAL file is a batch that was never synced, hence never
+  // acknowledged: dropping it is what recovery does. Any other cut may drop entries the
+  // node acknowledged (a later batch was synced after them).
+  std::optional<ra::inspect::cut_assessment> assessment;
+  if (kind == file_kind::wal && (r.bad_offset || !is_newest_wal(path))) {
+    auto assessed = ra::inspect::assess_wal_cut(path, *cut, node_of_wal(path, options.data_dir));
+    if (!assessed) {
+      std::cerr << "ra-inspect: " << path << ": cannot tell what the cut would drop: " << assessed.error().message()
+                << '\n';
+      return exit_damaged;
+    }
+    assessment = std::move(*assessed);
+    if (!assessment->safe() && !options.allow_data_loss) {
+      // Without the meta store nothing is known to be uncommitted: list every run.
+      std::cerr << "ra-inspect: " << path << ": refusing to repair: truncating at offset " << *cut
+                << " could lose committed entries:\n"
+                << ra::inspect::describe(*assessment, /*at_risk_only=*/!assessment->meta_problem, "  ")
+                << "Nothing was changed. Recover these servers from their peers (docs/ra-inspect.md, \"Recovering "
+                   "from peers\"), or pass --allow-data-loss to truncate anyway.\n";
+      return exit_damaged;
+    }
+  }
   const std::string backup = path + ".bak";
-  if (stdfs::exists(backup) && !force) {
+  if (stdfs::exists(backup) && !options.force) {
     std::cerr << "ra-inspect: " << backup << " exists; remove it or pass --force to overwrite it\n";
     return exit_damaged;
   }
@@ -589,6 +656,10 @@ int repair_file(const std::string& path, bool force) {
   std::cout << path << ": copied to " << backup << "; truncated at offset " << *cut << ", dropping "
             << r.size - *cut << " bytes ("
             << (r.bad_offset ? "first bad record: " + r.bad_reason : std::string{"torn tail"}) << ")\n";
+  if (assessment && !assessment->drops_nothing())
+    std::cout << (assessment->safe() ? "  dropped entries, none of them committed:\n"
+                                     : "  lost (--allow-data-loss), committed or possibly committed entries included:\n")
+              << ra::inspect::describe(*assessment, /*at_risk_only=*/false, "    ");
   if (kind == file_kind::wal && r.bad_offset && !is_newest_wal(path))
     std::cout << "  note: the entries after the cut are lost; where a newer WAL file continues the same "
                  "writers, recovery will report the gap\n";
@@ -604,17 +675,28 @@ int main(int argc, char** argv) {
     "  ra-inspect --verify DIR     check every storage file under DIR\n"
     "  ra-inspect --repair FILE    back up FILE to FILE.bak, then truncate it at its first bad record\n"
     "                              (WAL and meta store files only: segments and snapshots cannot be\n"
-    "                              repaired by truncation; docs/ra-inspect.md says what to do instead)\n"
-    "Exit status: 0 all good, 1 damage found or repair impossible, 2 usage error."};
+    "                              repaired by truncation; docs/ra-inspect.md says what to do instead).\n"
+    "                              A WAL file is not cut when that would drop entries that are, or may\n"
+    "                              be, committed (judged from the node's meta store, server configs and\n"
+    "                              logs); a torn tail of the newest WAL file is always cut.\n"
+    "Exit status: 0 all good (or repaired), 1 damage found or repair refused or impossible, 2 usage error."};
   std::vector<std::string> files;
   std::string verify_dir;
-  bool repair = false, as_json = false, force = false;
+  bool repair = false, as_json = false;
+  repair_options repair_with;
   auto files_opt = app.add_option("files", files, "storage files to list (with --repair: the one to repair)")
                       ->type_name("FILE");
   auto verify_opt = app.add_option("--verify", verify_dir, "verify every storage file under DIR")->type_name("DIR");
   // A flag, not an option taking FILE, so "--repair --force FILE" parses too.
   auto repair_opt = app.add_flag("--repair", repair, "truncate FILE at its first bad record (WAL, meta store)");
-  app.add_flag("--force", force, "with --repair: overwrite an existing FILE.bak");
+  app.add_flag("--force", repair_with.force, "with --repair: overwrite an existing FILE.bak");
+  app.add_flag("--allow-data-loss", repair_with.allow_data_loss,
+               "with --repair: cut a WAL file even if committed entries are dropped (they are listed)")
+    ->needs(repair_opt);
+  app.add_option("--data-dir", repair_with.data_dir,
+                 "with --repair: the node's data directory (default: the parent of the WAL file's wal/ directory)")
+    ->type_name("DIR")
+    ->needs(repair_opt);
   app.add_flag("--json", as_json, "print JSON lines instead of text");
   verify_opt->excludes(files_opt)->excludes(repair_opt);
   try {
@@ -628,6 +710,6 @@ int main(int argc, char** argv) {
     std::cerr << (repair ? "ra-inspect: --repair takes exactly one FILE\n" : app.help());
     return exit_usage;
   }
-  if (repair) return repair_file(files.front(), force);
+  if (repair) return repair_file(files.front(), repair_with);
   return inspect_files(files, as_json);
 }
