@@ -115,7 +115,8 @@ caf::result<command_result> take_command(server_actor* self, const shared_bytes&
 void take_pipeline(server_actor* self, const shared_bytes& payload, uint64_t correlation, uint8_t priority,
                    const caf::actor& notify) {
   auto& st = self->state;
-  auto [it, fresh] = st.notify_ids.emplace(notify.address(), 0);
+  // try_emplace: no map node is built for the usual case, a client already known.
+  auto [it, fresh] = st.notify_ids.try_emplace(notify.address(), 0);
   if (fresh) {
     it->second = ++st.next_client;
     st.notify_targets[it->second] = notify;
@@ -263,6 +264,11 @@ auto common(server_actor* self) {
     },
     [self](wal_resend_atom, const std::string&, index_t from) {
       with_server(self, [&](server&) { self->state.log->on_resend(from); });
+    },
+    [self](meta_durable_atom, uint64_t seq) { on_meta_durable(self, seq); },
+    [self](meta_failed_atom, uint64_t seq, const std::string& message) {
+      // Never act on a vote that is not durable: what waits behind it is dropped.
+      if (self->state.awaiting_meta == seq) stop_server(self, "meta store: " + message, true);
     },
     [self](wal_error_atom, const std::string&, const std::string& message) {
       spdlog::warn("[{}] WAL error: {}", self->state.tag, message);
@@ -434,11 +440,7 @@ expected<void, api_error> init_server(server_actor* self, std::vector<log_entry>
   st.log = std::move(*log);
   st.log->set_snapshot_worker(st.worker.get());
   for (auto& s : skipped) spdlog::warn("[{}] skipped invalid snapshot {}: {}", st.tag, s.path, s.reason);
-  server_meta meta;
-  {
-    std::lock_guard lk{core.meta_mx};
-    meta = core.meta->get(st.cfg.uid);
-  }
+  server_meta meta = core.meta->get(st.cfg.uid);  // never waits for the meta writer's syncs
   // A runtime policy rather than part of the stored config: the system's setting applies
   // to restarted servers too.
   st.cfg.server.batch_commands = core.defaults.batch_commands;

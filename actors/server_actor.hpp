@@ -97,6 +97,9 @@ using server_actor_interface = caf::typed_actor<
   caf::reacts_to<storage::wal_error_atom, std::string, std::string>,
   caf::reacts_to<actors::segments_atom, actors::segments_msg>,
   caf::reacts_to<actors::snapshot_done_atom, actors::snapshot_done_msg>,
+  /// the meta writer (wal/meta_writer_actor.hpp): a vote (persist_meta) is durable, or not
+  caf::reacts_to<storage::meta_durable_atom, uint64_t>,
+  caf::reacts_to<storage::meta_failed_atom, uint64_t, std::string>,
 
   // -- failure detection (monitors, node_link's detector)
   caf::reacts_to<actors::leader_down_atom, server_id>,

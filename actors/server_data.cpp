@@ -42,11 +42,8 @@ expected<void, api_error> delete_server_data(system_core& core, const std::strin
       return make_api_error(api_errc::storage, st.error().message());
   }
   forget();
-  {
-    std::lock_guard lk{core.meta_mx};
-    if (auto st = core.meta->remove(uid); !st)
-      return make_api_error(api_errc::storage, "meta store: " + st.error().message());
-  }
+  if (auto st = core.meta->remove(uid); !st)
+    return make_api_error(api_errc::storage, "meta store: " + st.error().message());
   if (auto st = remove_tombstone(fs, core.data_dir, tomb); !st)
     return make_api_error(api_errc::storage, st.error().message());
   return {};

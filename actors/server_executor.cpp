@@ -11,6 +11,7 @@
 #include "actors/server_shell.hpp"
 #include "ra/effects.hpp"
 #include "libra/overloaded.hpp"
+#include "wal/meta_writer_actor.hpp"
 #include "wal/wal_actor.hpp"
 
 namespace ra::detail::shell {
@@ -21,6 +22,11 @@ void execute_effect(server_actor* self, shell_effect& e);
 }  // namespace
 
 void actor_wal_sink::write(const std::string& uid, std::vector<log_entry> entries, bool starts_new_log) {
+  auto& st = self_->state;
+  if (st.awaiting_meta) {  // the term these entries carry is not durable yet
+    st.deferred_wal_writes.push_back({uid, std::move(entries), starts_new_log});
+    return;
+  }
   send_untyped(self_, wal_, wal_append_atom::value, uid, caf::actor_cast<caf::actor>(self_), std::move(entries),
                starts_new_log);
 }
@@ -112,13 +118,11 @@ void execute(server_actor* self, action& a) {
         if (auto dst = st.core->resolve(s.to)) send_peer(self, dst, st.srv->id(), s.msg);
       },
       [&](persist_meta_action& p) {
-        io_status res = io_ok();
-        {
-          std::lock_guard lk{st.core->meta_mx};
-          res = st.core->meta->put_term_vote(st.cfg.uid, p.term, p.voted_for);
-        }
-        if (!res)  // never act on a vote that is not durable
-          stop_server(self, "meta store: " + res.error().message(), true);
+        // Everything after this waits until the meta writer says the vote is durable.
+        meta_vote_msg m{++st.meta_seq, st.cfg.uid, p.term, p.voted_for.has_value(),
+                        p.voted_for.value_or(server_id{})};
+        st.awaiting_meta = m.seq;
+        send_untyped(self, st.core->meta_writer, meta_vote_atom::value, std::move(m));
       },
       [&](set_timer_action& t) {
         auto k = static_cast<uint8_t>(t.kind);
@@ -338,11 +342,16 @@ void on_pid_resolved(server_actor* self, const pid& p, const caf::actor& a) {
 void run_actions(server_actor* self) {
   auto& st = self->state;
   // Executing an action may feed the core again (effects: aux, down of a dead pid, log
-  // reads), so drain until it has nothing more to say.
+  // reads), so drain until it has nothing more to say. While a vote is on its way to
+  // disk, what the core asks waits behind it (st.deferred), in order.
   for (auto actions = st.srv->take_actions(); !actions.empty(); actions = st.srv->take_actions()) {
-    for (auto& a : actions) {
+    for (size_t i = 0; i < actions.size(); ++i) {
       if (st.stopping) return;
-      execute(self, a);
+      if (st.awaiting_meta) {
+        std::move(actions.begin() + static_cast<std::ptrdiff_t>(i), actions.end(), std::back_inserter(st.deferred));
+        break;
+      }
+      execute(self, actions[i]);
     }
   }
   if (!st.stopping && st.log->error())
@@ -350,6 +359,25 @@ void run_actions(server_actor* self) {
   if (st.stopping) return;
   after_event(self);
   sync_behavior(self);
+}
+
+void on_meta_durable(server_actor* self, uint64_t seq) {
+  auto& st = self->state;
+  if (st.stopping || !st.awaiting_meta || *st.awaiting_meta != seq) return;
+  st.awaiting_meta.reset();
+  // First the log's writes (in the order they were made), then the actions: an action
+  // run below may write to the log again, behind these.
+  auto writes = std::move(st.deferred_wal_writes);
+  st.deferred_wal_writes.clear();
+  for (auto& w : writes) st.sink->write(w.uid, std::move(w.entries), w.starts_new_log);
+  while (!st.deferred.empty() && !st.awaiting_meta && !st.stopping) {
+    auto a = std::move(st.deferred.front());
+    st.deferred.pop_front();
+    execute(self, a);
+  }
+  if (st.stopping) return;
+  st.srv->set_time(now_ms());
+  run_actions(self);
 }
 
 }  // namespace ra::detail::shell

@@ -7,6 +7,7 @@
 #include <array>
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <set>
@@ -96,6 +97,21 @@ struct server_state {
   caf::timespan postpone_bound{};
   bool postpone_timer_armed = false;
   std::shared_ptr<key_metrics_block> metrics;
+
+  // Durable votes (libra/actions.hpp: nothing after a persist_meta runs before it is
+  // durable). The vote goes to the node's meta writer (group commit, off the scheduler
+  // threads); until it answers, every later action of the core and every WAL write of
+  // the log wait here, in order.
+  uint64_t meta_seq = 0;
+  std::optional<uint64_t> awaiting_meta;  ///< seq of the vote not yet durable
+  std::deque<action> deferred;
+  struct deferred_wal_write {
+    std::string uid;
+    std::vector<log_entry> entries;
+    bool starts_new_log;
+  };
+  std::vector<deferred_wal_write> deferred_wal_writes;
+
   /// Set when the cluster was deleted; read by the exit hook (outlives the state).
   std::shared_ptr<bool> delete_on_exit = std::make_shared<bool>(false);
 };
@@ -118,6 +134,8 @@ inline int64_t now_ms() {
 
 /// Executes every pending action of the core, in order (server_executor.cpp).
 void run_actions(server_actor* self);
+/// The meta writer made vote `seq` durable: what waited behind it runs (server_executor.cpp).
+void on_meta_durable(server_actor* self, uint64_t seq);
 /// Answers every request the server holds a promise for (server_executor.cpp).
 void fail_waiters(server_state& st);
 /// Stops the server, answering what it holds (server_executor.cpp).

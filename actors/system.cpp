@@ -20,6 +20,7 @@
 #include "wal/wal_reader.hpp"
 #include "segments/segment_writer_actor.hpp"
 #include "wal/config_store.hpp"
+#include "wal/meta_writer_actor.hpp"
 #include "wal/wal_actor.hpp"
 
 namespace ra {
@@ -193,6 +194,7 @@ result<std::unique_ptr<system>> system::start(system_config cfg) {
   auto meta = storage::meta_store::open(fs, cfg.data_dir + "/meta");
   if (!meta) return make_api_error(api_errc::storage, "meta store: " + meta.error().message());
   core->meta = std::move(*meta);
+  core->meta_writer = storage::spawn_meta_writer(*s->sys_, *core->meta, cfg.detached_storage_actors);
 
   detail::finish_deletions(*core, cfg.name);
 
@@ -296,6 +298,10 @@ void system::stop() {
       for (auto& a : servers) core_->stop_actor(a);
       if (!wait_down(self, servers, std::chrono::seconds(10)))
         spdlog::error("[{}] some servers did not stop in time", core_->name);
+      if (core_->meta_writer) {  // after the servers: no vote comes any more
+        caf::anon_send_exit(core_->meta_writer, caf::exit_reason::user_shutdown);
+        wait_down(self, {core_->meta_writer}, std::chrono::seconds(10));
+      }
       if (core_->wal) {
         storage::stop_wal(core_->wal);
         wait_down(self, {core_->wal}, std::chrono::seconds(10));
@@ -306,6 +312,7 @@ void system::stop() {
       }
     }
     core_->wal = caf::actor{};
+    core_->meta_writer = caf::actor{};
     core_->segment_writer = caf::actor{};
     {
       std::lock_guard lk{core_->mx};
@@ -315,10 +322,7 @@ void system::stop() {
   }
   sys_.reset();  // waits for every remaining actor
   if (core_) {
-    {
-      std::lock_guard lk{core_->meta_mx};
-      core_->meta.reset();
-    }
+    core_->meta.reset();
     core_->data_dir_lock.reset();  // last: nothing of this system touches the dir now
   }
 }

@@ -58,8 +58,10 @@ struct system_core {
   /// Held from start until stop() has ended every actor: one system per data dir.
   std::optional<storage::directory_lock> data_dir_lock;
 
-  std::mutex meta_mx;  ///< the meta store is shared by every server actor
+  /// Shared by every server actor (thread-safe: get() never waits for a sync). Votes are
+  /// written by meta_writer (group commit); deletions call remove() directly.
   std::unique_ptr<storage::meta_store> meta;
+  caf::actor meta_writer;
 
   caf::actor wal;
   caf::actor segment_writer;

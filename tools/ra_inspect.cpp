@@ -29,7 +29,7 @@
 #include "wal/wal_format.hpp"
 #include "wal/wal_reader.hpp"
 
-#include "repair_check.hpp"
+#include "tools/repair_check.hpp"
 
 namespace {
 

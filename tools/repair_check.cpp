@@ -1,7 +1,7 @@
 // The safety check of `ra-inspect --repair` on a WAL file: the rules are in
 // repair_check.hpp, the user's view in docs/ra-inspect.md.
 
-#include "repair_check.hpp"
+#include "tools/repair_check.hpp"
 
 #include <algorithm>
 #include <filesystem>

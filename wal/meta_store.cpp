@@ -160,63 +160,121 @@ io_status meta_store::load() {
 }
 
 server_meta meta_store::get(const std::string& uid) const {
+  std::lock_guard lk{table_mx_};
   auto it = servers_.find(uid);
   return it == servers_.end() ? server_meta{} : it->second;
 }
 
-io_status meta_store::append(const std::string& uid, const server_meta& m, bool removed, bool sync) {
-  auto rec = encode_record(uid, m, removed);
-  if (auto st = file_->write(rec); !st) {
+size_t meta_store::server_count() const {
+  std::lock_guard lk{table_mx_};
+  return servers_.size();
+}
+
+std::vector<std::string> meta_store::uids() const {
+  std::lock_guard lk{table_mx_};
+  std::vector<std::string> out;
+  out.reserve(servers_.size());
+  for (auto& [uid, m] : servers_) out.push_back(uid);
+  return out;
+}
+
+io_status meta_store::append(const std::vector<char>& records, bool sync) {
+  if (!file_)  // a failed write or sync left the file untrusted: rewrite it first
+    if (auto st = compact_locked(); !st) return st;
+  if (auto st = file_->write(records); !st) {
     // The file may now end in a partial record: rewrite it cleanly before going on.
     file_.reset();
     return st.error();
   }
-  size_ += rec.size();
-  if (sync)
+  size_ += records.size();
+  if (sync) {
+    ++syncs_;
     if (auto st = file_->sync(sync_method::datasync); !st) {
+      // Linux may have dropped the unsynced pages: nothing written since the last good
+      // sync can be trusted, so the next write starts from a rewritten file.
       file_.reset();
       return st.error();
     }
-  if (size_ > compact_after_) return compact();
+  }
+  return io_ok();
+}
+
+io_status meta_store::compact_if_large() {
+  if (size_ > compact_after_) return compact_locked();
   return io_ok();
 }
 
 io_status meta_store::put_term_vote(const std::string& uid, term_t term, std::optional<server_id> voted_for) {
-  auto m = get(uid);
-  m.current_term = term;
-  m.voted_for = std::move(voted_for);
-  if (!file_)
-    if (auto st = compact(); !st) return st;
-  if (auto st = append(uid, m, false, true); !st) return st;
-  servers_[uid] = std::move(m);
-  return io_ok();
+  term_vote one{uid, term, std::move(voted_for)};
+  return put_term_votes(std::span<const term_vote>{&one, 1});
+}
+
+io_status meta_store::put_term_votes(std::span<const term_vote> batch) {
+  if (batch.empty()) return io_ok();
+  std::lock_guard file_lock{file_mx_};
+  std::vector<std::pair<std::string, server_meta>> updated;
+  updated.reserve(batch.size());
+  std::vector<char> records;
+  for (auto& tv : batch) {
+    auto m = get(tv.uid);
+    // A server voting twice in one batch: its later record wins, in the file as here.
+    for (auto& [uid, earlier] : updated)
+      if (uid == tv.uid) m = earlier;
+    m.current_term = tv.term;
+    m.voted_for = tv.voted_for;
+    auto rec = encode_record(tv.uid, m, false);
+    records.insert(records.end(), rec.begin(), rec.end());
+    updated.emplace_back(tv.uid, std::move(m));
+  }
+  if (auto st = append(records, true); !st) return st;
+  votes_written_ += batch.size();
+  {
+    std::lock_guard table_lock{table_mx_};
+    for (auto& [uid, m] : updated) servers_[uid] = std::move(m);
+  }
+  return compact_if_large();
 }
 
 io_status meta_store::put_last_applied(const std::string& uid, index_t last_applied) {
+  std::lock_guard file_lock{file_mx_};
   auto m = get(uid);
   if (m.last_applied == last_applied) return io_ok();
   m.last_applied = last_applied;
-  if (!file_)
-    if (auto st = compact(); !st) return st;
-  if (auto st = append(uid, m, false, false); !st) return st;
-  servers_[uid] = std::move(m);
-  return io_ok();
+  if (auto st = append(encode_record(uid, m, false), false); !st) return st;
+  {
+    std::lock_guard table_lock{table_mx_};
+    servers_[uid] = std::move(m);
+  }
+  return compact_if_large();
 }
 
 io_status meta_store::remove(const std::string& uid) {
-  if (!servers_.count(uid)) return io_ok();
-  if (!file_)
-    if (auto st = compact(); !st) return st;
-  if (auto st = append(uid, server_meta{}, true, true); !st) return st;
-  servers_.erase(uid);
-  return io_ok();
+  std::lock_guard file_lock{file_mx_};
+  {
+    std::lock_guard table_lock{table_mx_};
+    if (!servers_.count(uid)) return io_ok();
+  }
+  if (auto st = append(encode_record(uid, server_meta{}, true), true); !st) return st;
+  {
+    std::lock_guard table_lock{table_mx_};
+    servers_.erase(uid);
+  }
+  return compact_if_large();
 }
 
 io_status meta_store::compact() {
+  std::lock_guard file_lock{file_mx_};
+  return compact_locked();
+}
+
+io_status meta_store::compact_locked() {
   auto data = file_header();
-  for (auto& [uid, m] : servers_) {
-    auto rec = encode_record(uid, m, false);
-    data.insert(data.end(), rec.begin(), rec.end());
+  {
+    std::lock_guard table_lock{table_mx_};
+    for (auto& [uid, m] : servers_) {
+      auto rec = encode_record(uid, m, false);
+      data.insert(data.end(), rec.begin(), rec.end());
+    }
   }
   file_.reset();
   if (auto st = write_file_atomically(fs_, path_, data); !st) return st;

@@ -92,6 +92,12 @@ using wal_flush_atom = caf::atom_constant<caf::atom("wal_flush")>;
 using wal_stats_atom = caf::atom_constant<caf::atom("wal_stats")>;
 using wal_window_atom = caf::atom_constant<caf::atom("wal_window")>;
 
+// -- the meta store writer (wal/meta_writer_actor.hpp has the protocol) --------------------
+using meta_vote_atom = caf::atom_constant<caf::atom("meta_vote")>;
+using meta_durable_atom = caf::atom_constant<caf::atom("meta_dur")>;
+using meta_failed_atom = caf::atom_constant<caf::atom("meta_fail")>;
+using meta_flush_atom = caf::atom_constant<caf::atom("meta_flush")>;
+
 // -- the segment writer (segments/segment_writer_actor.hpp) --------------------------------
 using seg_flush_atom = caf::atom_constant<caf::atom("seg_flush")>;
 using seg_retry_atom = caf::atom_constant<caf::atom("seg_retry")>;

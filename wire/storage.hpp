@@ -4,7 +4,9 @@
 // process (the WAL and the segment writer are local actors) and are not announced, but
 // CAF 0.17 needs an inspect for every message type, and they belong with the others.
 
+#include "wal/meta_store.hpp"
 #include "wal/wal_writer.hpp"
+#include "ra/inspect.hpp"
 
 namespace ra::storage {
 
@@ -19,6 +21,11 @@ typename Inspector::result_type inspect(Inspector& f, writer_range& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, rollover_info& x) {
   return f(x.path, x.writers);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, meta_vote_msg& x) {
+  return f(x.seq, x.uid, x.term, x.has_vote, x.vote);
 }
 
 }  // namespace ra::storage
