@@ -20,6 +20,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "ra/version.hpp"
 #include "segments/segment_file.hpp"
 #include "snapshot/snapshot_file.hpp"
 #include "snapshot/snapshot_format.hpp"
@@ -606,6 +607,7 @@ int main(int argc, char** argv) {
     "                              (WAL and meta store files only: segments and snapshots cannot be\n"
     "                              repaired by truncation; docs/ra-inspect.md says what to do instead)\n"
     "Exit status: 0 all good, 1 damage found or repair impossible, 2 usage error."};
+  app.set_version_flag("--version", "ra-inspect " RA_VERSION_STRING);
   std::vector<std::string> files;
   std::string verify_dir;
   bool repair = false, as_json = false, force = false;
