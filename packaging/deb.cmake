@@ -20,6 +20,7 @@ set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
 # Install with DESTDIR so that CMAKE_INSTALL_PREFIX is /usr while packaging (the unit
 # written by service.cmake names /usr/bin/ra-node, not the staging directory).
 set(CPACK_SET_DESTDIR ON)
+set(CPACK_INSTALL_PREFIX /usr)
 set(CPACK_GENERATOR DEB)
 # Debug info stays in the build tree (the library is ~100 MB with it).
 set(CPACK_STRIP_FILES ON)

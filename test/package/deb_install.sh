@@ -57,7 +57,7 @@ exec_start=$(sed -n 's/^ExecStart=//p' "$unit")
 # instead of 7001, so that the test does not depend on a free port) and stops cleanly.
 sed 's/"listen_port": 7001/"listen_port": 0/' /etc/ra-cpp/ra-node.json >"$tmp/ra-node.json"
 chmod 755 "$tmp"; chmod 644 "$tmp/ra-node.json"
-runuser -u ra-cpp -- /usr/bin/ra-node "$tmp/ra-node.json" --port-file /var/lib/ra-cpp/port \
+setpriv --reuid=ra-cpp --regid=ra-cpp --init-groups -- /usr/bin/ra-node "$tmp/ra-node.json" --port-file /var/lib/ra-cpp/port \
   >"$tmp/node.log" 2>&1 &
 node_pid=$!
 for _ in $(seq 100); do [[ -s /var/lib/ra-cpp/port ]] && break; sleep 0.1; done
