@@ -50,6 +50,7 @@
 #include "ra/machines/fifo.hpp"
 #include "ra/machines/kv.hpp"
 #include "ra/node.hpp"
+#include "ra/version.hpp"
 
 namespace {
 
@@ -435,6 +436,7 @@ int fifo_checkout(ctl& c, const server_id& id, uint32_t credit, uint64_t count) 
 
 int main(int argc, char** argv) {
   CLI::App app{"ra-ctl: administers and queries Ra nodes (joins as a node of its own for one command)"};
+  app.set_version_flag("--version", "ra-ctl " RA_VERSION_STRING);
   app.require_subcommand(1);
   options o;
   app.add_option("--peer", o.peers, "a node to join: NAME=HOST:PORT (repeat for every node)");

@@ -14,6 +14,7 @@
 #include "ra/codec.hpp"
 #include "ra/typed_machine.hpp"
 #include "ra/machines/counter.hpp"
+#include "ra/version.hpp"
 #include "sim/cluster.hpp"
 
 namespace {
@@ -185,6 +186,10 @@ class demo {
 
 int main(int argc, char** argv) {
   demo d;
+  if (argc > 1 && std::string(argv[1]) == "--version") {
+    std::cout << "ra-demo " << ra::version() << "\n";
+    return 0;
+  }
   // --verbose: also print every simulated event (messages, timers, disk syncs).
   if (argc > 1 && std::string(argv[1]) == "--verbose")
     d.trace_events(std::cout);

@@ -21,6 +21,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "ra/version.hpp"
 #include "segments/segment_file.hpp"
 #include "snapshot/snapshot_file.hpp"
 #include "snapshot/snapshot_format.hpp"
@@ -680,6 +681,7 @@ int main(int argc, char** argv) {
     "                              be, committed (judged from the node's meta store, server configs and\n"
     "                              logs); a torn tail of the newest WAL file is always cut.\n"
     "Exit status: 0 all good (or repaired), 1 damage found or repair refused or impossible, 2 usage error."};
+  app.set_version_flag("--version", "ra-inspect " RA_VERSION_STRING);
   std::vector<std::string> files;
   std::string verify_dir;
   bool repair = false, as_json = false;

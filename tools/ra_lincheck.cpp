@@ -21,6 +21,7 @@
 
 #include "lincheck/checker.hpp"
 #include "lincheck/history.hpp"
+#include "ra/version.hpp"
 
 namespace {
 
@@ -31,6 +32,7 @@ constexpr int exit_timeout = 3;
 
 void print_usage(std::ostream& out) {
   out << "usage: ra-lincheck [--timeout SECONDS] FILE...\n"
+         "       ra-lincheck --version\n"
          "Checks each Jepsen register history (read/write/cas on one register) for\n"
          "linearizability and prints `FILE linearizable|not-linearizable|timeout` or\n"
          "`FILE error: MESSAGE`.\n"
@@ -56,7 +58,7 @@ bool parse_seconds(const std::string& text, double& seconds) {
 }
 
 /// False on a usage error, after printing what was wrong.
-bool parse_arguments(int argc, char** argv, arguments& args, bool& help_requested) {
+bool parse_arguments(int argc, char** argv, arguments& args, bool& help_requested, bool& version_requested) {
   bool options_ended = false;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
@@ -66,6 +68,9 @@ bool parse_arguments(int argc, char** argv, arguments& args, bool& help_requeste
       options_ended = true;
     } else if (arg == "-h" || arg == "--help") {
       help_requested = true;
+      return true;
+    } else if (arg == "--version") {
+      version_requested = true;
       return true;
     } else if (arg == "--timeout" || arg.starts_with("--timeout=")) {
       std::string value;
@@ -131,13 +136,17 @@ file_outcome check_file(const std::string& path, const ra::lincheck::check_optio
 
 int main(int argc, char** argv) {
   arguments args;
-  bool help_requested = false;
-  if (!parse_arguments(argc, argv, args, help_requested)) {
+  bool help_requested = false, version_requested = false;
+  if (!parse_arguments(argc, argv, args, help_requested, version_requested)) {
     print_usage(std::cerr);
     return exit_usage;
   }
   if (help_requested) {
     print_usage(std::cout);
+    return exit_all_checked;
+  }
+  if (version_requested) {
+    std::cout << "ra-lincheck " << ra::version() << "\n";
     return exit_all_checked;
   }
 

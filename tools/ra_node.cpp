@@ -13,9 +13,11 @@
 #include <CLI/CLI.hpp>
 
 #include "ra/node.hpp"
+#include "ra/version.hpp"
 
 int main(int argc, char** argv) {
   CLI::App app{"ra-node: runs one Ra node (a ra::system on the network) from a JSON config"};
+  app.set_version_flag("--version", "ra-node " RA_VERSION_STRING);
   std::string config_path, port_file, log_level;
   app.add_option("config", config_path, "the node's JSON config (format: include/ra/node.hpp, README)")->required();
   app.add_option("--port-file", port_file, "write the listen port there once published (overrides port_file)");

@@ -27,6 +27,7 @@
 #include <CLI/CLI.hpp>
 
 #include "lincheck/checker.hpp"
+#include "ra/version.hpp"
 #include "sim/clients.hpp"
 #include "sim/simulator.hpp"
 
@@ -65,6 +66,7 @@ std::optional<seed_range> parse_seeds(const std::string& text) {
 
 int main(int argc, char** argv) {
   CLI::App app{"ra-sim: deterministic simulation of ra clusters under faults"};
+  app.set_version_flag("--version", "ra-sim " RA_VERSION_STRING);
   std::string seeds_text = "1";
   ra::sim::sim_options base;
   bool no_faults = false;

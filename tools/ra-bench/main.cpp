@@ -20,6 +20,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "ra/version.hpp"
 #include "tools/ra-bench/bench_dist.hpp"
 #include "tools/ra-bench/bench_storage.hpp"
 #include "tools/ra-bench/bench_workloads.hpp"
@@ -117,6 +118,7 @@ const std::map<std::string, benchmark>& benchmarks() {
 
 int main(int argc, char** argv) {
   CLI::App app{"ra-bench: ra-cpp benchmarks"};
+  app.set_version_flag("--version", "ra-bench " RA_VERSION_STRING);
   app.require_subcommand(1);
   std::map<CLI::App*, bench_runner> runners;
   for (auto& [name, bench] : benchmarks()) {
