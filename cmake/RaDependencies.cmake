@@ -3,6 +3,8 @@
 # located by hand and wrapped in imported targets (CAF::core, CAF::io, CAF::openssl).
 find_package(Threads REQUIRED)
 find_package(nlohmann_json 3 REQUIRED)
+# prometheus-cpp-dev: ra_prometheus (Ra's metrics over HTTP for Prometheus; ra-node's metrics_listen).
+find_package(prometheus-cpp REQUIRED)
 
 find_path(CAF_INCLUDE_DIR caf/all.hpp)
 find_library(CAF_CORE_LIBRARY NAMES caf_core)
