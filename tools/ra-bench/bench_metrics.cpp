@@ -13,6 +13,8 @@
 #include <iostream>
 #include <thread>
 
+#include <prometheus/text_serializer.h>
+
 #include "ra/prometheus.hpp"
 
 namespace ra::bench {
@@ -71,25 +73,39 @@ json scrape_cost(const metrics_bench_options& o, run_frame& frame) {
   auto endpoint = serve_metrics(*sys, "127.0.0.1:0");
   if (!endpoint) throw std::runtime_error(endpoint.error().to_string());
   frame.progress("scrape: " + std::to_string(o.scrapes) + " scrapes of " + thousands(3 * started) + " servers");
-  std::vector<double> http_s, read_s;
+  std::vector<double> http_s, cpu_s, read_s, collect_s, serialize_s;
+  auto collectable = make_prometheus_collectable(*sys);
   size_t bytes = 0, samples = 0;
   for (size_t i = 0; i < o.scrapes; ++i) {
+    // CPU time as well as wall time: on a loaded machine the wall time is mostly waiting.
+    const double cpu0 = cpu_seconds();
     auto t0 = clock_type::now();
     auto response = http_get_metrics((*endpoint)->port());
     http_s.push_back(seconds_since(t0));
+    cpu_s.push_back(cpu_seconds() - cpu0);
     if (response.find(" 200 ") == std::string::npos) throw std::runtime_error("scrape failed");
     bytes = response.size();
     samples = static_cast<size_t>(std::count(response.begin(), response.end(), '\n'));
+    // Where the time goes: reading the counters, building the families, the text.
     t0 = clock_type::now();
     auto m = sys->metrics();
     read_s.push_back(seconds_since(t0));
+    t0 = clock_type::now();
+    auto families = collectable->Collect();
+    collect_s.push_back(seconds_since(t0));
+    t0 = clock_type::now();
+    auto text = prometheus::TextSerializer{}.Serialize(families);
+    serialize_s.push_back(seconds_since(t0));
   }
   endpoint->reset();
   sys->stop();
   return {{"clusters", started},
           {"servers", 3 * started},
           {"scrape_seconds", to_json(spread_of(http_s))},
+          {"scrape_cpu_seconds", to_json(spread_of(cpu_s))},
           {"system_metrics_seconds", to_json(spread_of(read_s))},
+          {"collect_seconds", to_json(spread_of(collect_s))},
+          {"serialize_seconds", to_json(spread_of(serialize_s))},
           {"response_bytes", bytes},
           {"lines", samples}};
 }
@@ -181,9 +197,11 @@ int run_metrics_bench(const metrics_bench_options& o) {
                          j["min"].get<double>() * scale, j["max"].get<double>() * scale);
   };
   std::cout << "\nmetrics: scrape of " << thousands(scrape["servers"].get<double>()) << " servers over HTTP: "
-            << s(scrape["scrape_seconds"], 1) << " s, " << thousands(scrape["response_bytes"].get<double>())
-            << " bytes, " << thousands(scrape["lines"].get<double>()) << " lines; system::metrics() alone "
-            << s(scrape["system_metrics_seconds"], 1000) << " ms\n"
+            << s(scrape["scrape_seconds"], 1) << " s (CPU " << s(scrape["scrape_cpu_seconds"], 1) << " s), " << thousands(scrape["response_bytes"].get<double>())
+            << " bytes, " << thousands(scrape["lines"].get<double>()) << " lines; of which system::metrics() "
+            << s(scrape["system_metrics_seconds"], 1000) << " ms, Collect() (with it) "
+            << s(scrape["collect_seconds"], 1000) << " ms, text serialisation " << s(scrape["serialize_seconds"], 1000)
+            << " ms\n"
             << "metrics: A2 16 B without metrics " << s(a2["without_ops_per_s"], 1) << " ops/s, scraped every "
             << o.scrape_interval_ms << " ms " << s(a2["with_ops_per_s"], 1) << " ops/s; with / without "
             << s(a2["with_over_without"], 1) << "\n";
