@@ -41,4 +41,12 @@ std::shared_ptr<key_metrics_block> find_key_metrics(const std::string& node, con
   return it == t.blocks.end() ? nullptr : it->second;
 }
 
+void visit_key_metrics(const std::string& node,
+                       const std::function<void(const std::string& name, const key_metrics_block&)>& visit) {
+  auto& t = the_table();
+  std::lock_guard lk{t.mx};
+  for (auto it = t.blocks.lower_bound({node, std::string{}}); it != t.blocks.end() && it->first.first == node; ++it)
+    visit(it->first.second, *it->second);
+}
+
 }  // namespace ra::detail

@@ -151,6 +151,9 @@ result<std::unique_ptr<system>> system::start(system_config cfg) {
   // One running system per data dir: a second one would recover the first one's live WAL
   // into segments and delete it under its feet. Held until stop() has ended every actor.
   // [node_link] plain TCP beyond loopback, TLS files; the wire bound covers a command
+  if (cfg.logging)
+    if (auto applied = apply_log_config(*cfg.logging); !applied)
+      return make_api_error(api_errc::invalid_argument, applied.error());
   if (auto checked = detail::check_distribution_config(cfg); !checked) return checked.error();
   if (cfg.max_wire_field_bytes < cfg.server_defaults.max_command_bytes ||
       cfg.max_wire_field_bytes < cfg.server_defaults.snapshot_chunk_size)
@@ -230,6 +233,15 @@ result<std::unique_ptr<system>> system::start(system_config cfg) {
   swc.on_error = [name = cfg.name](const std::string& message) {
     spdlog::error("[{}] segment writer: {}", name, message);
   };
+  swc.on_flushed = [weak](const storage::segment_flush_result& res) {
+    auto c = weak.lock();
+    if (!c) return;
+    auto& m = c->segment_metrics;
+    (res.error ? m.failed_flushes : m.flushes).fetch_add(1, std::memory_order_relaxed);
+    uint64_t written = 0;
+    for (const auto& [uid, refs] : res.segments) written += refs.size();
+    m.segments_written.fetch_add(written, std::memory_order_relaxed);
+  };
   core->detached_storage_actors = cfg.detached_storage_actors;
   core->segment_writer = storage::spawn_segment_writer(*s->sys_, swc, cfg.detached_storage_actors);
 
@@ -237,6 +249,7 @@ result<std::unique_ptr<system>> system::start(system_config cfg) {
   storage::wal_config wc = cfg.wal;
   wc.wal_data_dir = cfg.wal_data_dir.empty() ? cfg.data_dir + "/wal" : cfg.wal_data_dir;
   wc.fs = &fs;
+  wc.on_notice = [name = cfg.name](std::string_view text) { spdlog::warn("[{}] {}", name, text); };
   auto writer = std::make_unique<storage::wal_writer>(
     wc, [seg = core->segment_writer](storage::rollover_info r) { storage::submit_rollover(seg, std::move(r)); });
   // Every failure below must drop the writer before stopping: its roll-over callback
@@ -258,6 +271,7 @@ result<std::unique_ptr<system>> system::start(system_config cfg) {
     if (res.error) return fail(make_api_error(api_errc::storage, "moving recovered WAL file " + f.path + ": " + *res.error));
   }
   if (auto st = writer->start(); !st) return fail(make_api_error(api_errc::storage, "WAL start: " + st.error().message()));
+  core->wal_metrics = writer->published_metrics();
   core->wal = storage::spawn_wal(*s->sys_, std::move(writer), cfg.detached_storage_actors);
   s->wal_dir_ = wc.wal_data_dir;
   detail::register_system(core);

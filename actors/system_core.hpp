@@ -34,6 +34,10 @@ struct node_server_request;  // wire/replies.hpp
 struct node_server_result;
 }  // namespace actors
 
+namespace storage {
+struct wal_metrics_block;  // wal/wal_writer.hpp
+}
+
 namespace detail {
 
 struct server_entry {
@@ -65,6 +69,14 @@ struct system_core {
 
   caf::actor wal;
   caf::actor segment_writer;
+  /// The WAL writer's published counters (system::metrics()).
+  std::shared_ptr<const storage::wal_metrics_block> wal_metrics;
+  /// Counted by the segment writer's on_flushed (system::metrics()).
+  struct segment_counters {
+    std::atomic<uint64_t> flushes{0};
+    std::atomic<uint64_t> failed_flushes{0};
+    std::atomic<uint64_t> segments_written{0};
+  } segment_metrics;
 
   mutable std::mutex mx;  ///< guards machines and directory
   std::map<std::string, machine_factory> machines;

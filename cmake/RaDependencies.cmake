@@ -3,6 +3,8 @@
 # installed with ra's CMake package, whose raConfig.cmake finds the same dependencies).
 find_package(Threads REQUIRED)
 find_package(nlohmann_json 3 REQUIRED)
+# prometheus-cpp-dev: ra_prometheus (Ra's metrics over HTTP for Prometheus; ra-node's metrics_listen).
+find_package(prometheus-cpp REQUIRED)
 
 find_package(CAF REQUIRED)   # cmake/FindCAF.cmake: CAF::core, CAF::io, CAF::openssl
 find_package(spdlog REQUIRED)

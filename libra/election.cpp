@@ -35,6 +35,7 @@ void server::become_candidate(bool transfer) {
   if (!may_campaign()) return;
   if (auto* f = following(); f && f->receipt) abandon_receipt();
   current_term_ = current_term_ + 1;
+  ++metrics_.term_changes;
   voted_for_ = cfg_.id;
   // Durable before anyone can see a vote request for this term.
   emit(persist_meta_action{current_term_, cfg_.id});

@@ -157,6 +157,12 @@ class log_store {
   /// Turns the newest checkpoint at or below `index` (and above the current snapshot)
   /// into the snapshot, releasing the log below it. Returns false if there was none.
   virtual bool promote_checkpoint(index_t /*index*/) { return false; }
+
+  // -- observation -----------------------------------------------------------------------
+
+  /// An estimate of the heap memory the store holds for entries kept in memory (entry
+  /// slots plus payload bytes); O(1). Stores that do not track it say 0.
+  virtual uint64_t memory_bytes() const { return 0; }
 };
 
 }  // namespace ra

@@ -175,6 +175,7 @@ void server::set_role(role r) {
 void server::update_term(term_t t) {
   if (t <= current_term_) return;
   current_term_ = t;
+  ++metrics_.term_changes;
   voted_for_.reset();
   emit(persist_meta_action{current_term_, std::nullopt});
 }

@@ -50,6 +50,10 @@ struct server_metrics {
   uint64_t checkpoints_promoted = 0;
   uint64_t consistent_queries = 0;
   uint64_t aer_received = 0;
+  /// Peer messages handled (every kind, from every member).
+  uint64_t messages_received = 0;
+  /// Times current_term changed (a newer term seen, or an election started).
+  uint64_t term_changes = 0;
   /// Committed commands whose apply threw and that were skipped (apply_failure_policy::reject).
   uint64_t commands_rejected = 0;
 };

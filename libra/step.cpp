@@ -30,6 +30,7 @@ std::optional<server_id> leader_of(const peer_message& msg) {
 
 void server::handle(const server_id& from, const peer_message& msg) {
   if (role_ == role::stopped) return;
+  ++metrics_.messages_received;
   // Pre-votes carry the term the candidate would stand in, not its current one: they
   // never change our term (etcd: "never change our term in response to a PreVote").
   if (auto* pv = std::get_if<pre_vote_rpc>(&msg)) return on_pre_vote(from, *pv);

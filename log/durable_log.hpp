@@ -119,6 +119,7 @@ class durable_log final : public log_store {
   const std::optional<io_error>& snapshot_error() const { return cold_ ? cold_->snapshot_error : no_error_; }
   const std::string& uid() const { return uid_; }
   const mem_table& memory() const { return mem_; }
+  uint64_t memory_bytes() const override { return mem_.memory_bytes(); }
   const segment_set& segments() const { return segs_; }
   /// The path of the current snapshot's file ("" without one).
   const std::string& snapshot_path() const;

@@ -26,6 +26,9 @@ class mem_table {
   /// First and last index held (0 when empty).
   index_t first_index() const { return empty() ? index_t{0} : entries_[head_].index; }
   index_t last_index() const { return empty() ? index_t{0} : entries_.back().index; }
+  /// Heap bytes held: the entry slots (capacity) plus the live entries' payloads (a
+  /// payload shared with another holder is counted here too).
+  uint64_t memory_bytes() const { return entries_.capacity() * sizeof(log_entry) + payload_bytes_; }
 
   const log_entry* find(index_t i) const {
     if (empty() || i < first_index() || i > last_index()) return nullptr;
@@ -40,6 +43,7 @@ class mem_table {
     auto first = entries.front().index;
     if (!empty() && first > last_index() + 1) clear();
     if (!empty() && first <= last_index()) truncate_from(first);
+    for (const auto& e : entries) payload_bytes_ += e.payload.size();
     if (empty() && entries_.capacity() == 0) {
       entries_ = std::move(entries);  // the common first append: no copy at all
       head_ = 0;
@@ -51,7 +55,10 @@ class mem_table {
 
   /// Drops entries with index >= i.
   void truncate_from(index_t i) {
-    while (!empty() && entries_.back().index >= i) entries_.pop_back();
+    while (!empty() && entries_.back().index >= i) {
+      payload_bytes_ -= entries_.back().payload.size();
+      entries_.pop_back();
+    }
     if (empty()) clear();
   }
 
@@ -77,10 +84,12 @@ class mem_table {
   void clear() {
     std::vector<log_entry>{}.swap(entries_);  // gives the memory back
     head_ = 0;
+    payload_bytes_ = 0;
   }
 
  private:
   void pop_front() {
+    payload_bytes_ -= entries_[head_].payload.size();
     entries_[head_].payload = {};  // free the payload now, not at the next compaction
     ++head_;
   }
@@ -100,6 +109,7 @@ class mem_table {
 
   std::vector<log_entry> entries_;
   size_t head_ = 0;
+  uint64_t payload_bytes_ = 0;  ///< sum of the live entries' payload sizes
 };
 
 }  // namespace ra::storage

@@ -79,7 +79,7 @@ class object_reader {
 };
 
 /// "host:port" (the host may be "[v6]").
-bool parse_address(const std::string& s, std::pair<std::string, uint16_t>& out) {
+bool parse_address(const std::string& s, std::pair<std::string, uint16_t>& out, bool allow_port_zero = false) {
   auto colon = s.rfind(':');
   if (colon == std::string::npos || colon == 0 || colon + 1 == s.size()) return false;
   auto host = s.substr(0, colon);
@@ -90,7 +90,7 @@ bool parse_address(const std::string& s, std::pair<std::string, uint16_t>& out) 
     port = port * 10 + static_cast<uint64_t>(c - '0');
     if (port > 65535) return false;
   }
-  if (port == 0) return false;
+  if (port == 0 && !allow_port_zero) return false;
   out = {host, static_cast<uint16_t>(port)};
   return true;
 }
@@ -114,6 +114,9 @@ void read_wal(object_reader& top, node_config& out) {
   uint64_t window = static_cast<uint64_t>(w.wal_group_commit_window.count());
   r.number("group_commit_window_us", window, 0, 1'000'000);
   w.wal_group_commit_window = std::chrono::microseconds{window};
+  uint64_t slow_ms = static_cast<uint64_t>(w.wal_slow_sync_threshold.count());
+  r.number("slow_sync_threshold_ms", slow_ms, 0, 3'600'000);
+  w.wal_slow_sync_threshold = std::chrono::milliseconds{slow_ms};
   r.finish();
   top.absorb(r);
 }
@@ -170,6 +173,22 @@ void read_peers(object_reader& top, node_config& out) {
   }
 }
 
+void read_log(object_reader& top, node_config& out) {
+  auto* j = top.take("log");
+  if (!j) return;
+  object_reader r{*j, "log"};
+  auto& l = out.log;
+  r.string("level", l.level);
+  r.string("sink", l.sink);
+  r.string("file", l.file);
+  r.number("max_file_bytes", l.max_file_bytes, 1);
+  r.number("max_files", l.max_files, 0, 1000);
+  r.string("syslog_ident", l.syslog_ident);
+  r.string("format", l.format);
+  r.finish();
+  top.absorb(r);
+}
+
 void read_machines(object_reader& top, node_config& out) {
   auto all = builtin_machines();
   std::vector<std::string> chosen;
@@ -212,9 +231,13 @@ expected<node_config, std::string> parse_node_config(const nlohmann::json& j) {
   r.number("listen_port", sys.listen_port);
   r.boolean("allow_insecure_remote", sys.allow_insecure_remote);
   r.boolean("allow_unsafe_sync_none", sys.allow_unsafe_sync_none);
-  r.string("log_level", out.log_level);
+  r.string("log_level", out.log.level);
+  read_log(r, out);
   r.string("port_file", out.port_file);
   r.boolean("restart_servers", out.restart_servers);
+  r.string("metrics_listen", out.metrics_listen);
+  if (std::pair<std::string, uint16_t> a; !out.metrics_listen.empty() && !parse_address(out.metrics_listen, a, true))
+    r.fail("metrics_listen must be \"host:port\" (port 0..65535; 0 picks a free one)");
   r.number("node_ping_interval_ms", sys.node_ping_interval_ms, 1);
   r.number("node_down_after_ms", sys.node_down_after_ms, 1);
   r.number("scheduler_threads", sys.scheduler_threads, 1, 256);
@@ -227,8 +250,7 @@ expected<node_config, std::string> parse_node_config(const nlohmann::json& j) {
   read_server(r, out);
   r.finish();
   if (!r.error().empty()) return unexpected(r.error());
-  static const std::set<std::string> levels{"trace", "debug", "info", "warn", "error", "critical", "off"};
-  if (!levels.count(out.log_level)) return unexpected(std::string("log_level must be one of trace, debug, info, warn, error, off"));
+  if (auto logging = validate(out.log); !logging) return unexpected(logging.error());
   return out;
 }
 

@@ -7,23 +7,19 @@
 #include <pthread.h>
 
 #include <caf/io/middleman.hpp>
-#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include "actors/node_link.hpp"
 #include "ra/api.hpp"
 #include "ra/node.hpp"
+#include "ra/prometheus.hpp"
 
 namespace ra {
 
 bool log_to_stderr(const std::string& level) {
-  auto lvl = spdlog::level::from_str(level);
-  if (lvl == spdlog::level::off && level != "off") return false;
-  auto logger = spdlog::get("ra");
-  if (!logger) logger = spdlog::stderr_color_mt("ra");
-  spdlog::set_default_logger(logger);
-  spdlog::set_level(lvl);
-  return true;
+  log_config c;
+  c.level = level;
+  return apply_log_config(c).has_value();
 }
 
 result<std::unique_ptr<system>> start_node(node_config cfg) {
@@ -74,20 +70,34 @@ int run_node(node_config cfg) {
   std::signal(SIGTERM, SIG_DFL);
   std::signal(SIGINT, SIG_DFL);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
-  if (!log_to_stderr(cfg.log_level)) {
-    std::fprintf(stderr, "ra-node: unknown log level %s\n", cfg.log_level.c_str());
+  if (auto logging = apply_log_config(cfg.log); !logging) {
+    std::fprintf(stderr, "ra-node: %s\n", logging.error().c_str());
     return 1;
   }
   const auto name = cfg.system.name;
+  const auto metrics_listen = cfg.metrics_listen;
   auto sys = start_node(std::move(cfg));
   if (!sys) {
     spdlog::critical("[{}] the node did not start: {}", name, sys.error().to_string());
     return 1;
   }
+  std::unique_ptr<metrics_endpoint> metrics;
+  if (!metrics_listen.empty()) {
+    auto served = serve_metrics(**sys, metrics_listen);
+    if (!served) {
+      spdlog::critical("[{}] {}", name, served.error().to_string());
+      (*sys)->stop();
+      return 1;
+    }
+    metrics = std::move(*served);
+    spdlog::info("[{}] Prometheus metrics at http://{}:{}/metrics", name,
+                 metrics_listen.substr(0, metrics_listen.rfind(':')), metrics->port());
+  }
   spdlog::info("[{}] running (port {}); SIGTERM or SIGINT stops it", name, node_port(**sys));
   int sig = 0;
   sigwait(&stop_signals, &sig);
   spdlog::info("[{}] {}: stopping", name, sig == SIGTERM ? "SIGTERM" : "SIGINT");
+  metrics.reset();  // before the system it reads
   (*sys)->stop();
   spdlog::info("[{}] stopped", name);
   return 0;

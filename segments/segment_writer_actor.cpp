@@ -34,6 +34,7 @@ void drain(segment_writer_actor* self) {
   while (!st.queue.empty()) {
     auto& head = st.queue.front();
     auto res = flush_wal_file(fs, head.info, st.config.server_dir, st.config.segments, head.moved);
+    if (st.config.on_flushed) st.config.on_flushed(res);
     for (auto& [uid, refs] : res.segments) {
       head.moved.insert(uid);
       if (st.config.notify && !refs.empty()) st.config.notify(uid, refs);

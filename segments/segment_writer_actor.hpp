@@ -30,6 +30,9 @@ struct segment_writer_config {
   std::function<void(const std::string& uid, std::vector<segment_ref> refs)> notify;
   /// Called (on the segment writer's thread) when a WAL file could not be moved yet.
   std::function<void(const std::string& message)> on_error;
+  /// Called (on the segment writer's thread) after every attempt to move a WAL file,
+  /// successful or not (the runtime counts them for its metrics).
+  std::function<void(const segment_flush_result&)> on_flushed;
 };
 
 /// Also answers `get_atom` with the number of WAL files still waiting to be moved (0

@@ -568,8 +568,8 @@ int main(int argc, char** argv) {
     std::cerr << "ra-ctl: " << cfg.error() << std::endl;
     return exit_usage;
   }
-  if (!ra::log_to_stderr(cfg->log_level)) {
-    std::cerr << "ra-ctl: unknown log level " << cfg->log_level << std::endl;
+  if (!ra::log_to_stderr(cfg->log.level)) {
+    std::cerr << "ra-ctl: unknown log level " << cfg->log.level << std::endl;
     return exit_usage;
   }
   const auto peers = cfg->system.peers;

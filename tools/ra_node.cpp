@@ -33,9 +33,9 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (!port_file.empty()) cfg->port_file = port_file;
-  if (!log_level.empty()) cfg->log_level = log_level;
-  if (!ra::log_to_stderr(cfg->log_level)) {
-    std::fprintf(stderr, "ra-node: unknown log level %s\n", cfg->log_level.c_str());
+  if (!log_level.empty()) cfg->log.level = log_level;
+  if (auto logging = ra::validate(cfg->log); !logging) {
+    std::fprintf(stderr, "ra-node: %s\n", logging.error().c_str());
     return 2;
   }
   return ra::run_node(std::move(*cfg));

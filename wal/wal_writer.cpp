@@ -131,6 +131,66 @@ wal_writer::wal_writer(wal_config config, rollover_callback on_rollover)
     on_rollover_(std::move(on_rollover)),
     strategy_(config_.wal_write_strategy) {}
 
+void wal_metrics_block::publish(const wal_writer_stats& s) {
+  constexpr auto o = std::memory_order_relaxed;
+  batches.store(s.batches, o);
+  syncs.store(s.syncs, o);
+  entries.store(s.entries, o);
+  bytes.store(s.bytes, o);
+  rollovers.store(s.rollovers, o);
+  failed_flushes.store(s.failed_flushes, o);
+  slow_syncs.store(s.slow_syncs, o);
+  sync_latency_ns_sum.store(s.sync_latency_ns_sum, o);
+  for (size_t i = 0; i < s.sync_latency_counts.size(); ++i) sync_latency_counts[i].store(s.sync_latency_counts[i], o);
+}
+
+ra::wal_metrics_snapshot wal_metrics_block::read() const {
+  constexpr auto o = std::memory_order_relaxed;
+  ra::wal_metrics_snapshot s;
+  s.batches = batches.load(o);
+  s.syncs = syncs.load(o);
+  s.entries = entries.load(o);
+  s.bytes = bytes.load(o);
+  s.rollovers = rollovers.load(o);
+  s.failed_flushes = failed_flushes.load(o);
+  s.slow_syncs = slow_syncs.load(o);
+  s.sync_latency_ns_sum = sync_latency_ns_sum.load(o);
+  for (size_t i = 0; i < s.sync_latency_counts.size(); ++i) s.sync_latency_counts[i] = sync_latency_counts[i].load(o);
+  return s;
+}
+
+void wal_writer::record_sync(std::chrono::steady_clock::duration took, size_t batch_bytes) {
+  const double seconds = std::chrono::duration<double>(took).count();
+  const auto bucket = std::lower_bound(ra::wal_sync_latency_bounds.begin(), ra::wal_sync_latency_bounds.end(), seconds);
+  ++stats_.sync_latency_counts[static_cast<size_t>(bucket - ra::wal_sync_latency_bounds.begin())];
+  stats_.sync_latency_ns_sum += static_cast<uint64_t>(std::chrono::nanoseconds(took).count());
+  const auto threshold = config_.wal_slow_sync_threshold;
+  if (threshold.count() > 0 && took >= threshold) {
+    ++stats_.slow_syncs;
+    ++unreported_slow_syncs_;
+    if (took > worst_unreported_) {
+      worst_unreported_ = took;
+      worst_unreported_bytes_ = batch_bytes;
+    }
+  }
+  const auto now = std::chrono::steady_clock::now();
+  if (unreported_slow_syncs_ > 0 && (!last_slow_report_ || now - *last_slow_report_ >= slow_sync_report_interval)) {
+    using ms = std::chrono::duration<double, std::milli>;
+    char text[256];
+    std::snprintf(text, sizeof text,
+                  "wal: slow sync: %llu batch(es) over %.0f ms since the last report; slowest %.1f ms for %zu bytes "
+                  "(%llu slow of %llu batches in all)",
+                  static_cast<unsigned long long>(unreported_slow_syncs_), ms(threshold).count(),
+                  ms(worst_unreported_).count(), worst_unreported_bytes_,
+                  static_cast<unsigned long long>(stats_.slow_syncs), static_cast<unsigned long long>(stats_.batches));
+    notice(text);
+    unreported_slow_syncs_ = 0;
+    worst_unreported_ = {};
+    last_slow_report_ = now;
+  }
+  published_->publish(stats_);
+}
+
 void wal_writer::notice(const std::string& text) const {
   if (config_.on_notice)
     config_.on_notice(text);
@@ -263,6 +323,7 @@ queue_result wal_writer::queue(const std::string& writer, std::span<const log_en
 
 flush_result wal_writer::fail_batch(io_error error) {
   ++stats_.failed_flushes;
+  published_->publish(stats_);
   flush_result result;
   for (const auto& [writer, pending] : batch_writers_)
     result.failed_writers.push_back(writer);
@@ -286,6 +347,7 @@ flush_result wal_writer::flush() {
   fmt::finish_batch(batch_, 0);  // again after a failure: the kept batch may have grown
   // From here on the file may hold bytes past durable_size_ until the batch is durable.
   must_truncate_ = true;
+  const auto write_started = std::chrono::steady_clock::now();
   if (auto st = file_->write(batch_); !st) {
     if (file_->truncate(durable_size_))  // best effort; retried before the next write
       must_truncate_ = false;
@@ -308,6 +370,7 @@ flush_result wal_writer::flush() {
   ++stats_.batches;
   stats_.entries += batch_entries_;
   stats_.bytes += batch_.size();
+  record_sync(std::chrono::steady_clock::now() - write_started, batch_.size());
 
   flush_result result;
   result.written.reserve(batch_writers_.size());
@@ -343,6 +406,7 @@ void wal_writer::roll_over() {
   file_refs_.clear();
   file_ranges_.clear();
   ++stats_.rollovers;
+  published_->publish(stats_);
   if (on_rollover_)
     on_rollover_(std::move(closed));
 }

@@ -14,6 +14,8 @@
 // writes the kept batch plus whatever was queued since. So a writer whose flush failed
 // gets "written" for those entries once the fault clears; it need not resend.
 
+#include <array>
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -30,6 +32,7 @@
 #include "io/file.hpp"
 #include "ra/wal_config.hpp"
 #include "ra/log_entry.hpp"
+#include "ra/system_metrics.hpp"
 #include "wal/wal_reader.hpp"
 
 namespace ra::storage {
@@ -86,13 +89,20 @@ struct wal_recovery {
   std::vector<std::pair<std::string, uint64_t>> torn_tails;
 };
 
-struct wal_writer_stats {
-  uint64_t batches = 0;         ///< successful flushes that wrote something
-  uint64_t syncs = 0;           ///< sync calls on WAL files
-  uint64_t entries = 0;         ///< entries made durable
-  uint64_t bytes = 0;           ///< bytes made durable
-  uint64_t rollovers = 0;
-  uint64_t failed_flushes = 0;
+/// The writer's counters (ra/system_metrics.hpp names and documents them). The writer
+/// counts in this plain struct on its own thread and publishes a copy to its
+/// wal_metrics_block (published_metrics()) after every flush, for readers on other threads.
+struct wal_writer_stats : ra::wal_metrics_snapshot {};
+
+/// The writer's counters as readers on other threads see them (relaxed atomics: each
+/// value is tear-free, not a consistent snapshot of all of them).
+struct wal_metrics_block {
+  std::atomic<uint64_t> batches{0}, syncs{0}, entries{0}, bytes{0}, rollovers{0}, failed_flushes{0},
+    slow_syncs{0}, sync_latency_ns_sum{0};
+  std::array<std::atomic<uint64_t>, ra::wal_sync_latency_buckets> sync_latency_counts{};
+
+  void publish(const wal_writer_stats& s);
+  ra::wal_metrics_snapshot read() const;
 };
 
 /// The entries of writer `uid` in the WAL files of `wal_dir`, oldest file first, with
@@ -146,6 +156,9 @@ class wal_writer {
   flush_result flush();
 
   const wal_writer_stats& stats() const { return stats_; }
+  /// stats() as of the last flush, readable from any thread for the writer's lifetime
+  /// and after (shared).
+  std::shared_ptr<const wal_metrics_block> published_metrics() const { return published_; }
   /// o_sync unless the file system refused O_DSYNC (then default_strategy).
   write_strategy effective_write_strategy() const { return strategy_; }
   /// The file being written ("" before start()).
@@ -169,6 +182,10 @@ class wal_writer {
   flush_result fail_batch(io_error error);
   void roll_over();
   void notice(const std::string& text) const;
+  /// Counts a batch made durable in `took` (histogram, slow syncs; a slow one is
+  /// reported through on_notice at most once per slow_sync_report_interval, with the
+  /// figures of the slowest and how many there were).
+  void record_sync(std::chrono::steady_clock::duration took, size_t batch_bytes);
   io_status lock_directory();
 
   wal_config config_;
@@ -196,6 +213,15 @@ class wal_writer {
   std::unordered_map<std::string, pending_writer> batch_writers_;
 
   wal_writer_stats stats_;
+  std::shared_ptr<wal_metrics_block> published_ = std::make_shared<wal_metrics_block>();
+  // Slow syncs not reported yet (since last_slow_report_).
+  uint64_t unreported_slow_syncs_ = 0;
+  std::chrono::steady_clock::duration worst_unreported_{};
+  size_t worst_unreported_bytes_ = 0;
+  std::optional<std::chrono::steady_clock::time_point> last_slow_report_;
 };
+
+/// Slow WAL syncs are reported at most once per this interval (the first at once).
+inline constexpr std::chrono::seconds slow_sync_report_interval{10};
 
 }  // namespace ra::storage

@@ -12,7 +12,8 @@ namespace ra::storage {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, wal_writer_stats& x) {
-  return f(x.batches, x.syncs, x.entries, x.bytes, x.rollovers, x.failed_flushes);
+  return f(x.batches, x.syncs, x.entries, x.bytes, x.rollovers, x.failed_flushes, x.slow_syncs,
+           x.sync_latency_counts, x.sync_latency_ns_sum);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, writer_range& x) {

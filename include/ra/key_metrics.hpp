@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -22,6 +23,9 @@ namespace ra {
 #define RA_KEY_METRICS_FIELDS(X)                                                                \
   X(uint64_t, commands, mt.commands, "commands accepted as leader")                             \
   X(uint64_t, elections, mt.elections, "elections started")                                     \
+  X(uint64_t, term_changes, mt.term_changes, "times the term changed")                          \
+  X(uint64_t, messages_sent, mt.rpcs_sent, "peer messages sent")                                 \
+  X(uint64_t, messages_received, mt.messages_received, "peer messages handled")                 \
   X(uint64_t, commands_rejected, mt.commands_rejected, "committed commands skipped: apply threw") \
   X(uint64_t, term, s.current_term().value, "current term")                                     \
   X(uint64_t, commit_index, s.commit_index().value, "commit index")                             \
@@ -30,8 +34,10 @@ namespace ra {
   X(uint64_t, last_written_index, s.log().last_written().index.value, "last index made durable") \
   X(uint64_t, snapshot_index, s.log().first_index().value - 1, "index of the latest snapshot")  \
   X(uint64_t, snapshots_written, mt.snapshots_written, "snapshots written")                     \
+  X(uint64_t, snapshots_installed, mt.snapshots_installed, "snapshots installed from a leader") \
   X(uint64_t, checkpoints_written, mt.checkpoints_written, "checkpoints written")               \
   X(uint64_t, effective_machine_version, s.effective_machine_version(), "machine version in use") \
+  X(uint64_t, memory_bytes, s.log().memory_bytes(), "estimated heap bytes of in-memory entries") \
   X(role, state, s.current_role(), "current role")
 
 /// A copy of a server's metrics at one moment.
@@ -59,6 +65,10 @@ struct key_metrics_block {
 std::shared_ptr<key_metrics_block> key_metrics_for(const std::string& node, const std::string& name);
 /// The block if the server was ever started in this process.
 std::shared_ptr<key_metrics_block> find_key_metrics(const std::string& node, const std::string& name);
+/// Calls visit(name, block) for every block of node `node`, ordered by name, under the
+/// table's lock (visit must not call back into this table).
+void visit_key_metrics(const std::string& node,
+                       const std::function<void(const std::string& name, const key_metrics_block&)>& visit);
 
 }  // namespace detail
 }  // namespace ra

@@ -18,13 +18,17 @@
 //     "tls": { "certificate": "n1.pem", "key": "n1.key", "ca_file": "ca.pem", "passphrase": "" },
 //     "allow_insecure_remote": false,
 //     "machines": ["counter", "kv", "fifo"],             // built-ins hosted (default: all)
-//     "log_level": "info",                               // trace debug info warn error off
+//     "log_level": "info",                               // trace debug info warn error critical off
+//     "log": { "level": "info", "sink": "stderr" | "file" | "syslog", "file": "/var/log/ra/n1.log",
+//              "max_file_bytes": 10485760, "max_files": 5, "syslog_ident": "ra",
+//              "format": "text" | "json" },              // ra/logging.hpp; log_level = log.level
 //     "port_file": "",                                   // the listen port is written here
+//     "metrics_listen": "",                              // "host:port": Prometheus /metrics (off)
 //     "node_ping_interval_ms": 1000, "node_down_after_ms": 3000, "scheduler_threads": 2,
 //     "max_wire_field_bytes": 68157440, "allow_unsafe_sync_none": false,
 //     "wal": { "max_size_bytes", "max_entries", "max_batch_size", "max_batch_bytes",
 //              "sync_method": "datasync" | "sync" | "none", "compute_checksums",
-//              "group_commit_window_us" },
+//              "group_commit_window_us", "slow_sync_threshold_ms" },
 //     "segments": { "max_entries", "max_size_bytes" },
 //     "server": { "broadcast_time_ms", "detector_poll_ms", "tick_timeout_ms",
 //                 "max_command_bytes", "snapshot_chunk_size", "min_snapshot_interval",
@@ -50,9 +54,13 @@ struct node_config {
   /// The system: name, data dir, distribution (always on), TLS, WAL, server defaults, and
   /// the machines (the chosen built-ins; add your own before run_node / start_node).
   system_config system;
-  std::string log_level = "info";
+  /// Where the node logs (ra/logging.hpp; run_node applies it before starting).
+  log_config log;
   /// If set, the port the node listens on is written there (one line) once it is published.
   std::string port_file;
+  /// "host:port" where run_node serves Prometheus metrics at /metrics (ra/prometheus.hpp;
+  /// port 0 picks a free one, logged at start); "" (the default) serves none.
+  std::string metrics_listen;
   /// Restart every server the data dir knows when the node starts (Ra restarts a node's
   /// servers with the system).
   bool restart_servers = true;
@@ -68,7 +76,7 @@ expected<node_config, std::string> parse_node_config(const nlohmann::json& j);
 expected<node_config, std::string> load_node_config(const std::string& path);
 
 /// Sets spdlog's default logger to stderr at `level` (trace, debug, info, warn, error,
-/// off). False for an unknown level.
+/// critical, off). False for an unknown level.
 bool log_to_stderr(const std::string& level);
 
 /// Starts the node's system (distributed, io middleman loaded), restarts the servers it
@@ -77,7 +85,7 @@ result<std::unique_ptr<system>> start_node(node_config cfg);
 
 /// Runs the node in the foreground until SIGTERM or SIGINT, then stops it cleanly. Blocks
 /// both signals in the calling thread first (call it before starting threads, so that
-/// every thread inherits the mask). Logs to stderr. Returns the process exit code: 0
+/// every thread inherits the mask). Logs as cfg.log says. Returns the process exit code: 0
 /// after a clean stop, 1 if the node did not start (the reason is logged).
 int run_node(node_config cfg);
 

@@ -17,6 +17,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -28,11 +29,13 @@
 #include "ra/cluster.hpp"
 #include "ra/config.hpp"
 #include "ra/log_entry.hpp"
+#include "ra/logging.hpp"
 #include "ra/machine.hpp"
 // The storage knobs of system_config (their own small headers); the system's internals
 // (system_core, the WAL writer, segment files, the file layer, the config and meta
 // stores) stay out of this header.
 #include "ra/segment_config.hpp"
+#include "ra/system_metrics.hpp"
 #include "ra/wal_config.hpp"
 
 namespace ra {
@@ -75,6 +78,10 @@ struct system_config {
   std::map<std::string, machine_factory> machines;
   /// CAF scheduler threads.
   size_t scheduler_threads = 2;
+  /// If set, start() first makes it spdlog's default logger (ra/logging.hpp; process-wide:
+  /// the last system started with one wins); a bad setting fails start with
+  /// invalid_argument. Unset leaves logging as the embedder configured it.
+  std::optional<log_config> logging;
   /// Test hook: the file layer (null = POSIX).
   storage::file_system* fs = nullptr;
   /// Adjusts the CAF configuration before the actor system is built (e.g. load the io
@@ -174,6 +181,10 @@ class system {
   bool is_running(const std::string& name) const;
   /// The uid of a known server ("" if unknown).
   std::string uid_of(const std::string& name) const;
+
+  /// Every counter of the system and of its running servers, read at once without
+  /// messaging any actor (ra/system_metrics.hpp; ra/prometheus.hpp exports them).
+  system_metrics metrics() const;
 
   /// Ra's overview: the system and each running server's member overview.
   nlohmann::json overview(std::chrono::milliseconds timeout = std::chrono::seconds(5));

@@ -53,6 +53,10 @@ struct wal_config {
   /// only in tests that read a WAL, or simulate a crash and restart, while the writer
   /// object that holds the directory still exists in the same process.
   bool lock_directory = true;
+  /// A batch whose write and sync take longer than this counts as a slow sync (metric
+  /// ra_wal_slow_syncs_total) and is logged as a warning with its figures, at most once
+  /// per 10 s (counting the others); 0 = never.
+  std::chrono::milliseconds wal_slow_sync_threshold{500};
   /// The file layer; null means file_system::posix(). Must outlive the writer.
   file_system* fs = nullptr;
   /// Diagnostics that need no action from the caller (an O_DSYNC fallback, a failed

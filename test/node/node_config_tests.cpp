@@ -46,7 +46,7 @@ TEST_CASE("node config: every section is read into the system config", "[node]")
   CHECK(s.allow_insecure_remote);
   CHECK(s.machines.size() == 1);
   CHECK(s.machines.count("kv") == 1);
-  CHECK(c->log_level == "debug");
+  CHECK(c->log.level == "debug");
   CHECK(c->port_file == "p");
   CHECK(s.node_ping_interval_ms == 200);
   CHECK(s.node_down_after_ms == 900);
@@ -80,10 +80,80 @@ TEST_CASE("node config: a wrong config is refused with the key that is wrong", "
   CHECK(error_of(R"({"name": "n1", "data_dir": "d", "peers": {"n2": "host"}})").find("peers.n2") == 0);
   CHECK(error_of(R"({"name": "n1", "data_dir": "d", "machines": ["counter", "queue"]})").find("queue") !=
         std::string::npos);
-  CHECK(error_of(R"({"name": "n1", "data_dir": "d", "log_level": "loud"})").find("log_level") == 0);
+  CHECK(error_of(R"({"name": "n1", "data_dir": "d", "log_level": "loud"})") ==
+        "log level must be one of trace, debug, info, warn, error, critical, off (not \"loud\")");
   CHECK(error_of(R"({"name": "n1", "data_dir": "d", "server": {"broadcast_time_ms": 0}})")
           .find("server.broadcast_time_ms must be in") == 0);
   CHECK(error_of(R"([1, 2])").find("must be an object") != std::string::npos);
+}
+
+TEST_CASE("node config: the log and metrics settings are read and checked", "[node]") {
+  auto c = parse_node_config(nlohmann::json::parse(R"({
+    "name": "n1", "data_dir": "d", "metrics_listen": "127.0.0.1:9464",
+    "log": {"level": "warn", "sink": "file", "file": "/var/log/ra.log", "max_file_bytes": 4096, "max_files": 3,
+            "format": "json"},
+    "wal": {"slow_sync_threshold_ms": 250}
+  })"));
+  REQUIRE(c);
+  CHECK(c->metrics_listen == "127.0.0.1:9464");
+  CHECK(c->log.level == "warn");
+  CHECK(c->log.sink == "file");
+  CHECK(c->log.file == "/var/log/ra.log");
+  CHECK(c->log.max_file_bytes == 4096);
+  CHECK(c->log.max_files == 3);
+  CHECK(c->log.format == "json");
+  CHECK(c->system.wal.wal_slow_sync_threshold == std::chrono::milliseconds{250});
+  auto defaults = parse_node_config(nlohmann::json::parse(R"({"name": "n1", "data_dir": "d"})"));
+  REQUIRE(defaults);
+  CHECK(defaults->metrics_listen.empty());
+  CHECK(defaults->log.sink == "stderr");
+
+  const std::string base = R"({"name": "n1", "data_dir": "d", )";
+  CHECK(error_of(base + R"("log": {"level": "loud"}})") ==
+        "log level must be one of trace, debug, info, warn, error, critical, off (not \"loud\")");
+  CHECK(error_of(base + R"("log": {"sink": "printer"}})") == "log sink must be stderr, file or syslog (not \"printer\")");
+  CHECK(error_of(base + R"("log": {"sink": "file"}})") == "log sink file needs a log file path");
+  CHECK(error_of(base + R"("log": {"format": "xml"}})") == "log format must be text or json (not \"xml\")");
+  CHECK(error_of(base + R"("log": {"colour": true}})") == "unknown key log.colour");
+  CHECK(error_of(base + R"("metrics_listen": "9464"})").find("metrics_listen must be") == 0);
+}
+
+TEST_CASE("logging: a rotating log file gets lines naming the system, rotated at its size", "[node]") {
+  test::temp_dir dir;
+  log_config lc;
+  lc.level = "info";
+  lc.sink = "file";
+  lc.file = dir.path() + "/ra.log";
+  lc.max_file_bytes = 4096;
+  lc.max_files = 2;
+  {
+    auto cfg = test::make_config("logged1", dir.path() + "/data");
+    cfg.logging = lc;
+    auto sys = ra::system::start(std::move(cfg));
+    REQUIRE(sys);
+    for (int i = 0; i < 60; ++i) spdlog::info("[logged1] filler line {} to make the file rotate once", i);
+    (*sys)->stop();
+  }
+  spdlog::default_logger()->flush();
+  auto read = [](const std::string& path) {
+    std::ifstream in{path};
+    return std::string{std::istreambuf_iterator<char>{in}, {}};
+  };
+  const auto current = read(lc.file);
+  const auto rotated = read(dir.path() + "/ra.1.log");
+  CHECK(!rotated.empty());
+  CHECK(current.size() <= lc.max_file_bytes);
+  CHECK(current.find("[info] [logged1] filler line 59") != std::string::npos);
+  CHECK(rotated.find("[info] [logged1] system started") != std::string::npos);  // the runtime's own line
+  lc.file = dir.path() + "/ra.log/under-a-file.log";
+  auto refused = ra::system::start([&] {
+    auto cfg = test::make_config("logged2", dir.path() + "/data2");
+    cfg.logging = lc;
+    return cfg;
+  }());
+  REQUIRE_FALSE(refused);
+  CHECK(refused.error().message.find("cannot open log file") != std::string::npos);
+  log_to_stderr("warn");
 }
 
 TEST_CASE("node config: a file that is missing or not JSON", "[node]") {

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <map>
+#include <thread>
 
 #include "test/storage/storage_test_util.hpp"
 #include "io/file.hpp"
@@ -28,6 +29,7 @@ struct counting_fs {
   int fail_write_with = 0;  ///< errno for writes of *.wal, 0 = let them through
   int fail_sync_with = 0;
   int fail_truncate_with = 0;
+  std::chrono::milliseconds sync_delay{0};  ///< each sync of a WAL file takes this much longer
 
   counting_fs() {
     fs.set_rule([this](std::string_view op, const std::string& path) {
@@ -35,6 +37,7 @@ struct counting_fs {
         return 0;
       if (op == "sync") {
         ++wal_syncs;
+        std::this_thread::sleep_for(sync_delay);
         return fail_sync_with;
       }
       if (op == "write")
@@ -120,6 +123,48 @@ TEST_CASE("wal writer: one write and one sync per batch, durable per writer", "[
   CHECK(rec.entries["b"] == make_entries(1, 60, 4));
   REQUIRE(rec.files.size() == 1);
   CHECK(rec.torn_tails.empty());
+}
+
+TEST_CASE("wal writer: sync latency histogram, slow syncs counted and reported once per interval", "[wal][writer]") {
+  temp_dir dir;
+  counting_fs cfs;
+  auto cfg = config_in(dir, &cfs.fs);
+  cfg.wal_write_strategy = write_strategy::default_strategy;
+  cfg.wal_slow_sync_threshold = std::chrono::milliseconds{200};
+  std::vector<std::string> notices;
+  cfg.on_notice = [&](std::string_view text) { notices.emplace_back(text); };
+  wal_writer wal{cfg};
+  auto flush_one = [&](uint64_t i) {
+    wal.queue("a", make_entries(i, i, 1));
+    REQUIRE(wal.flush().ok());
+  };
+  flush_one(1);
+  CHECK(wal.stats().slow_syncs == 0);
+  cfs.sync_delay = std::chrono::milliseconds{250};
+  for (uint64_t i = 2; i <= 4; ++i) flush_one(i);
+
+  const auto& st = wal.stats();
+  CHECK(st.batches == 4);
+  CHECK(st.slow_syncs == 3);
+  uint64_t counted = 0;
+  for (auto n : st.sync_latency_counts) counted += n;
+  CHECK(counted == 4);
+  // Over 250 ms each: the buckets up to 250 ms hold only the first, fast, batch.
+  uint64_t up_to_250ms = 0;
+  for (size_t i = 0; i < ra::wal_sync_latency_bounds.size() && ra::wal_sync_latency_bounds[i] <= 0.25; ++i)
+    up_to_250ms += st.sync_latency_counts[i];
+  CHECK(up_to_250ms == 1);
+  CHECK(st.sync_latency_ns_sum >= 750'000'000);
+  // Reported once (the first slow one), with its figures; the next two wait for the interval.
+  REQUIRE(notices.size() == 1);
+  CHECK(notices[0].find("wal: slow sync: 1 batch(es) over 200 ms") == 0);
+  CHECK(notices[0].find("(1 slow of 2 batches in all)") != std::string::npos);
+  // What other threads read is what the writer counted.
+  auto published = wal.published_metrics()->read();
+  CHECK(published.batches == 4);
+  CHECK(published.slow_syncs == 3);
+  CHECK(published.sync_latency_counts == st.sync_latency_counts);
+  CHECK(published.sync_latency_ns_sum == st.sync_latency_ns_sum);
 }
 
 TEST_CASE("wal writer: roll-over by size hands over the closed file's ranges", "[wal][writer]") {

@@ -7,6 +7,7 @@
 //   ra-bench c       [--commands 1000000] [--no-kill]            recovery (child processes)
 //   ra-bench storage [--seconds S] [--window N]                  the WAL alone
 //   ra-bench dist    [--seconds 5] [--rounds 3]                  across processes, plain vs TLS
+//   ra-bench metrics [--clusters 3334] [--rounds 3]              Prometheus scrape and its cost on A2
 //
 // A new benchmark is one more entry in benchmarks(): its name, a description, and a
 // function that registers its options on its subcommand and returns what runs it.
@@ -22,6 +23,7 @@
 
 #include "ra/version.hpp"
 #include "tools/ra-bench/bench_dist.hpp"
+#include "tools/ra-bench/bench_metrics.hpp"
 #include "tools/ra-bench/bench_storage.hpp"
 #include "tools/ra-bench/bench_workloads.hpp"
 
@@ -102,6 +104,13 @@ const std::map<std::string, benchmark>& benchmarks() {
         auto options = std::make_shared<ra::bench::dist_options>();
         ra::bench::add_dist_options(sub, *options);
         return [options] { return ra::bench::run_dist_bench(*options); };
+      }}},
+    {"metrics",
+     {"what Prometheus metrics cost: a scrape with --clusters clusters running; A2 without and with scraping",
+      [](CLI::App& sub) -> bench_runner {
+        auto options = std::make_shared<ra::bench::metrics_bench_options>();
+        ra::bench::add_metrics_options(sub, *options);
+        return [options] { return ra::bench::run_metrics_bench(*options); };
       }}},
     {"storage",
      {"raw disk limits (O_DSYNC loop, sequential bandwidth), then WAL appends/s and MB/s for 1..1000 writers",

@@ -1,0 +1,209 @@
+// Ra's metrics over HTTP (ra/prometheus.hpp): a running system serves /metrics, a plain
+// socket GET reads it, the text format is parsed, and the families, their labels and a
+// growing counter are checked.
+
+#include <catch2/catch.hpp>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <map>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "test/actors/runtime_fixture.hpp"
+#include "ra/prometheus.hpp"
+
+using namespace ra;
+using namespace ra::test;
+
+namespace {
+
+/// The body of GET /metrics on 127.0.0.1:port (HTTP/1.0: the server closes when done).
+std::string http_get_metrics(uint16_t port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  REQUIRE(fd >= 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+  const std::string request = "GET /metrics HTTP/1.0\r\nHost: localhost\r\n\r\n";
+  REQUIRE(::write(fd, request.data(), request.size()) == static_cast<ssize_t>(request.size()));
+  std::string response;
+  char buf[65536];
+  for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0;) response.append(buf, static_cast<size_t>(n));
+  ::close(fd);
+  REQUIRE(response.rfind("HTTP/1.", 0) == 0);
+  REQUIRE(response.find(" 200 ") != std::string::npos);
+  auto body = response.find("\r\n\r\n");
+  REQUIRE(body != std::string::npos);
+  return response.substr(body + 4);
+}
+
+struct sample {
+  std::map<std::string, std::string> labels;
+  double value = 0;
+};
+
+/// The text exposition format: "# TYPE name type" lines and samples
+/// `name{k="v",...} value`. Values here hold no escaped characters.
+struct scrape {
+  std::map<std::string, std::string> types;
+  std::multimap<std::string, sample> samples;
+
+  explicit scrape(const std::string& text) {
+    std::istringstream in{text};
+    for (std::string line; std::getline(in, line);) {
+      if (line.empty()) continue;
+      if (line.rfind("# TYPE ", 0) == 0) {
+        std::istringstream t{line.substr(7)};
+        std::string name, type;
+        t >> name >> type;
+        types[name] = type;
+        continue;
+      }
+      if (line[0] == '#') continue;
+      sample s;
+      auto brace = line.find('{');
+      auto space = line.rfind(' ');
+      REQUIRE(space != std::string::npos);
+      std::string name = line.substr(0, std::min(brace, space));
+      if (brace != std::string::npos) {
+        auto close = line.find('}', brace);
+        REQUIRE(close != std::string::npos);
+        std::string labels = line.substr(brace + 1, close - brace - 1);
+        for (size_t pos = 0; pos < labels.size();) {
+          auto eq = labels.find("=\"", pos);
+          auto end = labels.find('"', eq + 2);
+          REQUIRE((eq != std::string::npos && end != std::string::npos));
+          s.labels[labels.substr(pos, eq - pos)] = labels.substr(eq + 2, end - eq - 2);
+          pos = end + 1;
+          if (pos < labels.size() && labels[pos] == ',') ++pos;
+        }
+      }
+      s.value = std::stod(line.substr(space + 1));
+      samples.emplace(name, std::move(s));
+    }
+  }
+
+  /// The value of `name` whose labels include `want` (fails if none or several).
+  double value(const std::string& name, const std::map<std::string, std::string>& want) const {
+    std::vector<double> found;
+    auto [b, e] = samples.equal_range(name);
+    for (auto it = b; it != e; ++it) {
+      bool match = true;
+      for (auto& [k, v] : want) match = match && it->second.labels.count(k) && it->second.labels.at(k) == v;
+      if (match) found.push_back(it->second.value);
+    }
+    INFO(name);
+    REQUIRE(found.size() == 1);
+    return found.front();
+  }
+};
+
+}  // namespace
+
+TEST_CASE("metrics: a running system serves its counters in Prometheus text format", "[metrics]") {
+  temp_dir dir;
+  auto sys = start_system("m1", dir.path());
+  auto s1 = start_single_counter(*sys);
+  add(*sys, s1, 1);
+  auto endpoint = serve_metrics(*sys, "127.0.0.1:0");
+  REQUIRE(endpoint);
+  REQUIRE((*endpoint)->port() != 0);
+
+  const scrape before{http_get_metrics((*endpoint)->port())};
+  const std::map<std::string, std::string> server{{"system", "m1"}, {"cluster", "c1"}, {"server", "s1"}};
+  const std::map<std::string, std::string> node{{"system", "m1"}};
+  for (const char* counter : {"ra_server_commands_total", "ra_server_elections_total", "ra_server_term_changes_total",
+                              "ra_server_messages_sent_total", "ra_server_messages_received_total",
+                              "ra_server_snapshots_written_total", "ra_server_snapshots_installed_total",
+                              "ra_wal_batches_total", "ra_wal_bytes_total", "ra_wal_entries_total",
+                              "ra_segment_flushes_total"}) {
+    INFO(counter);
+    CHECK(before.types.at(counter) == "counter");
+  }
+  for (const char* gauge : {"ra_server_commit_index", "ra_server_last_applied", "ra_server_last_written_index",
+                            "ra_server_term", "ra_server_memory_bytes", "ra_server_leader", "ra_servers"}) {
+    INFO(gauge);
+    CHECK(before.types.at(gauge) == "gauge");
+  }
+  CHECK(before.types.at("ra_wal_sync_seconds") == "histogram");
+  CHECK(before.value("ra_server_leader", server) == 1);
+  CHECK(before.value("ra_server_term_changes_total", server) >= 1);
+  CHECK(before.value("ra_servers", node) == 1);
+  CHECK(before.value("ra_wal_sync_seconds_bucket", {{"system", "m1"}, {"le", "+Inf"}}) ==
+        before.value("ra_wal_sync_seconds_count", node));
+  CHECK(before.value("ra_wal_sync_seconds_count", node) >= 1);
+
+  for (int64_t i = 0; i < 5; ++i) add(*sys, s1, 1);
+  // The server publishes its counters right after the event that replied: poll.
+  const double commands_before = before.value("ra_server_commands_total", server);
+  std::optional<scrape> latest;
+  CHECK(eventually([&] {
+    latest.emplace(http_get_metrics((*endpoint)->port()));
+    return latest->value("ra_server_commands_total", server) >= commands_before + 5;
+  }));
+  const scrape& after = *latest;
+  CHECK(after.value("ra_server_commands_total", server) == before.value("ra_server_commands_total", server) + 5);
+  CHECK(after.value("ra_server_last_applied", server) >= before.value("ra_server_last_applied", server) + 5);
+  CHECK(after.value("ra_server_commit_index", server) >= before.value("ra_server_commit_index", server) + 5);
+  CHECK(after.value("ra_wal_entries_total", node) >= before.value("ra_wal_entries_total", node) + 5);
+  CHECK(after.value("ra_wal_sync_seconds_count", node) > before.value("ra_wal_sync_seconds_count", node));
+  CHECK(after.value("ra_wal_sync_seconds_sum", node) > 0);
+}
+
+TEST_CASE("metrics: system::metrics lists running servers with their cluster and new counters", "[metrics]") {
+  temp_dir dir;
+  auto sys = start_system("m2", dir.path());
+  auto ids = ids_of(*sys, {"a", "b", "c"});
+  auto c = start_cluster(*sys, "c3", "counter", ids, 10s);
+  REQUIRE(c);
+  for (int64_t i = 0; i < 10; ++i) add(*sys, ids[0], 1);
+  system_metrics m;
+  // Followers apply once the next append entries tells them the commit index: poll.
+  CHECK(eventually([&] {
+    m = sys->metrics();
+    return m.servers.size() == 3 &&
+           std::all_of(m.servers.begin(), m.servers.end(), [](auto& r) { return r.values.last_applied >= 11; });
+  }));
+  CHECK(m.system == "m2");
+  REQUIRE(m.servers.size() == 3);
+  int leaders = 0;
+  for (const auto& row : m.servers) {
+    INFO(row.server);
+    CHECK(row.cluster == "c3");
+    CHECK(row.values.messages_sent > 0);
+    CHECK(row.values.messages_received > 0);
+    CHECK(row.values.term_changes >= 1);
+    CHECK(row.values.memory_bytes > 0);  // the entries are still in the mem tables
+    if (row.values.state == role::leader) {
+      ++leaders;
+      CHECK(row.values.commands >= 10);
+    }
+  }
+  CHECK(leaders == 1);
+  CHECK(m.servers[0].server == "a");  // ordered by name
+  CHECK(m.wal.batches >= 1);
+  CHECK(m.wal.entries >= 3 * 11);
+  REQUIRE(sys->stop_server(ids[2]));
+  CHECK(sys->metrics().servers.size() == 2);
+}
+
+TEST_CASE("metrics: an address that cannot be bound is an error naming it", "[metrics]") {
+  temp_dir dir;
+  auto sys = start_system("m3", dir.path());
+  auto first = serve_metrics(*sys, "127.0.0.1:0");
+  REQUIRE(first);
+  const auto taken = "127.0.0.1:" + std::to_string((*first)->port());
+  auto second = serve_metrics(*sys, taken);
+  REQUIRE_FALSE(second);
+  CHECK(second.error().code == api_errc::invalid_argument);
+  CHECK(second.error().message.find(taken) != std::string::npos);
+}
