@@ -2,7 +2,7 @@
 # Installs (as root, with apt-get) whatever build dependency of ra-cpp is missing.
 # Debian bookworm packages only; nothing is downloaded from anywhere else.
 set -euo pipefail
-packages=(build-essential cmake clang libclang-rt-14-dev libcaf-dev libssl-dev openssl libboost-dev libspdlog-dev catch2 nlohmann-json3-dev libcli11-dev jq)
+packages=(build-essential cmake clang libclang-rt-14-dev libcaf-dev libssl-dev openssl libboost-dev libspdlog-dev catch2 nlohmann-json3-dev libcli11-dev jq doxygen)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

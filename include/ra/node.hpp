@@ -46,11 +46,12 @@
 
 namespace ra {
 
+/// A node run as a process (ra-node): its system and what the process adds.
 struct node_config {
   /// The system: name, data dir, distribution (always on), TLS, WAL, server defaults, and
   /// the machines (the chosen built-ins; add your own before run_node / start_node).
   system_config system;
-  std::string log_level = "info";
+  std::string log_level = "info";  ///< spdlog level on stderr (see log_to_stderr)
   /// If set, the port the node listens on is written there (one line) once it is published.
   std::string port_file;
   /// Restart every server the data dir knows when the node starts (Ra restarts a node's
