@@ -42,6 +42,9 @@ struct server_overview {
   std::string stop_reason;  ///< empty unless the server stopped
   bool has_peers = false;   ///< true while leading: `peers` is the leader's view
   std::vector<peer_overview> peers;  ///< the leader's replication state per peer
+  /// The machine's own overview (machine::overview()) as JSON text; if that threw,
+  /// {"error": what it threw}.
+  std::string machine_overview;
 
   /// Field by field.
   bool operator==(const server_overview&) const = default;

@@ -147,7 +147,8 @@ TEST_CASE("api: key_metrics, member_overview and members_info describe the serve
   CHECK((*ov)["last_applied"].get<uint64_t>() >= 11);
   // The JSON shape users see (built at the edge from the typed overview).
   CHECK((*ov)["behaviour"] == "leader");
-  CHECK((*ov)["machine"] == "counter");
+  CHECK((*ov)["machine_name"] == "counter");
+  CHECK((*ov)["machine"] == nlohmann::json::object());  // the counter gives no overview of its own
   CHECK((*ov)["cluster_name"] == "c1");
   CHECK((*ov)["id"] == c->leader.to_string());
   CHECK((*ov)["members"].size() == 3);
@@ -182,6 +183,21 @@ TEST_CASE("api: key_metrics, member_overview and members_info describe the serve
   auto after = key_metrics(follower);
   REQUIRE(after);
   CHECK_FALSE(after->running);
+}
+
+TEST_CASE("api: member_overview carries the machine's own overview next to its registered name", "[api]") {
+  temp_dir dir;
+  auto sys = start_with("n1", dir.path(), [](system_config& c) {
+    c.machines["fx"] = [](const std::string&) { return make_machine<effect_counter>(); };
+  });
+  auto ids = ids_of(*sys, {"s1"});
+  auto c = start_cluster(*sys, "c1", "fx", ids, 10s);
+  REQUIRE(c);
+  REQUIRE(add(*sys, c->leader, 42) == 42);
+  auto ov = member_overview(*sys, c->leader);
+  REQUIRE(ov);
+  CHECK((*ov)["machine"] == nlohmann::json{{"value", 42}});
+  CHECK((*ov)["machine_name"] == "fx");
 }
 
 TEST_CASE("api: delete_cluster stops every member and deletes its data, and other clusters run on", "[api][delete]") {
