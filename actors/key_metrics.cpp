@@ -26,11 +26,19 @@ table& the_table() {
 }
 }  // namespace
 
-std::shared_ptr<key_metrics_block> key_metrics_for(const std::string& node, const std::string& name) {
+std::shared_ptr<key_metrics_block> key_metrics_for(const std::string& node, const std::string& name,
+                                                   const std::string& uid) {
   auto& t = the_table();
   std::lock_guard lk{t.mx};
   auto& b = t.blocks[{node, name}];
   if (!b) b = std::make_shared<key_metrics_block>();
+  if (b->uid != uid) {
+    constexpr auto o = std::memory_order_relaxed;
+#define RA_KEY_METRICS_ZERO(type, name, source, doc) b->name.store(type{}, o);
+    RA_KEY_METRICS_FIELDS(RA_KEY_METRICS_ZERO)
+#undef RA_KEY_METRICS_ZERO
+    b->uid = uid;
+  }
   return b;
 }
 

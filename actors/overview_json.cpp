@@ -20,6 +20,9 @@ nlohmann::json to_json(const server_overview& o) {
     {"effective_machine_version", o.effective_machine_version},
     {"members", members},
   };
+  // Ra's `machine` key: the machine's own overview (an object if it gave none).
+  auto machine = nlohmann::json::parse(o.machine_overview, nullptr, /*allow_exceptions=*/false);
+  j["machine"] = machine.is_discarded() ? nlohmann::json::object() : std::move(machine);
   if (!o.stop_reason.empty()) j["stop_reason"] = o.stop_reason;
   if (o.has_peers) {
     nlohmann::json ps = nlohmann::json::object();
@@ -37,7 +40,8 @@ nlohmann::json to_json(const overview_result& r) {
   j["uid"] = r.uid;
   j["behaviour"] = r.has_core ? to_string(r.core.server_role) : "follower";
   j["cluster_name"] = r.cluster_name;
-  j["machine"] = r.machine;
+  if (!r.has_core) j["machine"] = nlohmann::json::object();
+  j["machine_name"] = r.machine;
   return j;
 }
 

@@ -453,6 +453,24 @@ expected<void, api_error> init_server(server_actor* self, std::vector<log_entry>
   return {};
 }
 
+// A key metric read from the server's counters (`mt` below, a non-const lvalue) continues
+// from its value in the previous run; one computed from the server's state (`s`, const) is
+// left alone.
+void carry_counter(uint64_t& counter, uint64_t previous) { counter += previous; }
+template <class Gauge, class T>
+void carry_counter(const Gauge&, const T&) {}
+
+/// The key-metric counters (RA_KEY_METRICS_FIELDS) of a restarted server continue from
+/// `previous`, its last published values (zero for a new server): Ra keeps counters per
+/// system and server, not per server process.
+void carry_counters(server& srv, const key_metrics_snapshot& previous) {
+  [[maybe_unused]] const server& s = srv;
+  [[maybe_unused]] server_metrics& mt = srv.metrics();
+#define RA_KEY_METRICS_CARRY(type, name, source, doc) carry_counter(source, previous.name);
+  RA_KEY_METRICS_FIELDS(RA_KEY_METRICS_CARRY)
+#undef RA_KEY_METRICS_CARRY
+}
+
 server_behavior server_main(server_actor* self, std::shared_ptr<system_core> core, persisted_server_config cfg,
                           std::vector<log_entry> wal_entries) {
   auto& st = self->state;
@@ -516,7 +534,8 @@ server_behavior server_main(server_actor* self, std::shared_ptr<system_core> cor
     fail_waiters(self->state);
     return caf::make_error(caf::exit_reason::unhandled_exception);
   });
-  st.metrics = key_metrics_for(st.core->name, st.cfg.server.id.name);
+  st.metrics = key_metrics_for(st.core->name, st.cfg.server.id.name, st.cfg.uid);
+  if (st.srv) carry_counters(*st.srv, st.metrics->read());
   st.metrics->running.store(true);
   self->attach_functor([core = st.core, name = st.cfg.server.id.name, addr = self->address(),
                         metrics = st.metrics, uid = st.cfg.uid, del = st.delete_on_exit] {

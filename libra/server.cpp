@@ -296,6 +296,13 @@ server_overview server::overview() const {
     for (auto& p : l->peers)
       o.peers.push_back({p->id, p->repl.next(), p->repl.match(), p->repl.current() == progress::state::snapshot});
   }
+  try {  // user code: a failing overview is reported in it, it does not fail the server
+    o.machine_overview = machine_->overview().dump();
+  } catch (const std::exception& ex) {
+    o.machine_overview = nlohmann::json{{"error", ex.what()}}.dump();
+  } catch (...) {
+    o.machine_overview = nlohmann::json{{"error", "unknown exception"}}.dump();
+  }
   return o;
 }
 

@@ -147,6 +147,8 @@ class server {
   const cluster_config& cluster() const { return cluster_; }
   const machine& state_machine() const { return *machine_; }
   const server_metrics& metrics() const { return metrics_; }
+  /// Writable: the runtime carries the counters over a restart (ra/key_metrics.hpp).
+  server_metrics& metrics() { return metrics_; }
   const server_config& config() const { return cfg_; }
   uint32_t effective_machine_version() const { return machine_version_; }
   const log_store& log() const { return log_; }

@@ -2,7 +2,7 @@
 # Installs (as root, with apt-get) whatever build dependency of ra-cpp is missing.
 # Debian bookworm packages only; nothing is downloaded from anywhere else.
 set -euo pipefail
-packages=(build-essential cmake clang libclang-rt-14-dev libcaf-dev libssl-dev openssl libboost-dev libspdlog-dev catch2 nlohmann-json3-dev libcli11-dev jq prometheus-cpp-dev
+packages=(build-essential cmake clang libclang-rt-14-dev libcaf-dev libssl-dev openssl libboost-dev libspdlog-dev catch2 nlohmann-json3-dev libcli11-dev jq prometheus-cpp-dev doxygen
           pkg-config dpkg-dev file)   # the last three: the package tests (pkg-config, cpack -G DEB)
 missing=()
 for p in "${packages[@]}"; do

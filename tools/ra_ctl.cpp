@@ -437,7 +437,9 @@ int fifo_checkout(ctl& c, const server_id& id, uint32_t credit, uint64_t count) 
 int main(int argc, char** argv) {
   CLI::App app{"ra-ctl: administers and queries Ra nodes (joins as a node of its own for one command)"};
   app.set_version_flag("--version", "ra-ctl " RA_VERSION_STRING);
-  app.require_subcommand(1);
+  // At most one command; none is reported after parsing, so that an unknown word is
+  // named as such ("not expected") rather than as a missing command.
+  app.require_subcommand(0, 1);
   options o;
   app.add_option("--peer", o.peers, "a node to join: NAME=HOST:PORT (repeat for every node)");
   app.add_option("--config", o.config, "a node config (JSON, as ra-node's): its peers, TLS and timings are used");
@@ -449,8 +451,11 @@ int main(int argc, char** argv) {
   app.add_flag("--allow-insecure-remote", o.allow_insecure_remote, "plain TCP to non-loopback nodes");
   app.add_flag("--json", o.json, "print one JSON object");
   app.add_option("--log-level", o.log_level, "log level on stderr (default warn)");
-  app.add_option("--timeout", o.timeout_ms, "timeout of the command in ms (default 10000)");
-  app.add_option("--connect-timeout", o.connect_timeout_ms, "how long to wait for every peer (ms, default 3000)");
+  // Up to a day: CLI11 reads "-5" into an unsigned as a huge number, refused here.
+  const auto milliseconds = CLI::Range(uint64_t{1}, uint64_t{86'400'000});
+  app.add_option("--timeout", o.timeout_ms, "timeout of the command in ms (default 10000)")->check(milliseconds);
+  app.add_option("--connect-timeout", o.connect_timeout_ms, "how long to wait for every peer (ms, default 3000)")
+    ->check(milliseconds);
 
   // Each subcommand sets `run`, called once the client node is up.
   std::function<int(ctl&)> run;
@@ -537,18 +542,25 @@ int main(int argc, char** argv) {
   uint64_t count = 0;
   auto* checkout = fifo->add_subcommand("checkout", "consume: print deliveries as they come (not settled)");
   server_cmd(checkout, [&](ctl& c, auto& id) { return fifo_checkout(c, id, credit, count); });
-  checkout->add_option("--credit", credit, "unsettled messages this consumer may hold (default 1)");
-  checkout->add_option("--count", count, "end after this many deliveries (default 0: run until stopped)");
+  checkout->add_option("--credit", credit, "unsettled messages this consumer may hold (default 1)")
+    ->check(CLI::Range(uint32_t{1}, uint32_t{1'000'000}));
+  checkout->add_option("--count", count, "end after this many deliveries (default 0: run until stopped)")
+    ->check(CLI::Range(uint64_t{0}, uint64_t{1'000'000'000'000}));
   auto* ready = fifo->add_subcommand("ready", "messages waiting (named query \"ready\")");
   server_cmd(ready, [&](ctl& c, auto& id) { return uint_query(c, id, kind, "ready", "fifo ready"); });
-  for (auto* q : {cget, get, size, ready}) q->add_option("--kind", kind, "local, leader or consistent (default)");
+  for (auto* q : {cget, get, size, ready})
+    q->add_option("--kind", kind, "local, leader or consistent (default)")
+      ->check(CLI::IsMember({"local", "leader", "consistent"}));
 
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : exit_usage;
   }
-  if (!run) return exit_usage;
+  if (!run) {
+    std::cerr << "ra-ctl: a command is required\n" << app.help();
+    return exit_usage;
+  }
 
   char tmpl[] = "/tmp/ra-ctl-XXXXXX";
   if (!::mkdtemp(tmpl)) {

@@ -1,15 +1,19 @@
 // ra-demo: a three-member cluster running a counter, in the deterministic simulator,
 // told in plain words: election, commands, the leader killed, a new election, more
 // commands, the dead member restarted and caught up, and finally every member holding
-// the sum of all acknowledged increments. Exit status 0 only if nothing was lost.
+// the sum of all acknowledged increments.
 //
 //   ra-demo [--verbose]     (--verbose adds the simulator's full event log)
+//
+// Exit status 0 if nothing was lost, 1 if the demo failed, 2 on a usage error.
 
 #include <iostream>
 #include <map>
 #include <optional>
 #include <string>
 #include <vector>
+
+#include <CLI/CLI.hpp>
 
 #include "ra/codec.hpp"
 #include "ra/typed_machine.hpp"
@@ -185,13 +189,18 @@ class demo {
 }  // namespace
 
 int main(int argc, char** argv) {
-  demo d;
-  if (argc > 1 && std::string(argv[1]) == "--version") {
-    std::cout << "ra-demo " << ra::version() << "\n";
-    return 0;
+  CLI::App app{"ra-demo: a 3-member counter cluster in the deterministic simulator, through a leader crash\n"
+               "Exit status: 0 nothing was lost, 1 the demo failed, 2 usage error."};
+  bool verbose = false;
+  app.add_flag("--verbose", verbose, "also print every simulated event (messages, timers, disk syncs)");
+  app.set_version_flag("--version", "ra-demo " RA_VERSION_STRING);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;
   }
-  // --verbose: also print every simulated event (messages, timers, disk syncs).
-  if (argc > 1 && std::string(argv[1]) == "--verbose")
+  demo d;
+  if (verbose)
     d.trace_events(std::cout);
   return d.run();
 }

@@ -39,15 +39,16 @@
 
 namespace ra {
 
+/// How long a call waits when not told otherwise (Ra's default of 5 s).
 inline constexpr std::chrono::milliseconds default_timeout{5000};
 
 // -- lifecycle: servers and clusters ----------------------------------------------------------
 
 /// Ra's {ok, Started, NotStarted} (and the leader that was elected).
 struct cluster_started {
-  std::vector<server_id> started;
-  std::vector<server_id> not_started;
-  server_id leader;
+  std::vector<server_id> started;      ///< the members running now
+  std::vector<server_id> not_started;  ///< the members that did not start
+  server_id leader;                    ///< the leader elected
   /// Why each of not_started did not start (same order as not_started).
   std::vector<api_error> not_started_errors;
 };
@@ -68,6 +69,7 @@ result<cluster_started> start_cluster(system& sys, const std::string& cluster_na
 /// Starts one new server (e.g. before add_member); it waits for a leader to contact it.
 status start_server(system& sys, const std::string& cluster_name, const server_id& id, const std::string& machine,
                     const std::vector<member>& initial_members, const std::string& machine_args = {});
+/// Stops a running server of this node; its data is kept (restart_server brings it back).
 status stop_server(system& sys, const server_id& id, std::chrono::milliseconds timeout = default_timeout);
 /// Restarts a stopped server from its stored config and its log (snapshot, segments, WAL).
 status restart_server(system& sys, const server_id& id);
@@ -88,14 +90,18 @@ result<cluster_started> start_or_restart_cluster(system& sys, const std::string&
 status start_server_on_node(system& sys, const std::string& cluster_name, const server_id& id,
                             const std::string& machine, const std::vector<member>& initial_members,
                             const std::string& machine_args = {}, std::chrono::milliseconds timeout = default_timeout);
+/// restart_server on `id`'s node (see start_server_on_node).
 status restart_server_on_node(system& sys, const server_id& id, std::chrono::milliseconds timeout = default_timeout);
+/// stop_server on `id`'s node (see start_server_on_node).
 status stop_server_on_node(system& sys, const server_id& id, std::chrono::milliseconds timeout = default_timeout);
+/// force_delete_server on `id`'s node (see start_server_on_node).
 status delete_server_on_node(system& sys, const server_id& id, std::chrono::milliseconds timeout = default_timeout);
 /// Whether `id`'s node knows the server (its data is there) and whether it runs.
 struct server_presence {
-  bool known = false;
-  bool running = false;
+  bool known = false;    ///< the node has the server's data
+  bool running = false;  ///< the server runs
 };
+/// Asks `id`'s node (this one, or another through the node actors) about the server.
 result<server_presence> server_status_on_node(system& sys, const server_id& id,
                                               std::chrono::milliseconds timeout = default_timeout);
 /// Stops a server if it runs and deletes its data (log, snapshots, config, metadata).
@@ -120,18 +126,20 @@ status leave_and_delete_server(system& sys, const server_id& id, const server_id
 
 // -- commands ------------------------------------------------------------------------------
 
+/// The answer to a command, its reply still encoded.
 struct raw_reply {
   shared_bytes reply;  ///< the machine's encoded reply
-  server_id leader;
-  index_t index{0};
-  term_t term{0};
+  server_id leader;    ///< the leader that appended the command
+  index_t index{0};    ///< the command's log index
+  term_t term{0};      ///< the term it was appended in
 };
 
+/// The answer to a command: the machine's reply, decoded.
 template <class Reply>
 struct command_reply {
-  Reply reply;
-  server_id leader;
-  index_t index{0};
+  Reply reply;       ///< the machine's reply
+  server_id leader;  ///< the leader that appended the command
+  index_t index{0};  ///< the command's log index
 };
 
 namespace detail {
@@ -164,13 +172,14 @@ result<Reply> to_aux_reply(result<shared_bytes> raw) {
 /// following local_query on it sees the command's effect.
 enum class reply_from : uint8_t { leader, local, member };
 
+/// How process_command is answered (Ra's command options).
 struct command_options {
   /// await_consensus (default): the machine's reply once applied. after_log_append: once
   /// the leader appended it (reply empty; the command may still fail to commit).
   /// noreply: sent to the addressed member only and not awaited (no redirect: if it is
   /// not the leader the command is dropped). notify: use pipeline_command instead.
   reply_mode mode = reply_mode::await_consensus;
-  reply_from from = reply_from::leader;
+  reply_from from = reply_from::leader;  ///< which member's apply the reply waits for
   server_id reply_member;  ///< for reply_from::member
 };
 
@@ -221,6 +230,7 @@ result<command_reply<typename Machine::reply_type>> process_command(
   return detail::to_command_reply<typename Machine::reply_type>(
       process_command_raw(sys, id, encode(cmd), opts, timeout), opts.mode == reply_mode::await_consensus);
 }
+/// process_command<Machine> with the default options.
 template <typed_machine_type Machine, class Cmd>
   requires std::same_as<Cmd, typename Machine::command_type>
 result<command_reply<typename Machine::reply_type>> process_command(
@@ -234,6 +244,7 @@ result<command_reply<typename Machine::reply_type>> process_command(
 /// Returns noproc if the server is not running (nothing was sent).
 status pipeline_command_raw(system& sys, const server_id& id, shared_bytes command, uint64_t correlation,
                             const caf::actor& notify, command_priority priority = command_priority::normal);
+/// pipeline_command_raw with `cmd` encoded (ra::encode).
 template <class Cmd>
 status pipeline_command(system& sys, const server_id& id, const Cmd& cmd, uint64_t correlation,
                         const caf::actor& notify, command_priority priority = command_priority::normal) {
@@ -244,6 +255,8 @@ status pipeline_command(system& sys, const server_id& id, const Cmd& cmd, uint64
 /// and returns its encoded reply.
 result<shared_bytes> aux_command_raw(system& sys, const server_id& id, shared_bytes command,
                                      std::chrono::milliseconds timeout = default_timeout);
+/// aux_command_raw with `cmd` encoded and the reply decoded as a Reply (bad_reply if
+/// it does not decode).
 template <class Reply, class Cmd>
 result<Reply> aux_command(system& sys, const server_id& id, const Cmd& cmd,
                           std::chrono::milliseconds timeout = default_timeout) {
@@ -252,10 +265,11 @@ result<Reply> aux_command(system& sys, const server_id& id, const Cmd& cmd,
 
 // -- queries ---------------------------------------------------------------------------------
 
+/// A query's result and the leader the member knew.
 template <class R>
 struct query_reply {
-  R value;
-  server_id leader;
+  R value;          ///< the result
+  server_id leader; ///< the leader (empty if unknown)
 };
 
 namespace detail {
@@ -345,23 +359,25 @@ result<query_reply<R>> named_query(system& sys, const server_id& id, query_kind 
 
 // -- membership ------------------------------------------------------------------------------
 
+/// A cluster's members and its leader.
 struct cluster_members {
-  std::vector<member> members;
+  std::vector<member> members;  ///< the members, ordered by id
   server_id leader;  ///< empty if unknown
 };
 
 /// One member as the leader sees it (Ra's members_info).
 struct member_info {
-  server_id id;
-  membership kind = membership::voter;
-  bool is_leader = false;
+  server_id id;  ///< the member
+  membership kind = membership::voter;  ///< how it takes part
+  bool is_leader = false;  ///< it is the leader
   /// The leader's replication state for it (for the leader itself: its last written index).
   index_t match_index{0};
-  index_t next_index{0};
+  index_t next_index{0};  ///< the next index the leader sends it
 };
+/// Every member as the leader sees it (members_info).
 struct members_detail {
-  std::vector<member_info> members;
-  server_id leader;
+  std::vector<member_info> members;  ///< one per member
+  server_id leader;                  ///< the leader that answered
 };
 /// The members as the leader sees them (as `id` sees them if it knows no leader).
 result<cluster_members> members(system& sys, const server_id& id, std::chrono::milliseconds timeout = default_timeout);
@@ -372,6 +388,9 @@ result<members_detail> members_info(system& sys, const server_id& id,
 /// Ra, returns once the change is appended and applied by the leader.
 result<server_id> add_member(system& sys, const server_id& id, const member& new_member,
                              std::chrono::milliseconds timeout = default_timeout);
+/// Removes `target` from the cluster (asking `id`, any member; its server keeps
+/// running: stop or delete it after). Returns the leader, once the change is appended
+/// and applied by the leader.
 result<server_id> remove_member(system& sys, const server_id& id, const server_id& target,
                                 std::chrono::milliseconds timeout = default_timeout);
 /// Joins `new_member` to the running cluster of `existing` in one call (RaftedValue's

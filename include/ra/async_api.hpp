@@ -41,6 +41,8 @@
 #include "ra/codec.hpp"
 #include "ra/typed_machine.hpp"
 
+/// The API for callers that are CAF actors: the calls of ra/api.hpp without blocking,
+/// each reporting once to a callback run inside the calling actor.
 namespace ra::async {
 
 /// Receives the outcome of an asynchronous call (runs inside the calling actor).
@@ -124,6 +126,7 @@ void process_command(caf::event_based_actor* self, system& sys, const server_id&
 /// Returns noproc if server `id` is not running (nothing was sent).
 status pipeline_command_raw(caf::event_based_actor* self, system& sys, const server_id& id, shared_bytes command,
                             uint64_t correlation, command_priority priority = command_priority::normal);
+/// pipeline_command_raw with `cmd` encoded (ra::encode).
 template <class Cmd>
 status pipeline_command(caf::event_based_actor* self, system& sys, const server_id& id, const Cmd& cmd,
                         uint64_t correlation, command_priority priority = command_priority::normal) {

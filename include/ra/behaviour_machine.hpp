@@ -76,7 +76,7 @@ namespace ra {
 ///   return f(x.key, expected, x.value);
 template <class T>
 struct optional_field {
-  std::optional<T>& value;
+  std::optional<T>& value;  ///< the wrapped field
 };
 
 namespace detail {
@@ -116,11 +116,14 @@ typename Inspector::result_type inspect(Inspector& f, optional_field<T>& x) {
 
 // -- protocol: the wire contract ------------------------------------------------------------
 
+/// The command types of a behaviour machine, in wire-tag order (see the file comment:
+/// append only).
 template <class... Commands>
 struct protocol {
-  static constexpr size_t size = sizeof...(Commands);
-  using commands = std::tuple<Commands...>;
+  static constexpr size_t size = sizeof...(Commands);  ///< the number of command types
+  using commands = std::tuple<Commands...>;            ///< the command types, in order
 
+  /// Whether Cmd is one of the command types.
   template <class Cmd>
   static constexpr bool contains = (std::is_same_v<Cmd, Commands> || ...);
 
@@ -156,10 +159,11 @@ std::optional<typename Cmd::reply_type> decode_reply(const shared_bytes& reply) 
 /// What a handler returns: the reply (encoded for the caller) and effects.
 template <class Reply>
 struct handled {
-  Reply reply;
-  effects effs = {};
+  Reply reply;        ///< the reply to the caller
+  effects effs = {};  ///< effects to execute after the entry is applied
 };
 
+/// \cond internal (Doxygen misreads these self-referring templates as recursive)
 namespace detail {
 
 template <class F>
@@ -223,16 +227,22 @@ apply_output to_output(R&& result) {
 }
 
 }  // namespace detail
+/// \endcond
 
 // -- behaviour: one version's handler set ---------------------------------------------------
 
+/// One machine version's handlers over State, for the commands of Protocol (see the file
+/// comment for the handler forms).
 template <class Protocol, class State>
 class behaviour {
  public:
   /// Decodes the command body from `src` and runs the handler.
   using command_handler = std::function<apply_output(const command_meta&, caf::binary_deserializer&, State&)>;
+  /// Runs the handler of a built-in command.
   using builtin_handler = std::function<apply_output(const command_meta&, const builtin_command&, State&)>;
 
+  /// A behaviour from its handlers (any of the forms of the file comment; at most one
+  /// per command type).
   template <class... Handlers>
   explicit behaviour(Handlers&&... handlers) {
     (add(std::forward<Handlers>(handlers), /*replace=*/false), ...);
@@ -261,7 +271,9 @@ class behaviour {
     auto& handler = builtins_[command.index()];
     return handler ? handler(meta, command, state) : apply_output{};
   }
+  /// Runs the state_enter handler; no effects without one.
   effects state_enter(role r, const State& state) const { return state_enter_ ? state_enter_(r, state) : effects{}; }
+  /// Runs the overview handler; an empty object without one.
   nlohmann::json overview(const State& state) const {
     return overview_ ? overview_(state) : nlohmann::json::object();
   }
@@ -319,6 +331,9 @@ class behaviour {
 
 // -- the machine ----------------------------------------------------------------------------
 
+/// The machine the core runs for a behaviour machine: one behaviour per machine version,
+/// the one of the cluster's effective version applies each command. Built by
+/// make_behaviour_machine.
 template <class Protocol, class State>
 class behaviour_machine final : public machine {
  public:
@@ -395,6 +410,7 @@ class behaviour_machine final : public machine {
   const void* state_ptr() const override { return &state_; }
   const std::type_info& state_typeid() const override { return typeid(State); }
 
+  /// The current state.
   const State& state() const { return state_; }
   /// The version of the last applied entry (or of the restored snapshot).
   uint32_t effective_version() const { return effective_version_; }
@@ -416,6 +432,9 @@ class behaviour_machine final : public machine {
   uint32_t effective_version_ = 0;
 };
 
+/// A behaviour machine starting from `initial`: `versions[v]` handles commands while the
+/// cluster's effective version is v; `queries` are its named queries (ra/named_query.hpp).
+/// Throws std::invalid_argument without any version.
 template <class Protocol, class State>
 std::unique_ptr<machine> make_behaviour_machine(State initial, std::vector<behaviour<Protocol, State>> versions,
                                                 query_table<State> queries = {}) {

@@ -15,11 +15,14 @@ namespace ra {
 
 /// A process (actor) anywhere in the cluster: the node (ra system name) and its actor id.
 struct pid {
-  std::string node;
-  uint64_t id = 0;
+  std::string node;  ///< the node (ra::system name) the actor lives on
+  uint64_t id = 0;   ///< its actor id on that node (0: none)
 
+  /// Ordered by node, then id.
   auto operator<=>(const pid&) const = default;
+  /// True for the empty pid (no process).
   bool empty() const { return id == 0; }
+  /// "<node.id>", as Erlang prints pids.
   std::string to_string() const { return "<" + node + "." + std::to_string(id) + ">"; }
 };
 
@@ -27,31 +30,34 @@ struct pid {
 
 /// A monitored process went away.
 struct down_command {
-  pid who;
-  std::string reason;
+  pid who;             ///< the process
+  std::string reason;  ///< why ("noproc": already gone when monitored, "noconnection": its node is down ...)
 };
-/// A monitored node became unreachable / reachable again.
+/// A monitored node became unreachable.
 struct nodedown_command {
-  std::string node;
+  std::string node;  ///< the node's name
 };
+/// A monitored node became reachable again.
 struct nodeup_command {
-  std::string node;
+  std::string node;  ///< the node's name
 };
 /// A named timer expired.
 struct timeout_command {
-  std::string name;
+  std::string name;  ///< the timer's name (timer_effect::name)
 };
 /// The cluster's effective machine version changed (applied with the new version).
 struct machine_version_command {
-  uint32_t from = 0;
-  uint32_t to = 0;
+  uint32_t from = 0;  ///< the version before
+  uint32_t to = 0;    ///< the version now effective
 };
 
+/// Any built-in command, as machine::apply_builtin receives it.
 using builtin_command =
   std::variant<down_command, nodedown_command, nodeup_command, timeout_command, machine_version_command>;
 
 /// Log payload of an entry_kind::builtin entry.
 shared_bytes encode_builtin(const builtin_command& c);
+/// The inverse of encode_builtin; empty if `payload` is not a valid encoding.
 std::optional<builtin_command> decode_builtin(const shared_bytes& payload);
 
 }  // namespace ra

@@ -17,6 +17,8 @@
 
 namespace ra {
 
+/// Encodes `value` with its inspect function; throws std::runtime_error if it does not
+/// serialize.
 template <class T>
 shared_bytes encode(const T& value) {
   std::vector<char> buf;

@@ -28,24 +28,34 @@ enum class apply_failure_policy : uint8_t {
   stop,
 };
 
+/// One server's configuration (Ra's server config); validate() checks it.
 struct server_config {
-  server_id id;
-  std::string cluster_name;
+  server_id id;              ///< the server
+  std::string cluster_name;  ///< its cluster's name
   /// Members at cluster creation. Ignored once the log or a snapshot holds a config.
   std::vector<member> initial_members;
 
   // Timers (ms). Election timeouts are randomised from these as in Ra:
   //   really_short = rand(B), short = B + rand(5B), medium = B + rand(P), long = P + rand(10B)
   // with B = broadcast_time_ms and P = detector_poll_ms.
-  uint64_t broadcast_time_ms = 100;
-  uint64_t detector_poll_ms = 1000;
+  uint64_t broadcast_time_ms = 100;  ///< B: the expected round trip between members
+  uint64_t detector_poll_ms = 1000;  ///< P: Ra's failure-detector poll interval (the longer election timeouts)
+  /// The leader's tick while it has work (lagging peers, stalled snapshot transfers,
+  /// the machine's tick).
   uint64_t tick_timeout_ms = 1000;
+  /// How long a leadership transfer waits for its target to win before the leader
+  /// carries on leading.
   uint64_t await_condition_timeout_ms = 30000;
+  /// How long a follower waits for the next chunk of a snapshot before abandoning it.
   uint64_t receive_snapshot_timeout_ms = 30000;
 
   // Replication.
+  /// Entries in flight (sent, not yet acknowledged) to one follower before the leader
+  /// waits for its replies.
   uint32_t max_pipeline_count = 4096;
+  /// Entries per append-entries message.
   uint32_t max_append_entries_rpc_batch_size = 128;
+  /// Low-priority commands appended per batch (after all waiting normal ones).
   uint32_t low_priority_commands_flush_size = 16;
   /// A leader collects normal-priority commands that arrive back to back and appends
   /// them as one batch when the shell delivers flush_commands (after the messages
@@ -63,7 +73,8 @@ struct server_config {
   apply_failure_policy on_apply_failure = apply_failure_policy::reject;
 
   // Snapshots.
-  uint64_t snapshot_chunk_size = 1'000'000;
+  uint64_t snapshot_chunk_size = 1'000'000;  ///< bytes per chunk of a snapshot sent to a follower
+  /// Applied entries since the last snapshot before a release_cursor takes a new one.
   uint64_t min_snapshot_interval = 4096;
   /// Applied entries between two checkpoints (Ra's min_checkpoint_interval).
   uint64_t min_checkpoint_interval = 16384;

@@ -152,7 +152,7 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, server_overview& x) {
   return f(x.id, x.cluster_name, x.server_role, x.term, x.voted_for, x.leader, x.commit_index, x.last_applied,
            x.last_index, x.last_written_index, x.snapshot_index, x.effective_machine_version, x.members,
-           x.stop_reason, x.has_peers, x.peers);
+           x.stop_reason, x.has_peers, x.peers, x.machine_overview);
 }
 
 }  // namespace ra

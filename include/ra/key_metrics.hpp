@@ -56,13 +56,19 @@ struct key_metrics_block {
   RA_KEY_METRICS_FIELDS(RA_KEY_METRICS_MEMBER)
 #undef RA_KEY_METRICS_MEMBER
   std::atomic<bool> running{false};
+  /// The uid of the server that last wrote the block (only touched under the table's lock).
+  std::string uid;
 
   key_metrics_snapshot read() const;
 };
 
 /// The block of server `name` on node `node` (created on first use; kept for the
-/// process's lifetime so readers never race with its destruction).
-std::shared_ptr<key_metrics_block> key_metrics_for(const std::string& node, const std::string& name);
+/// process's lifetime so readers never race with its destruction). Its values are those
+/// of the server's previous run when `uid` is the uid that run had (a restart: Ra keeps
+/// its counters per system, keyed by server, across restarts); they are zeroed for a
+/// different uid (a new server of that name, or one of a new system).
+std::shared_ptr<key_metrics_block> key_metrics_for(const std::string& node, const std::string& name,
+                                                   const std::string& uid);
 /// The block if the server was ever started in this process.
 std::shared_ptr<key_metrics_block> find_key_metrics(const std::string& node, const std::string& name);
 /// Calls visit(name, block) for every block of node `node`, ordered by name, under the

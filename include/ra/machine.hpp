@@ -32,31 +32,38 @@ namespace ra {
 
 /// What apply() learns about the entry besides the command.
 struct command_meta {
-  index_t index;
-  term_t term;
+  index_t index;  ///< the entry's index in the log
+  term_t term;    ///< the term the entry was appended in
   int64_t system_time = 0;  ///< leader's clock (ms) when it appended the entry
-  uint32_t machine_version = 0;
+  uint32_t machine_version = 0;  ///< the cluster's effective machine version at this entry
 };
 
 // -- effects --------------------------------------------------------------------------
 
 /// "The state after applying `index` may be snapshotted; older entries are not needed."
 /// Must be emitted while applying `index` (the core snapshots the state at that point).
-struct release_cursor_effect { index_t index; };
+struct release_cursor_effect {
+  index_t index;  ///< the index being applied
+};
 /// "Keep a snapshot of the state at `index` without truncating the log" (Ra checkpoint).
-struct checkpoint_effect { index_t index; };
+struct checkpoint_effect {
+  index_t index;  ///< the index being applied
+};
 /// The machine submits a new command (encoded) through the leader.
-struct append_effect { shared_bytes command; };
+struct append_effect {
+  shared_bytes command;  ///< the command, encoded as the machine's commands are
+};
 /// Anything the actor shell executes (send_msg, monitor, timer, mod_call, aux ...).
 /// The core only routes it: leader-only unless `all_members`.
 struct shell_effect {
-  std::any value;
-  bool all_members = false;
+  std::any value;  ///< a shell_effect_value (ra/effects.hpp)
+  bool all_members = false;  ///< executed by every member that applies it, not the leader only
 };
 
 /// One effect in a machine's effect list; build them with the ra::effect:: functions
 /// (ra/effects.hpp).
 using machine_effect = std::variant<release_cursor_effect, checkpoint_effect, append_effect, shell_effect>;
+/// A machine's effect list, executed in order.
 using effects = std::vector<machine_effect>;
 
 /// Thrown by apply when it failed after its state was already given away (moved into a
@@ -66,18 +73,21 @@ struct machine_state_lost : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+/// What apply() returns: the reply to the command's caller (encoded) and the effects.
 struct apply_output {
-  shared_bytes reply;
-  effects effs;
+  shared_bytes reply;  ///< the encoded reply
+  effects effs;        ///< effects to execute after the entry is applied
 };
 
 /// What the aux handler returns: an optional reply to an aux_command caller and effects
 /// (executed on this member, whatever its role).
 struct aux_output {
-  shared_bytes reply;
-  effects effs;
+  shared_bytes reply;  ///< the encoded reply (empty: none)
+  effects effs;        ///< effects executed on this member
 };
 
+/// The type-erased state machine the core runs (see the file comment); users write a
+/// typed machine and wrap it with make_machine instead of deriving from this.
 class machine {
  public:
   virtual ~machine() = default;
@@ -106,7 +116,10 @@ class machine {
   virtual effects state_enter(role) { return {}; }
   /// Called periodically on the leader if wants_tick().
   virtual effects tick(int64_t /*now_ms*/) { return {}; }
+  /// Whether tick() should be called (default: no).
   virtual bool wants_tick() const { return false; }
+  /// The machine's own summary of its state, shown as `machine` in member_overview
+  /// (Ra's overview/1). Default: an empty object.
   virtual nlohmann::json overview() const { return nlohmann::json::object(); }
   /// Ra's {M, F, A} query: runs the query registered as `name` (ra/named_query.hpp) with
   /// its encoded argument over the current state and returns the encoded result, so the
@@ -122,13 +135,15 @@ class machine {
   /// only once every member runs code that supports the new one.
   virtual uint32_t version() const { return 0; }
 
-  /// Serialized current state (for snapshots) and its inverse. restore returns false
-  /// if the bytes do not decode (the state is then unchanged).
+  /// Serialized current state (for snapshots); restore() is its inverse.
   virtual shared_bytes snapshot() const = 0;
+  /// Replaces the state with one serialized by snapshot(); false if the bytes do not
+  /// decode (the state is then unchanged).
   virtual bool restore(const shared_bytes& state) = 0;
 
   /// Pointer to the typed state, for queries through typed_machine helpers.
   virtual const void* state_ptr() const = 0;
+  /// The type of the state state_ptr() points to (checked before casting it).
   virtual const std::type_info& state_typeid() const = 0;
 };
 

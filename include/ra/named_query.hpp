@@ -41,6 +41,7 @@ struct bad_query : std::invalid_argument {
   using std::invalid_argument::invalid_argument;
 };
 
+/// \cond internal (Doxygen misreads these self-referring templates as recursive)
 namespace detail {
 template <class F>
 struct query_signature : query_signature<decltype(&F::operator())> {};
@@ -57,7 +58,9 @@ struct query_signature<R (*)(A...)> {
   using args = std::tuple<std::decay_t<A>...>;
 };
 }  // namespace detail
+/// \endcond
 
+/// A machine's named queries over its State, by name (see the file comment).
 template <class State>
 class query_table {
  public:
@@ -93,11 +96,13 @@ class query_table {
     return it->second(state, arg);
   }
 
+  /// The registered names, sorted.
   std::vector<std::string> names() const {
     std::vector<std::string> out;
     for (auto& [name, fn] : fns_) out.push_back(name);
     return out;
   }
+  /// True if no query is registered.
   bool empty() const { return fns_.empty(); }
 
  private:

@@ -50,6 +50,7 @@
 
 namespace ra {
 
+/// A node run as a process (ra-node): its system and what the process adds.
 struct node_config {
   /// The system: name, data dir, distribution (always on), TLS, WAL, server defaults, and
   /// the machines (the chosen built-ins; add your own before run_node / start_node).

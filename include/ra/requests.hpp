@@ -9,14 +9,19 @@
 
 namespace ra {
 
+/// When and how the caller of a command is answered.
 enum class reply_mode : uint8_t {
   after_log_append,  ///< reply once the leader appended the entry
   await_consensus,   ///< reply with the machine's reply once applied (default)
   notify,            ///< batched applied/rejected notifications to the client (pipelining)
-  noreply,
+  noreply,           ///< no reply at all
 };
 
-enum class command_priority : uint8_t { normal, low };
+/// A command's priority at the leader.
+enum class command_priority : uint8_t {
+  normal,  ///< appended first
+  low,     ///< appended after the waiting normal ones, a few per batch (Ra's low priority)
+};
 
 /// Errors in replies. All of them except leadership_lost mean the request was NOT
 /// accepted (nothing was appended): it did not happen and may be retried. leadership_lost
@@ -38,15 +43,23 @@ enum class error_code : uint8_t {
   apply_failed,                 ///< the machine's apply threw (apply_failure_policy::reject): skipped, state unchanged
 };
 
+/// The code's name ("not_leader" ...).
 const char* to_string(error_code e);
 
+/// A server's refusal of a request, with the leader it knows.
 struct command_error {
-  error_code code;
+  error_code code;   ///< why
   server_id leader;  ///< hint, when known
 
+  /// Field by field.
   bool operator==(const command_error&) const = default;
 };
 
-enum class query_kind : uint8_t { local, leader, consistent };
+/// Where a query runs and how fresh its answer is (Ra's query kinds).
+enum class query_kind : uint8_t {
+  local,       ///< on the addressed member's state as it is: may be stale
+  leader,      ///< on the leader's state, without confirming leadership
+  consistent,  ///< on the leader after a quorum confirmed it still leads (linearizable)
+};
 
 }  // namespace ra

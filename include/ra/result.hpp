@@ -15,6 +15,7 @@
 
 namespace ra {
 
+/// Why an API call failed (api_error::code).
 enum class api_errc : uint8_t {
   timeout,             ///< no answer in time (the request may still take effect)
   noproc,              ///< no such server running (unknown name, or stopped)
@@ -27,16 +28,19 @@ enum class api_errc : uint8_t {
   command_too_large,   ///< the command is over max_command_bytes: nothing was sent or appended
 };
 
+/// The code's name ("timeout", "noproc" ...).
 const char* to_string(api_errc e);
 
+/// The error of a failed API call: its kind, Raft's refusal if any, and a message.
 struct api_error {
-  api_errc code = api_errc::timeout;
+  api_errc code = api_errc::timeout;  ///< what kind of failure
   /// For api_errc::command: Raft's error and the leader hint.
   std::optional<command_error> command;
-  std::string message;
+  std::string message;  ///< details for people (which server, which file ...)
 
   /// True if Raft answered with this command error code.
   bool is(error_code c) const { return code == api_errc::command && command && command->code == c; }
+  /// The code, Raft's error and the message, for logs.
   std::string to_string() const;
 };
 
@@ -46,8 +50,10 @@ using result = expected<T, api_error>;
 
 /// For calls with nothing to return.
 struct done {};
+/// The result of a call with nothing to return: done or an api_error.
 using status = result<done>;
 
+/// An api_error of `code` with `message` (no Raft error).
 inline api_error make_api_error(api_errc code, std::string message = {}) {
   return api_error{code, std::nullopt, std::move(message)};
 }

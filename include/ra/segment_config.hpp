@@ -6,6 +6,7 @@
 
 namespace ra::storage {
 
+/// When a server's segment file is full, and whether its entries carry checksums.
 struct segment_config {
   /// Index slots per file: the file is full when they run out.
   uint32_t segment_max_entries = 4096;

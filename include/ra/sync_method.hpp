@@ -4,8 +4,14 @@
 
 #include <cstdint>
 
+/// Storage: the WAL, segment files, snapshots and their settings.
 namespace ra::storage {
 
-enum class sync_method : uint8_t { datasync, sync, none };
+/// How a file's writes are made durable.
+enum class sync_method : uint8_t {
+  datasync,  ///< fdatasync (data and the metadata needed to read it)
+  sync,      ///< fsync (data and all metadata)
+  none,      ///< no sync: the page cache only (see system_config::allow_unsafe_sync_none)
+};
 
 }  // namespace ra::storage

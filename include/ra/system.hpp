@@ -47,12 +47,13 @@ namespace storage {
 struct persisted_server_config;  // wal/config_store.hpp
 }
 
+/// How to start a ra::system (one node): name, storage, machines, distribution.
 struct system_config {
   /// The node name: the `node` of this system's server ids. Unique per process.
   std::string name = "default";
   /// Holds the meta store (meta/) and one directory per server (named by its uid).
   std::string data_dir;
-  /// Where the WAL files go; empty means <data_dir>/wal.
+  /// Where the WAL files go; empty means `data_dir/wal`.
   std::string wal_data_dir;
   /// WAL knobs (wal_data_dir and fs are set by the system).
   storage::wal_config wal;
@@ -64,6 +65,7 @@ struct system_config {
   bool allow_unsafe_sync_none = false;
   /// Segment knobs.
   storage::segment_config segments;
+  /// Segment files each server keeps open for reading (an LRU; at least 1).
   size_t max_open_segments = 2;
   /// Defaults for new servers: timers, batch sizes, snapshot interval (id, cluster name
   /// and members are filled in per server; rng_seed is drawn per start). The runtime
@@ -104,7 +106,7 @@ struct system_config {
   /// ra::node_port(sys)). The default is loopback; "" means all interfaces. A
   /// non-loopback address (or "") in plain mode needs allow_insecure_remote.
   std::string listen_host = "127.0.0.1";
-  uint16_t listen_port = 0;
+  uint16_t listen_port = 0;  ///< see listen_host
   /// Plain (non-TLS) distribution on a non-loopback listen address, or dialling a peer
   /// whose host is not loopback: refused by start (invalid_argument) unless this is true,
   /// and then logged as a warning at start. Plain mode has no authentication: whoever
@@ -119,9 +121,9 @@ struct system_config {
   /// the peer certificate): any holder of a certificate from this CA may claim any node
   /// name that is not currently linked.
   std::string tls_certificate;
-  std::string tls_key;
-  std::string tls_ca_file;
-  std::string tls_passphrase;
+  std::string tls_key;         ///< this node's PEM key (see tls_certificate)
+  std::string tls_ca_file;     ///< the CA that signs every node's certificate (PEM)
+  std::string tls_passphrase;  ///< the passphrase of an encrypted tls_key (else empty)
   /// Largest byte field (command, log entry payload, snapshot chunk) accepted from
   /// another process: a longer length prefix is refused before anything is allocated.
   /// Must be >= server_defaults.max_command_bytes.
@@ -134,12 +136,15 @@ struct system_config {
   /// interval and declared down after this long without an answer (or at once when its
   /// connection closes).
   uint32_t node_ping_interval_ms = 1000;
-  uint32_t node_down_after_ms = 3000;
+  uint32_t node_down_after_ms = 3000;  ///< see node_ping_interval_ms
   /// Whether servers of other ra::systems in this process are reached directly. Tests
   /// turn it off so that every message crosses the middleman's serialisation.
   bool in_process_resolution = true;
 };
 
+/// A node: Ra's system. One CAF actor system with its storage (shared WAL, segment
+/// writer, meta store) hosting any number of servers of any clusters, each an actor.
+/// Servers are driven through ra/api.hpp (blocking) or ra/async_api.hpp (from actors).
 class system {
  public:
   /// Opens the data dir: meta store, WAL recovery (recovered WAL files are moved into
@@ -147,21 +152,26 @@ class system {
   /// starts the WAL and segment writer actors. Fails with api_errc::storage.
   static result<std::unique_ptr<system>> start(system_config cfg);
 
+  /// stop()s the system.
   ~system();
-  system(const system&) = delete;
-  system& operator=(const system&) = delete;
+  system(const system&) = delete;             ///< not copyable
+  system& operator=(const system&) = delete;  ///< not copyable
 
   /// Ends every actor and the actor system. Idempotent.
   void stop();
   /// True once stop() ran: actor_system() is gone then.
   bool stopped() const { return stopped_; }
 
+  /// The node name (system_config::name).
   const std::string& name() const;
+  /// The data directory (system_config::data_dir).
   const std::string& data_dir() const;
   /// The API refuses bigger commands before sending them (server_defaults'
   /// max_command_bytes; each leader checks its own config's limit too).
   uint64_t max_command_bytes() const;
+  /// The CAF actor system the servers run in (gone once stopped()).
   caf::actor_system& actor_system() { return *sys_; }
+  /// Adds (or replaces) the machine factory registered as `name` (system_config::machines).
   void register_machine(const std::string& name, machine_factory f);
 
   /// Starts a new server (fails with invalid_argument if one with this name exists).
@@ -178,6 +188,7 @@ class system {
   caf::actor lookup(const server_id& id) const;
   /// Names of every server this system knows (running or not).
   std::vector<std::string> known_servers() const;
+  /// Whether the server `name` of this system is running.
   bool is_running(const std::string& name) const;
   /// The uid of a known server ("" if unknown).
   std::string uid_of(const std::string& name) const;

@@ -55,11 +55,13 @@
 
 namespace ra {
 
+/// What a typed machine's apply returns: the new state, the reply to the command's
+/// caller and the effects to execute after the entry is applied.
 template <class State, class Reply>
 struct apply_result {
-  State state;
-  Reply reply;
-  effects effs = {};
+  State state;        ///< the state after the command
+  Reply reply;        ///< the reply to the caller
+  effects effs = {};  ///< effects (ra/effects.hpp)
 };
 
 /// Thrown inside apply when a command does not decode: the server stops with this error.
@@ -70,8 +72,8 @@ struct bad_command : std::runtime_error {
 /// What a typed aux handler returns: the reply to the aux caller and effects.
 template <class Reply>
 struct aux_result {
-  Reply reply;
-  effects effs = {};
+  Reply reply;        ///< the reply to the aux_command caller
+  effects effs = {};  ///< effects, executed on this member
 };
 
 namespace detail {
@@ -92,13 +94,17 @@ struct aux_state_of<M> { using type = typename M::aux_state_type; };
 
 }  // namespace detail
 
+/// The machine the core runs for a typed machine M (see the file comment): decodes
+/// commands, calls M, encodes replies and keeps the state. Built by make_machine<M>().
 template <class M>
 class typed_machine final : public machine {
  public:
-  using command_type = typename M::command_type;
-  using state_type = typename M::state_type;
-  using reply_type = typename M::reply_type;
+  using command_type = typename M::command_type;  ///< M's command type
+  using state_type = typename M::state_type;      ///< M's state type
+  using reply_type = typename M::reply_type;      ///< M's reply type
 
+  /// Constructs M from `args`, its state from M::init() and its aux state from
+  /// M::init_aux(), and registers M's named queries.
   template <class... Args>
   explicit typed_machine(Args&&... args)
     : m_(std::forward<Args>(args)...), state_(m_.init()), aux_state_(initial_aux_state()) {
@@ -200,6 +206,7 @@ class typed_machine final : public machine {
   const void* state_ptr() const override { return &state_; }
   const std::type_info& state_typeid() const override { return typeid(state_type); }
 
+  /// The current state.
   const state_type& state() const { return state_; }
   /// This member's aux state (machines with aux only).
   const auto& aux_state() const
@@ -224,6 +231,7 @@ class typed_machine final : public machine {
   query_table<state_type> queries_;
 };
 
+/// The machine for a typed machine M (a typed_machine<M>), M built from `args`.
 template <class M, class... Args>
 std::unique_ptr<machine> make_machine(Args&&... args) {
   return std::make_unique<typed_machine<M>>(std::forward<Args>(args)...);
@@ -247,19 +255,22 @@ query_fn make_query(F f) {
 /// an initial state. The reply is the new state.
 template <class Command, class State>
 struct simple {
-  using command_type = Command;
-  using state_type = State;
-  using reply_type = State;
-  std::function<State(const Command&, State)> fn;
-  State initial;
+  using command_type = Command;  ///< the commands fn takes
+  using state_type = State;      ///< the state fn computes
+  using reply_type = State;      ///< the reply: the new state
+  std::function<State(const Command&, State)> fn;  ///< (command, state) -> new state
+  State initial;                                   ///< the initial state
 
+  /// The initial state.
   State init() const { return initial; }
+  /// Applies fn; the reply is the new state.
   apply_result<State, State> apply(const command_meta&, const Command& c, State s) const {
     State next = fn(c, std::move(s));
     return {next, next};
   }
 };
 
+/// A machine from a function (command, state) -> new state and an initial state (simple).
 template <class Command, class State>
 std::unique_ptr<machine> make_simple_machine(std::function<State(const Command&, State)> fn,
                                              State initial) {

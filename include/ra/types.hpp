@@ -8,28 +8,37 @@
 #include <ostream>
 #include <string>
 
+/// ra-cpp: Raft clusters of replicated state machines, in the spirit of RabbitMQ's Ra.
+/// Start with ra::system (ra/system.hpp) and the blocking API (ra/api.hpp).
 namespace ra {
 
 /// A 64-bit counter with its own type per Tag. Only the operations the protocol needs.
 template <class Tag>
 struct strong_u64 {
-  uint64_t value = 0;
+  uint64_t value = 0;  ///< the number
 
+  /// Zero.
   constexpr strong_u64() = default;
+  /// The number `v` (explicit: a plain integer does not become a term or an index).
   constexpr explicit strong_u64(uint64_t v) : value(v) {}
 
+  /// Ordered by value.
   constexpr auto operator<=>(const strong_u64&) const = default;
 
+  /// @{
+  /// Arithmetic on the value (unchecked, as on uint64_t); the difference of two is a count.
   constexpr strong_u64 operator+(uint64_t n) const { return strong_u64{value + n}; }
   constexpr strong_u64 operator-(uint64_t n) const { return strong_u64{value - n}; }
   constexpr uint64_t operator-(strong_u64 o) const { return value - o.value; }
   constexpr strong_u64& operator++() { ++value; return *this; }
+  /// @}
 
+  /// Prints the number.
   friend std::ostream& operator<<(std::ostream& os, strong_u64 x) { return os << x.value; }
 };
 
-struct term_tag {};
-struct index_tag {};
+struct term_tag {};   ///< tags term_t
+struct index_tag {};  ///< tags index_t
 /// A Raft term. Term 0 means "before any election".
 using term_t = strong_u64<term_tag>;
 /// A log index. Index 0 is the empty-log sentinel; the first entry is 1.
@@ -38,12 +47,16 @@ using index_t = strong_u64<index_tag>;
 /// A server's identity: a name unique within a node (actor system) plus the node name,
 /// as Ra's {Name, Node}. Ordered and hashable so it can key maps.
 struct server_id {
-  std::string name;
-  std::string node;
+  std::string name;  ///< the server's name, unique on its node
+  std::string node;  ///< the node (ra::system) it runs on
 
+  /// Ordered by name, then node.
   auto operator<=>(const server_id&) const = default;
+  /// True for the empty id ("none", e.g. no leader known).
   bool empty() const { return name.empty(); }
+  /// "name@node" (just "name" without a node).
   std::string to_string() const { return node.empty() ? name : name + "@" + node; }
+  /// Prints to_string().
   friend std::ostream& operator<<(std::ostream& os, const server_id& s) { return os << s.to_string(); }
 };
 
@@ -65,14 +78,18 @@ enum class role : uint8_t {
   stopped,           ///< removed from the cluster or halted by a machine error
 };
 
+/// Ra's name of a membership kind ("voter", "promotable", "non_voter").
 const char* to_string(membership m);
+/// Ra's name of a role ("follower", "leader" ...).
 const char* to_string(role r);
 
 }  // namespace ra
 
+/// \cond internal
 template <>
 struct std::hash<ra::server_id> {
   size_t operator()(const ra::server_id& s) const noexcept {
     return std::hash<std::string>{}(s.name) * 31 + std::hash<std::string>{}(s.node);
   }
 };
+/// \endcond

@@ -14,16 +14,18 @@ namespace ra::storage {
 
 class file_system;  // io/file.hpp
 
+/// How the WAL makes a batch durable.
 enum class write_strategy : uint8_t {
   default_strategy,  ///< write, then fdatasync/fsync per batch (wal_sync_method)
   o_sync,            ///< open with O_DSYNC; no separate sync
 };
 
+/// The smallest wal_config::wal_max_size_bytes (smaller values are raised to it).
 inline constexpr uint64_t wal_min_size_bytes = 65536;
 
 /// Ra's WAL settings, with Ra's names and defaults.
 struct wal_config {
-  std::string wal_data_dir;
+  std::string wal_data_dir;  ///< the WAL's directory (set by ra::system from system_config)
   /// Roll over to a new file once a batch leaves the file larger than this. Values
   /// below wal_min_size_bytes are raised to it. One oversized batch is still accepted.
   uint64_t wal_max_size_bytes = 256'000'000;
@@ -38,8 +40,8 @@ struct wal_config {
   /// When false, entry bodies carry CRC 0 and readers skip the check (headers are
   /// always checksummed: that is what detects a torn tail).
   bool wal_compute_checksums = true;
-  sync_method wal_sync_method = sync_method::datasync;
-  write_strategy wal_write_strategy = write_strategy::default_strategy;
+  sync_method wal_sync_method = sync_method::datasync;  ///< how a batch is made durable
+  write_strategy wal_write_strategy = write_strategy::default_strategy;  ///< sync per batch or O_DSYNC
   /// Group commit (used by the WAL actor): when a batch is about to be synced and holds
   /// the entries of one writer only, wait up to this long for other writers to join the
   /// same sync; it goes at once as soon as a second writer joins (or the batch fills).

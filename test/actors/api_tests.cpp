@@ -117,18 +117,30 @@ TEST_CASE("api: aux commands run on the addressed member with its own aux state"
   CHECK(wrong.error().is(error_code::invalid_argument));
 }
 
+namespace {
+
+/// A counter cluster "c1" of `ids` on `sys` whose leader applied `n` increments of 1, once
+/// the leader's key metrics show them (they are published after the event that sent the
+/// reply).
+result<cluster_started> counter_cluster_after(ra::system& sys, const std::vector<server_id>& ids, int n) {
+  auto c = start_cluster(sys, "c1", "counter", ids, 10s);
+  if (!c) return c;
+  for (int i = 0; i < n; ++i) add(sys, c->leader, 1);
+  REQUIRE(eventually([&] {
+    auto k = key_metrics(c->leader);
+    return k && k->commands >= static_cast<uint64_t>(n) && k->last_applied >= static_cast<uint64_t>(n + 1);
+  }));
+  return c;
+}
+
+}  // namespace
+
 TEST_CASE("api: key_metrics, member_overview and members_info describe the servers", "[api]") {
   temp_dir dir;
   auto sys = start_system("n1", dir.path());
   auto ids = ids_of(*sys, {"s1", "s2", "s3"});
-  auto c = start_cluster(*sys, "c1", "counter", ids, 10s);
+  auto c = counter_cluster_after(*sys, ids, 10);
   REQUIRE(c);
-  for (int i = 0; i < 10; ++i) add(*sys, c->leader, 1);
-  // The metrics are published after the event that sent the reply: wait for them.
-  REQUIRE(eventually([&] {
-    auto k = key_metrics(c->leader);
-    return k && k->last_applied >= 11;
-  }));
   auto m = key_metrics(c->leader);
   REQUIRE(m);
   CHECK(m->running);
@@ -147,7 +159,8 @@ TEST_CASE("api: key_metrics, member_overview and members_info describe the serve
   CHECK((*ov)["last_applied"].get<uint64_t>() >= 11);
   // The JSON shape users see (built at the edge from the typed overview).
   CHECK((*ov)["behaviour"] == "leader");
-  CHECK((*ov)["machine"] == "counter");
+  CHECK((*ov)["machine_name"] == "counter");
+  CHECK((*ov)["machine"] == nlohmann::json::object());  // the counter gives no overview of its own
   CHECK((*ov)["cluster_name"] == "c1");
   CHECK((*ov)["id"] == c->leader.to_string());
   CHECK((*ov)["members"].size() == 3);
@@ -182,6 +195,63 @@ TEST_CASE("api: key_metrics, member_overview and members_info describe the serve
   auto after = key_metrics(follower);
   REQUIRE(after);
   CHECK_FALSE(after->running);
+}
+
+TEST_CASE("api: member_overview carries the machine's own overview next to its registered name", "[api]") {
+  temp_dir dir;
+  auto sys = start_with("n1", dir.path(), [](system_config& c) {
+    c.machines["fx"] = [](const std::string&) { return make_machine<effect_counter>(); };
+  });
+  auto ids = ids_of(*sys, {"s1"});
+  auto c = start_cluster(*sys, "c1", "fx", ids, 10s);
+  REQUIRE(c);
+  REQUIRE(add(*sys, c->leader, 42) == 42);
+  auto ov = member_overview(*sys, c->leader);
+  REQUIRE(ov);
+  CHECK((*ov)["machine"] == nlohmann::json{{"value", 42}});
+  CHECK((*ov)["machine_name"] == "fx");
+}
+
+TEST_CASE("api: key_metrics counters carry over a stop_server and restart_server in the same system", "[api]") {
+  temp_dir dir;
+  auto sys = start_system("n1", dir.path());
+  auto ids = ids_of(*sys, {"s1", "s2", "s3"});
+  auto c = counter_cluster_after(*sys, ids, 5);
+  REQUIRE(c);
+  const auto before = *key_metrics(c->leader);
+  REQUIRE(before.elections >= 1);
+
+  REQUIRE(stop_server(*sys, c->leader));
+  REQUIRE(restart_server(*sys, c->leader));
+  // Once the restarted server has published values of its own (it applied a command of
+  // the cluster's new leader), the counters still include its earlier run.
+  auto leader = [&]() -> std::optional<server_id> {
+    for (auto& id : ids)
+      if (auto k = key_metrics(id); k && k->running && k->state == role::leader) return id;
+    return std::nullopt;
+  };
+  REQUIRE(eventually([&] { return leader().has_value(); }));
+  auto r = process_command<int64_t>(*sys, *leader(), int64_t{1}, 10s);
+  REQUIRE(r);
+  REQUIRE(eventually([&] {
+    auto k = key_metrics(c->leader);
+    return k && k->running && k->last_applied >= r->index.value;
+  }));
+  auto after = key_metrics(c->leader);
+  REQUIRE(after);
+  CHECK(after->commands >= before.commands);
+  CHECK(after->elections >= before.elections);
+
+  // A new system (a new incarnation of the node) starts counting again.
+  sys.reset();
+  temp_dir other;
+  auto fresh = start_system("n1", other.path());
+  auto one = start_single_counter(*fresh);
+  REQUIRE(eventually([&] {
+    auto k = key_metrics(one);
+    return k && k->state == role::leader;
+  }));
+  CHECK(key_metrics(one)->commands <= 1);
 }
 
 TEST_CASE("api: delete_cluster stops every member and deletes its data, and other clusters run on", "[api][delete]") {

@@ -12,8 +12,9 @@
 namespace ra::test {
 
 /// A counter with aux state (commands seen by this member's aux handler), a timer effect
-/// (command -1 arms timer "bump" for 30 ms; its timeout adds 100) and a log effect
-/// (command -2 reads entries 1..index and replies nothing, then appends their sum).
+/// (command -1 arms timer "bump" for 30 ms; its timeout adds 100), a log effect
+/// (command -2 reads entries 1..index and replies nothing, then appends their sum) and an
+/// overview ({"value": state}).
 struct effect_counter {
   using command_type = int64_t;
   using state_type = int64_t;
@@ -45,6 +46,7 @@ struct effect_counter {
     if (auto* t = std::get_if<timeout_command>(&b); t && t->name == "bump") s += 100;
     return {s, s};
   }
+  nlohmann::json overview(const state_type& s) const { return {{"value", s}}; }
   aux_result<aux_reply_type> handle_aux(role r, const aux_command_type& cmd, aux_state_type& aux,
                                         const state_type& s) const {
     aux.push_back(cmd);

@@ -117,7 +117,8 @@ template <> struct sample<actors::overview_result> {
   static actors::overview_result make() {
     server_overview o{sid("a"), "cluster", role::leader, term_t{5}, sid("a"), sid("a"), index_t{9}, index_t{8},
                       index_t{10}, index_t{10}, index_t{3}, 2, sample<std::vector<member>>::make(), "stopped",
-                      true, {{sid("b"), index_t{11}, index_t{10}, false}, {sid("c"), index_t{4}, index_t{0}, true}}};
+                      true, {{sid("b"), index_t{11}, index_t{10}, false}, {sid("c"), index_t{4}, index_t{0}, true}},
+                      R"({"count":3})"};
     return {true, std::move(o), "uid1", "cluster", "kv"};
   }
 };

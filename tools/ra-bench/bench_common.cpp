@@ -18,6 +18,7 @@
 
 #include "actors/messages.hpp"
 #include "ra/typed_machine.hpp"
+#include "tools/ra-bench/option_checks.hpp"
 
 namespace ra::bench {
 
@@ -26,12 +27,13 @@ double seconds_since(clock_type::time_point t) { return std::chrono::duration<do
 void add_common_options(CLI::App& sub, run_options& o) {
   sub.add_option("--data-dir", o.data_dir, "parent of the run's scratch directory (default /tmp)");
   sub.add_option("--seconds", o.seconds, "duration of each timed measurement (default 10)")
-    ->check(CLI::Range(0.1, 3600.0));
+    ->check(measured_seconds());
   sub.add_option("--raw-seconds", o.raw_seconds, "duration of each raw disk measurement (default 2)")
     ->check(CLI::Range(0.1, 600.0));
   sub.add_option("--json", o.json_path, "also write every figure, the machine and the config as JSON");
-  sub.add_option("--log-level", o.log_level, "runtime log level (default warn)");
-  sub.add_option("--scheduler-threads", o.scheduler_threads, "CAF scheduler threads (default 2)");
+  sub.add_option("--log-level", o.log_level, "runtime log level (default warn)")->check(log_levels());
+  sub.add_option("--scheduler-threads", o.scheduler_threads, "CAF scheduler threads (default 2)")
+    ->check(count_up_to(1024));
   sub.add_option("--priority", o.priority, "pipeline_command priority of the clients: normal (default) or low")
     ->check(CLI::IsMember({"normal", "low"}));
 }

@@ -10,6 +10,7 @@
 // with the openssl command line.
 
 #include "tools/ra-bench/bench_dist.hpp"
+#include "tools/ra-bench/option_checks.hpp"
 
 #include <signal.h>
 #include <unistd.h>
@@ -188,13 +189,14 @@ int run_node(const dist_options& o) {
 }  // namespace
 
 void add_dist_options(CLI::App& sub, dist_options& o) {
-  sub.add_option("--seconds", o.seconds, "measured seconds per run (default 5)");
-  sub.add_option("--rounds", o.rounds, "rounds of (plain, TLS) runs (default 3)");
-  sub.add_option("--window", o.window, "commands in flight (default 1000)");
-  sub.add_option("--payload", o.payload, "payload bytes (default 16)");
+  sub.add_option("--seconds", o.seconds, "measured seconds per run (default 5)")->check(measured_seconds());
+  sub.add_option("--rounds", o.rounds, "rounds of (plain, TLS) runs (default 3)")->check(CLI::Range(1, 100));
+  sub.add_option("--window", o.window, "commands in flight (default 1000)")->check(count_up_to(1'000'000));
+  sub.add_option("--payload", o.payload, "payload bytes (default 16)")->check(count_up_to(size_t{16} << 20));
   sub.add_option("--data-dir", o.data_dir, "parent of the run's scratch directory (default /tmp)");
-  sub.add_option("--log-level", o.log_level, "runtime log level (default warn)");
-  sub.add_option("--scheduler-threads", o.scheduler_threads, "CAF scheduler threads per process (default 2)");
+  sub.add_option("--log-level", o.log_level, "runtime log level (default warn)")->check(log_levels());
+  sub.add_option("--scheduler-threads", o.scheduler_threads, "CAF scheduler threads per process (default 2)")
+    ->check(count_up_to(1024));
   sub.add_option("--node", o.node, "internal: run as node process n1, n2 or n3");
   sub.add_option("--dir", o.dir, "internal: the node's data dir");
   sub.add_option("--peers", o.peers, "internal: name=port,... of the nodes started before");

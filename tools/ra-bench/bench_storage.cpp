@@ -2,6 +2,7 @@
 
 #include "tools/ra-bench/bench_storage.hpp"
 #include "tools/ra-bench/disk_limits.hpp"
+#include "tools/ra-bench/option_checks.hpp"
 
 #include <fcntl.h>
 #include <sys/statfs.h>
@@ -330,7 +331,7 @@ void print_report(const json& machine, const storage_bench_options& o, const raw
 
 void add_storage_options(CLI::App& sub, storage_bench_options& o) {
   sub.add_option("--data-dir", o.data_dir, "directory to benchmark in (default: a fresh one under /tmp)");
-  sub.add_option("--seconds", o.seconds, "duration of each measurement (default 3)")->check(CLI::Range(0.1, 3600.0));
+  sub.add_option("--seconds", o.seconds, "duration of each measurement (default 3)")->check(measured_seconds());
   sub.add_option("--window", o.window, "appends in flight per writer with several writers (default 128)")
     ->check(CLI::Range(size_t{1}, size_t{1} << 16));
   sub.add_option("--json", o.json_path, "also write every figure, the machine and the config as JSON");

@@ -26,6 +26,7 @@
 #include "tools/ra-bench/bench_metrics.hpp"
 #include "tools/ra-bench/bench_storage.hpp"
 #include "tools/ra-bench/bench_workloads.hpp"
+#include "tools/ra-bench/option_checks.hpp"
 
 namespace {
 
@@ -57,24 +58,34 @@ benchmark workload(std::string description, std::vector<std::string> workloads,
 }
 
 void a1_options(CLI::App& sub, ra::bench::run_options& o) {
-  sub.add_option("--commands", o.commands, "timed commands (default 20000)");
-  sub.add_option("--warmup", o.warmup, "warm-up commands (default 1000)");
+  sub.add_option("--commands", o.commands, "timed commands (default 20000)")->check(ra::bench::count_up_to(100'000'000));
+  sub.add_option("--warmup", o.warmup, "warm-up commands (default 1000)")
+    ->check(CLI::Range(size_t{0}, size_t{100'000'000}));
 }
 void a2_options(CLI::App& sub, ra::bench::run_options& o) {
-  sub.add_option("--window", o.a2_window, "commands in flight (default 1000)");
-  sub.add_option("--sizes", o.a2_sizes, "payload sizes in bytes (default 16,1024)")->delimiter(',');
+  sub.add_option("--window", o.a2_window, "commands in flight (default 1000)")->check(ra::bench::count_up_to(1'000'000));
+  sub.add_option("--sizes", o.a2_sizes, "payload sizes in bytes (default 16,1024)")
+    ->delimiter(',')
+    ->check(ra::bench::count_up_to(size_t{16} << 20));
 }
 void b_options(CLI::App& sub, ra::bench::run_options& o) {
   sub.add_option("--clusters", o.clusters, "numbers of 3-member clusters, one run each (default 1000,10000)")
-    ->delimiter(',');
-  sub.add_option("--idle-seconds", o.idle_seconds, "idle CPU measurement (default 20)");
-  sub.add_option("--clients", o.clients, "pipelining clients, one per cluster (default 100)");
-  sub.add_option("--b-window", o.b_window, "commands in flight per client (default 100)");
-  sub.add_option("--start-threads", o.start_threads, "threads calling start_cluster (default 8)");
+    ->delimiter(',')
+    ->check(ra::bench::count_up_to(1'000'000));
+  sub.add_option("--idle-seconds", o.idle_seconds, "idle CPU measurement (default 20)")
+    ->check(ra::bench::measured_seconds());
+  sub.add_option("--clients", o.clients, "pipelining clients, one per cluster (default 100)")
+    ->check(ra::bench::count_up_to(1'000'000));
+  sub.add_option("--b-window", o.b_window, "commands in flight per client (default 100)")
+    ->check(ra::bench::count_up_to(1'000'000));
+  sub.add_option("--start-threads", o.start_threads, "threads calling start_cluster (default 8)")
+    ->check(ra::bench::count_up_to(1024));
 }
 void c_options(CLI::App& sub, ra::bench::run_options& o, const std::string& prefix) {
-  sub.add_option("--" + prefix + "commands", o.c_commands, "commands written before the restart (default 1000000)");
-  sub.add_option("--" + prefix + "window", o.c_window, "commands in flight while writing (default 1000)");
+  sub.add_option("--" + prefix + "commands", o.c_commands, "commands written before the restart (default 1000000)")
+    ->check(ra::bench::count_up_to(1'000'000'000));
+  sub.add_option("--" + prefix + "window", o.c_window, "commands in flight while writing (default 1000)")
+    ->check(ra::bench::count_up_to(1'000'000));
   sub.add_flag("--no-kill", [&o](int64_t) { o.c_kill = false; }, "skip the kill -9 variant");
 }
 
@@ -128,7 +139,9 @@ const std::map<std::string, benchmark>& benchmarks() {
 int main(int argc, char** argv) {
   CLI::App app{"ra-bench: ra-cpp benchmarks"};
   app.set_version_flag("--version", "ra-bench " RA_VERSION_STRING);
-  app.require_subcommand(1);
+  // At most one benchmark; none is reported after parsing, so that an unknown word is
+  // named as such ("not expected") rather than as a missing benchmark.
+  app.require_subcommand(0, 1);
   std::map<CLI::App*, bench_runner> runners;
   for (auto& [name, bench] : benchmarks()) {
     CLI::App* sub = app.add_subcommand(name, bench.description);
@@ -142,6 +155,6 @@ int main(int argc, char** argv) {
   }
   for (auto& [sub, run] : runners)
     if (sub->parsed()) return run();
-  std::cerr << app.help();
+  std::cerr << "ra-bench: a benchmark is required\n" << app.help();
   return exit_usage;
 }

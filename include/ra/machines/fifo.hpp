@@ -55,18 +55,20 @@ using fifo_delivery_atom = caf::atom_constant<caf::atom("fifo_msg")>;
 
 // -- commands ---------------------------------------------------------------------------
 
+/// Appends a message to the queue.
 struct fifo_enqueue {
-  using reply_type = uint64_t;
-  std::string payload;
+  using reply_type = uint64_t;  ///< the message id
+  std::string payload;          ///< the message
 };
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, fifo_enqueue& x) {
   return f(x.payload);
 }
 
+/// Registers `consumer` (or changes its credit); it is monitored and sent deliveries.
 struct fifo_checkout {
-  using reply_type = uint64_t;
-  ra::pid consumer;
+  using reply_type = uint64_t;  ///< messages delivered to it by this command
+  ra::pid consumer;             ///< the consumer process
   uint32_t credit = 0;  ///< unsettled messages the consumer may hold
 };
 template <class Inspector>
@@ -74,29 +76,32 @@ typename Inspector::result_type inspect(Inspector& f, fifo_checkout& x) {
   return f(x.consumer, x.credit);
 }
 
+/// Acknowledges delivered messages: they leave the queue.
 struct fifo_settle {
-  using reply_type = uint64_t;
-  ra::pid consumer;
-  std::vector<uint64_t> ids;
+  using reply_type = uint64_t;  ///< ids settled (unknown ids are ignored)
+  ra::pid consumer;             ///< the consumer they were delivered to
+  std::vector<uint64_t> ids;    ///< their ids
 };
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, fifo_settle& x) {
   return f(x.consumer, x.ids);
 }
 
+/// Gives delivered messages back: they are delivered again (to any consumer).
 struct fifo_return {
-  using reply_type = uint64_t;
-  ra::pid consumer;
-  std::vector<uint64_t> ids;
+  using reply_type = uint64_t;  ///< ids returned to the queue
+  ra::pid consumer;             ///< the consumer they were delivered to
+  std::vector<uint64_t> ids;    ///< their ids
 };
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, fifo_return& x) {
   return f(x.consumer, x.ids);
 }
 
+/// Removes `consumer`; its unsettled messages go back to the queue.
 struct fifo_cancel {
-  using reply_type = uint64_t;
-  ra::pid consumer;
+  using reply_type = uint64_t;  ///< messages returned
+  ra::pid consumer;             ///< the consumer
 };
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, fifo_cancel& x) {
@@ -108,9 +113,11 @@ using fifo_protocol = ra::protocol<fifo_enqueue, fifo_checkout, fifo_settle, fif
 
 // -- state ------------------------------------------------------------------------------
 
+/// A checked-out consumer in the fifo state.
 struct fifo_consumer {
-  uint32_t credit = 0;
+  uint32_t credit = 0;  ///< unsettled messages it may hold
   std::map<uint64_t, std::string> unsettled;  ///< delivered, not yet settled, by id
+  /// Field by field.
   friend bool operator==(const fifo_consumer&, const fifo_consumer&) = default;
 };
 template <class Inspector>
@@ -118,14 +125,17 @@ typename Inspector::result_type inspect(Inspector& f, fifo_consumer& x) {
   return f(x.credit, x.unsettled);
 }
 
+/// The fifo machine's state: every message, ready or delivered, and the consumers.
 struct fifo_state {
-  uint64_t next_id = 1;
+  uint64_t next_id = 1;  ///< the id of the next enqueued message
   std::map<uint64_t, std::string> ready;  ///< waiting for delivery, oldest id first
-  std::map<ra::pid, fifo_consumer> consumers;
+  std::map<ra::pid, fifo_consumer> consumers;  ///< the checked-out consumers
   std::vector<ra::pid> service_order;     ///< round robin: the front is served next
-  uint64_t applied_since_release = 0;
+  uint64_t applied_since_release = 0;     ///< commands since the last release_cursor
+  /// Field by field.
   friend bool operator==(const fifo_state&, const fifo_state&) = default;
 
+  /// True if no message is ready or unsettled.
   bool drained() const {
     return ready.empty() &&
            std::all_of(consumers.begin(), consumers.end(), [](auto& c) { return c.second.unsettled.empty(); });
@@ -136,6 +146,7 @@ typename Inspector::result_type inspect(Inspector& f, fifo_state& x) {
   return f(x.next_id, x.ready, x.consumers, x.service_order, x.applied_since_release);
 }
 
+/// Settings of a fifo machine.
 struct fifo_options {
   /// Also emit release_cursor every this many commands while the queue is not empty
   /// (0: only when it drains). The snapshot then holds every queued payload.
@@ -208,6 +219,7 @@ inline uint64_t take_unsettled(fifo_state& s, const ra::pid& who, const std::vec
 
 }  // namespace fifo_detail
 
+/// The fifo handlers (version 0). Exposed so a later version can start from them.
 inline ra::behaviour<fifo_protocol, fifo_state> fifo_behaviour(fifo_options opts = {}) {
   using namespace fifo_detail;
   using ra::command_meta;
@@ -276,6 +288,7 @@ inline ra::query_table<fifo_state> fifo_queries() {
   return t;
 }
 
+/// A fifo machine (empty queue) with its handlers and named queries.
 inline std::unique_ptr<ra::machine> make_fifo_machine(fifo_options opts = {}) {
   return ra::make_behaviour_machine<fifo_protocol>(fifo_state{}, {fifo_behaviour(opts)}, fifo_queries());
 }

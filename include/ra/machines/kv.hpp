@@ -34,7 +34,8 @@ namespace ra::machines {
 
 /// A key's value, or none if the key is not set.
 struct kv_lookup {
-  std::optional<std::string> value;
+  std::optional<std::string> value;  ///< the value; none if the key is not set
+  /// Same value.
   friend bool operator==(const kv_lookup&, const kv_lookup&) = default;
 };
 template <class Inspector>
@@ -43,9 +44,11 @@ typename Inspector::result_type inspect(Inspector& f, kv_lookup& x) {
   return f(value);
 }
 
+/// The reply to kv_cas.
 struct kv_cas_result {
-  bool swapped = false;
+  bool swapped = false;  ///< the value matched `expected` and was replaced
   std::optional<std::string> current;  ///< the value after the command
+  /// Field by field.
   friend bool operator==(const kv_cas_result&, const kv_cas_result&) = default;
 };
 template <class Inspector>
@@ -56,19 +59,21 @@ typename Inspector::result_type inspect(Inspector& f, kv_cas_result& x) {
 
 // -- commands ---------------------------------------------------------------------------
 
+/// Sets `key` to `value`.
 struct kv_put {
   using reply_type = kv_lookup;  ///< the previous value
-  std::string key;
-  std::string value;
+  std::string key;    ///< the key
+  std::string value;  ///< its new value
 };
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, kv_put& x) {
   return f(x.key, x.value);
 }
 
+/// Reads `key` through the log (linearizable; the "get" query reads without an entry).
 struct kv_get {
-  using reply_type = kv_lookup;
-  std::string key;
+  using reply_type = kv_lookup;  ///< the value
+  std::string key;  ///< the key
 };
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, kv_get& x) {
@@ -77,10 +82,10 @@ typename Inspector::result_type inspect(Inspector& f, kv_get& x) {
 
 /// Sets `key` to `value` only if its current value is `expected` (none: absent).
 struct kv_cas {
-  using reply_type = kv_cas_result;
-  std::string key;
-  std::optional<std::string> expected;
-  std::string value;
+  using reply_type = kv_cas_result;  ///< whether it swapped, and the value after
+  std::string key;                      ///< the key
+  std::optional<std::string> expected;  ///< the value it must have (none: it must be absent)
+  std::string value;                    ///< the new value
 };
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, kv_cas& x) {
@@ -88,9 +93,10 @@ typename Inspector::result_type inspect(Inspector& f, kv_cas& x) {
   return f(x.key, expected, x.value);
 }
 
+/// Removes `key`.
 struct kv_delete {
   using reply_type = kv_lookup;  ///< the removed value
-  std::string key;
+  std::string key;  ///< the key
 };
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, kv_delete& x) {
@@ -102,11 +108,13 @@ using kv_protocol = ra::protocol<kv_put, kv_get, kv_cas, kv_delete>;
 
 // -- state and machine ------------------------------------------------------------------
 
+/// The kv machine's state: the map.
 struct kv_state {
-  std::map<std::string, std::string> entries;
+  std::map<std::string, std::string> entries;  ///< key -> value
   /// Commands applied since the last release_cursor (part of the replicated state so
   /// every member releases at the same index).
   uint64_t applied_since_release = 0;
+  /// Field by field.
   friend bool operator==(const kv_state&, const kv_state&) = default;
 };
 template <class Inspector>
@@ -114,6 +122,7 @@ typename Inspector::result_type inspect(Inspector& f, kv_state& x) {
   return f(x.entries, x.applied_since_release);
 }
 
+/// Settings of a kv machine.
 struct kv_options {
   /// Emit release_cursor every this many applied commands (0: never).
   uint64_t release_every = 1000;
@@ -172,6 +181,7 @@ inline ra::query_table<kv_state> kv_queries() {
   return t;
 }
 
+/// A kv machine (empty map) with its handlers and named queries.
 inline std::unique_ptr<ra::machine> make_kv_machine(kv_options opts = {}) {
   return ra::make_behaviour_machine<kv_protocol>(kv_state{}, {kv_behaviour(opts)}, kv_queries());
 }
