@@ -13,16 +13,20 @@
 
 namespace ra {
 
+/// Where and how a system (or ra-node) logs: spdlog's level, one sink and the line format.
 struct log_config {
   /// trace, debug, info, warn, error, critical or off.
   std::string level = "info";
   /// "stderr", "file" (file, rotated by size) or "syslog" (syslog_ident, facility user).
   std::string sink = "stderr";
+  /// sink file: the path of the log file.
   std::string file;
   /// sink file: the file is rotated once it would exceed this (file -> file.1 -> ...,
   /// keeping max_files old ones).
   uint64_t max_file_bytes = 10ull << 20;
+  /// sink file: how many rotated files (file.1 ... file.N) are kept.
   size_t max_files = 5;
+  /// sink syslog: the ident every line is sent with.
   std::string syslog_ident = "ra";
   /// "text": "2024-05-01T12:00:00.123 [info] [n1] message"; "json": one object per
   /// line, {"time": ..., "level": ..., "message": ...} (the message escaped).

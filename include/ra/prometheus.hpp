@@ -36,12 +36,14 @@ std::shared_ptr<prometheus::Collectable> make_prometheus_collectable(const syste
 /// An HTTP endpoint serving `sys`'s metrics at /metrics.
 class metrics_endpoint {
  public:
+  /// Serves `collectable` on `exposer`, registered until the endpoint is destroyed.
   metrics_endpoint(std::unique_ptr<prometheus::Exposer> exposer, std::shared_ptr<prometheus::Collectable> collectable);
   ~metrics_endpoint();
   metrics_endpoint(const metrics_endpoint&) = delete;
   metrics_endpoint& operator=(const metrics_endpoint&) = delete;
   /// The port it listens on (the one chosen when the address said port 0).
   uint16_t port() const;
+  /// The HTTP server, to register further collectables (an embedder's own metrics) on it.
   prometheus::Exposer& exposer() { return *exposer_; }
 
  private:
