@@ -28,7 +28,7 @@ set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_SECTION net)
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 # The headers need the development packages of what they include.
-set(CPACK_DEBIAN_PACKAGE_DEPENDS "passwd, libcaf-dev (>= 0.17.6), nlohmann-json3-dev (>= 3), libssl-dev")
+set(CPACK_DEBIAN_PACKAGE_DEPENDS "passwd, libcaf-dev (>= 0.17.6), nlohmann-json3-dev (>= 3), libssl-dev, prometheus-cpp-dev")
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
     ${CMAKE_CURRENT_SOURCE_DIR}/debian/postinst
     ${CMAKE_CURRENT_SOURCE_DIR}/debian/prerm

@@ -11,7 +11,7 @@
 // seeds included) and how many checks timed out, the elapsed wall time, the failing seeds
 // if any and, as the last line, `seeds: N passed, M failed`. A run longer than a few
 // seconds reports progress on stderr (seeds done out of the total, failures so far; every
-// --progress seconds, default 5).
+// --progress seconds, default 5; --progress 0: after every seed).
 // Without --storage, even seeds run on the real storage stack over a simulated disk and
 // odd seeds on memory_log.
 // Exit status 0 if every seed passed, 1 if some failed, 2 on a usage error (an unknown
@@ -93,8 +93,9 @@ int main(int argc, char** argv) {
   app.add_flag("--no-faults", no_faults, "no fault injection, clean network");
   app.add_flag("--all-faults", base.all_faults, "enable every fault kind");
   app.add_option("--jobs", jobs, "seeds run in parallel (default 1)")->check(CLI::Range(1u, 64u));
-  app.add_option("--progress", progress_seconds, "seconds between progress lines on stderr (default 5)")
-    ->check(CLI::Range(0.01, 3600.0));
+  app.add_option("--progress", progress_seconds,
+                 "seconds between progress lines on stderr (default 5; 0: a line after every seed)")
+    ->check(CLI::Range(0.0, 3600.0));
   std::string storage = "by-seed";
   app.add_option("--storage", storage, "real, memory, or by-seed (default: even seeds real, odd memory)")
     ->check(CLI::IsMember({"real", "memory", "by-seed"}));
@@ -135,6 +136,12 @@ int main(int argc, char** argv) {
   std::atomic<uint64_t> next{0};
   std::atomic<uint64_t> done{0}, failed_so_far{0};
   std::mutex print;
+  // Called with `print` held.
+  auto print_progress = [&] {
+    const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    std::cerr << "ra-sim: " << done.load() << "/" << count << " seeds done, " << failed_so_far.load() << " failed, "
+              << static_cast<uint64_t>(elapsed) << " s" << std::endl;
+  };
   auto worker = [&] {
     for (uint64_t i = next++; i < count; i = next++) {
       ra::sim::sim_options opts = base;
@@ -156,6 +163,8 @@ int main(int argc, char** argv) {
       std::lock_guard lock(print);
       ++done;
       failed_so_far += r.ok ? 0 : 1;
+      if (progress_seconds == 0)
+        print_progress();
       if (!r.ok)
         std::cout << "seed " << r.seed << " FAILED (" << (r.real_storage ? "real" : "memory") << " storage) at step "
                   << r.failed_step << ": " << r.failure << std::endl;
@@ -168,13 +177,13 @@ int main(int argc, char** argv) {
   std::condition_variable progress_cv;
   bool finished = false;
   std::thread progress([&] {
+    if (progress_seconds == 0)
+      return;  // the workers print a line after every seed
     std::unique_lock lock(progress_mx);
     const auto every = std::chrono::duration<double>(progress_seconds);
     while (!progress_cv.wait_for(lock, every, [&] { return finished; })) {
-      const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
       std::lock_guard print_lock(print);
-      std::cerr << "ra-sim: " << done.load() << "/" << count << " seeds done, " << failed_so_far.load() << " failed, "
-                << static_cast<uint64_t>(elapsed) << " s" << std::endl;
+      print_progress();
     }
   });
   std::vector<std::thread> threads;

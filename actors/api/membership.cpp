@@ -136,8 +136,13 @@ result<server_id> join_cluster(system& sys, const server_id& existing, const mem
   if (!overview) return overview.error();
   auto current = members(sys, existing, left());
   if (!current) return current.error();
-  const auto cluster = overview->value("cluster_name", std::string{});
-  const auto machine = overview->value("machine", std::string{});
+  // A peer's answer is data: a field of another type is "not reported", never a throw.
+  auto text = [&](const char* key) {
+    auto it = overview->find(key);
+    return it != overview->end() && it->is_string() ? it->get<std::string>() : std::string{};
+  };
+  const auto cluster = text("cluster_name");
+  const auto machine = text("machine_name");
   if (cluster.empty() || machine.empty())
     return make_api_error(api_errc::invalid_argument, existing.to_string() + " reports no cluster name or machine");
   auto initial = current->members;

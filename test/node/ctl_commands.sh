@@ -21,6 +21,7 @@ trap cleanup EXIT
 fail() {
   echo "FAILED: $*" >&2
   for n in n1 n2 n3; do [[ -f $work/$n.log ]] && tail -3 "$work/$n.log" >&2; done
+  [[ -f $work/ctl.log ]] && tail -5 "$work/ctl.log" >&2
   exit 1
 }
 
@@ -112,7 +113,8 @@ ctl 0 members k3@n3
 check '.members | length' 3 "members after remove"
 ctl 0 overview k1@n1
 check '.members["k2@n2"].cluster_name' kv "overview"
-check '.members["k2@n2"].machine' kv "overview's machine"
+check '.members["k2@n2"].machine_name' kv "overview's machine name"
+check '.members["k2@n2"].machine.keys' 1 "the kv machine's own overview"
 ctl 0 metrics k1@n1
 [[ $(field '.metrics["k3@n3"].last_applied') -ge 5 ]] || fail "metrics: $out"
 

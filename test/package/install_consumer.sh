@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the build into a temporary prefix (cmake --install) and uses it as a project of
-# its own would: examples/quick_start.cpp through find_package(ra MAJOR.MINOR) and ra::ra,
+# its own would: examples/quick_start.cpp and a metrics consumer (ra/prometheus.hpp: a
+# system's /metrics served and fetched) through find_package(ra MAJOR.MINOR) and ra::ra,
 # examples/kv_actor.cpp through pkg-config; both programs run (they check their results).
 # Also: only include/ra/ is installed as headers, and libra's SONAME carries MAJOR.MINOR.
 # Usage: install_consumer.sh SOURCE_DIR BUILD_DIR VERSION CXX
@@ -29,6 +30,7 @@ found=$(sed -n 's/^ra_DIR:PATH=//p' "$tmp/consumer/CMakeCache.txt")
 [[ $found == "$prefix"/* ]] || { echo "find_package found ra in '$found', not in $prefix"; exit 1; }
 cmake --build "$tmp/consumer" -j "${JOBS:-1}"
 "$tmp/consumer/quick_start"
+"$tmp/consumer/metrics_consumer"
 
 echo "== pkg-config ra: kv_actor"
 export PKG_CONFIG_PATH=$libdir/pkgconfig

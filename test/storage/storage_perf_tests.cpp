@@ -220,14 +220,16 @@ TEST_CASE("mem_table: behaves like the deque it replaced and frees memory when e
   t.drop_through(index_t{next});
   CHECK(t.empty());
   CHECK(t.find(index_t{1}) == nullptr);
+  CHECK(t.memory_bytes() == 0);  // the entries' vector and every payload given back
   // A fresh log after a snapshot install.
   t.append(make_entries(5000, 5002, 9));
   CHECK(t.first_index() == index_t{5000});
   t.append(make_entries(6000, 6001, 9));  // past last + 1: cleared first
   CHECK(t.size() == 2);
   CHECK(t.first_index() == index_t{6000});
-  // The whole table (not its entries) is three words; an empty one owns no heap.
-  CHECK(sizeof(mem_table) <= 4 * sizeof(void*));
+  // The whole table (not its entries) is five words: the vector, the head and the payload
+  // byte count that makes memory_bytes() O(1) for a metrics scrape; an empty one owns no heap.
+  CHECK(sizeof(mem_table) <= 5 * sizeof(void*));
 }
 
 namespace {
