@@ -69,11 +69,20 @@ expected<void, std::string> validate(const log_config& c) {
 expected<void, std::string> apply_log_config(const log_config& c) {
   if (auto ok = validate(c); !ok) return ok;
   spdlog::sink_ptr sink;
+  if (c.sink == "syslog") {
+    // A syslog sink closes the process's syslog connection (closelog) when it is destroyed:
+    // an old one released after the new sink's openlog would reset the ident. So the old
+    // logger goes first (a syslog sink cannot fail to open: nothing to fall back to).
+    spdlog::set_default_logger(std::make_shared<spdlog::logger>("ra-switching"));
+    spdlog::drop("ra");
+  }
   try {
     if (c.sink == "file")
       sink = std::make_shared<spdlog::sinks::rotating_file_sink_mt>(c.file, c.max_file_bytes, c.max_files);
     else if (c.sink == "syslog")
-      sink = std::make_shared<spdlog::sinks::syslog_sink_mt>(c.syslog_ident, 0, LOG_USER, false);
+      // enable_formatting: the json format applies to syslog too (without it the sink
+      // sends the bare message whatever the formatter).
+      sink = std::make_shared<spdlog::sinks::syslog_sink_mt>(c.syslog_ident, 0, LOG_USER, true);
     else
       sink = std::make_shared<spdlog::sinks::stderr_color_sink_mt>();
   } catch (const spdlog::spdlog_ex& ex) {

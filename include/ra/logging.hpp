@@ -29,7 +29,8 @@ struct log_config {
   /// sink syslog: the ident every line is sent with.
   std::string syslog_ident = "ra";
   /// "text": "2024-05-01T12:00:00.123 [info] [n1] message"; "json": one object per
-  /// line, {"time": ..., "level": ..., "message": ...} (the message escaped).
+  /// line, {"time": ..., "level": ..., "message": ...} (the message escaped). To syslog,
+  /// "text" sends the message alone (syslog adds time and level), "json" the object.
   std::string format = "text";
 };
 

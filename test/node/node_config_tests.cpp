@@ -2,7 +2,12 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <fstream>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
 
 #include "test/actors/runtime_fixture.hpp"
 #include "actors/node_link.hpp"
@@ -154,6 +159,49 @@ TEST_CASE("logging: a rotating log file gets lines naming the system, rotated at
   REQUIRE_FALSE(refused);
   CHECK(refused.error().message.find("cannot open log file") != std::string::npos);
   log_to_stderr("warn");
+}
+
+TEST_CASE("logging: the json format writes one parseable object per line, the message escaped", "[node]") {
+  test::temp_dir dir;
+  log_config lc;
+  lc.level = "info";
+  lc.sink = "file";
+  lc.file = dir.path() + "/ra.json.log";
+  lc.format = "json";
+  const std::string awkward = "quote \" backslash \\ newline\n tab\t bell\a end";
+  {
+    auto cfg = test::make_config("loggedj", dir.path() + "/data");
+    cfg.logging = lc;
+    auto sys = ra::system::start(std::move(cfg));
+    REQUIRE(sys);
+    spdlog::warn("[loggedj] {}", awkward);
+    spdlog::debug("[loggedj] below the level: not written");
+    (*sys)->stop();
+  }
+  spdlog::default_logger()->flush();
+  std::ifstream in{lc.file};
+  std::string line;
+  std::vector<nlohmann::json> lines;
+  while (std::getline(in, line)) {
+    auto j = nlohmann::json::parse(line, nullptr, false);
+    INFO("line: " << line);
+    REQUIRE_FALSE(j.is_discarded());
+    REQUIRE(j.contains("time"));
+    REQUIRE(j.contains("level"));
+    REQUIRE(j["message"].is_string());
+    lines.push_back(std::move(j));
+  }
+  log_to_stderr("warn");
+  auto with = [&](const std::string& message) {
+    return std::find_if(lines.begin(), lines.end(), [&](const nlohmann::json& j) { return j["message"] == message; });
+  };
+  REQUIRE(with("[loggedj] " + awkward) != lines.end());
+  CHECK((*with("[loggedj] " + awkward))["level"] == "warning");
+  const bool runtime_line = std::any_of(lines.begin(), lines.end(), [](const nlohmann::json& j) {
+    return j["message"].get<std::string>().rfind("[loggedj] system started", 0) == 0;
+  });
+  CHECK(runtime_line);  // the runtime's own line, naming the system
+  CHECK(with("[loggedj] below the level: not written") == lines.end());
 }
 
 TEST_CASE("node config: a file that is missing or not JSON", "[node]") {
