@@ -376,11 +376,16 @@ void on_meta_durable(server_actor* self, uint64_t seq) {
   auto writes = std::move(st.deferred_wal_writes);
   st.deferred_wal_writes.clear();
   for (auto& w : writes) st.sink->write(w.uid, std::move(w.entries), w.starts_new_log);
-  while (!st.deferred.empty() && !st.awaiting_meta && !st.stopping) {
-    auto a = std::move(st.deferred.front());
-    st.deferred.pop_front();
+  // By index: an action executed here may append to st.deferred (another vote).
+  size_t done = 0;
+  while (done < st.deferred.size() && !st.awaiting_meta && !st.stopping) {
+    auto a = std::move(st.deferred[done++]);
     execute(self, a);
   }
+  if (done == st.deferred.size())
+    std::vector<action>{}.swap(st.deferred);  // gives the memory back
+  else
+    st.deferred.erase(st.deferred.begin(), st.deferred.begin() + static_cast<std::ptrdiff_t>(done));
   if (st.stopping) return;
   st.srv->set_time(now_ms());
   run_actions(self);
