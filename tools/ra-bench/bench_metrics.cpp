@@ -153,6 +153,11 @@ json a2_overhead(const metrics_bench_options& o, run_frame& frame) {
   auto ids = cluster_ids("a2", sys->name());
   auto r = ra::start_cluster(*sys, "a2", bench_machine, ids, std::chrono::seconds(30));
   if (!r) throw std::runtime_error("start_cluster: " + r.error().to_string());
+  size_t idle = 0;
+  if (o.a2_idle_clusters > 0) {
+    frame.progress("a2: starting " + thousands(o.a2_idle_clusters) + " idle clusters beside it");
+    idle = start_clusters(*sys, o.a2_idle_clusters);
+  }
   std::vector<double> without, with, ratios;
   for (size_t round = 0; round < o.rounds; ++round) {
     // Alternate the order so that a drift over the run does not favour one side.
@@ -175,6 +180,8 @@ json a2_overhead(const metrics_bench_options& o, run_frame& frame) {
           {"with_ops_per_s", to_json(spread_of(with))},
           {"with_over_without", to_json(spread_of(ratios))},
           {"scrape_interval_ms", o.scrape_interval_ms},
+          {"idle_clusters", idle},
+          {"servers_scraped", 3 * (idle + 1)},
           {"seconds_per_measurement", o.run.seconds}};
 }
 
@@ -186,6 +193,8 @@ void add_metrics_options(CLI::App& sub, metrics_bench_options& o) {
   sub.add_option("--scrapes", o.scrapes, "scrapes timed (default 3)");
   sub.add_option("--rounds", o.rounds, "A2 measurements without and with metrics (default 3 each)");
   sub.add_option("--scrape-interval-ms", o.scrape_interval_ms, "scrape period during A2 (default 1000)");
+  sub.add_option("--a2-idle-clusters", o.a2_idle_clusters,
+                 "idle 3-member clusters running beside A2's, scraped with it (default 0)");
 }
 
 int run_metrics_bench(const metrics_bench_options& o) {
@@ -202,7 +211,8 @@ int run_metrics_bench(const metrics_bench_options& o) {
             << s(scrape["system_metrics_seconds"], 1000) << " ms, Collect() (with it) "
             << s(scrape["collect_seconds"], 1000) << " ms, text serialisation " << s(scrape["serialize_seconds"], 1000)
             << " ms\n"
-            << "metrics: A2 16 B without metrics " << s(a2["without_ops_per_s"], 1) << " ops/s, scraped every "
+            << "metrics: A2 16 B (" << thousands(a2["servers_scraped"].get<double>())
+            << " servers in the system) without metrics " << s(a2["without_ops_per_s"], 1) << " ops/s, scraped every "
             << o.scrape_interval_ms << " ms " << s(a2["with_ops_per_s"], 1) << " ops/s; with / without "
             << s(a2["with_over_without"], 1) << "\n";
   frame.write_json({{"clusters", o.clusters}, {"scrapes", o.scrapes}, {"rounds", o.rounds}},

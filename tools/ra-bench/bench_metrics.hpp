@@ -16,6 +16,9 @@ struct metrics_bench_options {
   size_t scrapes = 3;
   size_t rounds = 3;
   size_t scrape_interval_ms = 1000;
+  /// Idle 3-member clusters beside A2's (each scrape then covers them too): the cost of
+  /// metrics for a node that runs many servers, not just A2's three.
+  size_t a2_idle_clusters = 0;
 };
 
 void add_metrics_options(CLI::App& sub, metrics_bench_options& o);
