@@ -18,6 +18,27 @@ using namespace ra;
 
 namespace {
 
+/// A file sink at `file` (level info, text format).
+log_config file_log(const std::string& file) {
+  log_config lc;
+  lc.level = "info";
+  lc.sink = "file";
+  lc.file = file;
+  return lc;
+}
+
+/// Starts a system named `name` logging with `lc`, runs `body`, stops it, flushes the log.
+template <class F>
+void run_logged(const std::string& name, const std::string& data_dir, const log_config& lc, F&& body) {
+  auto cfg = test::make_config(name, data_dir);
+  cfg.logging = lc;
+  auto sys = ra::system::start(std::move(cfg));
+  REQUIRE(sys);
+  body();
+  (*sys)->stop();
+  spdlog::default_logger()->flush();
+}
+
 std::string error_of(const std::string& text) {
   auto c = parse_node_config(nlohmann::json::parse(text));
   return c ? std::string{"(parsed)"} : c.error();
@@ -125,21 +146,12 @@ TEST_CASE("node config: the log and metrics settings are read and checked", "[no
 
 TEST_CASE("logging: a rotating log file gets lines naming the system, rotated at its size", "[node]") {
   test::temp_dir dir;
-  log_config lc;
-  lc.level = "info";
-  lc.sink = "file";
-  lc.file = dir.path() + "/ra.log";
+  log_config lc = file_log(dir.path() + "/ra.log");
   lc.max_file_bytes = 4096;
   lc.max_files = 2;
-  {
-    auto cfg = test::make_config("logged1", dir.path() + "/data");
-    cfg.logging = lc;
-    auto sys = ra::system::start(std::move(cfg));
-    REQUIRE(sys);
+  run_logged("logged1", dir.path() + "/data", lc, [] {
     for (int i = 0; i < 60; ++i) spdlog::info("[logged1] filler line {} to make the file rotate once", i);
-    (*sys)->stop();
-  }
-  spdlog::default_logger()->flush();
+  });
   auto read = [](const std::string& path) {
     std::ifstream in{path};
     return std::string{std::istreambuf_iterator<char>{in}, {}};
@@ -163,22 +175,13 @@ TEST_CASE("logging: a rotating log file gets lines naming the system, rotated at
 
 TEST_CASE("logging: the json format writes one parseable object per line, the message escaped", "[node]") {
   test::temp_dir dir;
-  log_config lc;
-  lc.level = "info";
-  lc.sink = "file";
-  lc.file = dir.path() + "/ra.json.log";
+  log_config lc = file_log(dir.path() + "/ra.json.log");
   lc.format = "json";
   const std::string awkward = "quote \" backslash \\ newline\n tab\t bell\a end";
-  {
-    auto cfg = test::make_config("loggedj", dir.path() + "/data");
-    cfg.logging = lc;
-    auto sys = ra::system::start(std::move(cfg));
-    REQUIRE(sys);
+  run_logged("loggedj", dir.path() + "/data", lc, [&] {
     spdlog::warn("[loggedj] {}", awkward);
     spdlog::debug("[loggedj] below the level: not written");
-    (*sys)->stop();
-  }
-  spdlog::default_logger()->flush();
+  });
   std::ifstream in{lc.file};
   std::string line;
   std::vector<nlohmann::json> lines;
