@@ -109,7 +109,9 @@ TEST_CASE("actors: a vote that does not become durable is never acted on", "[act
   fs.set_rule([](std::string_view op, const std::string& path) {
     return op == "sync" && path.ends_with("/meta.log") ? EIO : 0;
   });
-  (void)transfer_leadership(**sys, leader, target, 2s);
+  // The transfer is refused (not_up_to_date) until `target` has acknowledged the leader's
+  // last entry, which the add above did not wait for: ask until the leader accepts.
+  CHECK(eventually([&] { return transfer_leadership(**sys, leader, target, 2s).has_value(); }));
   CHECK(eventually([&] { return !members(**sys, target, 200ms); }));  // it stopped
   // The old leader leads on in its term once the transfer has timed out.
   CHECK(eventually([&] {
