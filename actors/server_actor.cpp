@@ -184,45 +184,48 @@ caf::result<Reply> refused(gate_result g) {
 /// them now; a call it lets through goes to the core, which takes it (leader) or answers
 /// it (not_leader with the leader as hint, stopped, ...): the protocol stays in the core.
 template <class Hold>
-auto leader_calls(server_actor* self, Hold hold) {
+auto leader_calls(server_actor* self, Hold) {
+  // Hold is a stateless lambda: each handler builds its own instead of capturing one, so
+  // a handler holds only `self` (a behaviour is ~45 handlers, built per server).
+  static_assert(std::is_empty_v<Hold>);
   return std::make_tuple(
-    [self, hold](command_atom, const shared_bytes& payload, uint8_t mode) -> caf::result<command_result> {
-      if (auto g = gate(self, hold); g != gate_result::take) return refused<command_result>(g);
+    [self](command_atom, const shared_bytes& payload, uint8_t mode) -> caf::result<command_result> {
+      if (auto g = gate(self, Hold{}); g != gate_result::take) return refused<command_result>(g);
       return take_command(self, payload, mode);
     },
-    [self, hold](pipeline_atom, const shared_bytes& payload, uint64_t correlation, uint8_t priority,
-                 const caf::actor& notify) -> caf::result<void> {
-      auto g = gate(self, hold);
+    [self](pipeline_atom, const shared_bytes& payload, uint64_t correlation, uint8_t priority,
+           const caf::actor& notify) -> caf::result<void> {
+      auto g = gate(self, Hold{});
       if (g == gate_result::postponed) return caf::skip;
       if (g == gate_result::take) take_pipeline(self, payload, correlation, priority, notify);
       return {};
     },
-    [self, hold](query_atom, const query_msg& q) -> caf::result<query_result> {
+    [self](query_atom, const query_msg& q) -> caf::result<query_result> {
       // A local query reads this member's own state: every role answers it at once.
-      auto hold_query = [&](server_actor* s) { return q.kind != query_kind::local && hold(s); };
+      auto hold_query = [&](server_actor* s) { return q.kind != query_kind::local && Hold{}(s); };
       if (auto g = gate(self, hold_query); g != gate_result::take) return refused<query_result>(g);
       return take_query(self, q);
     },
-    [self, hold](named_query_atom, uint8_t raw_kind, const std::string& name,
-                 const shared_bytes& arg) -> caf::result<named_query_result> {
+    [self](named_query_atom, uint8_t raw_kind, const std::string& name,
+           const shared_bytes& arg) -> caf::result<named_query_result> {
       auto kind = query_kind_of(raw_kind);
       if (!kind) return caf::make_error(caf::sec::invalid_argument);
-      auto hold_query = [&](server_actor* s) { return *kind != query_kind::local && hold(s); };
+      auto hold_query = [&](server_actor* s) { return *kind != query_kind::local && Hold{}(s); };
       if (auto g = gate(self, hold_query); g != gate_result::take) return refused<named_query_result>(g);
       return take_named_query(self, *kind, name, arg);
     },
-    [self, hold](membership_atom, uint8_t op, const member& target) -> caf::result<command_result> {
-      if (auto g = gate(self, hold); g != gate_result::take) return refused<command_result>(g);
+    [self](membership_atom, uint8_t op, const member& target) -> caf::result<command_result> {
+      if (auto g = gate(self, Hold{}); g != gate_result::take) return refused<command_result>(g);
       return take_request(self, [&](server& s, client_ref from) {
         s.handle_membership(membership_request{from, static_cast<membership_op>(op), target});
       });
     },
-    [self, hold](transfer_atom, const server_id& target) -> caf::result<command_result> {
-      if (auto g = gate(self, hold); g != gate_result::take) return refused<command_result>(g);
+    [self](transfer_atom, const server_id& target) -> caf::result<command_result> {
+      if (auto g = gate(self, Hold{}); g != gate_result::take) return refused<command_result>(g);
       return take_request(self, [&](server& s, client_ref from) { s.handle_transfer_leadership(from, target); });
     },
-    [self, hold](delete_cluster_atom) -> caf::result<command_result> {
-      if (auto g = gate(self, hold); g != gate_result::take) return refused<command_result>(g);
+    [self](delete_cluster_atom) -> caf::result<command_result> {
+      if (auto g = gate(self, Hold{}); g != gate_result::take) return refused<command_result>(g);
       return take_request(self, [&](server& s, client_ref from) { s.handle_delete_cluster(from); });
     });
 }
@@ -244,8 +247,10 @@ auto common(server_actor* self) {
     peer_handler<timeout_now_rpc>(self),
     [self](ready_atom) -> ready_result {
       // A server that could not start answers its starter, then goes.
-      if (!self->state.init_status) self->quit(caf::exit_reason::normal);
-      return ready_result{self->state.init_status};
+      auto& st = self->state;
+      if (!st.init_error) return ready_result{expected<void, api_error>{}};
+      self->quit(caf::exit_reason::normal);
+      return ready_result{expected<void, api_error>{unexpected{*st.init_error}}};
     },
     [self](timer_atom, uint8_t kind, uint64_t gen) {
       if (kind < self->state.timer_gen.size() && gen == self->state.timer_gen[kind])
@@ -300,9 +305,9 @@ auto common(server_actor* self) {
         r.has_core = true;
         r.core = st.srv->overview();
       }
-      r.uid = st.cfg.uid;
-      r.cluster_name = st.cfg.server.cluster_name;
-      r.machine = st.cfg.machine;
+      r.uid = st.uid;
+      if (st.srv) r.cluster_name = st.srv->config().cluster_name;
+      r.machine = st.machine;
       return r;
     },
     [self](flush_atom) { with_server(self, [&](server& s) { s.handle_flush_commands(); }); },
@@ -411,18 +416,19 @@ namespace {
 
 /// Opens the log, builds the machine and the core; on failure says why, with
 /// api_errc::invalid_argument for an unknown machine and api_errc::storage otherwise.
-expected<void, api_error> init_server(server_actor* self, std::vector<log_entry> wal_entries) {
+expected<void, api_error> init_server(server_actor* self, persisted_server_config& cfg,
+                                      std::vector<log_entry> wal_entries) {
   auto& st = self->state;
   auto& core = *st.core;
   machine_factory factory;
   {
     std::lock_guard lk{core.mx};
-    if (auto it = core.machines.find(st.cfg.machine); it != core.machines.end()) factory = it->second;
+    if (auto it = core.machines.find(cfg.machine); it != core.machines.end()) factory = it->second;
   }
-  if (!factory) return make_api_error(api_errc::invalid_argument, "unknown machine '" + st.cfg.machine + "'");
+  if (!factory) return make_api_error(api_errc::invalid_argument, "unknown machine '" + cfg.machine + "'");
   std::unique_ptr<machine> m;
   try {
-    m = factory(st.cfg.machine_args);
+    m = factory(cfg.machine_args);
   } catch (const std::exception& e) {
     return make_api_error(api_errc::storage, std::string("machine factory failed: ") + e.what());
   }
@@ -430,8 +436,8 @@ expected<void, api_error> init_server(server_actor* self, std::vector<log_entry>
   st.sink = std::make_unique<actor_wal_sink>(self, core.wal);
   st.worker = std::make_unique<actor_snapshot_worker>(self);
   durable_log_config lc;
-  lc.uid = st.cfg.uid;
-  lc.dir = core.server_dir(st.cfg.uid);
+  lc.uid = cfg.uid;
+  lc.dir = core.server_dir(cfg.uid);
   lc.segments = core.segments;
   lc.max_open_segments = core.max_open_segments;
   std::vector<invalid_snapshot> skipped;
@@ -440,12 +446,12 @@ expected<void, api_error> init_server(server_actor* self, std::vector<log_entry>
   st.log = std::move(*log);
   st.log->set_snapshot_worker(st.worker.get());
   for (auto& s : skipped) spdlog::warn("[{}] skipped invalid snapshot {}: {}", st.tag, s.path, s.reason);
-  server_meta meta = core.meta->get(st.cfg.uid);  // never waits for the meta writer's syncs
+  server_meta meta = core.meta->get(cfg.uid);  // never waits for the meta writer's syncs
   // A runtime policy rather than part of the stored config: the system's setting applies
   // to restarted servers too.
-  st.cfg.server.batch_commands = core.defaults.batch_commands;
+  cfg.server.batch_commands = core.defaults.batch_commands;
   try {
-    st.srv = std::make_unique<server>(st.cfg.server, *st.log, std::move(m),
+    st.srv = std::make_unique<server>(std::move(cfg.server), *st.log, std::move(m),
                                       durable_meta{meta.current_term, meta.voted_for});
   } catch (const std::exception& e) {
     return make_api_error(api_errc::storage, std::string("recovery failed: ") + e.what());
@@ -475,10 +481,13 @@ server_behavior server_main(server_actor* self, std::shared_ptr<system_core> cor
                           std::vector<log_entry> wal_entries) {
   auto& st = self->state;
   st.core = std::move(core);
-  st.cfg = std::move(cfg);
-  st.tag = st.cfg.server.cluster_name + "/" + st.cfg.server.id.to_string();
-  st.postpone_bound = postpone_bound(st.cfg.server);
-  st.init_status = init_server(self, std::move(wal_entries));
+  st.uid = cfg.uid;
+  st.machine = cfg.machine;
+  const std::string name = cfg.server.id.name;
+  st.tag = cfg.server.cluster_name + "/" + cfg.server.id.to_string();
+  st.postpone_bound = postpone_bound(cfg.server);
+  if (auto started = init_server(self, cfg, std::move(wal_entries)); !started)
+    st.init_error = std::make_unique<api_error>(std::move(started.error()));
   self->set_down_handler([self](caf::down_msg& m) {
     auto& st = self->state;
     // One actor may be watched for several reasons (a pipelining client that is also a
@@ -534,11 +543,11 @@ server_behavior server_main(server_actor* self, std::shared_ptr<system_core> cor
     fail_waiters(self->state);
     return caf::make_error(caf::exit_reason::unhandled_exception);
   });
-  st.metrics = key_metrics_for(st.core->name, st.cfg.server.id.name, st.cfg.uid);
+  st.metrics = key_metrics_for(st.core->name, name, st.uid);
   if (st.srv) carry_counters(*st.srv, st.metrics->read());
   st.metrics->running.store(true);
-  self->attach_functor([core = st.core, name = st.cfg.server.id.name, addr = self->address(),
-                        metrics = st.metrics, uid = st.cfg.uid, del = st.delete_on_exit] {
+  self->attach_functor([core = st.core, name, addr = self->address(), metrics = st.metrics, uid = st.uid,
+                        del = st.delete_on_exit] {
     metrics->running.store(false);
     core->forget_actor(name, addr);
     core->take_stop_request(addr);  // a stop that asked for this exit is done
@@ -548,8 +557,8 @@ server_behavior server_main(server_actor* self, std::shared_ptr<system_core> cor
         spdlog::error("[{}] deleting the data of {}: {}", core->name, name, del.error().message);
     }
   });
-  if (!st.init_status) {
-    spdlog::error("[{}] cannot start: {}", st.tag, st.init_status.error().message);
+  if (st.init_error) {
+    spdlog::error("[{}] cannot start: {}", st.tag, st.init_error->message);
     return follower(self);  // answers the starter's ready request, then goes
   }
   with_server(self, [](server&) {});  // actions from recovery (timers, role)

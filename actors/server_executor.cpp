@@ -119,7 +119,7 @@ void execute(server_actor* self, action& a) {
       },
       [&](persist_meta_action& p) {
         // Everything after this waits until the meta writer says the vote is durable.
-        meta_vote_msg m{++st.meta_seq, st.cfg.uid, p.term, p.voted_for.has_value(),
+        meta_vote_msg m{++st.meta_seq, st.uid, p.term, p.voted_for.has_value(),
                         p.voted_for.value_or(server_id{})};
         st.awaiting_meta = m.seq;
         send_untyped(self, st.core->meta_writer, meta_vote_atom::value, std::move(m));

@@ -59,15 +59,19 @@ class actor_snapshot_worker final : public snapshot_worker {
 
 struct server_state {
   std::shared_ptr<system_core> core;
-  persisted_server_config cfg;
+  // Of the stored config (persisted_server_config, ~300 bytes) only what the shell needs
+  // after the start: the core keeps its server_config.
+  std::string uid;      ///< names the server's data directory and meta store entry
+  std::string machine;  ///< the machine's registered name (overview)
   std::string tag;  ///< "cluster/name@node" for log lines
   // Destroyed in reverse order: the server before its log, the log before its sink.
   std::unique_ptr<actor_wal_sink> sink;
   std::unique_ptr<actor_snapshot_worker> worker;
   std::unique_ptr<durable_log> log;
   std::unique_ptr<server> srv;
-  /// Set by init_server: whether the server could start.
-  expected<void, api_error> init_status;
+  /// Set by init_server when the server could not start: why (a pointer: a server that
+  /// started pays 8 bytes for it, not an api_error's size).
+  std::unique_ptr<api_error> init_error;
   bool initializing = true;
   bool stopping = false;
   std::array<uint64_t, 4> timer_gen{};  ///< per timer_kind: ticks with an older number are stale
