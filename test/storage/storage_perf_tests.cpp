@@ -1,6 +1,6 @@
 // Behaviour added for performance (issue 5), each with a test that fails if it is wrong:
 // terms served from memory (no file opened, same answers as the files), the mem table's
-// vector storage, the WAL actor's group-commit window (never an ack before the sync),
+// chunked storage, the WAL actor's group-commit window (never an ack before the sync),
 // and batched server-config saving (the syncs every config needs, in the right order).
 #include <catch2/catch.hpp>
 
@@ -10,6 +10,7 @@
 #include <deque>
 #include <map>
 #include <mutex>
+#include <random>
 #include <thread>
 
 #include <caf/all.hpp>
@@ -227,9 +228,92 @@ TEST_CASE("mem_table: behaves like the deque it replaced and frees memory when e
   t.append(make_entries(6000, 6001, 9));  // past last + 1: cleared first
   CHECK(t.size() == 2);
   CHECK(t.first_index() == index_t{6000});
-  // The whole table (not its entries) is five words: the vector, the head and the payload
-  // byte count that makes memory_bytes() O(1) for a metrics scrape; an empty one owns no heap.
+  // The whole table (not its entries) is five words: the chunks, the head and slot count,
+  // and the payload byte count that make memory_bytes() O(1) for a metrics scrape; an
+  // empty one owns no heap.
   CHECK(sizeof(mem_table) <= 5 * sizeof(void*));
+}
+
+TEST_CASE("mem_table: a large table across many chunks matches the model under random cuts", "[storage][mem_table]") {
+  // Thousands of entries (several max_chunk chunks) appended in batches of random size,
+  // with overwrites, truncations and releases that land anywhere, chunk boundaries too.
+  const uint32_t seed = GENERATE(1u, 2u, 3u, 4u);
+  INFO("seed " << seed);
+  std::mt19937 rng{seed};
+  auto pick = [&](uint64_t lo, uint64_t hi) { return std::uniform_int_distribution<uint64_t>{lo, hi}(rng); };
+  mem_table t;
+  std::deque<log_entry> model;
+  uint64_t term = 1;
+  auto check_same = [&] {
+    REQUIRE(t.size() == model.size());
+    REQUIRE(t.empty() == model.empty());
+    if (model.empty()) {
+      REQUIRE(t.memory_bytes() == 0);
+      return;
+    }
+    REQUIRE(t.first_index() == model.front().index);
+    REQUIRE(t.last_index() == model.back().index);
+    REQUIRE(t.find(model.front().index - 1) == nullptr);
+    REQUIRE(t.find(model.back().index + 1) == nullptr);
+    uint64_t payloads = 0;
+    for (auto& e : model) {
+      auto found = t.find(e.index);
+      REQUIRE(found);
+      REQUIRE(*found == e);
+      payloads += e.payload.size();
+    }
+    REQUIRE(t.memory_bytes() >= model.size() * sizeof(log_entry) + payloads);
+  };
+  for (int step = 0; step < 400; ++step) {
+    const uint64_t last = model.empty() ? 0 : model.back().index.value;
+    const uint64_t first = model.empty() ? 1 : model.front().index.value;
+    switch (pick(0, 9)) {
+      case 0: {  // overwrite a suffix from anywhere in the table, in a new term
+        if (model.empty()) break;
+        const uint64_t from = pick(first, last);
+        auto es = make_entries(from, from + pick(0, 50), ++term);
+        t.append(es);
+        while (!model.empty() && model.back().index.value >= from) model.pop_back();
+        model.insert(model.end(), es.begin(), es.end());
+        break;
+      }
+      case 1: {  // drop a prefix (a snapshot, or segments took it)
+        if (model.empty()) break;
+        const uint64_t upto = pick(first, last);
+        t.drop_through(index_t{upto});
+        while (!model.empty() && model.front().index.value <= upto) model.pop_front();
+        break;
+      }
+      case 2: {  // release a prefix only where the terms match (segments took it)
+        if (model.empty()) break;
+        const uint64_t upto = pick(first, last);
+        const uint64_t stale = pick(first, last + 1);  // from here on the segments hold other terms
+        t.release_through(index_t{upto}, [&](index_t i) -> std::optional<term_t> {
+          if (i.value >= stale) return term_t{0};
+          return model[i.value - first].term;
+        });
+        while (!model.empty() && model.front().index.value <= upto && model.front().index.value < stale) model.pop_front();
+        break;
+      }
+      case 3: {  // truncate a suffix
+        if (model.empty()) break;
+        const uint64_t from = pick(first, last);
+        t.truncate_from(index_t{from});
+        while (!model.empty() && model.back().index.value >= from) model.pop_back();
+        break;
+      }
+      default: {  // append a batch of random size (sometimes one entry, sometimes thousands)
+        const uint64_t n = pick(0, 3) == 0 ? pick(500, 3000) : pick(1, 40);
+        auto es = make_entries(last + 1, last + n, term);
+        t.append(es);
+        model.insert(model.end(), es.begin(), es.end());
+      }
+    }
+    check_same();
+  }
+  t.drop_through(index_t{model.empty() ? 0 : model.back().index.value});
+  CHECK(t.empty());
+  CHECK(t.memory_bytes() == 0);
 }
 
 namespace {
