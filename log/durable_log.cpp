@@ -1,5 +1,6 @@
 #include "log/durable_log.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <limits>
 #include <stdexcept>
@@ -168,6 +169,12 @@ log_status durable_log::read(index_t from, index_t to, size_t max_count, std::ve
     return unexpected{log_error{log_error::kind::compacted,
                                 "entries up to " + std::to_string(snapshot_index().value) + " are in the snapshot"}};
   auto unreadable = [](std::string why) { return unexpected{log_error{log_error::kind::unreadable, std::move(why)}}; };
+  // Every entry in [from, to] up to max_count is read (or the read fails): room for them
+  // at once, not a reallocation (with a copy of every entry) per doubling.
+  // (Geometric still: a caller that reads into one vector again and again must not
+  // reallocate on every call.)
+  const size_t need = out.size() + std::min<uint64_t>(to.value - from.value + 1, max_count);
+  if (need > out.capacity()) out.reserve(std::max(need, 2 * out.capacity()));
   size_t added = 0;
   for (auto i = from; i <= to && added < max_count; ++i) {
     if (auto e = mem_.find(i)) {
