@@ -179,6 +179,36 @@ TEST_CASE("durable_log: term_at matches a reopened log after roll-overs, overwri
   CHECK(log.segments().open_readers() == 0);
 }
 
+namespace {
+
+/// The table holds exactly the model's entries: the same bounds, every entry found and
+/// equal, nothing found just outside, and its memory at least what those entries need
+/// (none at all when empty).
+void require_matches(const mem_table& t, const std::deque<log_entry>& model) {
+  REQUIRE(t.size() == model.size());
+  REQUIRE(t.empty() == model.empty());
+  if (model.empty()) {
+    REQUIRE(t.first_index() == index_t{0});
+    REQUIRE(t.last_index() == index_t{0});
+    REQUIRE(t.memory_bytes() == 0);
+    return;
+  }
+  REQUIRE(t.first_index() == model.front().index);
+  REQUIRE(t.last_index() == model.back().index);
+  REQUIRE(t.find(model.front().index - 1) == nullptr);
+  REQUIRE(t.find(model.back().index + 1) == nullptr);
+  uint64_t payloads = 0;
+  for (auto& e : model) {
+    auto found = t.find(e.index);
+    REQUIRE(found);
+    REQUIRE(*found == e);
+    payloads += e.payload.size();
+  }
+  REQUIRE(t.memory_bytes() >= model.size() * sizeof(log_entry) + payloads);
+}
+
+}  // namespace
+
 TEST_CASE("mem_table: behaves like the deque it replaced and frees memory when empty", "[storage][mem_table]") {
   mem_table t;
   std::deque<log_entry> model;
@@ -189,16 +219,7 @@ TEST_CASE("mem_table: behaves like the deque it replaced and frees memory when e
     if (!model.empty() && first > model.back().index + 1) model.clear();
     for (auto& e : es) model.push_back(e);
   };
-  auto same = [&] {
-    REQUIRE(t.size() == model.size());
-    REQUIRE(t.first_index() == (model.empty() ? index_t{0} : model.front().index));
-    REQUIRE(t.last_index() == (model.empty() ? index_t{0} : model.back().index));
-    for (auto& e : model) {
-      auto found = t.find(e.index);
-      REQUIRE(found);
-      REQUIRE(*found == e);
-    }
-  };
+  auto same = [&] { require_matches(t, model); };
   uint64_t next = 1;
   for (int round = 0; round < 200; ++round) {
     auto es = make_entries(next, next + 9, 1 + round / 20);
@@ -244,26 +265,6 @@ TEST_CASE("mem_table: a large table across many chunks matches the model under r
   mem_table t;
   std::deque<log_entry> model;
   uint64_t term = 1;
-  auto check_same = [&] {
-    REQUIRE(t.size() == model.size());
-    REQUIRE(t.empty() == model.empty());
-    if (model.empty()) {
-      REQUIRE(t.memory_bytes() == 0);
-      return;
-    }
-    REQUIRE(t.first_index() == model.front().index);
-    REQUIRE(t.last_index() == model.back().index);
-    REQUIRE(t.find(model.front().index - 1) == nullptr);
-    REQUIRE(t.find(model.back().index + 1) == nullptr);
-    uint64_t payloads = 0;
-    for (auto& e : model) {
-      auto found = t.find(e.index);
-      REQUIRE(found);
-      REQUIRE(*found == e);
-      payloads += e.payload.size();
-    }
-    REQUIRE(t.memory_bytes() >= model.size() * sizeof(log_entry) + payloads);
-  };
   for (int step = 0; step < 400; ++step) {
     const uint64_t last = model.empty() ? 0 : model.back().index.value;
     const uint64_t first = model.empty() ? 1 : model.front().index.value;
@@ -309,7 +310,7 @@ TEST_CASE("mem_table: a large table across many chunks matches the model under r
         model.insert(model.end(), es.begin(), es.end());
       }
     }
-    check_same();
+    require_matches(t, model);
   }
   t.drop_through(index_t{model.empty() ? 0 : model.back().index.value});
   CHECK(t.empty());
