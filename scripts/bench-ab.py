@@ -9,6 +9,9 @@ alternately, round after round (the order flips each round), and every figure is
 as the median and the spread (min-max) of the per-round ratios new/base, next to the
 medians of each binary. A ratio above 1 is better for throughputs and worse for
 latencies, memory and CPU: the "better" column says which way each figure counts.
+Under the table: the raw disk limits every run measured (fdatasync/s, sequential MB/s)
+and the load average before each run, as median and range over all runs, so that a
+report says what the disk and the machine could do while it was taken.
 
 Exit status 0 (the figures are a report, not a verdict); 2 if a run failed.
 """
@@ -52,7 +55,15 @@ def run(binary, workload, args, scratch):
     if done.returncode != 0:
         sys.exit(f"bench-ab: {' '.join(cmd)} exited {done.returncode}: {done.stderr[-2000:]}")
     with open(out) as f:
-        return json.load(f)["results"]
+        return json.load(f)
+
+
+def machine_figures(doc):
+    """The run's raw disk limits and the load average it started under."""
+    limit = doc.get("raw", {}).get("limit_used", {})
+    return {"fdatasync/s": limit.get("dsync_loop_syncs_per_s"),
+            "sequential MB/s": limit.get("sequential_mb_per_s"),
+            "load average before": doc.get("machine", {}).get("load_average_before")}
 
 
 def spread(values):
@@ -78,6 +89,7 @@ def main():
             sys.exit(f"bench-ab: unknown workload {w} (a1, a2, b)")
 
     figures = {name: {"base": [], "new": []} for w in workloads for name, _, _ in FIGURES[w]}
+    machine = {}
     with tempfile.TemporaryDirectory(prefix="bench-ab-") as scratch:
         for rnd in range(args.rounds):
             order = [("base", args.base), ("new", args.new)]
@@ -85,7 +97,11 @@ def main():
                 order.reverse()
             for w in workloads:
                 for side, binary in order:
-                    results = run(binary, w, args, scratch)
+                    doc = run(binary, w, args, scratch)
+                    results = doc["results"]
+                    for name, value in machine_figures(doc).items():
+                        if value is not None:
+                            machine.setdefault(name, []).append(value)
                     for name, get, _ in FIGURES[w]:
                         figures[name][side].append(get(results))
             print(f"round {rnd + 1}/{args.rounds} done", file=sys.stderr, flush=True)
@@ -98,9 +114,12 @@ def main():
             print(f"{name:24} {statistics.median(b):14,.1f} {statistics.median(n):14,.1f}  "
                   f"{spread(ratios):25}  {'higher' if higher else 'lower'}")
     print(f"({args.rounds} rounds, alternating; base {args.base}, new {args.new})")
+    for name, values in machine.items():
+        print(f"{name} over the {len(values)} runs: median {statistics.median(values):,.1f} "
+              f"({min(values):,.1f}-{max(values):,.1f})")
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"args": vars(args), "figures": figures}, f, indent=1)
+            json.dump({"args": vars(args), "figures": figures, "machine": machine}, f, indent=1)
 
 
 if __name__ == "__main__":
