@@ -10,11 +10,18 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <limits>
 #include <map>
+#include <set>
+#include <tuple>
 #include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
+
+#include <prometheus/counter.h>
+#include <prometheus/registry.h>
+#include <prometheus/text_serializer.h>
 
 #include "test/actors/runtime_fixture.hpp"
 #include "ra/prometheus.hpp"
@@ -106,6 +113,97 @@ struct scrape {
     return found.front();
   }
 };
+
+/// The text exposition format read exactly enough to compare two writers of it: each
+/// family's HELP and TYPE, and every sample (name, unescaped labels, value).
+struct exposition {
+  std::map<std::string, std::string> help, types;
+  std::multiset<std::tuple<std::string, std::map<std::string, std::string>, double>> samples;
+
+  explicit exposition(const std::string& text) {
+    std::istringstream in{text};
+    for (std::string line; std::getline(in, line);) {
+      INFO(line);
+      if (line.empty()) continue;
+      for (auto [prefix, into] : {std::pair{"# HELP ", &help}, std::pair{"# TYPE ", &types}})
+        if (line.rfind(prefix, 0) == 0) {
+          auto rest = line.substr(7);
+          auto space = rest.find(' ');
+          REQUIRE(space != std::string::npos);
+          REQUIRE(into->emplace(rest.substr(0, space), rest.substr(space + 1)).second);  // once per family
+        }
+      if (line[0] == '#') continue;
+      size_t pos = line.find_first_of("{ ");
+      REQUIRE(pos != std::string::npos);
+      std::string name = line.substr(0, pos);
+      std::map<std::string, std::string> labels;
+      if (line[pos] == '{') {
+        ++pos;
+        while (line.at(pos) != '}') {
+          auto eq = line.find('=', pos);
+          REQUIRE(eq != std::string::npos);
+          std::string key = line.substr(pos, eq - pos);
+          REQUIRE(line.at(eq + 1) == '"');
+          std::string value;
+          for (pos = eq + 2; line.at(pos) != '"'; ++pos) {
+            if (line[pos] != '\\') {
+              value += line[pos];
+              continue;
+            }
+            const char e = line.at(++pos);
+            REQUIRE((e == '\\' || e == '"' || e == 'n'));
+            value += e == 'n' ? '\n' : e;
+          }
+          REQUIRE(labels.emplace(key, value).second);
+          ++pos;  // the closing quote
+          if (line.at(pos) == ',') ++pos;
+        }
+        ++pos;  // the closing brace
+      }
+      REQUIRE(line.at(pos) == ' ');
+      const std::string v = line.substr(pos + 1);
+      const double value = v == "+Inf" ? std::numeric_limits<double>::infinity() : std::stod(v);
+      samples.emplace(name, std::move(labels), value);
+    }
+  }
+};
+
+/// A system_metrics with awkward names (quotes, backslashes, a newline) and values.
+system_metrics awkward_metrics() {
+  system_metrics m;
+  m.system = "node \"a\"\\1";
+  m.wal.batches = 7;
+  m.wal.syncs = 6;
+  m.wal.entries = 123456789012;
+  m.wal.bytes = uint64_t{1} << 40;
+  m.wal.rollovers = 2;
+  m.wal.failed_flushes = 1;
+  m.wal.slow_syncs = 3;
+  for (size_t i = 0; i < m.wal.sync_latency_counts.size(); ++i) m.wal.sync_latency_counts[i] = i * i + 1;
+  m.wal.sync_latency_ns_sum = 1'234'567'891;
+  m.segments = {4, 1, 9};
+  for (int i = 0; i < 3; ++i) {
+    server_metrics_row row;
+    row.cluster = i == 1 ? "c\nx\\y" : "c" + std::to_string(i);
+    row.server = "s\"" + std::to_string(i);
+    row.values.commands = 100 + i;
+    row.values.commands_rejected = i;
+    row.values.elections = 2 * i;
+    row.values.term_changes = 3 + i;
+    row.values.messages_sent = 1000 * i + 1;
+    row.values.messages_received = 999 * i;
+    row.values.snapshots_written = i;
+    row.values.snapshots_installed = 1;
+    row.values.term = 5;
+    row.values.last_written_index = 77 + i;
+    row.values.commit_index = 70 + i;
+    row.values.last_applied = 69 + i;
+    row.values.memory_bytes = 4096 * (i + 1);
+    row.values.state = i == 2 ? role::leader : role::follower;
+    m.servers.push_back(row);
+  }
+  return m;
+}
 
 }  // namespace
 
@@ -206,4 +304,55 @@ TEST_CASE("metrics: an address that cannot be bound is an error naming it", "[me
   REQUIRE_FALSE(second);
   CHECK(second.error().code == api_errc::invalid_argument);
   CHECK(second.error().message.find(taken) != std::string::npos);
+}
+
+TEST_CASE("metrics: the served text has the families, labels and values of prometheus-cpp's serializer",
+          "[metrics]") {
+  const auto m = awkward_metrics();
+  const exposition direct{prometheus_text(m)};
+  const exposition reference{prometheus::TextSerializer{}.Serialize(prometheus_families(m))};
+  CHECK(direct.help == reference.help);
+  CHECK(direct.types == reference.types);
+  // The samples one has and the other lacks, as text: empty both ways.
+  auto only_in = [](const exposition& a, const exposition& b) {
+    std::vector<std::string> out;
+    for (const auto& [name, labels, value] : a.samples)
+      if (!b.samples.count({name, labels, value})) {
+        std::string l;
+        for (const auto& [k, v] : labels) l += k + "=" + v + ";";
+        out.push_back(name + "{" + l + "} " + std::to_string(value));
+      }
+    return out;
+  };
+  CHECK(only_in(direct, reference) == std::vector<std::string>{});
+  CHECK(only_in(reference, direct) == std::vector<std::string>{});
+  CHECK(direct.samples.size() == reference.samples.size());
+  // Not empty by accident: every family, and one sample per server and family.
+  CHECK(direct.types.size() == 26);
+  CHECK(direct.types.at("ra_wal_sync_seconds") == "histogram");
+  CHECK(direct.samples.count({"ra_server_leader", {{"system", m.system}, {"cluster", "c2"}, {"server", "s\"2"}}, 1.0}) == 1);
+  CHECK(direct.samples.count({"ra_server_commit_index",
+                              {{"system", m.system}, {"cluster", "c\nx\\y"}, {"server", "s\"1"}}, 71.0}) == 1);
+  // The buckets hold i * i + 1 for i = 0 .. 14: 1,015 + 15 in all.
+  CHECK(direct.samples.count({"ra_wal_sync_seconds_count", {{"system", m.system}}, 1030.0}) == 1);
+  CHECK(direct.samples.count({"ra_wal_sync_seconds_bucket", {{"system", m.system}, {"le", "+Inf"}}, 1030.0}) == 1);
+  CHECK(direct.samples.count({"ra_wal_sync_seconds_sum", {{"system", m.system}}, 1.234567891}) == 1);
+}
+
+TEST_CASE("metrics: an endpoint serves an embedder's collectables after ra's own until removed", "[metrics]") {
+  temp_dir dir;
+  auto sys = start_system("m4", dir.path());
+  auto endpoint = serve_metrics(*sys, "127.0.0.1:0");
+  REQUIRE(endpoint);
+  auto registry = std::make_shared<prometheus::Registry>();
+  auto& requests = prometheus::BuildCounter().Name("app_requests_total").Help("Requests").Register(*registry);
+  requests.Add({{"path", "/x"}}).Increment(3);
+  (*endpoint)->register_collectable(registry);
+  const scrape with{http_get_metrics((*endpoint)->port())};
+  CHECK(with.value("app_requests_total", {{"path", "/x"}}) == 3);
+  CHECK(with.value("ra_servers", {{"system", "m4"}}) == 0);
+  (*endpoint)->remove_collectable(registry);
+  const scrape without{http_get_metrics((*endpoint)->port())};
+  CHECK(without.samples.count("app_requests_total") == 0);
+  CHECK(without.value("ra_servers", {{"system", "m4"}}) == 0);
 }
