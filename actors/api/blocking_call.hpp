@@ -6,16 +6,18 @@
 //     return detail::run_blocking<done>(async::transfer_leadership, sys, timeout, id, target);
 //   }
 //
-// The call runs in a short-lived helper actor; the calling thread waits for it on a
-// scoped_actor. The helper tells the waiter (ok_atom) and quits as soon as the async call
-// reports; the waiter also monitors it: if it dies without reporting, the call ends with
-// noproc at once.
+// The call runs in a short-lived helper actor; the calling thread waits on a latch (a
+// mutex and a condition variable, no actor of its own). The helper opens the latch and
+// quits as soon as the async call reports; the latch is also attached to the helper's
+// exit: if it dies without reporting, the call ends with noproc at once.
 // The async call keeps its own timeout (on the actor clock); the wait is bounded by
 // that timeout plus blocking_grace, after which the helper is killed and the call ends
 // with api_errc::timeout. The async call runs exactly once: nothing is retried here.
 
 #include <chrono>
+#include <condition_variable>
 #include <functional>
+#include <mutex>
 #include <memory>
 #include <optional>
 #include <utility>
@@ -38,12 +40,35 @@ enum class helper_end : uint8_t {
   system_stopped,  ///< the system is stopped: nothing was started
 };
 
-/// Spawns an event-based actor that runs `start(self, waiter)` in its first activation and
-/// waits (bounded, see above) until it sends `waiter` an ok_atom (it reported) or
-/// terminates. Reporting by message, not by the helper's exit, saves the caller the wait
-/// for the helper's teardown and its down message on every call.
+/// What the calling thread of a blocking call waits on: opened once by the helper when
+/// its call reported, or by the helper's exit. Opening twice is harmless.
+class helper_latch {
+ public:
+  void open() {
+    {
+      std::lock_guard lk{mx_};
+      open_ = true;
+    }
+    cv_.notify_one();
+  }
+  /// True if opened within `limit`.
+  bool wait_for(std::chrono::milliseconds limit) {
+    std::unique_lock lk{mx_};
+    return cv_.wait_for(lk, limit, [this] { return open_; });
+  }
+
+ private:
+  std::mutex mx_;
+  std::condition_variable cv_;
+  bool open_ = false;
+};
+
+/// Spawns an event-based actor that runs `start(self, latch)` in its first activation and
+/// waits (bounded, see above) until the latch opens: the helper opened it (it reported)
+/// or it terminated. A latch rather than a scoped_actor: no second actor per call, no
+/// down message, the reporting thread wakes the caller directly.
 helper_end run_helper(system& sys, std::chrono::milliseconds timeout,
-                      std::function<void(caf::event_based_actor*, const caf::actor&)> start);
+                      std::function<void(caf::event_based_actor*, const std::shared_ptr<helper_latch>&)> start);
 
 /// The error of a blocking call whose helper ended without a result.
 api_error blocking_failure(helper_end how);
@@ -55,14 +80,14 @@ template <class T, class Start>
 result<T> blocking_call(system& sys, std::chrono::milliseconds timeout, Start start) {
   auto out = std::make_shared<std::optional<result<T>>>();
   auto how = run_helper(sys, timeout, [start = std::move(start), out](caf::event_based_actor* self,
-                                                                      const caf::actor& waiter) mutable {
-    start(self, async::callback<T>{[self, out, waiter](result<T> r) {
+                                                                      const std::shared_ptr<helper_latch>& latch) mutable {
+    start(self, async::callback<T>{[self, out, latch](result<T> r) {
             *out = std::move(r);
-            self->send(waiter, caf::ok_atom::value);  // after the write: the message orders it
+            latch->open();  // after the write: the latch's mutex orders it
             self->quit();
           }});
   });
-  // `out` is written once, before the helper's ok_atom or its exit reaches the waiter.
+  // `out` is written once, before the latch opens (the helper's report or its exit).
   if (how == helper_end::quit && out->has_value()) return std::move(**out);
   return blocking_failure(how);
 }

@@ -329,26 +329,25 @@ status delete_stopped_server(system& sys, const server_id& id) {
 // -- the blocking adapter --------------------------------------------------------------------
 
 helper_end run_helper(system& sys, ms timeout,
-                      std::function<void(caf::event_based_actor*, const caf::actor&)> start) {
+                      std::function<void(caf::event_based_actor*, const std::shared_ptr<helper_latch>&)> start) {
   if (sys.stopped()) return helper_end::system_stopped;
-  caf::scoped_actor waiter{sys.actor_system()};
-  // The waiter's handle as a spawn argument (CAF 0.17 also dereferences a null argument
-  // tuple for argument-less functors).
-  auto helper = waiter->spawn<caf::monitored>(
-    [start = std::move(start)](caf::event_based_actor* self, caf::actor waiter) -> caf::behavior {
-      start(self, waiter);
+  auto latch = std::make_shared<helper_latch>();
+  // The latch as a spawn argument (CAF 0.17 also dereferences a null argument tuple for
+  // argument-less functors).
+  auto helper = sys.actor_system().spawn(
+    [start = std::move(start)](caf::event_based_actor* self, std::shared_ptr<helper_latch> latch) -> caf::behavior {
+      start(self, latch);
       return {[](caf::ok_atom) {}};  // the helper only waits for the answers of its requests
     },
-    caf::actor_cast<caf::actor>(waiter));
+    latch);
+  // Runs at the helper's exit, or at once if it has exited already.
+  helper->attach_functor([latch] { latch->open(); });
   // Bounded, so that a helper stuck for any reason cannot block the caller forever; capped
   // so that the deadline arithmetic cannot overflow.
   constexpr ms cap = std::chrono::hours(24 * 365);
   const ms limit = timeout >= cap - blocking_grace ? cap : std::max(timeout, ms{0}) + blocking_grace;
-  bool ended = false;
-  waiter->receive([&](caf::ok_atom) { ended = true; }, [&](caf::down_msg&) { ended = true; },
-                  caf::after(limit) >> [] {});
-  if (ended) return helper_end::quit;
-  waiter->send_exit(helper, caf::exit_reason::kill);
+  if (latch->wait_for(limit)) return helper_end::quit;
+  caf::anon_send_exit(helper, caf::exit_reason::kill);
   return helper_end::timed_out;
 }
 
