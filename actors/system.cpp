@@ -170,6 +170,15 @@ result<std::unique_ptr<system>> system::start(system_config cfg) {
   s->caf_cfg_ = std::make_unique<caf::actor_system_config>();
   actors::announce_ra_types(*s->caf_cfg_);
   s->caf_cfg_->set("scheduler.max-threads", cfg.scheduler_threads);
+  // An idle CAF 0.17 worker polls its queue 100 times, then 500 times with a 50 us sleep
+  // between polls (25 ms of "moderate" polling), and only then sleeps on a condition
+  // variable that an enqueue from outside the pool (the WAL writer, the clock, a caller's
+  // thread) signals at once. With thousands of servers whose timers fire every few ms
+  // the workers never got past the moderate phase: each 50 us sleep is a wakeup (12.9 %
+  // of a core idle with 1,000 clusters), and a message arriving during one waits for its
+  // end (A1's commit path crosses threads four times). Without it: idle CPU 0.19 x,
+  // A1 p50 0.60 x, B load 1.36 x (docs/benchmarks.md). configure_caf may set it back.
+  s->caf_cfg_->set("work-stealing.moderate-poll-attempts", 0);
   if (cfg.configure_caf) cfg.configure_caf(*s->caf_cfg_);
   detail::configure_caf_distribution(*s->caf_cfg_, cfg);  // [node_link] CAF's openssl module for TLS
   // The bound on byte fields read from the wire (ra/inspect.hpp, wire_detail::load_bounded_bytes, reads it back).

@@ -88,7 +88,9 @@ struct system_config {
   storage::file_system* fs = nullptr;
   /// Adjusts the CAF configuration before the actor system is built (e.g. load the io
   /// middleman, or select CAF's deterministic test scheduler). Ra's types are already
-  /// announced when it runs.
+  /// announced when it runs, scheduler.max-threads is scheduler_threads, and
+  /// work-stealing.moderate-poll-attempts is 0 (idle workers sleep on their condition
+  /// variable at once instead of polling every 50 us for 25 ms: docs/runtime.md).
   std::function<void(caf::actor_system_config&)> configure_caf;
   /// Test hook: false spawns the WAL and segment writer as ordinary scheduled actors
   /// instead of on their own threads, so that CAF's deterministic test scheduler
