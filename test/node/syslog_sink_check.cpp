@@ -116,7 +116,8 @@ int main() {
   auto parsed = nlohmann::json::parse(brace == std::string::npos ? std::string{} : line.substr(brace), nullptr, false);
   check(!parsed.is_discarded() && parsed["message"] == "[syslogged] json \"quoted\"",
         "the json syslog message parses with the message intact: " + line);
-  ra::apply_log_config(ra::log_config{});
+  auto restored = ra::apply_log_config(ra::log_config{});
+  check(restored.has_value(), "the default logging config applies again");
 
   if (failures == 0) std::printf("syslog sink: all checks passed\n");
   return failures == 0 ? 0 : 1;
