@@ -1,5 +1,6 @@
 #include "ra/system.hpp"
 
+#include <algorithm>
 #include <filesystem>
 #include <set>
 #include <random>
@@ -399,41 +400,84 @@ status system::spawn_server(storage::persisted_server_config pc, std::vector<log
 
 status system::start_server(const std::string& cluster_name, const server_id& id, const std::string& machine,
                             std::vector<member> initial_members, std::string machine_args) {
-  if (stopped_) return make_api_error(api_errc::noproc, "system stopped");
-  if (id.node != core_->name)
-    return make_api_error(api_errc::invalid_argument, id.to_string() + " is not on node " + core_->name);
-  storage::persisted_server_config pc;
-  pc.uid = new_uid(id.name);
-  pc.server = core_->defaults;
-  pc.server.id = id;
-  pc.server.cluster_name = cluster_name;
-  pc.server.initial_members = std::move(initial_members);
-  pc.machine = machine;
-  pc.machine_args = std::move(machine_args);
-  if (auto ok = validate(pc.server); !ok) return make_api_error(api_errc::invalid_argument, ok.error().message());
-  if (auto refused = refuse_unsynced_majority(*core_, pc.server)) return *refused;
-  // The pure core (and the simulator) has no nodes; here a member without one could never
-  // be reached and the cluster would silently never form.
-  for (auto& m : pc.server.initial_members)
-    if (m.id.node.empty())
-      return make_api_error(api_errc::invalid_argument, "initial_members: " + m.id.name + " has no node");
-  {
-    std::lock_guard lk{core_->mx};
-    if (core_->directory.count(id.name))
-      return make_api_error(api_errc::invalid_argument, "server " + id.name + " already exists");
-    if (!core_->machines.count(machine))
-      return make_api_error(api_errc::invalid_argument, "unknown machine '" + machine + "'");
-    core_->directory[id.name] = detail::server_entry{pc.uid, cluster_name, {}};
+  std::vector<server_start_request> one;
+  one.push_back({cluster_name, id, machine, std::move(initial_members), std::move(machine_args)});
+  return std::move(start_servers(std::move(one)).front());
+}
+
+std::vector<status> system::start_servers(std::vector<server_start_request> requests) {
+  std::vector<status> out(requests.size(), status{done{}});
+  if (stopped_) {
+    for (auto& st : out) st = make_api_error(api_errc::noproc, "system stopped");
+    return out;
   }
-  // The save creates the directory itself and then also syncs it into the data dir.
-  auto dir = core_->server_dir(pc.uid);
-  auto saved = storage::save_server_config(*core_->fs, dir, pc);
-  if (!saved) {
-    std::lock_guard lk{core_->mx};
-    core_->directory.erase(id.name);
-    return make_api_error(api_errc::storage, saved.error().message());
+  // 1. Validate each request and claim its name; a refused one is answered at once.
+  std::vector<storage::persisted_server_config> configs;
+  std::vector<size_t> request_of;  // configs[k] answers requests[request_of[k]]
+  for (size_t i = 0; i < requests.size(); ++i) {
+    auto& r = requests[i];
+    auto refuse = [&](api_errc code, std::string why) { out[i] = make_api_error(code, std::move(why)); };
+    if (r.id.node != core_->name) {
+      refuse(api_errc::invalid_argument, r.id.to_string() + " is not on node " + core_->name);
+      continue;
+    }
+    storage::persisted_server_config pc;
+    pc.uid = new_uid(r.id.name);
+    pc.server = core_->defaults;
+    pc.server.id = r.id;
+    pc.server.cluster_name = r.cluster_name;
+    pc.server.initial_members = std::move(r.initial_members);
+    pc.machine = r.machine;
+    pc.machine_args = std::move(r.machine_args);
+    if (auto ok = validate(pc.server); !ok) {
+      refuse(api_errc::invalid_argument, ok.error().message());
+      continue;
+    }
+    if (auto refused = refuse_unsynced_majority(*core_, pc.server)) {
+      out[i] = *refused;
+      continue;
+    }
+    // The pure core (and the simulator) has no nodes; here a member without one could
+    // never be reached and the cluster would silently never form.
+    auto nodeless = std::find_if(pc.server.initial_members.begin(), pc.server.initial_members.end(),
+                                 [](const member& m) { return m.id.node.empty(); });
+    if (nodeless != pc.server.initial_members.end()) {
+      refuse(api_errc::invalid_argument, "initial_members: " + nodeless->id.name + " has no node");
+      continue;
+    }
+    {
+      std::lock_guard lk{core_->mx};
+      if (core_->directory.count(r.id.name)) {
+        refuse(api_errc::invalid_argument, "server " + r.id.name + " already exists");
+        continue;
+      }
+      if (!core_->machines.count(r.machine)) {
+        refuse(api_errc::invalid_argument, "unknown machine '" + r.machine + "'");
+        continue;
+      }
+      core_->directory[r.id.name] = detail::server_entry{pc.uid, r.cluster_name, {}};
+    }
+    configs.push_back(std::move(pc));
+    request_of.push_back(i);
   }
-  return spawn_server(std::move(pc));
+  if (configs.empty()) return out;
+  // 2. One save for all: it creates the directories and syncs them into the data dir.
+  std::vector<std::string> dirs;
+  std::vector<storage::server_config_item> items;
+  dirs.reserve(configs.size());
+  for (auto& pc : configs) dirs.push_back(core_->server_dir(pc.uid));
+  for (size_t k = 0; k < configs.size(); ++k) items.push_back({dirs[k], &configs[k]});
+  if (auto saved = storage::save_server_configs(*core_->fs, items); !saved) {
+    std::lock_guard lk{core_->mx};
+    for (size_t k = 0; k < configs.size(); ++k) {
+      core_->directory.erase(configs[k].server.id.name);
+      out[request_of[k]] = make_api_error(api_errc::storage, saved.error().message());
+    }
+    return out;
+  }
+  // 3. Spawn each (each answers whether it started).
+  for (size_t k = 0; k < configs.size(); ++k) out[request_of[k]] = spawn_server(std::move(configs[k]));
+  return out;
 }
 
 status system::restart_server(const server_id& id) {

@@ -74,20 +74,24 @@ inline ms left_until(caf::event_based_actor* self, time_point deadline) { return
 void after_pause(caf::event_based_actor* self, ms delay, std::function<void()> next);
 
 /// Calls `ask(left, answer)` now and then every `interval` until it answers a value, then
-/// then(value); then(nullopt) once the deadline passed without one.
+/// then(value); then(nullopt) once the deadline passed without one. With `first_pause`
+/// below `interval`, the pauses start there and double up to `interval`: for a condition
+/// that usually holds within a few milliseconds (a new cluster's election) the caller
+/// does not wait a whole interval for the second look.
 template <class T>
 using poll_step = std::function<void(ms left, std::function<void(std::optional<T>)> answer)>;
 template <class T>
 void poll(caf::event_based_actor* self, time_point deadline, ms interval, poll_step<T> ask,
-          std::function<void(std::optional<T>)> then) {
+          std::function<void(std::optional<T>)> then, ms first_pause = ms::max()) {
   auto left = left_until(self, deadline);
   if (left.count() <= 0) return then(std::nullopt);
-  ask(left, [self, deadline, interval, ask, then](std::optional<T> v) mutable {
+  const ms pause = std::max(ms{1}, std::min(first_pause, interval));
+  ask(left, [self, deadline, interval, pause, ask, then](std::optional<T> v) mutable {
     if (v) return then(std::move(v));
     auto left = left_until(self, deadline);
     if (left.count() <= 0) return then(std::nullopt);
-    after_pause(self, std::min(interval, left), [self, deadline, interval, ask, then]() mutable {
-      poll<T>(self, deadline, interval, std::move(ask), std::move(then));
+    after_pause(self, std::min(pause, left), [self, deadline, interval, pause, ask, then]() mutable {
+      poll<T>(self, deadline, interval, std::move(ask), std::move(then), pause * 2);
     });
   });
 }

@@ -234,3 +234,56 @@ TEST_CASE("system: wal_sync_method none is refused for a cluster with a majority
   REQUIRE(c);
   CHECK(add(**allowed, c->leader, 3) == 3);
 }
+
+// -- starting many servers at once ------------------------------------------------------------
+
+TEST_CASE("system: start_servers saves the configs together, answers each request, and they survive a restart",
+          "[actors][start]") {
+  temp_dir dir;
+  storage::faulty_file_system fs{storage::file_system::posix()};
+  const std::vector<member> c1{member{{"s1", "n1"}}, member{{"s2", "n1"}}, member{{"s3", "n1"}}};
+  {
+    auto cfg = make_config("n1", dir.path());
+    cfg.fs = &fs;
+    auto sys = ra::system::start(cfg);
+    REQUIRE(sys);
+    // Directory syncs of the data dir itself: one per new server directory when saved one
+    // at a time, one for all of them when saved together.
+    const auto data_dir = std::filesystem::path{dir.path()}.lexically_normal().string();
+    size_t data_dir_syncs = 0, file_syncs = 0;
+    fs.set_rule([&](std::string_view op, const std::string& path) {
+      if (op == "sync_directory" && std::filesystem::path{path}.lexically_normal().string() == data_dir)
+        ++data_dir_syncs;
+      if (op == "sync" && path.find("config.tmp") != std::string::npos) ++file_syncs;
+      return 0;
+    });
+    std::vector<ra::system::server_start_request> requests;
+    for (auto& m : c1) requests.push_back({"c1", m.id, "counter", c1, ""});
+    requests.push_back({"c1", server_id{"s1", "n1"}, "counter", c1, ""});        // a duplicate name
+    requests.push_back({"c9", server_id{"s4", "n1"}, "no-such-machine", c1, ""});  // refused
+    auto statuses = (*sys)->start_servers(requests);
+    fs.clear();
+    REQUIRE(statuses.size() == 5);
+    CHECK(statuses[0]);
+    CHECK(statuses[1]);
+    CHECK(statuses[2]);
+    REQUIRE(!statuses[3]);
+    CHECK(statuses[3].error().message.find("already exists") != std::string::npos);
+    REQUIRE(!statuses[4]);
+    CHECK(statuses[4].error().code == api_errc::invalid_argument);
+    CHECK(data_dir_syncs == 1);
+    CHECK(file_syncs == 3);
+    CHECK((*sys)->uid_of("s4").empty());
+    // They are one working cluster.
+    REQUIRE(trigger_election(**sys, server_id{"s1", "n1"}));
+    CHECK(add(**sys, server_id{"s1", "n1"}, 4) == 4);
+  }
+  // The configs are durable and loadable: a new system knows and restarts all three.
+  auto sys = ra::system::start(make_config("n1", dir.path()));
+  REQUIRE(sys);
+  auto known = (*sys)->known_servers();
+  std::sort(known.begin(), known.end());
+  CHECK(known == std::vector<std::string>{"s1", "s2", "s3"});
+  for (auto& m : c1) REQUIRE(restart_server(**sys, m.id));
+  CHECK(add(**sys, server_id{"s1", "n1"}, 1) == 5);
+}
