@@ -462,11 +462,8 @@ std::vector<status> system::start_servers(std::vector<server_start_request> requ
   }
   if (configs.empty()) return out;
   // 2. One save for all: it creates the directories and syncs them into the data dir.
-  std::vector<std::string> dirs;
   std::vector<storage::server_config_item> items;
-  dirs.reserve(configs.size());
-  for (auto& pc : configs) dirs.push_back(core_->server_dir(pc.uid));
-  for (size_t k = 0; k < configs.size(); ++k) items.push_back({dirs[k], &configs[k]});
+  for (auto& pc : configs) items.push_back({core_->server_dir(pc.uid), &pc});
   if (auto saved = storage::save_server_configs(*core_->fs, items); !saved) {
     std::lock_guard lk{core_->mx};
     for (size_t k = 0; k < configs.size(); ++k) {

@@ -53,67 +53,6 @@ std::string http_get_metrics(uint16_t port) {
   return response.substr(body + 4);
 }
 
-struct sample {
-  std::map<std::string, std::string> labels;
-  double value = 0;
-};
-
-/// The text exposition format: "# TYPE name type" lines and samples
-/// `name{k="v",...} value`. Values here hold no escaped characters.
-struct scrape {
-  std::map<std::string, std::string> types;
-  std::multimap<std::string, sample> samples;
-
-  explicit scrape(const std::string& text) {
-    std::istringstream in{text};
-    for (std::string line; std::getline(in, line);) {
-      if (line.empty()) continue;
-      if (line.rfind("# TYPE ", 0) == 0) {
-        std::istringstream t{line.substr(7)};
-        std::string name, type;
-        t >> name >> type;
-        types[name] = type;
-        continue;
-      }
-      if (line[0] == '#') continue;
-      sample s;
-      auto brace = line.find('{');
-      auto space = line.rfind(' ');
-      REQUIRE(space != std::string::npos);
-      std::string name = line.substr(0, std::min(brace, space));
-      if (brace != std::string::npos) {
-        auto close = line.find('}', brace);
-        REQUIRE(close != std::string::npos);
-        std::string labels = line.substr(brace + 1, close - brace - 1);
-        for (size_t pos = 0; pos < labels.size();) {
-          auto eq = labels.find("=\"", pos);
-          auto end = labels.find('"', eq + 2);
-          REQUIRE((eq != std::string::npos && end != std::string::npos));
-          s.labels[labels.substr(pos, eq - pos)] = labels.substr(eq + 2, end - eq - 2);
-          pos = end + 1;
-          if (pos < labels.size() && labels[pos] == ',') ++pos;
-        }
-      }
-      s.value = std::stod(line.substr(space + 1));
-      samples.emplace(name, std::move(s));
-    }
-  }
-
-  /// The value of `name` whose labels include `want` (fails if none or several).
-  double value(const std::string& name, const std::map<std::string, std::string>& want) const {
-    std::vector<double> found;
-    auto [b, e] = samples.equal_range(name);
-    for (auto it = b; it != e; ++it) {
-      bool match = true;
-      for (auto& [k, v] : want) match = match && it->second.labels.count(k) && it->second.labels.at(k) == v;
-      if (match) found.push_back(it->second.value);
-    }
-    INFO(name);
-    REQUIRE(found.size() == 1);
-    return found.front();
-  }
-};
-
 /// The text exposition format read exactly enough to compare two writers of it: each
 /// family's HELP and TYPE, and every sample (name, unescaped labels, value).
 struct exposition {
@@ -166,6 +105,25 @@ struct exposition {
       samples.emplace(name, std::move(labels), value);
     }
   }
+
+  /// The value of `name` whose labels include `want` (fails if none or several).
+  double value(const std::string& name, const std::map<std::string, std::string>& want) const {
+    std::vector<double> found;
+    for (const auto& [n, labels, v] : samples) {
+      bool match = n == name;
+      for (auto& [k, x] : want) match = match && labels.count(k) && labels.at(k) == x;
+      if (match) found.push_back(v);
+    }
+    INFO(name);
+    REQUIRE(found.size() == 1);
+    return found.front();
+  }
+
+  /// How many samples are named `name`.
+  size_t count_of(const std::string& name) const {
+    return static_cast<size_t>(std::count_if(samples.begin(), samples.end(),
+                                             [&](const auto& x) { return std::get<0>(x) == name; }));
+  }
 };
 
 /// A system_metrics with awkward names (quotes, backslashes, a newline) and values.
@@ -216,7 +174,7 @@ TEST_CASE("metrics: a running system serves its counters in Prometheus text form
   REQUIRE(endpoint);
   REQUIRE((*endpoint)->port() != 0);
 
-  const scrape before{http_get_metrics((*endpoint)->port())};
+  const exposition before{http_get_metrics((*endpoint)->port())};
   const std::map<std::string, std::string> server{{"system", "m1"}, {"cluster", "c1"}, {"server", "s1"}};
   const std::map<std::string, std::string> node{{"system", "m1"}};
   for (const char* counter : {"ra_server_commands_total", "ra_server_elections_total", "ra_server_term_changes_total",
@@ -243,12 +201,12 @@ TEST_CASE("metrics: a running system serves its counters in Prometheus text form
   for (int64_t i = 0; i < 5; ++i) add(*sys, s1, 1);
   // The server publishes its counters right after the event that replied: poll.
   const double commands_before = before.value("ra_server_commands_total", server);
-  std::optional<scrape> latest;
+  std::optional<exposition> latest;
   CHECK(eventually([&] {
     latest.emplace(http_get_metrics((*endpoint)->port()));
     return latest->value("ra_server_commands_total", server) >= commands_before + 5;
   }));
-  const scrape& after = *latest;
+  const exposition& after = *latest;
   CHECK(after.value("ra_server_commands_total", server) == before.value("ra_server_commands_total", server) + 5);
   CHECK(after.value("ra_server_last_applied", server) >= before.value("ra_server_last_applied", server) + 5);
   CHECK(after.value("ra_server_commit_index", server) >= before.value("ra_server_commit_index", server) + 5);
@@ -348,11 +306,11 @@ TEST_CASE("metrics: an endpoint serves an embedder's collectables after ra's own
   auto& requests = prometheus::BuildCounter().Name("app_requests_total").Help("Requests").Register(*registry);
   requests.Add({{"path", "/x"}}).Increment(3);
   (*endpoint)->register_collectable(registry);
-  const scrape with{http_get_metrics((*endpoint)->port())};
+  const exposition with{http_get_metrics((*endpoint)->port())};
   CHECK(with.value("app_requests_total", {{"path", "/x"}}) == 3);
   CHECK(with.value("ra_servers", {{"system", "m4"}}) == 0);
   (*endpoint)->remove_collectable(registry);
-  const scrape without{http_get_metrics((*endpoint)->port())};
-  CHECK(without.samples.count("app_requests_total") == 0);
+  const exposition without{http_get_metrics((*endpoint)->port())};
+  CHECK(without.count_of("app_requests_total") == 0);
   CHECK(without.value("ra_servers", {{"system", "m4"}}) == 0);
 }
