@@ -11,7 +11,7 @@ key_metrics_snapshot key_metrics_block::read() const {
 #define RA_KEY_METRICS_LOAD(type, name, source, doc) s.name = name.load(o);
   RA_KEY_METRICS_FIELDS(RA_KEY_METRICS_LOAD)
 #undef RA_KEY_METRICS_LOAD
-  s.running = running.load(o);
+  s.running = running_actor.load() != 0;
   return s;
 }
 
@@ -40,6 +40,10 @@ std::shared_ptr<key_metrics_block> key_metrics_for(const std::string& node, cons
     b->uid = uid;
   }
   return b;
+}
+
+void key_metrics_block::mark_stopped(uint64_t actor_id) {
+  running_actor.compare_exchange_strong(actor_id, 0);
 }
 
 std::shared_ptr<key_metrics_block> find_key_metrics(const std::string& node, const std::string& name) {

@@ -545,10 +545,10 @@ server_behavior server_main(server_actor* self, std::shared_ptr<system_core> cor
   });
   st.metrics = key_metrics_for(st.core->name, name, st.uid);
   if (st.srv) carry_counters(*st.srv, st.metrics->read());
-  st.metrics->running.store(true);
-  self->attach_functor([core = st.core, name, addr = self->address(), metrics = st.metrics, uid = st.uid,
+  st.metrics->running_actor.store(self->id());
+  self->attach_functor([core = st.core, name, addr = self->address(), id = self->id(), metrics = st.metrics, uid = st.uid,
                         del = st.delete_on_exit] {
-    metrics->running.store(false);
+    metrics->mark_stopped(id);
     core->forget_actor(name, addr);
     core->take_stop_request(addr);  // a stop that asked for this exit is done
     // delete_cluster: the data goes with the server (after the actor released its files).

@@ -514,7 +514,7 @@ status system::stop_server(const server_id& id, std::chrono::milliseconds timeou
   core_->forget_actor(id.name, a.address());
   if (!down) return make_api_error(api_errc::timeout, id.to_string() + " did not stop");
   // The actor's own exit hook does the same, but may run after our down message arrived.
-  if (auto m = detail::find_key_metrics(core_->name, id.name)) m->running.store(false);
+  if (auto m = detail::find_key_metrics(core_->name, id.name)) m->mark_stopped(a.id());
   return done{};
 }
 

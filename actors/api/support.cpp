@@ -307,9 +307,9 @@ void stop_local_server(caf::event_based_actor* self, system& sys, const server_i
   };
   self->request(waiter, left, await_down_atom::value)
     .then(
-      [forget, then, node = core->name, name = id.name](caf::ok_atom) {
+      [forget, then, node = core->name, name = id.name, actor_id = a.id()](caf::ok_atom) {
         forget();
-        if (auto m = find_key_metrics(node, name)) m->running.store(false);
+        if (auto m = find_key_metrics(node, name)) m->mark_stopped(actor_id);
         then(done{});
       },
       [forget, then, id](caf::error&) {

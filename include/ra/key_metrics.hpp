@@ -55,11 +55,16 @@ struct key_metrics_block {
 #define RA_KEY_METRICS_MEMBER(type, name, source, doc) std::atomic<type> name{type{}};
   RA_KEY_METRICS_FIELDS(RA_KEY_METRICS_MEMBER)
 #undef RA_KEY_METRICS_MEMBER
-  std::atomic<bool> running{false};
+  /// The id of the actor running the server, 0 while none does. An id rather than a flag:
+  /// the exit hook of a stopped run can fire after a restart began the next run, and must
+  /// then leave the new run's mark alone (it clears only its own id).
+  std::atomic<uint64_t> running_actor{0};
   /// The uid of the server that last wrote the block (only touched under the table's lock).
   std::string uid;
 
   key_metrics_snapshot read() const;
+  /// Clears the running mark if actor `actor_id` holds it.
+  void mark_stopped(uint64_t actor_id);
 };
 
 /// The block of server `name` on node `node` (created on first use; kept for the

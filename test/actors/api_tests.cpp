@@ -212,6 +212,20 @@ TEST_CASE("api: member_overview carries the machine's own overview next to its r
   CHECK((*ov)["machine_name"] == "fx");
 }
 
+TEST_CASE("api: the late exit hook of a stopped run leaves the restarted run marked running", "[api]") {
+  // CAF may run a stopped actor's exit hook after its down message reached stop_server,
+  // and so after restart_server started the next run (CI saw this once).
+  auto block = detail::key_metrics_for("hook-node", "s1", "uid-1");
+  block->running_actor.store(7);  // the first run
+  block->mark_stopped(7);         // stop_server, on the down message
+  CHECK_FALSE(block->read().running);
+  block->running_actor.store(9);  // the restarted run
+  block->mark_stopped(7);         // the first run's exit hook, late
+  CHECK(block->read().running);
+  block->mark_stopped(9);
+  CHECK_FALSE(block->read().running);
+}
+
 TEST_CASE("api: key_metrics counters carry over a stop_server and restart_server in the same system", "[api]") {
   temp_dir dir;
   auto sys = start_system("n1", dir.path());
