@@ -125,8 +125,10 @@ std::string_view next_token(std::string_view& rest) {
 
 line_kind parse_line(std::string_view line, event& ev, std::string& why) {
   line = trim(line);
-  const bool has_prefix = line.starts_with(log_prefix);
-  if (has_prefix) line.remove_prefix(log_prefix.size());
+  // Whatever precedes the logger's prefix is the logger's own (a timestamp, a thread).
+  const auto prefix_at = line.find(log_prefix);
+  const bool has_prefix = prefix_at != std::string_view::npos;
+  if (has_prefix) line.remove_prefix(prefix_at + log_prefix.size());
   // Without the logger prefix only a tab-separated line counts as an event, so that prose
   // which happens to start with a number stays noise.
   if (!has_prefix && line.find('\t') == std::string_view::npos) return line_kind::noise;

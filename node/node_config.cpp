@@ -236,6 +236,7 @@ expected<node_config, std::string> parse_node_config(const nlohmann::json& j) {
   r.string("port_file", out.port_file);
   r.boolean("restart_servers", out.restart_servers);
   r.string("metrics_listen", out.metrics_listen);
+  r.string("test_disk_faults_file", out.test_disk_faults_file);
   if (std::pair<std::string, uint16_t> a; !out.metrics_listen.empty() && !parse_address(out.metrics_listen, a, true))
     r.fail("metrics_listen must be \"host:port\" (port 0..65535; 0 picks a free one)");
   r.number("node_ping_interval_ms", sys.node_ping_interval_ms, 1);

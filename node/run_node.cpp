@@ -10,6 +10,7 @@
 #include <spdlog/spdlog.h>
 
 #include "actors/node_link.hpp"
+#include "node/disk_fault_switch.hpp"
 #include "ra/api.hpp"
 #include "ra/node.hpp"
 #include "ra/prometheus.hpp"
@@ -30,6 +31,10 @@ result<std::unique_ptr<system>> start_node(node_config cfg) {
     if (user_caf) user_caf(c);
   };
   const auto name = cfg.system.name;
+  if (!cfg.test_disk_faults_file.empty()) {
+    spdlog::warn("[{}] TEST ONLY: disk faults switched by {}", name, cfg.test_disk_faults_file);
+    cfg.system.fs = &detail::process_disk_fault_switch(cfg.test_disk_faults_file);
+  }
   auto sys = system::start(std::move(cfg.system));
   if (!sys) return sys.error();
   auto& s = **sys;

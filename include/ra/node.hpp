@@ -24,6 +24,7 @@
 //              "format": "text" | "json" },              // ra/logging.hpp; log_level = log.level
 //     "port_file": "",                                   // the listen port is written here
 //     "metrics_listen": "",                              // "host:port": Prometheus /metrics (off)
+//     "test_disk_faults_file": "",                       // TEST ONLY: disk faults (below)
 //     "node_ping_interval_ms": 1000, "node_down_after_ms": 3000, "scheduler_threads": 2,
 //     "max_wire_field_bytes": 68157440, "allow_unsafe_sync_none": false,
 //     "wal": { "max_size_bytes", "max_entries", "max_batch_size", "max_batch_bytes",
@@ -62,6 +63,11 @@ struct node_config {
   /// "host:port" where run_node serves Prometheus metrics at /metrics (ra/prometheus.hpp;
   /// port 0 picks a free one, logged at start); "" (the default) serves none.
   std::string metrics_listen;
+  /// TEST ONLY (tools/ra-nemesis): if set, the node's files go through a fault-injecting
+  /// layer whose mode is read from this file every 50 ms: `ok` (or no file), `full` (every
+  /// write fails with ENOSPC) or `slow MS` (every sync takes MS longer). It adds a lock
+  /// around every file operation: never set it in production.
+  std::string test_disk_faults_file;
   /// Restart every server the data dir knows when the node starts (Ra restarts a node's
   /// servers with the system).
   bool restart_servers = true;

@@ -447,6 +447,23 @@ TEST_CASE("parse_jepsen reads events and skips noise", "[lincheck][history]") {
   CHECK(same_history(*h, expected));
 }
 
+TEST_CASE("parse_jepsen reads events behind a timestamp before the logger's prefix", "[lincheck][history]") {
+  // ra-nemesis (and Jepsen's own log4j layout) puts the wall-clock time first.
+  std::istringstream in(
+      "2026-12-06T05:01:02.123456Z INFO  jepsen.util - 5\t:invoke\t:write\t9\n"
+      "2026-12-06 05:01:02,200{GMT}\tINFO  jepsen.util - 5\t:ok\t:write\t9\n"
+      "2026-12-06T05:01:03.000000Z nemesis kill -9 n2\n");
+  std::string error;
+  const auto h = lc::parse_jepsen(in, &error);
+  INFO(error);
+  REQUIRE(h.has_value());
+  const history expected = {
+      {5, event_type::invoke, op_kind::write, 9, 0},
+      {5, event_type::ok, op_kind::write, 9, 0},
+  };
+  CHECK(same_history(*h, expected));
+}
+
 TEST_CASE("parse_jepsen reports a malformed event line", "[lincheck][history]") {
   const auto rejects = [](const std::string& text, const std::string& expected_in_error) {
     std::istringstream in(text);

@@ -113,6 +113,16 @@ TEST_CASE("node config: a wrong config is refused with the key that is wrong", "
   CHECK(error_of(R"([1, 2])").find("must be an object") != std::string::npos);
 }
 
+TEST_CASE("node config: the test-only disk fault switch is read, and off by default", "[node]") {
+  auto c = parse_node_config(nlohmann::json::parse(R"({"name": "n1", "data_dir": "d", "test_disk_faults_file": "/tmp/x"})"));
+  REQUIRE(c);
+  CHECK(c->test_disk_faults_file == "/tmp/x");
+  auto d = parse_node_config(nlohmann::json::parse(R"({"name": "n1", "data_dir": "d"})"));
+  REQUIRE(d);
+  CHECK(d->test_disk_faults_file.empty());
+  CHECK(d->system.fs == nullptr);
+}
+
 TEST_CASE("node config: the log and metrics settings are read and checked", "[node]") {
   auto c = parse_node_config(nlohmann::json::parse(R"({
     "name": "n1", "data_dir": "d", "metrics_listen": "127.0.0.1:9464",

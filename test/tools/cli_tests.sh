@@ -5,7 +5,8 @@
 # and ends stdout with its verdict.
 #
 # Usage: cli_tests.sh <tools build dir> <workdir>
-# (the tools dir holds ra-sim, ra-demo, ra-lincheck, ra-inspect, ra-node, ra-ctl, ra-bench)
+# (the tools dir holds ra-sim, ra-demo, ra-lincheck, ra-inspect, ra-node, ra-ctl, ra-bench,
+# ra-nemesis)
 
 set -u
 
@@ -50,7 +51,7 @@ mkdir -p "$WORK"
 
 # Every tool: --help (0, a usage text) and an unknown option (its usage status, named),
 # and with its required arguments given, so that the unknown option is what is reported.
-for tool in ra-sim ra-demo ra-lincheck ra-inspect ra-node ra-ctl ra-bench; do
+for tool in ra-sim ra-demo ra-lincheck ra-inspect ra-node ra-ctl ra-bench ra-nemesis; do
   run 0 "$tool" --help
   expect "$tool"
 done
@@ -128,6 +129,16 @@ run 2 ra-bench storage --window 0
 expect "--window"
 run 2 ra-bench storage --seconds 0
 expect "--seconds"
+run 2 ra-nemesis --bogus
+expect "--bogus"
+run 2 ra-nemesis --runs 0
+expect "--runs"
+run 2 ra-nemesis --nodes 4
+expect "--nodes"
+run 2 ra-nemesis --faults kill,meteor
+expect "meteor"
+run 2 ra-nemesis --ra-node /nonexistent/ra-node
+expect "/nonexistent/ra-node"
 
 # ra-sim: progress on stderr while it runs, the verdict as the last line of stdout.
 # --progress 0 prints a line after every seed (a period would depend on the machine's speed).
