@@ -34,6 +34,7 @@
 #include "libra/actions.hpp"
 #include "ra/expected.hpp"
 #include "libra/log_store.hpp"
+#include "log/storage_job.hpp"
 #include "segments/segment_set.hpp"
 #include "wire/announce.hpp"
 #include "wire/atoms.hpp"
@@ -64,9 +65,10 @@ struct segments_msg {
 struct ready_result {
   expected<void, api_error> status;
 };
-/// Snapshot worker -> server: the result of a snapshot write.
+/// Snapshot worker -> server: the result of a snapshot write or install.
 struct snapshot_done_msg {
   storage::io_result<std::string> result{std::string{}};
+  storage::storage_job kind = storage::storage_job::snapshot_write;
 };
 
 }  // namespace ra::actors

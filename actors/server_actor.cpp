@@ -271,10 +271,8 @@ auto common(server_actor* self) {
       with_server(self, [&](server&) { self->state.log->on_resend(from); });
     },
     [self](meta_durable_atom, uint64_t seq) { on_meta_durable(self, seq); },
-    [self](meta_failed_atom, uint64_t seq, const std::string& message) {
-      // Never act on a vote that is not durable: what waits behind it is dropped.
-      if (self->state.awaiting_meta == seq) stop_server(self, "meta store: " + message, true);
-    },
+    [self](meta_failed_atom, uint64_t seq, const std::string& message) { on_meta_failed(self, seq, message); },
+    [self](meta_retry_atom, uint64_t seq) { on_meta_retry(self, seq); },
     [self](wal_error_atom, const std::string&, const std::string& message) {
       spdlog::warn("[{}] WAL error: {}", self->state.tag, message);
       with_server(self, [&](server& s) { s.handle_storage_error(message); });
@@ -283,7 +281,12 @@ auto common(server_actor* self) {
       with_server(self, [&](server&) { self->state.log->on_segments(m.refs); });
     },
     [self](snapshot_done_atom, const snapshot_done_msg& m) {
-      with_server(self, [&](server&) { self->state.log->on_snapshot_written(m.result); });
+      with_server(self, [&](server& s) {
+        if (m.kind == storage::storage_job::snapshot_install)
+          s.handle_snapshot_installed(self->state.log->on_snapshot_installed(m.result));
+        else
+          self->state.log->on_snapshot_written(m.result);
+      });
     },
     [self](election_atom) {
       with_server(self, [&](server& s) { s.handle_trigger_election(); });

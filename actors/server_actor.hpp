@@ -46,6 +46,8 @@
 namespace ra::actors {
 /// Self-message: a postponed leader call may have waited long enough (postpone_bound).
 using postpone_atom = caf::atom_constant<caf::atom("ra_postp")>;
+/// Self-message: retry the vote (seq) the meta writer failed to make durable.
+using meta_retry_atom = caf::atom_constant<caf::atom("ra_mretry")>;
 }  // namespace ra::actors
 
 namespace ra::detail {
@@ -114,7 +116,8 @@ using server_actor_interface = caf::typed_actor<
   caf::reacts_to<actors::flush_atom>,
   /// (name, generation) of a machine timer effect
   caf::reacts_to<actors::machine_timer_atom, std::string, uint64_t>,
-  caf::reacts_to<actors::postpone_atom>>;
+  caf::reacts_to<actors::postpone_atom>,
+  caf::reacts_to<actors::meta_retry_atom, uint64_t>>;
 // clang-format on
 
 /// A statically checked handle to a server actor.

@@ -35,21 +35,22 @@ namespace {
 
 /// Runs one snapshot write and reports it to `server`. Takes its inputs as spawn
 /// arguments (CAF 0.17 dereferences a null argument tuple for argument-less functors).
-void snapshot_writer(caf::event_based_actor* helper, caf::actor server,
+void snapshot_writer(caf::event_based_actor* helper, caf::actor server, storage::storage_job kind,
                      std::function<io_result<std::string>()> job) {
-  snapshot_done_msg done{job()};
+  snapshot_done_msg done{job(), kind};
   helper->send(server, snapshot_done_atom::value, std::move(done));
 }
 
 }  // namespace
 
-void actor_snapshot_worker::submit(const std::string&, std::function<io_result<std::string>()> job) {
+void actor_snapshot_worker::submit(const std::string&, storage::storage_job kind,
+                                   std::function<io_result<std::string>()> job) {
   auto me = caf::actor_cast<caf::actor>(self_);
   // Detached: the write blocks on the disk. Under CAF's test scheduler it cannot be.
   if (self_->state.core->detached_storage_actors)
-    self_->system().spawn<caf::detached>(snapshot_writer, me, std::move(job));
+    self_->system().spawn<caf::detached>(snapshot_writer, me, kind, std::move(job));
   else
-    self_->system().spawn(snapshot_writer, me, std::move(job));
+    self_->system().spawn(snapshot_writer, me, kind, std::move(job));
 }
 
 /// Answers every request the server holds a promise for: it will not answer them now.
@@ -122,6 +123,7 @@ void execute(server_actor* self, action& a) {
         meta_vote_msg m{++st.meta_seq, st.uid, p.term, p.voted_for.has_value(),
                         p.voted_for.value_or(server_id{})};
         st.awaiting_meta = m.seq;
+        st.awaiting_vote = std::make_unique<meta_vote_msg>(m);
         send_untyped(self, st.core->meta_writer, meta_vote_atom::value, std::move(m));
       },
       [&](set_timer_action& t) {
@@ -371,6 +373,8 @@ void on_meta_durable(server_actor* self, uint64_t seq) {
   auto& st = self->state;
   if (st.stopping || !st.awaiting_meta || *st.awaiting_meta != seq) return;
   st.awaiting_meta.reset();
+  st.awaiting_vote.reset();
+  st.meta_retry_ms = 0;
   // First the log's writes (in the order they were made), then the actions: an action
   // run below may write to the log again, behind these.
   auto writes = std::move(st.deferred_wal_writes);
@@ -389,6 +393,28 @@ void on_meta_durable(server_actor* self, uint64_t seq) {
   if (st.stopping) return;
   st.srv->set_time(now_ms());
   run_actions(self);
+}
+
+void on_meta_failed(server_actor* self, uint64_t seq, const std::string& message) {
+  auto& st = self->state;
+  if (st.stopping || !st.awaiting_meta || *st.awaiting_meta != seq || !st.awaiting_vote) return;
+  // Never act on a vote that is not durable: everything behind it keeps waiting, and the
+  // vote is made durable again later (a full disk frees up; a failing one keeps failing,
+  // and the server keeps waiting without voting, acknowledging or leading).
+  st.meta_retry_ms = st.meta_retry_ms == 0 ? 50 : std::min<uint32_t>(st.meta_retry_ms * 2, 2000);
+  spdlog::warn("[{}] meta store: {}; the vote for term {} is retried in {} ms, the server waits for it", st.tag,
+               message, st.awaiting_vote->term.value, st.meta_retry_ms);
+  self->delayed_send(self, std::chrono::milliseconds(st.meta_retry_ms), meta_retry_atom::value, seq);
+}
+
+void on_meta_retry(server_actor* self, uint64_t seq) {
+  auto& st = self->state;
+  if (st.stopping || !st.awaiting_meta || *st.awaiting_meta != seq || !st.awaiting_vote) return;
+  auto m = *st.awaiting_vote;
+  m.seq = ++st.meta_seq;
+  st.awaiting_meta = m.seq;
+  st.awaiting_vote->seq = m.seq;
+  send_untyped(self, st.core->meta_writer, meta_vote_atom::value, std::move(m));
 }
 
 }  // namespace ra::detail::shell

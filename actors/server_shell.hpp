@@ -51,7 +51,7 @@ class actor_wal_sink final : public wal_sink {
 class actor_snapshot_worker final : public snapshot_worker {
  public:
   explicit actor_snapshot_worker(server_actor* self) : self_(self) {}
-  void submit(const std::string& uid, std::function<io_result<std::string>()> job) override;
+  void submit(const std::string& uid, storage::storage_job kind, std::function<io_result<std::string>()> job) override;
 
  private:
   server_actor* self_;
@@ -107,6 +107,10 @@ struct server_state {
   // the log wait here, in order.
   uint64_t meta_seq = 0;
   std::optional<uint64_t> awaiting_meta;  ///< seq of the vote not yet durable
+  /// That vote, kept to be sent again if the meta store fails to make it durable (a full
+  /// disk): the server waits, retrying, instead of stopping for good.
+  std::unique_ptr<storage::meta_vote_msg> awaiting_vote;
+  uint32_t meta_retry_ms = 0;  ///< the next retry's delay (doubles up to 2 s)
   // A vector, not a deque: an empty std::deque allocates ~600 bytes (its map and a first
   // block), per server, for a queue that is empty but for a vote's few milliseconds.
   std::vector<action> deferred;
@@ -141,6 +145,9 @@ inline int64_t now_ms() {
 void run_actions(server_actor* self);
 /// The meta writer made vote `seq` durable: what waited behind it runs (server_executor.cpp).
 void on_meta_durable(server_actor* self, uint64_t seq);
+/// The meta writer failed to make vote `seq` durable: it is sent again after a backoff.
+void on_meta_failed(server_actor* self, uint64_t seq, const std::string& message);
+void on_meta_retry(server_actor* self, uint64_t seq);
 /// Answers every request the server holds a promise for (server_executor.cpp).
 void fail_waiters(server_state& st);
 /// Stops the server, answering what it holds (server_executor.cpp).

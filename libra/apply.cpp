@@ -160,6 +160,7 @@ bool server::handle_builtin(const builtin_command& cmd) {
 }
 
 void server::handle_delete_cluster(client_ref from) {
+  if (pending_install_) return defer([this, from] { handle_delete_cluster(from); });
   if (role_ != role::leader) {
     auto err = not_leader_error();
     return reply_error(from, err.code, err.leader);
@@ -170,6 +171,7 @@ void server::handle_delete_cluster(client_ref from) {
 }
 
 void server::handle_aux(client_ref from, const shared_bytes& cmd) {
+  if (pending_install_) return defer([this, from, cmd] { handle_aux(from, cmd); });
   if (role_ == role::stopped) {
     if (from.id) reply_error(from, error_code::stopped);
     return;

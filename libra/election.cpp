@@ -110,6 +110,7 @@ void server::on_timeout_now() {
 }
 
 void server::handle_transfer_leadership(client_ref from, const server_id& target) {
+  if (pending_install_) return defer([this, from, target] { handle_transfer_leadership(from, target); });
   if (role_ != role::leader) {
     auto err = not_leader_error();
     return reply_error(from, err.code, err.leader);

@@ -138,6 +138,15 @@ class log_store {
   virtual log_status accept_snapshot_chunk(std::span<const char> state_chunk) = 0;
   virtual log_status complete_snapshot_receipt() = 0;
   virtual void abort_snapshot_receipt() = 0;
+  /// True if this store makes a completed receipt durable off the server's thread (the
+  /// runtime's durable_log with a worker: the fsyncs and renames of an install must not
+  /// block a scheduler thread). The server then calls begin_snapshot_completion instead
+  /// of complete_snapshot_receipt and holds every event back until the shell reports the
+  /// outcome with server::handle_snapshot_installed.
+  virtual bool completes_receipts_later() const { return false; }
+  /// Starts completing the receipt later. An immediate error (`rejected`: the bytes do
+  /// not match the sender's checksum) means nothing was started or changed.
+  virtual log_status begin_snapshot_completion() { return complete_snapshot_receipt(); }
   /// A whole snapshot received at once (tests, tools): begin, one chunk, complete.
   log_status install_snapshot(const stored_snapshot& snap) {
     if (auto st = begin_snapshot_receipt(snap.meta, std::nullopt); !st) return st;

@@ -13,6 +13,7 @@ bool server::cluster_change_permitted() const {
 }
 
 void server::handle_membership(membership_request req) {
+  if (pending_install_) return defer([this, req] { handle_membership(req); });
   if (role_ != role::leader) {
     auto err = not_leader_error();
     return reply_error(req.from, err.code, err.leader);

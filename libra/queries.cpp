@@ -17,6 +17,7 @@ std::any run_query(const query_fn& fn, const machine& m, std::optional<command_e
 }  // namespace
 
 void server::handle_query(query_request req) {
+  if (pending_install_) return defer([this, req] { handle_query(req); });
   auto leader = leader_id_.value_or(server_id{});
   std::optional<command_error> err;
   if (req.kind == query_kind::local) {

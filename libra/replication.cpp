@@ -7,6 +7,7 @@ namespace ra {
 // -- leader side ----------------------------------------------------------------------
 
 void server::handle_command(command_request req) {
+  if (pending_install_) return defer([this, req] { handle_command(req); });
   if (role_ != role::leader) return refuse_command(req, not_leader_error());
   if (!storage_error_.empty()) return refuse_command(req, {error_code::storage_unavailable, cfg_.id});
   // Also for commands of remote callers, which no API check has seen: an entry over the
@@ -34,6 +35,7 @@ void server::handle_command(command_request req) {
 }
 
 void server::handle_flush_commands() {
+  if (pending_install_) return defer([this] { handle_flush_commands(); });
   if (role_ != role::leader) return;
   auto& l = *lead();
   l.flush_requested = false;
@@ -200,12 +202,14 @@ void server::advance_commit() {
 }
 
 void server::handle_storage_error(std::string message) {
+  if (pending_install_) return defer([this, message] { handle_storage_error(message); });
   if (role_ == role::stopped) return;
   if (storage_error_.empty()) written_at_error_ = log_.last_written().index;
   storage_error_ = std::move(message);
 }
 
 void server::handle_log_written() {
+  if (pending_install_) return defer([this] { handle_log_written(); });
   if (role_ == role::stopped) return;
   if (!storage_error_.empty() && log_.last_written().index > written_at_error_) {
     storage_error_.clear();

@@ -111,6 +111,7 @@ std::vector<action> server::take_actions() {
 }
 
 void server::handle_timeout(timer_kind kind) {
+  if (pending_install_) return defer([this, kind] { handle_timeout(kind); });
   if (role_ == role::stopped) return;
   switch (kind) {
     case timer_kind::election:
@@ -145,11 +146,13 @@ void server::handle_timeout(timer_kind kind) {
 }
 
 void server::handle_trigger_election() {
+  if (pending_install_) return defer([this] { handle_trigger_election(); });
   if (role_ == role::stopped || is_leaderish() || !may_campaign()) return;
   become_pre_vote();
 }
 
 void server::handle_leader_down(bool node_down) {
+  if (pending_install_) return defer([this, node_down] { handle_leader_down(node_down); });
   // A follower receiving a snapshot follows a leader too: it must not keep believing in
   // it (and refusing pre-votes for it) once the leader is reported down.
   auto* f = following();

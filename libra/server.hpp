@@ -9,6 +9,7 @@
 // it is used only to stamp entries (command_meta::system_time) and for machine ticks.
 // Randomness: only from the server's own PRNG seeded by server_config::rng_seed.
 
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -127,10 +128,17 @@ class server {
   void handle_delete_cluster(client_ref from);
   /// Effects produced outside apply (e.g. by a log effect's continuation): routed like
   /// those of tick / state_enter.
-  void handle_machine_effects(effects effs) { run_effects(std::move(effs), false); }
+  void handle_machine_effects(effects effs);
   /// Ra's aux_command: runs the machine's aux handler on this member (any role) and
   /// replies to `from` (client_ref{} = no reply) with its reply; its effects run here.
   void handle_aux(client_ref from, const shared_bytes& cmd);
+
+  /// The store finished the snapshot install it completes off the server's thread
+  /// (log_store::completes_receipts_later; the shell calls the store's own finish first):
+  /// the machine is restored and the leader acknowledged, or the server stops on a
+  /// failure. Events that arrived meanwhile were held back (install_pending) and are
+  /// handled now, in order: none of them saw the log half-installed.
+  void handle_snapshot_installed(log_status installed);
 
   /// Drains the actions produced so far, in order.
   std::vector<action> take_actions();
@@ -138,6 +146,8 @@ class server {
   // -- observers (for shells, tests and the simulator) --------------------------------
 
   const server_id& id() const { return cfg_.id; }
+  /// A received snapshot's install is being made durable off the server's thread.
+  bool install_pending() const { return pending_install_.has_value(); }
   role current_role() const { return role_; }
   term_t current_term() const { return current_term_; }
   const std::optional<server_id>& voted_for() const { return voted_for_; }
@@ -314,8 +324,15 @@ class server {
   void snapshot_peer_heard(const server_id& from);
   /// False if nothing was installed (the server stopped, or the received bytes did not
   /// match the leader's checksum and the leader retries): then no acknowledgement.
-  bool install_received_snapshot();
+  /// With a store that completes receipts later, the install is pending (false here):
+  /// handle_snapshot_installed finishes it and acknowledges chunk `chunk_no` to `from`.
+  bool install_received_snapshot(const server_id& from, uint32_t chunk_no);
+  /// The install after the store's completion: machine restored, indexes moved.
+  bool finish_received_snapshot(const snapshot_meta& meta, const log_status& installed);
+  void acknowledge_install(const server_id& from, const snapshot_meta& meta, uint32_t chunk_no);
   void abandon_receipt();
+  /// Holds an event back while an install is pending (replayed in order after it).
+  void defer(std::function<void()> event) { deferred_.push_back(std::move(event)); }
   index_term ack_point() const;
 
   peer* find_peer(const server_id& id);
@@ -332,6 +349,15 @@ class server {
   term_t current_term_{0};
   std::optional<server_id> voted_for_;
   std::optional<server_id> leader_id_;
+  /// A received snapshot being installed off the server's thread, and the events held
+  /// back meanwhile.
+  struct pending_install {
+    snapshot_meta meta;
+    server_id from;
+    uint32_t chunk_no = 0;
+  };
+  std::optional<pending_install> pending_install_;
+  std::deque<std::function<void()>> deferred_;
   index_t commit_index_{0};
   index_t last_applied_{0};
   index_t last_checkpoint_{0};

@@ -137,20 +137,59 @@ void server::on_install_snapshot(const server_id& from, const install_snapshot_r
     ack_chunk(m.chunk_no, {});
     return;
   }
-  if (!install_received_snapshot() || role_ == role::stopped) return;
+  if (!install_received_snapshot(from, m.chunk_no) || role_ == role::stopped) return;
+  acknowledge_install(from, m.meta, m.chunk_no);
+}
+
+void server::acknowledge_install(const server_id& from, const snapshot_meta& meta, uint32_t chunk_no) {
   auto ack = ack_point();
   auto& acked = following()->acked_index;
   acked = std::max(acked, ack.index);
-  ack_chunk(m.chunk_no, ack);
+  send(from, install_snapshot_result{current_term_, meta.index, chunk_no, ack.index, ack.term});
 }
 
-bool server::install_received_snapshot() {
+bool server::install_received_snapshot(const server_id& from, uint32_t chunk_no) {
   auto& f = *following();
   auto r = std::move(f.receipt);
   emit(cancel_timer_action{timer_kind::receive_snapshot});
   auto meta = r->meta;
+  if (log_.completes_receipts_later()) {
+    auto started = log_.begin_snapshot_completion();
+    r->finished();
+    if (started) {
+      // Every event waits for handle_snapshot_installed: nothing may see (or change)
+      // the log while the store replaces it.
+      pending_install_ = pending_install{meta, from, chunk_no};
+      return false;
+    }
+    return finish_received_snapshot(meta, started);
+  }
   auto installed = log_.complete_snapshot_receipt();
   r->finished();
+  return finish_received_snapshot(meta, installed);
+}
+
+void server::handle_snapshot_installed(log_status installed) {
+  if (!pending_install_) return;
+  auto p = std::move(*pending_install_);
+  pending_install_.reset();
+  // Held-back events never ran, so the role, term and leader are those of the last
+  // chunk's arrival: the acknowledgement goes to that leader as it would have then.
+  if (finish_received_snapshot(p.meta, installed) && role_ != role::stopped) acknowledge_install(p.from, p.meta, p.chunk_no);
+  while (!pending_install_ && !deferred_.empty()) {
+    auto event = std::move(deferred_.front());
+    deferred_.pop_front();
+    event();
+  }
+}
+
+void server::handle_machine_effects(effects effs) {
+  if (pending_install_) return defer([this, effs] { handle_machine_effects(effs); });
+  run_effects(std::move(effs), false);
+}
+
+bool server::finish_received_snapshot(const snapshot_meta& meta, const log_status& installed) {
+  auto& f = *following();
   if (!installed && installed.error().what == log_error::kind::rejected) {
     // Damaged on the way: nothing was installed. Not acknowledged, the leader sends the
     // snapshot again when the transfer stalls.

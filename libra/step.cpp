@@ -29,6 +29,7 @@ std::optional<server_id> leader_of(const peer_message& msg) {
 }  // namespace
 
 void server::handle(const server_id& from, const peer_message& msg) {
+  if (pending_install_) return defer([this, from, msg] { handle(from, msg); });
   if (role_ == role::stopped) return;
   ++metrics_.messages_received;
   // Pre-votes carry the term the candidate would stand in, not its current one: they

@@ -261,7 +261,7 @@ void durable_log::write_snapshot(stored_snapshot snap) {
   if (idx <= snapshot_index() || idx > last_index_ || snapshot_pending()) return;
   if (worker_) {
     cold().pending_snapshot = snapshot_ref{snap.meta, snap.data.size()};
-    worker_->submit(uid_, [&fs = fs_, dir = dir(), snap = std::move(snap)]() {
+    worker_->submit(uid_, storage_job::snapshot_write, [&fs = fs_, dir = dir(), snap = std::move(snap)]() {
       return write_snapshot_file(fs, dir, snap);
     });
     return;
@@ -374,18 +374,59 @@ log_status durable_log::complete_snapshot_receipt() {
     note_error(path.error());
     return unexpected{unwritable(path.error())};
   }
-  set_snapshot(snapshot_ref{meta, receiver.bytes_received()}, *path);
+  adopt_received_snapshot(meta, receiver.bytes_received(), *path, keeps_suffix);
+  return {};
+}
+
+log_status durable_log::begin_snapshot_completion() {
+  if (!worker_) return complete_snapshot_receipt();
+  if (!cold_ || !cold_->receipt) throw std::logic_error("durable_log: completing a snapshot receipt not begun");
+  auto receiver = std::make_shared<snapshot_receiver>(std::move(*cold_->receipt));
+  cold_->receipt.reset();
+  auto meta = receiver->meta();
+  if (auto st = receiver->check_checksum(); !st) {
+    return unexpected{log_error{log_error::kind::rejected, st.error().message()}};
+  }
+  // The server holds every event back until on_snapshot_installed: the log cannot
+  // change meanwhile, so what is decided here still holds when the job is done.
+  const bool keeps_suffix = term_at(meta.index) == meta.term;
+  cold().pending_install = cold_state::install_job{meta, receiver->bytes_received(), keeps_suffix};
+  worker_->submit(uid_, storage_job::snapshot_install,
+                  [&fs = fs_, dir = dir(), receiver, meta, keeps_suffix]() -> io_result<std::string> {
+                    // The marker is durable before the snapshot takes its name (F1).
+                    if (!keeps_suffix)
+                      if (auto st = write_log_reset(fs, dir, meta); !st) return st.error();
+                    return receiver->complete();
+                  });
+  return {};
+}
+
+log_status durable_log::on_snapshot_installed(const io_result<std::string>& result) {
+  if (!cold_ || !cold_->pending_install) throw std::logic_error("durable_log: an install result without an install");
+  auto job = std::move(*cold_->pending_install);
+  cold_->pending_install.reset();
+  if (!result) {
+    note_error(result.error());
+    return unexpected{unwritable(result.error())};
+  }
+  adopt_received_snapshot(job.meta, job.bytes, *result, job.keeps_suffix);
+  return {};
+}
+
+void durable_log::adopt_received_snapshot(const snapshot_meta& meta, uint64_t bytes, const std::string& path,
+                                          bool keeps_suffix) {
+  auto idx = meta.index;
+  set_snapshot(snapshot_ref{meta, bytes}, path);
   if (keeps_suffix) {
     mem_.drop_through(idx);
     if (auto st = segs_.delete_up_to(idx); !st) note_error(st.error());
     written_ = std::max(written_, idx);
-    return {};
+    return;
   }
   // Our log diverges from the snapshot's history: none of it may come back.
   discard_log_above(idx);
   cold().pending_log_reset = idx;
   next_write_starts_new_log_ = true;
-  return {};
 }
 
 void durable_log::discard_log_above(index_t idx) {

@@ -32,6 +32,7 @@
 
 #include "libra/log_store.hpp"
 #include "log/mem_table.hpp"
+#include "log/storage_job.hpp"
 #include "segments/segment_set.hpp"
 #include "snapshot/snapshot_file.hpp"
 #include "snapshot/snapshot_transfer.hpp"
@@ -49,12 +50,13 @@ class wal_sink {
   virtual void write(const std::string& uid, std::vector<log_entry> entries, bool starts_new_log) = 0;
 };
 
-/// Runs snapshot writes off the server's thread (Ra's ra_worker). When a job is done the
-/// shell must call durable_log::on_snapshot_written(result) on the server's thread.
+/// Runs snapshot writes and installs off the server's thread (Ra's ra_worker): their
+/// fsyncs, renames and directory syncs never block a scheduler thread. When a job is done
+/// the shell reports its result on the server's thread, as `kind` says.
 class snapshot_worker {
  public:
   virtual ~snapshot_worker() = default;
-  virtual void submit(const std::string& uid, std::function<io_result<std::string>()> job) = 0;
+  virtual void submit(const std::string& uid, storage_job kind, std::function<io_result<std::string>()> job) = 0;
 };
 
 struct durable_log_config {
@@ -93,6 +95,9 @@ class durable_log final : public log_store {
   log_status accept_snapshot_chunk(std::span<const char> state_chunk) override;
   log_status complete_snapshot_receipt() override;
   void abort_snapshot_receipt() override;
+  /// With a worker, a completed receipt is made durable by a snapshot_install job.
+  bool completes_receipts_later() const override { return worker_ != nullptr; }
+  log_status begin_snapshot_completion() override;
   void write_checkpoint(stored_snapshot snap) override;
   bool promote_checkpoint(index_t index) override;
 
@@ -109,6 +114,10 @@ class durable_log final : public log_store {
   void set_snapshot_worker(snapshot_worker* w) { worker_ = w; }
   /// The worker finished the pending snapshot write (the file's path, or the error).
   void on_snapshot_written(const io_result<std::string>& result);
+  /// The worker finished the install begun by begin_snapshot_completion (the installed
+  /// snapshot's path, or the error): the log takes the snapshot (keeping or discarding
+  /// the entries above it). Returns what the server's handle_snapshot_installed needs.
+  log_status on_snapshot_installed(const io_result<std::string>& result);
   bool snapshot_pending() const { return cold_ && cold_->pending_snapshot.has_value(); }
 
   /// The first storage error met since open (a segment read failing, a snapshot that
@@ -140,6 +149,9 @@ class durable_log final : public log_store {
   void note_error(const io_error& e) const;
 
   void adopt_local_snapshot(snapshot_ref ref, const std::string& path);
+  /// The in-memory side of an install whose files are durable at `path`.
+  void adopt_received_snapshot(const snapshot_meta& meta, uint64_t bytes, const std::string& path,
+                               bool keeps_suffix);
 
   /// What most servers never need (a snapshot being written, sent or received, errors):
   /// allocated on first use, so an idle server's log stays small (a node holds
@@ -152,6 +164,13 @@ class durable_log final : public log_store {
     std::optional<snapshot_chunk_reader> chunk_reader;
     uint64_t chunk_reader_size = 0;
     std::optional<snapshot_receiver> receipt;
+    /// A received snapshot whose install job runs (begin_snapshot_completion).
+    struct install_job {
+      snapshot_meta meta;
+      uint64_t bytes = 0;
+      bool keeps_suffix = false;
+    };
+    std::optional<install_job> pending_install;
     /// The snapshot index of a log reset whose marker is still on disk.
     std::optional<index_t> pending_log_reset;
   };

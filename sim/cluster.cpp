@@ -393,6 +393,10 @@ void sim_cluster::complete_sync(int i) {
     }
     n.reported_written = n.log.last_written();
     invoke(i, [](ra::server& s) { s.handle_log_written(); });
+    if (round.installed) {
+      ++stats_.installs_off_thread;
+      invoke(i, [&](ra::server& s) { s.handle_snapshot_installed(*round.installed); });
+    }
     if (round.wal_error) {
       ++stats_.wal_errors;
       invoke(i, [&](ra::server& s) { s.handle_storage_error(*round.wal_error); });

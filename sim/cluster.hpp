@@ -91,6 +91,8 @@ struct cluster_stats {
   uint64_t recovery_failures = 0;
   uint64_t storage_stops = 0;
   uint64_t wal_errors = 0;
+  /// Leaders' snapshots installed by the worker while their server held events back.
+  uint64_t installs_off_thread = 0;
 };
 
 class cluster_observer {

@@ -45,6 +45,8 @@ class observed_log final : public ra::log_store {
   }
   ra::log_status complete_snapshot_receipt() override { return store().complete_snapshot_receipt(); }
   void abort_snapshot_receipt() override { store().abort_snapshot_receipt(); }
+  bool completes_receipts_later() const override { return store().completes_receipts_later(); }
+  ra::log_status begin_snapshot_completion() override { return store().begin_snapshot_completion(); }
   void write_checkpoint(ra::stored_snapshot snap) override { store().write_checkpoint(std::move(snap)); }
   bool promote_checkpoint(ra::index_t index) override { return store().promote_checkpoint(index); }
 

@@ -89,8 +89,9 @@ void real_node_storage::write(const std::string& uid, std::vector<log_entry> ent
     resends_.push_back(queued.resend_from);
 }
 
-void real_node_storage::submit(const std::string&, std::function<storage::io_result<std::string>()> job) {
-  snapshot_jobs_.push_back(std::move(job));
+void real_node_storage::submit(const std::string&, storage::storage_job kind,
+                               std::function<storage::io_result<std::string>()> job) {
+  snapshot_jobs_.emplace_back(kind, std::move(job));
 }
 
 bool real_node_storage::has_work() const {
@@ -135,10 +136,16 @@ io_round real_node_storage::run_io() {
     ++segment_flushes_;
     rollovers_.erase(rollovers_.begin());
   }
-  // The snapshot worker: the job writes the file; the log adopts it afterwards.
-  for (auto& job : std::exchange(snapshot_jobs_, {})) {
+  // The snapshot worker: the job writes the file; the log adopts it afterwards. An
+  // install is the last job of its round: its server holds everything back until told.
+  for (auto& [kind, job] : std::exchange(snapshot_jobs_, {})) {
     ++snapshot_jobs_done_;
-    log_->on_snapshot_written(job());
+    if (kind == storage::storage_job::snapshot_install) {
+      round.installed = log_->on_snapshot_installed(job());
+      ++installs_done_;
+    } else {
+      log_->on_snapshot_written(job());
+    }
   }
   return round;
 }

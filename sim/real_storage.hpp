@@ -41,6 +41,9 @@ struct io_round {
   bool written_moved = false;
   /// The WAL batch failed (write or sync): the server hears handle_storage_error.
   std::optional<std::string> wal_error;
+  /// A leader's snapshot install finished off the server's thread: the server hears
+  /// handle_snapshot_installed.
+  std::optional<log_status> installed;
 };
 
 class real_node_storage final : public storage::wal_sink, public storage::snapshot_worker {
@@ -75,6 +78,8 @@ class real_node_storage final : public storage::wal_sink, public storage::snapsh
   uint64_t rollovers() const { return rollovers_done_; }
   uint64_t segment_flushes() const { return segment_flushes_; }
   uint64_t snapshot_jobs() const { return snapshot_jobs_done_; }
+  /// Leaders' snapshots installed through the worker (the server waiting meanwhile).
+  uint64_t installs() const { return installs_done_; }
   uint64_t segment_flush_failures() const { return segment_flush_failures_; }
   /// The first roll-over that could not be moved into segments (the segment writer's
   /// error), if any: on a disk without faults, a bug.
@@ -82,7 +87,8 @@ class real_node_storage final : public storage::wal_sink, public storage::snapsh
 
   // wal_sink / snapshot_worker (called by the durable_log)
   void write(const std::string& uid, std::vector<log_entry> entries, bool starts_new_log) override;
-  void submit(const std::string& uid, std::function<storage::io_result<std::string>()> job) override;
+  void submit(const std::string& uid, storage::storage_job kind,
+              std::function<storage::io_result<std::string>()> job) override;
 
  private:
   std::string server_dir() const { return root_ + "/" + uid_; }
@@ -98,10 +104,11 @@ class real_node_storage final : public storage::wal_sink, public storage::snapsh
   std::unique_ptr<storage::durable_log> log_;
   std::vector<storage::rollover_info> rollovers_;  // closed WAL files not yet in segments
   std::vector<index_t> resends_;
-  std::vector<std::function<storage::io_result<std::string>()>> snapshot_jobs_;
+  std::vector<std::pair<storage::storage_job, std::function<storage::io_result<std::string>()>>> snapshot_jobs_;
   uint64_t rollovers_done_ = 0;
   uint64_t segment_flushes_ = 0;
   uint64_t snapshot_jobs_done_ = 0;
+  uint64_t installs_done_ = 0;
   uint64_t segment_flush_failures_ = 0;
   bool segment_flush_failing_ = false;
   std::optional<std::string> segment_error_;

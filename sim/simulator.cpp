@@ -546,6 +546,7 @@ sim_result fuzz_run::run() {
   st.corruption_stops = corruption_stops_;
   st.storage_stops = cs.storage_stops;
   st.wal_errors = cs.wal_errors;
+  st.installs_off_thread = cs.installs_off_thread;
   for (size_t i = 0; i < cluster_.size(); ++i) {
     const sim_node& n = cluster_.node(static_cast<int>(i));
     if (!n.real)
@@ -617,7 +618,7 @@ std::string summarize(const sim_result& r) {
      << s.snapshots_installed << " installed, checkpoints " << s.checkpoints_promoted << " promoted, " << s.snapshots_checked << " snapshots checked, hash " << std::hex << r.trace_hash << std::dec;
   if (r.real_storage)
     os << ", disk: " << s.wal_rollovers << " WAL roll-overs, " << s.segment_flushes << " segment flushes, "
-       << s.snapshot_jobs << " snapshot writes, " << s.pages_torn << " pages torn/" << s.pages_lost << " lost, "
+       << s.snapshot_jobs << " snapshot writes, " << s.installs_off_thread << " installs off-thread, " << s.pages_torn << " pages torn/" << s.pages_lost << " lost, "
        << s.dir_changes_undone << " directory changes undone, " << s.power_cuts << " power cuts inside I/O, " << s.bits_flipped << " bits flipped (" << s.corruption_stops << " caught), "
        << s.wal_errors << " WAL errors, " << s.storage_stops << " storage stops, " << s.recovery_failures
        << " failed recoveries";

@@ -87,6 +87,7 @@ struct sim_stats {
   uint64_t recovery_failures = 0;  ///< restarts whose recovery failed (the member stays down)
   uint64_t storage_stops = 0;      ///< servers stopped by a storage error
   uint64_t wal_errors = 0;         ///< failed WAL batches reported to servers
+  uint64_t installs_off_thread = 0;  ///< snapshot installs finished by the worker, events held meanwhile
   uint64_t wal_rollovers = 0;
   uint64_t segment_flushes = 0;
   uint64_t snapshot_jobs = 0;

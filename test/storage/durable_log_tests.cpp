@@ -208,7 +208,11 @@ namespace {
 /// Holds submitted jobs until the test runs them (as a background worker would, later).
 struct manual_worker : snapshot_worker {
   std::vector<std::function<io_result<std::string>()>> jobs;
-  void submit(const std::string&, std::function<io_result<std::string>()> job) override { jobs.push_back(std::move(job)); }
+  std::vector<storage_job> kinds;
+  void submit(const std::string&, storage_job kind, std::function<io_result<std::string>()> job) override {
+    jobs.push_back(std::move(job));
+    kinds.push_back(kind);
+  }
 };
 }  // namespace
 
@@ -427,4 +431,59 @@ TEST_CASE("F7: a server told about segments it already learnt from its directory
   REQUIRE(log.error());
   CHECK(log.error()->message().find(conflicting.back().file_name) != std::string::npos);
   CHECK(read_all(log) == written);
+}
+
+// Reliability review F11: with a worker, a leader's snapshot is made durable off the
+// server's thread, and the log changes only when the worker's result is handed back.
+
+TEST_CASE("F11: a received snapshot is installed by the worker, and the log changes only when told", "[storage][durable_log][snapshot][f11]") {
+  temp_dir d;
+  {
+    durable_node node{file_system::posix(), d.path()};
+    auto& log = follower_with_20_entries(node);
+    manual_worker worker;
+    log.set_snapshot_worker(&worker);
+    REQUIRE(log.completes_receipts_later());
+    auto snap = leader_snapshot(1000, 3);
+    REQUIRE(log.begin_snapshot_receipt(snap.meta));
+    REQUIRE(log.accept_snapshot_chunk(snap.data.span()));
+    REQUIRE(log.begin_snapshot_completion());
+    REQUIRE(worker.jobs.size() == 1);
+    CHECK(worker.kinds.front() == storage_job::snapshot_install);
+    CHECK_FALSE(log.snapshot());  // nothing changed yet
+    CHECK(log.last_index() == index_t{20});
+    CHECK(read_all(log).size() == 20);
+    auto installed = log.on_snapshot_installed(worker.jobs.front()());
+    REQUIRE(installed);
+    REQUIRE(log.snapshot());
+    CHECK(log.snapshot()->meta.index == index_t{1000});
+    CHECK(log.last_index() == index_t{1000});
+    CHECK(read_all(log).empty());  // the non-matching log is gone
+    CHECK(log.log_reset_pending());
+  }  // crash before any write: the reset marker the job wrote keeps the old log away
+  durable_node node{file_system::posix(), d.path()};
+  REQUIRE(node.open({"s1"}));
+  CHECK(node.log("s1").last_index() == index_t{1000});
+  CHECK(read_all(node.log("s1")).empty());
+  CHECK(node.log("s1").load_snapshot_state()->view() == leader_snapshot(1000, 3).data.view());
+}
+
+TEST_CASE("F11: a worker's failed install is reported and leaves the log as it was", "[storage][durable_log][snapshot][f11][faults]") {
+  temp_dir d;
+  faulty_file_system fs{file_system::posix()};
+  durable_node node{fs, d.path()};
+  auto& log = follower_with_20_entries(node);
+  manual_worker worker;
+  log.set_snapshot_worker(&worker);
+  auto snap = leader_snapshot(1000, 3);
+  REQUIRE(log.begin_snapshot_receipt(snap.meta));
+  REQUIRE(log.accept_snapshot_chunk(snap.data.span()));
+  REQUIRE(log.begin_snapshot_completion());
+  fs.set_rule([](std::string_view op, const std::string&) { return op == "sync" ? EIO : 0; });
+  auto installed = log.on_snapshot_installed(worker.jobs.front()());
+  fs.clear();
+  REQUIRE_FALSE(installed);
+  CHECK(installed.error().what == log_error::kind::unwritable);
+  CHECK_FALSE(log.snapshot());
+  CHECK(log.last_index() == index_t{20});
 }
